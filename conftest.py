@@ -1,0 +1,110 @@
+"""Shared fixtures: the Linq sandbox over real HTTP, a team with four personas, Chromium for Playwright."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from contactcards.sandbox import SandboxServer, SandboxState  # noqa: E402
+
+TOKEN = "test-token-ACME-7f3k9Q"
+OTHER_TOKEN = "test-token-OTHER-2b8x"
+CARD_NUMBER = "+15550001001"   # has a card
+EMPTY_NUMBER = "+15550001002"  # has no card
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    server = SandboxServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server, settings) -> SandboxState:
+    """A fresh sandbox state for each test, with the app pointed at it."""
+    sandbox_server.state.reset()
+    sandbox_server.state.clock = __import__("time").time
+    settings.LINQ_API_BASE_URL = sandbox_server.url
+    return sandbox_server.state
+
+
+@pytest.fixture
+def team(db, sandbox):
+    from contactcards.models import PhoneNumber, Team
+
+    sandbox.add_account(TOKEN, [CARD_NUMBER, EMPTY_NUMBER])
+    sandbox.set_card(CARD_NUMBER, first_name="Acme", last_name="Support",
+                     image_url="https://cdn.linqapp.com/contact-card/acme.png")
+    team = Team(slug="acme", name="Acme")
+    team.set_token(TOKEN)
+    team.save()
+    PhoneNumber.objects.create(team=team, e164=CARD_NUMBER, label="Support")
+    PhoneNumber.objects.create(team=team, e164=EMPTY_NUMBER, label="New")
+    return team
+
+
+@pytest.fixture
+def other_team(db, sandbox):
+    from contactcards.models import PhoneNumber, Team
+
+    sandbox.add_account(OTHER_TOKEN, ["+15550009001"])
+    team = Team(slug="other", name="Other Co")
+    team.set_token(OTHER_TOKEN)
+    team.save()
+    PhoneNumber.objects.create(team=team, e164="+15550009001")
+    return team
+
+
+def _member(team, username, role):
+    from django.contrib.auth import get_user_model
+
+    from contactcards.models import Membership
+
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD)
+    if team is not None:
+        Membership.objects.create(team=team, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def alice(team):
+    """Owner."""
+    return _member(team, "alice", "owner")
+
+
+@pytest.fixture
+def bob(team):
+    """Editor."""
+    return _member(team, "bob", "editor")
+
+
+@pytest.fixture
+def vera(team):
+    """Viewer (read-only)."""
+    return _member(team, "vera", "viewer")
+
+
+@pytest.fixture
+def charlie(other_team):
+    """Outsider: owner of another team."""
+    return _member(other_team, "charlie", "owner")
+
+
+@pytest.fixture
+def personas(alice, bob, vera, charlie):
+    return {"owner": alice, "editor": bob, "viewer": vera, "outsider": charlie}
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+    }

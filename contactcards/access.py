@@ -1,0 +1,43 @@
+"""Access control: one helper per object type, in the healthchecks style.
+
+Each helper loads the object for the signed-in user and returns it with the
+membership that grants access. Non-members get 404 (they cannot learn that the
+object exists); read-only members get 403 when a view calls ``require_write``.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+
+from .models import Membership, PhoneNumber, Team
+
+
+def get_team_for_user(request: HttpRequest, slug: str) -> tuple[Team, Membership]:
+    membership = (
+        Membership.objects.select_related("team")
+        .filter(team__slug=slug, user_id=request.user.pk)
+        .first()
+    )
+    if membership is None:
+        raise Http404("No such team.")
+    return membership.team, membership
+
+
+def get_number_for_user(request: HttpRequest, slug: str, e164: str) -> tuple[PhoneNumber, Membership]:
+    team, membership = get_team_for_user(request, slug)
+    number = PhoneNumber.objects.filter(team=team, e164=e164).first()
+    if number is None:
+        raise Http404("No such number.")
+    number.team = team  # already loaded; saves a query
+    return number, membership
+
+
+def require_write(membership: Membership) -> None:
+    if not membership.can_write:
+        raise PermissionDenied("Your role in this team is read-only.")
+
+
+def require_owner(membership: Membership) -> None:
+    if not membership.is_owner:
+        raise PermissionDenied("Only the team's owners can do this.")

@@ -1,0 +1,16 @@
+"""Client for the Linq Partner API v3 contact-card endpoints.
+
+This package imports nothing from Django on purpose: it can be used from a
+script, a test or another framework, and it is the only code that speaks HTTP
+to Linq.
+"""
+
+from .client import (
+    Card,
+    CardResult,
+    LinqClient,
+    LinqError,
+    PhoneNumberInfo,
+)
+
+__all__ = ["Card", "CardResult", "LinqClient", "LinqError", "PhoneNumberInfo"]

@@ -1,0 +1,38 @@
+import os
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from contactcards.models import Membership, Role, Team
+
+
+class Command(BaseCommand):
+    help = (
+        "Add a user to a team with a role (owner, editor or viewer; default editor). With --create the "
+        "user is created, with the password from the LINQADMIN_PASSWORD environment variable."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("slug", help="the team's slug")
+        parser.add_argument("username")
+        parser.add_argument("--role", choices=Role.values, default=Role.EDITOR)
+        parser.add_argument("--create", action="store_true", help="create the user if missing")
+
+    def handle(self, slug, username, role, create, **options):
+        team = Team.objects.filter(slug=slug).first()
+        if team is None:
+            raise CommandError(f"No team with slug {slug!r}.")
+        User = get_user_model()
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            if not create:
+                raise CommandError(f"No user {username!r}; pass --create to make one.")
+            password = os.environ.get("LINQADMIN_PASSWORD", "")
+            if not password:
+                raise CommandError("Set LINQADMIN_PASSWORD to the new user's password.")
+            user = User.objects.create_user(username=username, password=password)
+            self.stdout.write(f"Created user {username}.")
+        membership, created = Membership.objects.update_or_create(team=team, user=user, defaults={"role": role})
+        self.stdout.write(self.style.SUCCESS(
+            f"{username} is {'now' if created else 'still'} a member of {team.slug} as {membership.role}."
+        ))

@@ -1,0 +1,60 @@
+"""Run the dashboard on the embedded defaults: SQLite, the built-in Linq sandbox, demo data."""
+
+import os
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from contactcards.models import Membership, PhoneNumber, Role, Team
+from contactcards.sandbox import SandboxServer, SandboxState
+
+DEMO_USERS = (("demo", Role.OWNER), ("editor", Role.EDITOR), ("viewer", Role.VIEWER))
+
+
+class Command(BaseCommand):
+    help = (
+        "Start the built-in Linq sandbox, create the demo team and users, and serve the dashboard "
+        "(development server). For local trial only; refuses to run with DEBUG off."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+        parser.add_argument("--sandbox-port", type=int, default=int(os.environ.get("SANDBOX_PORT", 8765)))
+        parser.add_argument("--no-serve", action="store_true", help="only prepare data, do not serve")
+
+    def handle(self, addrport, sandbox_port, no_serve, **options):
+        if not settings.DEBUG:
+            raise CommandError("The demo runs only with DEBUG=1 (it starts a fake Linq API).")
+        call_command("migrate", verbosity=0, interactive=False)
+        password = seed_demo(self.stdout)
+        if no_serve:
+            return
+        state = SandboxState()
+        sandbox = SandboxServer(state, port=sandbox_port).start()
+        state.load_demo(sandbox.root_url)
+        settings.LINQ_API_BASE_URL = sandbox.url
+        self.stdout.write(self.style.SUCCESS(
+            f"\nLinq sandbox: {sandbox.url}\nDashboard:    http://{addrport}/\n"
+            f"Sign in as demo / {password} (owner), editor / {password}, viewer / {password}\n"
+        ))
+        call_command("runserver", addrport, use_reloader=False)
+
+
+def seed_demo(stdout=None) -> str:
+    """Idempotently create the demo team, numbers and users; return the demo password."""
+    password = os.environ.get("LINQADMIN_DEMO_PASSWORD", "linq-demo-2026")
+    team, _ = Team.objects.get_or_create(slug="demo", defaults={"name": "Acme (demo)"})
+    team.set_token(SandboxState.DEMO_TOKEN)
+    team.save()
+    for e164, label in zip(SandboxState.DEMO_NUMBERS, ("Support", "Sales", "Billing", "Onboarding", "New line")):
+        PhoneNumber.objects.get_or_create(team=team, e164=e164, defaults={"label": label})
+    User = get_user_model()
+    for username, role in DEMO_USERS:
+        user, created = User.objects.get_or_create(username=username)
+        if created:
+            user.set_password(password)
+            user.save()
+        Membership.objects.update_or_create(team=team, user=user, defaults={"role": role})
+    return password

@@ -1,0 +1,170 @@
+"""Teams, their phone numbers and members, and the append-only audit history."""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from . import crypto
+
+E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def validate_e164(value: str) -> None:
+    if not E164_RE.match(value or ""):
+        raise ValidationError(
+            "%(value)s is not an E.164 number: a +, the country code and the number, digits only "
+            "(for example +14155550123).",
+            params={"value": value},
+            code="e164",
+        )
+
+
+class Team(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=100)
+    token_encrypted = models.TextField(blank=True, editable=False)
+    token_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    token_set_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def set_token(self, token: str) -> None:
+        """Store a token encrypted; remember only its last four characters in clear."""
+        from django.utils import timezone
+
+        token = token.strip()
+        self.token_encrypted = crypto.encrypt(token) if token else ""
+        self.token_last4 = token[-4:] if token else ""
+        self.token_set_at = timezone.now() if token else None
+
+    def get_token(self) -> str:
+        return crypto.decrypt(self.token_encrypted) if self.token_encrypted else ""
+
+    @property
+    def has_token(self) -> bool:
+        return bool(self.token_encrypted)
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    EDITOR = "editor", "Editor"
+    VIEWER = "viewer", "Viewer"
+
+
+class Membership(models.Model):
+    team = models.ForeignKey(Team, models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.EDITOR)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "team"], name="unique_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in (Role.OWNER, Role.EDITOR)
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == Role.OWNER
+
+
+class PhoneNumber(models.Model):
+    team = models.ForeignKey(Team, models.CASCADE, related_name="numbers")
+    e164 = models.CharField("number", max_length=16, validators=[validate_e164])
+    label = models.CharField(max_length=100, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["e164"]
+        constraints = [models.UniqueConstraint(fields=["team", "e164"], name="unique_number_per_team")]
+
+    def __str__(self) -> str:
+        return self.e164
+
+
+class AuditQuerySet(models.QuerySet):
+    """Bulk updates and deletes are refused: the history is append-only."""
+
+    def update(self, **kwargs):  # type: ignore[override]
+        raise AuditImmutableError("Audit entries cannot be changed.")
+
+    def delete(self):  # type: ignore[override]
+        raise AuditImmutableError("Audit entries cannot be deleted (use `manage.py pruneaudit`).")
+
+    def _raw_delete(self, using):  # used by pruneaudit only
+        return super()._raw_delete(using)
+
+
+class AuditImmutableError(Exception):
+    pass
+
+
+class AuditEntry(models.Model):
+    """One attempted call to Linq (or a security-relevant change), written once, never changed."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Create card"
+        UPDATE = "update", "Update card"
+        TOKEN_CHANGE = "token_change", "Change token"
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Success"
+        API_ERROR = "api_error", "API error"
+        NETWORK_ERROR = "network_error", "Network error"
+
+    team = models.ForeignKey(Team, models.PROTECT, related_name="audit_entries")
+    number = models.ForeignKey(PhoneNumber, models.SET_NULL, null=True, blank=True, related_name="audit_entries")
+    phone_number = models.CharField(max_length=16, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
+    username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    changes = models.JSONField(default=dict, blank=True)  # {field: [old, new]}
+    request_body = models.JSONField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    request_sent = models.BooleanField(default=True, help_text="False when the request certainly never reached Linq.")
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    linq_code = models.PositiveIntegerField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+    trace_id = models.CharField(max_length=64, blank=True)
+    retry_after = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["team", "-created_at", "-id"], name="audit_team_newest"),
+            models.Index(fields=["number", "-created_at", "-id"], name="audit_number_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.phone_number} by {self.username} ({self.outcome})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise AuditImmutableError("Audit entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditImmutableError("Audit entries cannot be deleted (use `manage.py pruneaudit`).")
+
+    @property
+    def is_success(self) -> bool:
+        return self.outcome == self.Outcome.SUCCESS

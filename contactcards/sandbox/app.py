@@ -1,0 +1,457 @@
+"""The sandbox's WSGI application and its state.
+
+Semantics follow ``shared/docs/linq-api.md``: GET returns ``{"contact_cards": [...]}``
+(404/2012 when a number has no card), POST creates (409/2014 once a card is
+active), PATCH merges the given fields, writes share a budget of 3 per 10
+minutes per number (429/1007 with ``Retry-After``), and every error uses Linq's
+envelope with a ``trace_id`` that is also sent as ``X-Trace-ID``.
+
+Faults can be injected per number or globally to rehearse Linq's failures:
+latency, timeouts, error answers (2022, 4004, 429, ...), non-JSON bodies,
+dropped connections, and a card changed "by someone else".
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+CARD_FIELDS = ("first_name", "last_name", "image_url")
+WRITE_LIMIT = 3
+WRITE_WINDOW = 600  # seconds
+API_PREFIX = "/api/partner"
+
+FAULT_KINDS = ("latency", "timeout", "error", "non_json", "drop", "remote_change")
+
+STATUS_TEXT = {
+    200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
+    403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
+    429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+    503: "Service Unavailable", 504: "Gateway Timeout",
+}
+
+ERROR_MESSAGES = {
+    1001: "A required field is missing.",
+    1002: "Phone number must be in E.164 format.",
+    1003: "The request body is invalid.",
+    1005: "A parameter has an invalid value.",
+    1007: "Rate limit exceeded.",
+    2004: "Missing or invalid bearer token.",
+    2006: "Phone number is not assigned to your account.",
+    2012: "Contact card not found.",
+    2014: "A contact card already exists for this phone number. Use PATCH to update it.",
+    2022: "Contact card setup failed. Please retry.",
+    3006: "Internal server error.",
+    4004: "Service unavailable: the upstream write was rate-limited.",
+    5007: "Could not download an image from the given URL.",
+}
+
+
+class DropConnection(Exception):
+    """Raised by the app to make the server close the socket without answering."""
+
+
+@dataclass
+class Fault:
+    """One injected misbehaviour. ``number`` None means every number."""
+
+    kind: str
+    number: str | None = None
+    methods: tuple[str, ...] = ("GET", "POST", "PATCH")
+    status: int | None = None
+    code: int | None = None
+    retry_after: int | None = None
+    seconds: float = 0.0
+    times: int | None = None  # None: until cleared
+    apply_write: bool = True  # for timeout/drop on writes: whether the write still happens
+    changes: dict[str, Any] = field(default_factory=dict)  # for remote_change
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Fault":
+        if data.get("kind") not in FAULT_KINDS:
+            raise ValueError(f"kind must be one of {FAULT_KINDS}")
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if "methods" in known:
+            known["methods"] = tuple(m.upper() for m in known["methods"])
+        return cls(**known)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) if name != "methods" else list(self.methods)
+                for name in self.__dataclass_fields__}
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    token: str | None
+    status: int = 0
+    at: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "path": self.path, "query": self.query, "body": self.body,
+                "status": self.status, "at": self.at}
+
+
+class SandboxState:
+    """Everything the sandbox knows. Thread-safe; tests may read and change it directly."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.accounts: dict[str, set[str]] = {}
+            self.cards: dict[str, dict[str, Any]] = {}
+            self.writes: dict[str, deque[float]] = {}
+            self.faults: list[Fault] = []
+            self.requests: list[RecordedRequest] = []
+            self.number_ids: dict[str, str] = {}
+
+    # -- setup helpers -------------------------------------------------
+
+    def add_account(self, token: str, numbers: Iterable[str]) -> None:
+        with self.lock:
+            self.accounts.setdefault(token, set()).update(numbers)
+            for number in numbers:
+                self.number_ids.setdefault(number, str(uuid.uuid5(uuid.NAMESPACE_URL, number)))
+
+    def set_card(self, number: str, *, is_active: bool = True, **fields: Any) -> dict[str, Any]:
+        """Create or change a card directly, as if someone changed it in Linq's own dashboard."""
+        with self.lock:
+            card = self.cards.setdefault(
+                number, {"phone_number": number, "first_name": "", "last_name": None,
+                         "image_url": None, "is_active": is_active})
+            card.update(fields)
+            card["is_active"] = is_active
+            return copy.deepcopy(card)
+
+    def add_fault(self, fault: Fault | dict[str, Any]) -> Fault:
+        if isinstance(fault, dict):
+            fault = Fault.from_dict(fault)
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
+
+    def writes_for(self, number: str) -> list[RecordedRequest]:
+        """The POST/PATCH requests that named this number."""
+        with self.lock:
+            return [r for r in self.requests if r.method in ("POST", "PATCH")
+                    and (r.query.get("phone_number") == number
+                         or (isinstance(r.body, dict) and r.body.get("phone_number") == number))]
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "cards": copy.deepcopy(list(self.cards.values())),
+                "faults": [f.to_dict() for f in self.faults],
+                "requests": [r.to_dict() for r in self.requests[-200:]],
+                "numbers": sorted({n for nums in self.accounts.values() for n in nums}),
+            }
+
+    # -- demo data -----------------------------------------------------
+
+    DEMO_TOKEN = "sandbox-demo-token"
+    DEMO_NUMBERS = ("+15550100001", "+15550100002", "+15550100003", "+15550100004", "+15550100005")
+
+    def load_demo(self, root_url: str = "https://cdn.sandbox.invalid") -> None:
+        """A small account: four numbers with cards (one pending), one without.
+
+        ``root_url`` is where the sandbox is served, so the demo photo (served by
+        the sandbox's fake CDN) shows in the browser.
+        """
+        self.add_account(self.DEMO_TOKEN, self.DEMO_NUMBERS)
+        self.set_card("+15550100001", first_name="Acme", last_name="Support",
+                      image_url=f"{root_url}{API_PREFIX}/cdn/contact-card/acme.svg")
+        self.set_card("+15550100002", first_name="Acme", last_name="Sales")
+        self.set_card("+15550100003", first_name="Acme Billing", last_name=None)
+        self.set_card("+15550100004", first_name="Acme", last_name="Onboarding", is_active=False)
+
+    # -- fault matching --------------------------------------------------
+
+    def take_faults(self, method: str, number: str | None) -> list[Fault]:
+        with self.lock:
+            matched = []
+            for fault in list(self.faults):
+                if method not in fault.methods:
+                    continue
+                if fault.number is not None and fault.number != number:
+                    continue
+                matched.append(fault)
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.faults.remove(fault)
+            return matched
+
+
+class Answer(Exception):
+    """Internal: stop handling and answer with this status and JSON body."""
+
+    def __init__(self, status: int, body: Any, headers: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = headers or []
+
+
+def error(status: int, code: int, message: str | None = None, retry_after: int | None = None) -> Answer:
+    payload: dict[str, Any] = {"status": status, "code": code,
+                               "message": message or ERROR_MESSAGES.get(code, "Error."),
+                               "doc_url": f"https://docs.linqapp.com/error/codes/{code}"}
+    headers = []
+    if retry_after is not None:
+        payload["retry_after"] = retry_after
+        headers.append(("Retry-After", str(retry_after)))
+    return Answer(status, {"success": False, "error": payload}, headers)
+
+
+class SandboxApp:
+    """WSGI entry point. ``SandboxApp(state)`` is the whole fake API."""
+
+    def __init__(self, state: SandboxState | None = None) -> None:
+        self.state = state or SandboxState()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
+        method = environ["REQUEST_METHOD"].upper()
+        path = environ.get("PATH_INFO", "")
+        query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        trace_id = uuid.uuid4().hex
+        raw = self._read_body(environ)
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        token = auth[7:] if auth.startswith("Bearer ") else None
+
+        if path.startswith(API_PREFIX):
+            path = path[len(API_PREFIX):]
+        record = RecordedRequest(method, path, query, body, token, at=self.state.clock())
+        headers: list[tuple[str, str]] = [("X-Trace-ID", trace_id)]
+
+        if path.startswith("/cdn/"):
+            return self._respond(start_response, 200, self._avatar(path), headers,
+                                 content_type="image/svg+xml")
+        if path.startswith("/_sandbox"):
+            status, payload = self._control(method, path, body)
+            return self._respond(start_response, status, json.dumps(payload).encode(), headers)
+
+        with self.state.lock:
+            self.state.requests.append(record)
+        try:
+            status, payload, extra = self._api(method, path, query, body, token, environ)
+        except Answer as answer:
+            status, payload, extra = answer.status, answer.body, answer.headers
+            if isinstance(payload, dict) and payload.get("success") is False:
+                payload["trace_id"] = trace_id
+        record.status = status
+        headers.extend(extra)
+        if isinstance(payload, bytes):
+            return self._respond(start_response, status, payload, headers, content_type="text/html")
+        return self._respond(start_response, status, json.dumps(payload).encode(), headers)
+
+    # -- the API -------------------------------------------------------
+
+    def _api(self, method: str, path: str, query: dict[str, str], body: Any, token: str | None,
+             environ: dict[str, Any]) -> tuple[int, Any, list[tuple[str, str]]]:
+        number = query.get("phone_number") or (body.get("phone_number") if isinstance(body, dict) else None)
+        number = number if isinstance(number, str) else None
+        faults = self.state.take_faults(method, number)
+        write_applies = True
+        for fault in faults:
+            if fault.kind == "remote_change" and number:
+                self.state.set_card(number, is_active=self.state.cards.get(number, {}).get("is_active", True),
+                                    **fault.changes)
+            elif fault.kind == "latency":
+                time.sleep(fault.seconds)
+            elif fault.kind == "error":
+                raise error(fault.status or 500, fault.code or 3006, retry_after=fault.retry_after)
+            elif fault.kind == "non_json":
+                raise Answer(fault.status or 502, b"<html><body><h1>502 Bad Gateway</h1></body></html>")
+            elif fault.kind in ("timeout", "drop"):
+                write_applies = fault.apply_write
+                if method == "GET" or not write_applies:
+                    self._sleep_then(fault)
+        if path.rstrip("/") == "/v3/contact_card":
+            result = self._contact_card(method, query, body, token, environ)
+        elif path.rstrip("/") == "/v3/phone_numbers":
+            result = self._phone_numbers(method, token)
+        else:
+            raise error(404, 2001, "Resource not found.")
+        for fault in faults:
+            if fault.kind in ("timeout", "drop") and method != "GET" and write_applies:
+                self._sleep_then(fault)  # the write happened; the answer never arrives
+        return result
+
+    @staticmethod
+    def _sleep_then(fault: Fault) -> None:
+        if fault.kind == "timeout":
+            time.sleep(fault.seconds or 30)
+            raise DropConnection()
+        time.sleep(fault.seconds)
+        raise DropConnection()
+
+    def _authorise(self, token: str | None) -> set[str]:
+        if token is None or token not in self.state.accounts:
+            raise error(401, 2004)
+        return self.state.accounts[token]
+
+    def _contact_card(self, method: str, query: dict[str, str], body: Any, token: str | None,
+                      environ: dict[str, Any]) -> tuple[int, Any, list[tuple[str, str]]]:
+        numbers = self._authorise(token)
+        state = self.state
+        if method == "GET":
+            number = query.get("phone_number")
+            with state.lock:
+                if number is None:
+                    cards = [copy.deepcopy(c) for n, c in state.cards.items() if n in numbers]
+                    return 200, {"contact_cards": cards}, []
+                if not E164.match(number):
+                    raise error(400, 1002)
+                if number not in numbers or number not in state.cards:
+                    raise error(404, 2012)
+                return 200, {"contact_cards": [copy.deepcopy(state.cards[number])]}, []
+
+        if method not in ("POST", "PATCH"):
+            raise error(405, 1005, "Method not allowed.")
+        if not isinstance(body, dict):
+            raise error(400, 1003)
+        number = body.get("phone_number") if method == "POST" else query.get("phone_number")
+        if not number:
+            raise error(400, 1001, "phone_number is required.")
+        if not isinstance(number, str) or not E164.match(number):
+            raise error(400, 1002)
+        allowed = set(CARD_FIELDS) | ({"phone_number"} if method == "POST" else set())
+        for key, value in body.items():
+            if key not in allowed:
+                raise error(400, 1005, f"Unknown field: {key}.")
+            if not isinstance(value, str):
+                raise error(400, 1005, f"{key} must be a string.")
+        if method == "POST" and not body.get("first_name", "").strip():
+            raise error(400, 1001, "first_name is required.")
+        if method == "PATCH" and "first_name" in body and not body["first_name"].strip():
+            raise error(400, 1005, "first_name cannot be empty.")
+        if number not in numbers:
+            raise error(403, 2006)
+
+        with state.lock:
+            existing = state.cards.get(number)
+            if method == "POST" and existing and existing.get("is_active"):
+                raise error(409, 2014)
+            if method == "PATCH" and not existing:
+                raise error(404, 2012)
+            self._spend_budget(number)
+            image = body.get("image_url")
+            if image:
+                body = dict(body, image_url=self._rehost(image, environ))
+            if method == "POST":
+                card = {"phone_number": number, "first_name": body["first_name"],
+                        "last_name": body.get("last_name") or None,
+                        "image_url": body.get("image_url") or None, "is_active": True}
+                state.cards[number] = card
+                return 201, copy.deepcopy(card), []
+            card = existing
+            for name in CARD_FIELDS:
+                if name in body:
+                    card[name] = body[name] or None
+            card["is_active"] = True
+            return 200, copy.deepcopy(card), []
+
+    def _spend_budget(self, number: str) -> None:
+        now = self.state.clock()
+        window = self.state.writes.setdefault(number, deque())
+        while window and window[0] <= now - WRITE_WINDOW:
+            window.popleft()
+        if len(window) >= WRITE_LIMIT:
+            wait = max(1, int(window[0] + WRITE_WINDOW - now + 0.999))
+            raise error(429, 1007, "Contact card write limit reached (3 per 10 minutes).", retry_after=wait)
+        window.append(now)
+
+    @staticmethod
+    def _rehost(url: str, environ: dict[str, Any]) -> str:
+        """Linq fetches the image and serves it from its CDN; so does the sandbox."""
+        if not url.startswith("https://"):
+            raise error(400, 5007, "image_url must be a public https URL.")
+        host = url[8:].split("/", 1)[0].split(":")[0].lower()
+        if not host or host.endswith(".invalid") or host == "localhost" or "broken" in url or "notfound" in url:
+            raise error(400, 5007)
+        digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+        server = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
+        return f"http://{server}{API_PREFIX}/cdn/contact-card/{digest}.svg"
+
+    def _phone_numbers(self, method: str, token: str | None) -> tuple[int, Any, list[tuple[str, str]]]:
+        numbers = self._authorise(token)
+        if method != "GET":
+            raise error(405, 1005, "Method not allowed.")
+        items = [{"id": self.state.number_ids.get(n, n), "phone_number": n,
+                  "reputation": {"status": "HEALTHY", "doc_url": None},
+                  "forwarding_number": None, "line_type": "iMessage"} for n in sorted(numbers)]
+        return 200, {"phone_numbers": items}, []
+
+    # -- control plane for demos and tests ------------------------------
+
+    def _control(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        action = path[len("/_sandbox"):].strip("/")
+        try:
+            if action in ("", "state") and method == "GET":
+                return 200, self.state.snapshot()
+            if action == "reset" and method == "POST":
+                self.state.reset()
+                return 200, {"ok": True}
+            if action == "faults" and method == "POST":
+                return 200, self.state.add_fault(body or {}).to_dict()
+            if action == "faults" and method == "DELETE":
+                self.state.clear_faults()
+                return 200, {"ok": True}
+            if action == "cards" and method == "POST" and isinstance(body, dict):
+                number = body.pop("phone_number")
+                return 200, self.state.set_card(number, **body)
+        except (ValueError, TypeError, KeyError) as exc:
+            return 400, {"error": str(exc)}
+        return 404, {"error": "unknown sandbox control"}
+
+    # -- WSGI plumbing ---------------------------------------------------
+
+    @staticmethod
+    def _read_body(environ: dict[str, Any]) -> bytes:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        return environ["wsgi.input"].read(length) if length > 0 else b""
+
+    @staticmethod
+    def _respond(start_response: Callable, status: int, payload: bytes, headers: list[tuple[str, str]],
+                 content_type: str = "application/json") -> list[bytes]:
+        start_response(f"{status} {STATUS_TEXT.get(status, 'Status')}",
+                       [("Content-Type", content_type), ("Content-Length", str(len(payload))), *headers])
+        return [payload]
+
+    @staticmethod
+    def _avatar(path: str) -> bytes:
+        digest = hashlib.sha256(path.encode()).hexdigest()
+        hue = int(digest[:2], 16) * 360 // 256
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96" viewBox="0 0 96 96">'
+            f'<rect width="96" height="96" rx="48" fill="hsl({hue},55%,55%)"/>'
+            '<circle cx="48" cy="38" r="16" fill="#fff"/><path d="M20 82c4-18 52-18 56 0" fill="#fff"/></svg>'
+        ).encode()

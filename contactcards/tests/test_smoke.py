@@ -1,0 +1,10 @@
+def test_login_page_renders(client, db):
+    response = client.get("/accounts/login/")
+    assert response.status_code == 200
+    assert b"Sign in" in response.content
+
+
+def test_pages_require_login(client, db):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")

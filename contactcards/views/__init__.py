@@ -1,0 +1,1 @@
+"""Views are thin: access helper, form, one service call, template."""

@@ -1,0 +1,19 @@
+"""Settings for the test suite: the real settings with test-only secrets and fast hashing."""
+
+import os
+
+from cryptography.fernet import Fernet
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789abcdef")
+os.environ.setdefault("LINQADMIN_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from .settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+LINQ_READ_TIMEOUT = 2.0
+LINQ_CONNECT_TIMEOUT = 1.0
