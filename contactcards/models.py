@@ -141,6 +141,9 @@ class AuditEntry(models.Model):
     trace_id = models.CharField(max_length=64, blank=True)
     retry_after = models.PositiveIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
+    # After a write whose outcome was unknown (timeout, dropped connection), the card is re-read
+    # before this row is written: True/False say whether the change took effect, None = not checked.
+    applied = models.BooleanField(null=True, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -152,6 +155,10 @@ class AuditEntry(models.Model):
         indexes = [
             models.Index(fields=["team", "-created_at", "-id"], name="audit_team_newest"),
             models.Index(fields=["number", "-created_at", "-id"], name="audit_number_newest"),
+            # History filters (see selectors.py): each one keeps "newest first, 50 rows" an index range scan.
+            models.Index(fields=["team", "user", "-created_at", "-id"], name="audit_team_user_newest"),
+            models.Index(fields=["team", "outcome", "-created_at", "-id"], name="audit_team_outcome_newest"),
+            models.Index(fields=["team", "action", "-created_at", "-id"], name="audit_team_action_newest"),
         ]
 
     def __str__(self) -> str:
@@ -168,3 +175,20 @@ class AuditEntry(models.Model):
     @property
     def is_success(self) -> bool:
         return self.outcome == self.Outcome.SUCCESS
+
+
+class FormToken(models.Model):
+    """A card form's one-time token, consumed (inserted) when the form's write is sent to Linq.
+
+    The unique insert is the atomic "first one wins": a double click, a browser resubmit or a
+    second tab posting the same form finds the row and sends nothing. Tokens are random and
+    unguessable but not secret; a form that never causes a write leaves no row.
+    """
+
+    token = models.CharField(max_length=64, unique=True)
+    number = models.ForeignKey(PhoneNumber, models.CASCADE, related_name="+")
+    entry = models.ForeignKey(AuditEntry, models.SET_NULL, null=True, blank=True, related_name="+")
+    used_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"form token for {self.number_id} used at {self.used_at:%Y-%m-%d %H:%M:%S}"

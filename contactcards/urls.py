@@ -2,6 +2,7 @@ from django.urls import path, register_converter
 
 from .converters import E164Converter
 from .views import cards, history, teams
+from .views import settings as team_settings
 
 register_converter(E164Converter, "e164")
 
@@ -9,6 +10,22 @@ urlpatterns = [
     path("", teams.home, name="home"),
     path("t/<slug:slug>/", teams.dashboard, name="dashboard"),
     path("t/<slug:slug>/history/", history.team_history, name="team_history"),
+    path("t/<slug:slug>/history/export.csv", history.history_export, name="history_export"),
+    path("t/<slug:slug>/history/<int:pk>/", history.entry_detail, name="audit_entry"),
     path("t/<slug:slug>/numbers/<e164:e164>/", cards.card_detail, name="card"),
     path("t/<slug:slug>/numbers/<e164:e164>/history/", history.number_history, name="number_history"),
+    # team settings (issue 3): token, connection test, members, numbers
+    path("t/<slug:slug>/settings/", team_settings.team_settings, name="team_settings"),
+    path("t/<slug:slug>/settings/token/", team_settings.settings_token, name="settings_token"),
+    path("t/<slug:slug>/settings/token/test/", team_settings.settings_test_connection, name="settings_test_connection"),
+    path("t/<slug:slug>/settings/members/", team_settings.settings_member_add, name="settings_member_add"),
+    path("t/<slug:slug>/settings/members/<int:membership_id>/role/", team_settings.settings_member_role,
+         name="settings_member_role"),
+    path("t/<slug:slug>/settings/members/<int:membership_id>/remove/", team_settings.settings_member_remove,
+         name="settings_member_remove"),
+    path("t/<slug:slug>/settings/numbers/", team_settings.settings_numbers_add, name="settings_numbers_add"),
+    path("t/<slug:slug>/settings/numbers/import/", team_settings.settings_numbers_import,
+         name="settings_numbers_import"),
+    path("t/<slug:slug>/settings/numbers/<e164:e164>/remove/", team_settings.settings_number_remove,
+         name="settings_number_remove"),
 ]

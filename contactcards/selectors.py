@@ -1,0 +1,271 @@
+"""Read queries for the audit history (HackSoft "selectors"): filters, keyset pages, export rows.
+
+Why it is shaped this way - the history must stay fast at millions of rows:
+
+* Pages are keyset pages on ``(created_at, id)``, newest first: "Older" and "Newer" links carry
+  the position of the last/first row shown, so a page is always an index range scan of 51 rows.
+  There is no ``COUNT(*)`` and no OFFSET anywhere.
+* Every structured filter (number, user, action, outcome, date range) has a composite index
+  ``(team, <filter>, created_at DESC, id DESC)`` or rides on ``(team, created_at DESC, id DESC)``.
+* Free text cannot use a B-tree index (it matches inside names, changed values and error
+  messages), so on the history page it is *bounded*: one page looks at no more than
+  ``SEARCH_WINDOW`` entries (newest first, after the other filters). When the window runs out
+  before a page is full, the page says how far back it searched and "Older" continues from there.
+  The CSV export applies the same text filter to every row (an export is a full read anyway).
+* Filter choices come from the team's members and numbers (small tables), never from
+  ``DISTINCT`` over the audit table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet, Subquery, TextField
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from .models import AuditEntry, Membership, PhoneNumber, Team
+
+PAGE_SIZE = 50
+SEARCH_WINDOW = 5000
+# Columns the history list shows; request_body and client_ip are only needed on the detail page.
+LIST_DEFERRED = ("request_body", "client_ip")
+
+
+@dataclass(frozen=True)
+class HistoryFilters:
+    """What the reviewer asked for. Empty values mean "any"."""
+
+    number: PhoneNumber | None = None
+    user_id: int | None = None
+    action: str = ""
+    outcome: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str = ""
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+_CURSOR_RE = re.compile(r"^(\d{1,17})-(\d{1,19})$")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in the newest-first order: microseconds since the epoch (UTC) and the id."""
+
+    created_at: datetime
+    pk: int
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> Cursor:
+        return cls(entry.created_at, entry.pk)
+
+    def encode(self) -> str:
+        delta = self.created_at - datetime(1970, 1, 1, tzinfo=UTC)
+        micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return f"{micros}-{self.pk}"
+
+    @classmethod
+    def decode(cls, value: str) -> Cursor:
+        match = _CURSOR_RE.match(value or "")
+        if not match:
+            raise InvalidCursor(value)
+        try:
+            created_at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(match[1]))
+        except OverflowError:
+            raise InvalidCursor(value) from None
+        pk = int(match[2])
+        if pk > 2**63 - 1:  # beyond a bigint: the database driver would refuse it
+            raise InvalidCursor(value)
+        return cls(created_at, pk)
+
+
+@dataclass
+class HistoryPage:
+    entries: list[AuditEntry]
+    older: Cursor | None = None  # link target for "Older" (?before=)
+    newer: Cursor | None = None  # link target for "Newer" (?after=)
+    searched_back_to: datetime | None = None  # set when the text-search window ran out
+    is_first: bool = True
+
+
+# -- choices ------------------------------------------------------------------
+
+
+def history_numbers(*, team: Team) -> list[PhoneNumber]:
+    return list(PhoneNumber.objects.filter(team=team).order_by("e164"))
+
+
+def history_members(*, team: Team) -> list:
+    """The team's members (users), for the "who" filter: a small table, not DISTINCT over the log."""
+    user_ids = Membership.objects.filter(team=team).values("user_id")
+    return list(get_user_model().objects.filter(pk__in=Subquery(user_ids)).order_by("username"))
+
+
+# -- the filtered queryset ------------------------------------------------------
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def history_filtered(*, team: Team, filters: HistoryFilters, with_text: bool = True) -> QuerySet[AuditEntry]:
+    """Entries of ``team`` matching ``filters``, newest first. ``with_text=False`` leaves out free text."""
+    if filters.number is not None:
+        # The number is one of the team's (the form and the access helper guarantee it) and its
+        # entries are written with its team, so filtering on the number alone is the same set -
+        # and leaves the planner only the (number, created_at, id) index, which stays a 51-row
+        # scan even for a quiet number in a busy team.
+        entries = AuditEntry.objects.filter(number=filters.number)
+    else:
+        entries = AuditEntry.objects.filter(team=team)
+    if filters.user_id is not None:
+        entries = entries.filter(user_id=filters.user_id)
+    if filters.action:
+        entries = entries.filter(action=filters.action)
+    if filters.outcome:
+        entries = entries.filter(outcome=filters.outcome)
+    if filters.date_from:
+        entries = entries.filter(created_at__gte=_day_start(filters.date_from))
+    if filters.date_to and filters.date_to < date.max:  # date.max: nothing is later
+        entries = entries.filter(created_at__lt=_day_start(filters.date_to + timedelta(days=1)))
+    if with_text and filters.q:
+        entries = _text_filter(entries, team=team, q=filters.q)
+    return entries.order_by("-created_at", "-id")
+
+
+def _text_filter(entries: QuerySet[AuditEntry], *, team: Team, q: str) -> QuerySet[AuditEntry]:
+    """Free text over the names and values an entry records (not indexable: callers bound it)."""
+    labelled = PhoneNumber.objects.filter(team=team, label__icontains=q).values("pk")
+    return entries.annotate(changes_text=Cast("changes", TextField())).filter(
+        Q(username__icontains=q)
+        | Q(phone_number__icontains=q)
+        | Q(number_id__in=Subquery(labelled))
+        | Q(changes_text__icontains=q)
+        | Q(error_message__icontains=q)
+        | Q(trace_id__icontains=q)
+    )
+
+
+# -- keyset pages ---------------------------------------------------------------
+
+Direction = Literal["older", "newer"]
+
+
+def _after_cursor(entries: QuerySet[AuditEntry], cursor: Cursor | None, direction: Direction) -> QuerySet:
+    """Rows strictly past ``cursor`` in ``direction``, ordered that way.
+
+    The redundant ``created_at <=`` / ``>=`` bound is what lets the database *start* the index
+    scan at the cursor; the OR alone would be a filter applied while scanning from the top.
+    """
+    if direction == "older":
+        if cursor is not None:
+            entries = entries.filter(created_at__lte=cursor.created_at).filter(
+                Q(created_at__lt=cursor.created_at) | Q(pk__lt=cursor.pk)
+            )
+        return entries.order_by("-created_at", "-id")
+    if cursor is not None:
+        entries = entries.filter(created_at__gte=cursor.created_at).filter(
+            Q(created_at__gt=cursor.created_at) | Q(pk__gt=cursor.pk)
+        )
+    return entries.order_by("created_at", "id")
+
+
+def _up_to(entries: QuerySet[AuditEntry], boundary: Cursor, direction: Direction) -> QuerySet[AuditEntry]:
+    """Rows no further than ``boundary`` (inclusive) in ``direction``: a plain index range."""
+    if direction == "older":
+        return entries.filter(created_at__gte=boundary.created_at).filter(
+            Q(created_at__gt=boundary.created_at) | Q(pk__gte=boundary.pk)
+        )
+    return entries.filter(created_at__lte=boundary.created_at).filter(
+        Q(created_at__lt=boundary.created_at) | Q(pk__lte=boundary.pk)
+    )
+
+
+def _fetch(
+    base: QuerySet[AuditEntry], *, team: Team, q: str, cursor: Cursor | None, direction: Direction
+) -> tuple[list[AuditEntry], bool, Cursor | None]:
+    """Up to PAGE_SIZE rows past ``cursor``, whether more exist, and the window boundary if it ran out.
+
+    With free text, the rows looked at are first bounded to the next ``SEARCH_WINDOW`` entries:
+    one cheap query finds the position of the last of them (an index-only scan), and the text
+    filter then runs over that index range only - so a search costs the same at 10 thousand rows
+    as at 10 million, whatever the planner thinks of the LIKE patterns.
+    """
+    scan = _after_cursor(base, cursor, direction)
+    if not q:
+        rows = list(scan.defer(*LIST_DEFERRED)[: PAGE_SIZE + 1])
+        return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE, None
+    last = scan.values_list("created_at", "pk")[SEARCH_WINDOW - 1 : SEARCH_WINDOW]
+    boundary = next((Cursor(created_at, pk) for created_at, pk in last), None)
+    window = _up_to(scan, boundary, direction) if boundary is not None else scan
+    rows = list(_text_filter(window, team=team, q=q).defer(*LIST_DEFERRED)[: PAGE_SIZE + 1])
+    if len(rows) > PAGE_SIZE:
+        return rows[:PAGE_SIZE], True, None
+    return rows, False, boundary
+
+
+def history_page(
+    *,
+    team: Team,
+    filters: HistoryFilters,
+    before: Cursor | None = None,
+    after: Cursor | None = None,
+) -> HistoryPage:
+    """One page of the filtered history, newest first, positioned by ``before`` or ``after``."""
+    base = history_filtered(team=team, filters=filters, with_text=False)
+    if after is not None:
+        rows, more, boundary = _fetch(base, team=team, q=filters.q, cursor=after, direction="newer")
+        rows.reverse()
+        if more or boundary is not None or len(rows) == PAGE_SIZE:
+            newer = Cursor.of(rows[0]) if more else boundary
+            older = Cursor.of(rows[-1]) if rows else after
+            return HistoryPage(rows, older=older, newer=newer, is_first=newer is None)
+        before = None  # fewer than a page is newer than the cursor: that is simply the first page
+    rows, more, boundary = _fetch(base, team=team, q=filters.q, cursor=before, direction="older")
+    older = Cursor.of(rows[-1]) if more else boundary
+    newer = None
+    if before is not None:
+        newer = Cursor.of(rows[0]) if rows else before
+    return HistoryPage(
+        rows, older=older, newer=newer, is_first=before is None,
+        searched_back_to=boundary.created_at if boundary is not None else None,
+    )
+
+
+def number_page(*, number: PhoneNumber, before: Cursor | None = None, after: Cursor | None = None) -> HistoryPage:
+    """The per-number timeline: the number filter alone, on its own index."""
+    return history_page(team=number.team, filters=HistoryFilters(number=number), before=before, after=after)
+
+
+# -- one entry, and the export ---------------------------------------------------
+
+
+def audit_entry_get(*, team: Team, pk: int) -> AuditEntry | None:
+    """An entry of ``team`` (None for another team's entry, so the view can answer 404)."""
+    return AuditEntry.objects.filter(team=team, pk=pk).first()
+
+
+EXPORT_CHUNK = 2000
+
+
+EXPORT_FIELDS = (
+    "id", "created_at", "phone_number", "username", "action", "outcome", "request_sent", "applied", "http_status",
+    "linq_code", "error_message", "trace_id", "retry_after", "duration_ms", "client_ip", "changes", "request_body",
+)
+
+
+def history_export_rows(*, team: Team, filters: HistoryFilters) -> Iterator[dict]:
+    """Every entry of the filtered view (free text unbounded), newest first, read in chunks.
+
+    ``iterator()`` keeps memory flat: Postgres uses a server-side cursor, SQLite fetches in chunks.
+    """
+    return history_filtered(team=team, filters=filters).values(*EXPORT_FIELDS).iterator(chunk_size=EXPORT_CHUNK)
