@@ -21,6 +21,12 @@ class ErrorView:
     retry_after: int | None = None
     message: str = ""
     retryable: bool = False
+    # Offer "Retry now" (the same changes, a new one-time token): only when the change
+    # certainly did not take effect and trying again soon can help (2022, 5xx, nothing sent).
+    offer_retry: bool = False
+    # For 401/403: where an owner fixes the token (None for editors, or if the page does not exist).
+    settings_url: str | None = None
+    applied: bool | None = None
 
 
 def field_for(error: LinqError) -> str | None:
@@ -33,15 +39,26 @@ def field_for(error: LinqError) -> str | None:
     return None
 
 
-def describe(error: LinqError, *, is_owner: bool = False) -> ErrorView:
-    """Plain words for what happened and what to do next."""
+def describe(
+    error: LinqError, *, is_owner: bool = False, settings_url: str | None = None, applied: bool | None = None,
+) -> ErrorView:
+    """Plain words for what happened and what to do next.
+
+    ``applied`` is what a re-read found after a write whose outcome was unknown.
+    """
     code, status = error.code, error.status
     wait = error.retry_after
     token_advice = (
         "Check the team's Linq token in the team settings." if is_owner
         else "Ask an owner of this team to check the team's Linq token."
     )
-    if error.kind == "timeout":
+    if error.outcome_unknown and applied is True:
+        title = _unanswered(error) + " The card was re-read afterwards: your change took effect."
+        advice = "Nothing more to do; the card below is what Linq has now."
+    elif error.outcome_unknown and applied is False:
+        title = _unanswered(error) + " The card was re-read afterwards: your change did not take effect."
+        advice = "Nothing changed at Linq. Your input is kept below; you can retry now."
+    elif error.kind == "timeout":
         title = "Linq did not answer in time."
         advice = ("Linq may or may not have applied the change; reload the card to see its current state "
                   "before trying again." if error.sent else "Nothing was sent. Try again in a moment.")
@@ -57,9 +74,11 @@ def describe(error: LinqError, *, is_owner: bool = False) -> ErrorView:
         title = "This number has used its Linq write budget (3 changes per 10 minutes)."
         advice = f"Try again in {_seconds(wait)}." if wait is not None else "Wait a few minutes, then try again."
     elif code == 4004 or status == 503:
-        title = "Linq's upstream service is rate-limited; the card was not applied and is not active."
-        advice = (f"Try again in {_seconds(wait)}." if wait is not None else "Wait at least a minute before "
-                  "trying again: repeated attempts extend Linq's limit.")
+        title = ("Linq's upstream service is rate-limited: the change was not applied, and the card is left "
+                 "not active (pending) until a later write succeeds.")
+        advice = (f"Try again in {_seconds(wait)}, not sooner: repeated attempts extend Linq's limit."
+                  if wait is not None else
+                  "Wait at least a minute before trying again: repeated attempts extend Linq's limit.")
     elif code == 2022:
         title = "Linq could not complete the card setup."
         advice = "This is usually temporary: try again in a few seconds."
@@ -90,10 +109,32 @@ def describe(error: LinqError, *, is_owner: bool = False) -> ErrorView:
     else:
         title = "The call to Linq failed."
         advice = "Try again in a little while."
+    token_problem = code in (2004, 2005, 2006) or status in (401, 403)
     return ErrorView(
         title=title, advice=advice, field=field_for(error), code=code, status=status,
         trace_id=error.trace_id, retry_after=wait, message=error.message, retryable=error.retryable,
+        offer_retry=_offer_retry(error, applied), applied=applied,
+        settings_url=settings_url if is_owner and token_problem else None,
     )
+
+
+def _unanswered(error: LinqError) -> str:
+    if error.kind == "timeout":
+        return "Linq did not answer in time."
+    if error.kind == "connection":
+        return "The connection to Linq was dropped."
+    return "Linq's answer could not be read."
+
+
+def _offer_retry(error: LinqError, applied: bool | None) -> bool:
+    """Whether a "Retry now" of the same changes makes sense (a person decides; never automatic)."""
+    if error.outcome_unknown:
+        return applied is False
+    if not error.sent:
+        return True
+    if error.kind != "api" or error.code == 4004 or error.status in (429, 503):
+        return False
+    return error.code == 2022 or (error.status is not None and error.status >= 500)
 
 
 def _seconds(value: int) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import secrets
+
 from django import forms
 from django.core import signing
 
@@ -9,6 +12,12 @@ from .linq.client import CARD_FIELDS
 from .models import E164_RE
 
 _LOADED_SALT = "contactcards.card-loaded"
+_TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+def new_form_token() -> str:
+    """A one-time token for one rendering of a card form (see FormToken)."""
+    return secrets.token_hex(16)
 
 
 def sign_loaded(values: dict[str, str]) -> str:
@@ -31,6 +40,8 @@ class CardForm(forms.Form):
         help_text="A public https link to a JPEG or PNG. Linq copies the image to its own CDN.",
     )
     loaded = forms.CharField(widget=forms.HiddenInput, required=False)
+    # One-time token: the first save of this form sends; a double click or resubmit finds it used.
+    token = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, loaded: dict[str, str] | None = None, **kwargs) -> None:
         self.editing = loaded is not None
@@ -39,6 +50,33 @@ class CardForm(forms.Form):
         if loaded is not None and not self.is_bound:
             self.initial = {**{k: loaded.get(k) or "" for k in CARD_FIELDS}, **self.initial}
             self.initial["loaded"] = sign_loaded(loaded)
+        if not self.is_bound:
+            self.initial["token"] = new_form_token()
+
+    def clean_token(self) -> str:
+        """A malformed token is refused; a missing one (a script, not our page) gets no dedupe.
+
+        Without a token a repeated post is still harmless: the save re-reads the card under the
+        number's lock and sends nothing when Linq already has the values.
+        """
+        token = (self.cleaned_data.get("token") or "").strip().lower()
+        if token and not _TOKEN_RE.match(token):
+            self.renew_token()
+            raise forms.ValidationError("This form is out of date. Check the values and save again.")
+        return token
+
+    @property
+    def has_field_errors(self) -> bool:
+        """Errors a person can fix in a visible field (the hidden token/loaded fields have their own banners)."""
+        return any(field.errors for field in self.visible_fields())
+
+    def renew_token(self) -> None:
+        """Give a re-rendered bound form a fresh token, after its own token caused a write."""
+        if self.is_bound:
+            self.data = self.data.copy()
+            self.data["token"] = new_form_token()
+        else:
+            self.initial["token"] = new_form_token()
 
     def clean_loaded(self) -> dict[str, str] | None:
         raw = self.cleaned_data.get("loaded")
@@ -97,3 +135,84 @@ class NumbersForm(forms.Form):
                 params={"bad": ", ".join(bad)},
             )
         return list(dict.fromkeys(raw))
+
+
+# -- team settings (issue 3) ---------------------------------------------------
+
+
+class TeamNumbersForm(NumbersForm):
+    """Add numbers to a team: E.164 only, and numbers the team already has are refused by name."""
+
+    def __init__(self, *args, team, **kwargs) -> None:
+        self.team = team
+        super().__init__(*args, **kwargs)
+
+    def clean_numbers(self) -> list[str]:
+        from .services import numbers_existing
+
+        numbers = super().clean_numbers()
+        existing = numbers_existing(team=self.team, e164s=numbers)
+        if existing:
+            raise forms.ValidationError(
+                "Already in this team: %(numbers)s. Remove them from the list and submit again.",
+                params={"numbers": ", ".join(existing)},
+            )
+        return numbers
+
+
+class TokenForm(forms.Form):
+    """A new Linq token. The input is a password field that is never filled in again."""
+
+    token = forms.CharField(
+        label="New Linq API token", max_length=500, strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password", "spellcheck": "false"}),
+        error_messages={"required": "Paste the token Linq gave you."},
+        help_text="Stored encrypted. It is never shown again, only its last four characters.",
+    )
+
+    def clean_token(self) -> str:
+        token = self.cleaned_data["token"]
+        if any(ch.isspace() for ch in token):
+            raise forms.ValidationError("A token has no spaces or line breaks; check what was pasted.")
+        if len(token) < 8:
+            raise forms.ValidationError("This is too short to be a Linq token.")
+        return token
+
+
+def _role_choices():
+    from .models import Role
+
+    return Role.choices
+
+
+class MemberAddForm(forms.Form):
+    username = forms.CharField(max_length=150, strip=True, widget=forms.TextInput(attrs={"autocomplete": "off"}),
+                               error_messages={"required": "Enter the username of an existing account."})
+    role = forms.ChoiceField(choices=_role_choices, initial="editor")
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=_role_choices)
+
+
+class ImportNumbersForm(forms.Form):
+    """The numbers chosen on the import preview; each must be E.164."""
+
+    numbers = forms.MultipleChoiceField(
+        required=True, widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one number to add."},
+    )
+
+    def __init__(self, *args, choices: list[str] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if choices is None:  # a POST: accept whatever E.164 numbers were ticked (validated below)
+            data = args[0] if args else kwargs.get("data")
+            choices = data.getlist("numbers") if data is not None and hasattr(data, "getlist") else []
+        self.fields["numbers"].choices = [(n, n) for n in choices]
+
+    def clean_numbers(self) -> list[str]:
+        numbers = self.cleaned_data["numbers"]
+        bad = [n for n in numbers if not E164_RE.match(n)]
+        if bad:
+            raise forms.ValidationError("Not E.164: %(bad)s", params={"bad": ", ".join(bad)})
+        return list(dict.fromkeys(numbers))

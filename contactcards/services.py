@@ -8,17 +8,20 @@ same function, in the same place, whatever happens.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Literal
+from typing import Literal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from .linq import Card, CardResult, LinqClient, LinqError
 from .linq.client import CARD_FIELDS
-from .models import AuditEntry, PhoneNumber, Team
+from .models import AuditEntry, FormToken, Membership, PhoneNumber, Role, Team
 
 WRITE_LIMIT = 3
 WRITE_WINDOW = timedelta(minutes=10)
@@ -74,11 +77,16 @@ def changed_fields(loaded: dict[str, str | None], submitted: dict[str, str | Non
 
 @dataclass(frozen=True)
 class Budget:
-    """Writes left for a number in Linq's rolling window, derived from the audit history."""
+    """Writes left for a number in Linq's rolling window, derived from the audit history.
+
+    ``blocked_by`` says why no write is possible now: "budget" (three attempts in the last ten
+    minutes) or "linq" (Linq answered 429 or 503 with a wait that has not passed yet).
+    """
 
     used: int
     limit: int
     next_write_at: datetime | None  # when a write is possible again, if none is left now
+    blocked_by: str = ""
 
     @property
     def remaining(self) -> int:
@@ -96,7 +104,11 @@ class Budget:
 
 
 def write_budget(*, number: PhoneNumber, now: datetime | None = None) -> Budget:
-    """Attempted writes in the last ten minutes (all workers, all restarts) and any 429 wait."""
+    """Attempted writes in the last ten minutes (all workers, all restarts) and any wait Linq asked for.
+
+    Every write that may have reached Linq counts, whatever its outcome: Linq does not say
+    whether failed or refused calls spend its budget, so the dashboard assumes they do.
+    """
     now = now or timezone.now()
     recent = list(
         AuditEntry.objects.filter(
@@ -107,19 +119,88 @@ def write_budget(*, number: PhoneNumber, now: datetime | None = None) -> Budget:
         .values_list("created_at", "http_status", "retry_after")
     )
     next_at: datetime | None = None
+    blocked_by = ""
     if len(recent) >= WRITE_LIMIT:
         next_at = recent[-WRITE_LIMIT][0] + WRITE_WINDOW
+        blocked_by = "budget"
     for created_at, status, retry_after in recent:
-        if status == 429 and retry_after:
+        # 429: the budget is spent at Linq; 503/4004: more attempts extend Linq's upstream limit.
+        if status in (429, 503) and retry_after:
             blocked_until = created_at + timedelta(seconds=retry_after)
             if blocked_until > now and (next_at is None or blocked_until > next_at):
-                next_at = blocked_until
-    return Budget(used=len(recent), limit=WRITE_LIMIT, next_write_at=next_at if next_at and next_at > now else None)
+                next_at, blocked_by = blocked_until, "linq"
+    if next_at is None or next_at <= now:
+        return Budget(used=len(recent), limit=WRITE_LIMIT, next_write_at=None)
+    return Budget(used=len(recent), limit=WRITE_LIMIT, next_write_at=next_at, blocked_by=blocked_by)
+
+
+# -- one writer per number ------------------------------------------------------
+
+LOCK_TIMEOUT_MS = 30_000
+
+
+class NumberBusy(Exception):
+    """Another save for the same number held the lock for too long."""
+
+
+@contextmanager
+def number_write_lock(number: PhoneNumber) -> Iterator[None]:
+    """Hold the number's write lock for re-read -> diff -> call -> audit, across all workers.
+
+    Postgres: a row lock (SELECT ... FOR UPDATE on the PhoneNumber) inside a transaction;
+    a second writer waits until the first commits, then sees its audit row, its used form
+    token and, on re-reading the card, its change. SQLite has no row locks: the settings open
+    every transaction with BEGIN IMMEDIATE (``transaction_mode``), which takes the database's
+    single write lock at the start of ``atomic()``, so writers are serialised the same way
+    (readers are not blocked in WAL mode). Waiting too long raises :class:`NumberBusy`
+    before anything is sent.
+    """
+    acquired = False
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}")
+            list(PhoneNumber.objects.select_for_update().filter(pk=number.pk).values_list("pk"))
+            acquired = True
+            yield
+    except OperationalError as exc:
+        if acquired:  # a database failure after the lock is not "busy": let it surface
+            raise
+        raise NumberBusy(str(exc)) from exc
+
+
+def form_token_used(token: str) -> FormToken | None:
+    return FormToken.objects.select_related("entry").filter(token=token).first() if token else None
+
+
+def _consume_token(token: str, number: PhoneNumber) -> FormToken | None:
+    """Insert the token's row; the unique constraint makes the first insert the only one."""
+    if not token:
+        return None
+    with transaction.atomic():  # a savepoint, so a lost race leaves the outer transaction usable
+        return FormToken.objects.create(token=token, number=number)
 
 
 # -- writes -------------------------------------------------------------------
 
-SaveStatus = Literal["saved", "unchanged", "failed", "blocked", "exists"]
+SaveStatus = Literal[
+    "saved", "unchanged", "failed", "blocked", "exists", "conflict", "duplicate", "busy", "check_failed",
+]
+
+
+@dataclass(frozen=True)
+class FieldConflict:
+    """One field changed both by the person and at Linq since the form was loaded."""
+
+    name: str
+    loaded: str
+    remote: str
+    typed: str
+
+    @property
+    def label(self) -> str:
+        return self.name.replace("_", " ").capitalize()
 
 
 @dataclass
@@ -130,10 +211,32 @@ class SaveResult:
     changes: dict[str, list[str]] = field(default_factory=dict)
     entry: AuditEntry | None = None
     budget: Budget | None = None
+    conflicts: list[FieldConflict] = field(default_factory=list)
+    remote_changed: list[str] = field(default_factory=list)  # changed at Linq, untouched by the person
+    applied: bool | None = None  # after an unknown outcome: did a re-read show the change?
+    previous: AuditEntry | None = None  # for a resubmitted form: the write it already caused
 
     @property
     def ok(self) -> bool:
         return self.status in ("saved", "unchanged")
+
+
+def _took_effect(card: Card | None, changes: dict[str, list[str]]) -> bool:
+    """Whether the re-read card shows every change.
+
+    Linq re-hosts images, so a sent image_url never comes back as sent: for that field,
+    "took effect" means the URL is no longer the one it was before the write.
+    """
+    if card is None:
+        return False
+    now = card.fields()
+    for name, (old, new) in changes.items():
+        if name == "image_url":
+            if not now[name] or now[name] == old:
+                return False
+        elif now[name] != new:
+            return False
+    return True
 
 
 def _audited_write(
@@ -145,33 +248,94 @@ def _audited_write(
     body: dict[str, str],
     client_ip: str | None,
     call: Callable[[LinqClient], CardResult],
+    token: str = "",
 ) -> SaveResult:
-    """Make one write call and record it, whatever its outcome."""
-    entry = AuditEntry(
-        team=number.team, number=number, phone_number=number.e164, user=user,
-        username=user.get_username(), action=action, changes=changes, request_body=body,
-        client_ip=client_ip,
-    )
+    """Make one write call and record it, whatever its outcome. Never retries.
+
+    When the outcome is unknown (timeout, dropped connection, unreadable answer), the card
+    is re-read *before* the audit row is written, so the row (immutable once saved) says
+    whether the change took effect.
+    """
     try:
-        result = call(linq_client_for(number.team))
+        used = _consume_token(token, number)
+    except IntegrityError:  # only without the lock (it makes this unreachable), but never send twice
+        return _duplicate(token) or SaveResult(status="duplicate")
+    entry = _new_entry(number=number, user=user, action=action, changes=changes, body=body, client_ip=client_ip)
+    client = linq_client_for(number.team)
+    try:
+        result = call(client)
     except LinqError as error:
-        entry.outcome = (AuditEntry.Outcome.API_ERROR if error.kind == "api" or error.status
-                         else AuditEntry.Outcome.NETWORK_ERROR)
-        entry.http_status = error.status
-        entry.request_sent = error.sent
-        entry.linq_code = error.code
-        entry.error_message = str(error.message)[:2000]
-        entry.trace_id = error.trace_id or ""
-        entry.retry_after = error.retry_after
-        entry.duration_ms = error.duration_ms
+        applied: bool | None = None
+        card: Card | None = None
+        if error.outcome_unknown:
+            try:
+                card = client.get_card(number.e164)
+                applied = _took_effect(card, changes)
+            except LinqError:
+                applied = None
+        _record_error(entry, error, note=_applied_note(applied, error))
+        entry.applied = applied
         entry.save()
-        return SaveResult(status="failed", error=error, changes=changes, entry=entry)
+        _link_token(used, entry)
+        return SaveResult(status="failed", error=error, changes=changes, entry=entry, applied=applied, card=card)
     entry.outcome = AuditEntry.Outcome.SUCCESS
     entry.http_status = result.status
     entry.trace_id = result.trace_id or ""
     entry.duration_ms = result.duration_ms
     entry.save()
+    _link_token(used, entry)
     return SaveResult(status="saved", card=result.card, changes=changes, entry=entry)
+
+
+def _new_entry(*, number: PhoneNumber, user: AbstractBaseUser, action: str, changes: dict[str, list[str]],
+               body: dict[str, str], client_ip: str | None) -> AuditEntry:
+    return AuditEntry(
+        team=number.team, number=number, phone_number=number.e164, user=user,
+        username=user.get_username(), action=action, changes=changes, request_body=body,
+        client_ip=client_ip,
+    )
+
+
+def _record_error(entry: AuditEntry, error: LinqError, *, note: str = "") -> None:
+    entry.outcome = (AuditEntry.Outcome.API_ERROR if error.kind == "api" or error.status
+                     else AuditEntry.Outcome.NETWORK_ERROR)
+    entry.http_status = error.status
+    entry.request_sent = error.sent
+    entry.linq_code = error.code
+    entry.error_message = (str(error.message) + note)[:2000]
+    entry.trace_id = error.trace_id or ""
+    entry.retry_after = error.retry_after
+    entry.duration_ms = error.duration_ms
+
+
+def _check_failed(*, number: PhoneNumber, user: AbstractBaseUser, action: str, changes: dict[str, list[str]],
+                  body: dict[str, str], client_ip: str | None, error: LinqError) -> SaveResult:
+    """The re-read before a write failed, so the write was not sent; the attempt is still recorded.
+
+    The row has ``request_sent=False`` (the write never left), so it does not count against the
+    write budget, but the history shows that someone tried to save and why nothing happened.
+    """
+    entry = _new_entry(number=number, user=user, action=action, changes=changes, body=body, client_ip=client_ip)
+    _record_error(entry, error, note=" (The card could not be re-read before saving, so the change was not sent.)")
+    entry.request_sent = False
+    entry.save()
+    return SaveResult(status="check_failed", error=error, changes=changes, entry=entry)
+
+
+def _applied_note(applied: bool | None, error: LinqError) -> str:
+    if not error.outcome_unknown:
+        return ""
+    if applied is True:
+        return " Re-read afterwards: the change took effect."
+    if applied is False:
+        return " Re-read afterwards: the change did not take effect."
+    return " The card could not be re-read afterwards: outcome unknown."
+
+
+def _link_token(used: FormToken | None, entry: AuditEntry) -> None:
+    if used is not None:
+        used.entry = entry
+        used.save(update_fields=["entry"])
 
 
 def _blocked(number: PhoneNumber, changes: dict[str, list[str]]) -> SaveResult | None:
@@ -181,26 +345,79 @@ def _blocked(number: PhoneNumber, changes: dict[str, list[str]]) -> SaveResult |
     return None
 
 
+def _duplicate(token: str) -> SaveResult | None:
+    used = form_token_used(token)
+    if used is None:
+        return None
+    return SaveResult(status="duplicate", previous=used.entry)
+
+
+def _guarded(number: PhoneNumber, token: str, work: Callable[[], SaveResult]) -> SaveResult:
+    """Run ``work`` under the number's write lock, after the duplicate and budget checks."""
+    try:
+        with number_write_lock(number):
+            duplicate = _duplicate(token)
+            if duplicate is not None:
+                return duplicate
+            blocked = _blocked(number, {})
+            if blocked is not None:
+                return blocked
+            return work()
+    except NumberBusy:
+        return SaveResult(status="busy")
+
+
 def card_update(
     *,
     number: PhoneNumber,
     user: AbstractBaseUser,
     loaded: dict[str, str | None],
     submitted: dict[str, str | None],
+    token: str = "",
     client_ip: str | None = None,
 ) -> SaveResult:
-    """PATCH only the fields that differ from what the form was loaded with; nothing if none do."""
+    """PATCH the person's changes, at most once per form, never over someone else's change.
+
+    Under the number's lock: skip a form whose token was already used, refuse a spent budget,
+    re-read the card (one GET, free), stop with a conflict if a field the person changed was
+    also changed at Linq since the form was loaded, else PATCH only the person's changed
+    fields that Linq does not already have.
+    """
     changes = changed_fields(loaded, submitted)
     if not changes:
         return SaveResult(status="unchanged")
-    blocked = _blocked(number, changes)
-    if blocked:
-        return blocked
-    body = {name: new for name, (_old, new) in changes.items()}
-    return _audited_write(
-        number=number, user=user, action=AuditEntry.Action.UPDATE, changes=changes, body=body,
-        client_ip=client_ip, call=lambda client: client.update_card(number.e164, body),
-    )
+
+    def work() -> SaveResult:
+        current = card_fetch(number=number)
+        if current.error is not None:
+            return _check_failed(number=number, user=user, action=AuditEntry.Action.UPDATE, changes=changes,
+                                 body={name: new for name, (_old, new) in changes.items()},
+                                 client_ip=client_ip, error=current.error)
+        remote = normalise(current.card.fields() if current.card else {})
+        before, typed = normalise(loaded), normalise(submitted)
+        remote_changed = [name for name in CARD_FIELDS if remote[name] != before[name]]
+        conflicts = [
+            FieldConflict(name=name, loaded=before[name], remote=remote[name], typed=typed[name])
+            for name in changes if name in remote_changed and remote[name] != typed[name]
+        ]
+        if conflicts:
+            return SaveResult(status="conflict", card=current.card, conflicts=conflicts, changes=changes,
+                              remote_changed=remote_changed)
+        to_send = {name: [remote[name], new] for name, (_old, new) in changes.items() if remote[name] != new}
+        others = [name for name in remote_changed if name not in changes]
+        if not to_send:  # someone else already made exactly this change
+            return SaveResult(status="unchanged", card=current.card, remote_changed=others)
+        body = {name: new for name, (_old, new) in to_send.items()}
+        result = _audited_write(
+            number=number, user=user, action=AuditEntry.Action.UPDATE, changes=to_send, body=body,
+            client_ip=client_ip, call=lambda client: client.update_card(number.e164, body), token=token,
+        )
+        result.remote_changed = others
+        return result
+
+    result = _guarded(number, token, work)
+    result.changes = result.changes or changes
+    return result
 
 
 def card_create(
@@ -208,26 +425,40 @@ def card_create(
     number: PhoneNumber,
     user: AbstractBaseUser,
     submitted: dict[str, str | None],
+    token: str = "",
     client_ip: str | None = None,
 ) -> SaveResult:
-    """POST a first card. On 409/2014 (a card exists), fetch it so the caller can switch to editing."""
+    """POST a first card, at most once per form.
+
+    The card is re-read first (free): if someone set one up meanwhile, nothing is sent and the
+    caller switches to editing it. On 409/2014 (a card appeared between re-read and POST), the
+    card is fetched for the same reason.
+    """
     values = normalise(submitted)
     changes = {name: ["", value] for name, value in values.items() if value}
-    blocked = _blocked(number, changes)
-    if blocked:
-        return blocked
     body = LinqClient.create_body(
         number.e164, first_name=values["first_name"], last_name=values["last_name"] or None,
         image_url=values["image_url"] or None,
     )
-    result = _audited_write(
-        number=number, user=user, action=AuditEntry.Action.CREATE, changes=changes, body=body,
-        client_ip=client_ip,
-        call=lambda client: client.create_card(
-            number.e164, first_name=values["first_name"], last_name=values["last_name"] or None,
-            image_url=values["image_url"] or None,
-        ),
-    )
+
+    def work() -> SaveResult:
+        current = card_fetch(number=number)
+        if current.error is not None:
+            return _check_failed(number=number, user=user, action=AuditEntry.Action.CREATE, changes=changes,
+                                 body=body, client_ip=client_ip, error=current.error)
+        if current.card is not None and current.card.is_active:
+            return SaveResult(status="exists", card=current.card, changes=changes)
+        return _audited_write(
+            number=number, user=user, action=AuditEntry.Action.CREATE, changes=changes, body=body,
+            client_ip=client_ip, token=token,
+            call=lambda client: client.create_card(
+                number.e164, first_name=values["first_name"], last_name=values["last_name"] or None,
+                image_url=values["image_url"] or None,
+            ),
+        )
+
+    result = _guarded(number, token, work)
+    result.changes = result.changes or changes
     if result.error is not None and result.error.code == 2014:
         existing = card_fetch(number=number)
         if existing.card is not None:
@@ -244,3 +475,134 @@ def token_change(*, team: Team, user: AbstractBaseUser, token: str, client_ip: s
         team=team, user=user, username=user.get_username(), action=AuditEntry.Action.TOKEN_CHANGE,
         outcome=AuditEntry.Outcome.SUCCESS, client_ip=client_ip,
     )
+
+
+# -- teams: numbers, members, the connection check (issue 3) -------------------
+# Owners call these through contactcards/views/settings.py; access is checked there.
+
+
+class TeamChangeError(Exception):
+    """A team change that was refused for a reason the person can act on; the message says which."""
+
+
+@dataclass(frozen=True)
+class NumbersAdded:
+    added: list[str]
+    existing: list[str]
+
+
+def numbers_existing(*, team: Team, e164s: list[str]) -> list[str]:
+    """Which of these numbers the team already has, in the order given."""
+    present = set(PhoneNumber.objects.filter(team=team, e164__in=e164s).values_list("e164", flat=True))
+    return [e164 for e164 in e164s if e164 in present]
+
+
+def numbers_add(*, team: Team, e164s: list[str]) -> NumbersAdded:
+    """Add the numbers the team does not have yet; report the ones it already had."""
+    existing = numbers_existing(team=team, e164s=e164s)
+    new = [e164 for e164 in dict.fromkeys(e164s) if e164 not in existing]
+    # ignore_conflicts: a concurrent add of the same number is not an error, just already done.
+    PhoneNumber.objects.bulk_create([PhoneNumber(team=team, e164=e164) for e164 in new], ignore_conflicts=True)
+    return NumbersAdded(added=new, existing=existing)
+
+
+def number_remove(*, number: PhoneNumber) -> None:
+    """Forget a number. Its audit rows stay (they keep the number as text)."""
+    number.delete()
+
+
+@dataclass(frozen=True)
+class NumbersImport:
+    """What Linq lists for the team's token, split into numbers the team has and new ones."""
+
+    visible: list[str]
+    new: list[str]
+    error: LinqError | None = None
+
+
+def numbers_import_preview(*, team: Team) -> NumbersImport:
+    """One GET /v3/phone_numbers; nothing is stored."""
+    try:
+        listed = [info.phone_number for info in linq_client_for(team).list_phone_numbers()]
+    except LinqError as error:
+        return NumbersImport(visible=[], new=[], error=error)
+    existing = set(numbers_existing(team=team, e164s=listed))
+    return NumbersImport(visible=listed, new=[e164 for e164 in listed if e164 not in existing])
+
+
+def numbers_sync(*, team: Team) -> tuple[NumbersImport, NumbersAdded | None]:
+    """Import every number Linq lists for the token (used by `manage.py syncnumbers`)."""
+    preview = numbers_import_preview(team=team)
+    if preview.error is not None:
+        return preview, None
+    return preview, numbers_add(team=team, e164s=preview.new)
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """The outcome of "Test connection": how many numbers the token sees, or the error."""
+
+    count: int = 0
+    error: LinqError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def connection_check(*, team: Team) -> ConnectionCheck:
+    """GET /v3/phone_numbers with the team's token. Never raises for anything Linq answers."""
+    try:
+        return ConnectionCheck(count=len(linq_client_for(team).list_phone_numbers()))
+    except LinqError as error:
+        return ConnectionCheck(error=error)
+
+
+def membership_add(*, team: Team, username: str, role: str) -> Membership:
+    """Add an existing user to the team with a role."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise TeamChangeError(f"There is no user named {username!r}. An administrator creates accounts.")
+    membership, created = Membership.objects.get_or_create(team=team, user=user, defaults={"role": role})
+    if not created:
+        raise TeamChangeError(f"{username} is already a member of this team ({membership.get_role_display()}).")
+    return membership
+
+
+def _other_owners_exist(membership: Membership) -> bool:
+    """Locks the team's owner rows so two owners cannot demote each other at the same time."""
+    owners = Membership.objects.select_for_update().filter(team_id=membership.team_id, role=Role.OWNER)
+    return any(pk != membership.pk for pk in owners.values_list("pk", flat=True))
+
+
+def membership_set_role(*, membership: Membership, role: str) -> Membership:
+    """Change a member's role; the last owner cannot be demoted."""
+    with transaction.atomic():
+        if membership.role == Role.OWNER and role != Role.OWNER and not _other_owners_exist(membership):
+            raise TeamChangeError("A team needs at least one owner: make someone else an owner first.")
+        membership.role = role
+        membership.save(update_fields=["role"])
+    return membership
+
+
+def membership_remove(*, membership: Membership) -> None:
+    """Remove a member; the last owner cannot be removed."""
+    with transaction.atomic():
+        if membership.role == Role.OWNER and not _other_owners_exist(membership):
+            raise TeamChangeError("A team needs at least one owner: make someone else an owner first.")
+        membership.delete()
+
+
+def token_problem(*, team: Team) -> str | None:
+    """Why no call to Linq can be made with the team's token, or None when one can."""
+    from .crypto import TokenDecryptionError
+
+    if not team.has_token:
+        return "This team has no Linq token yet."
+    try:
+        team.get_token()
+    except TokenDecryptionError as error:
+        return str(error)
+    return None

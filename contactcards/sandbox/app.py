@@ -8,12 +8,14 @@ envelope with a ``trace_id`` that is also sent as ``X-Trace-ID``.
 
 Faults can be injected per number or globally to rehearse Linq's failures:
 latency, timeouts, error answers (2022, 4004, 429, ...), non-JSON bodies,
-dropped connections, and a card changed "by someone else".
+dropped connections, a card changed "by someone else", and writes that leave
+the card not active ("inactive").
 """
 
 from __future__ import annotations
 
 import copy
+import email.utils
 import hashlib
 import json
 import re
@@ -21,8 +23,9 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qs
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -31,7 +34,7 @@ WRITE_LIMIT = 3
 WRITE_WINDOW = 600  # seconds
 API_PREFIX = "/api/partner"
 
-FAULT_KINDS = ("latency", "timeout", "error", "non_json", "drop", "remote_change")
+FAULT_KINDS = ("latency", "timeout", "error", "non_json", "drop", "remote_change", "inactive")
 
 STATUS_TEXT = {
     200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
@@ -75,14 +78,22 @@ class Fault:
     times: int | None = None  # None: until cleared
     apply_write: bool = True  # for timeout/drop on writes: whether the write still happens
     changes: dict[str, Any] = field(default_factory=dict)  # for remote_change
+    # For error faults with retry_after: where Linq puts the wait ("both", "header", "body")
+    # and how the header spells it ("seconds" or "http_date"), so clients rehearse every form.
+    retry_after_in: str = "both"
+    retry_after_format: str = "seconds"
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Fault":
+    def from_dict(cls, data: dict[str, Any]) -> Fault:
         if data.get("kind") not in FAULT_KINDS:
             raise ValueError(f"kind must be one of {FAULT_KINDS}")
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         if "methods" in known:
             known["methods"] = tuple(m.upper() for m in known["methods"])
+        if known.get("retry_after_in", "both") not in ("both", "header", "body"):
+            raise ValueError("retry_after_in must be both, header or body")
+        if known.get("retry_after_format", "seconds") not in ("seconds", "http_date"):
+            raise ValueError("retry_after_format must be seconds or http_date")
         return cls(**known)
 
     def to_dict(self) -> dict[str, Any]:
@@ -213,14 +224,20 @@ class Answer(Exception):
         self.headers = headers or []
 
 
-def error(status: int, code: int, message: str | None = None, retry_after: int | None = None) -> Answer:
+def error(status: int, code: int, message: str | None = None, retry_after: int | None = None,
+          *, retry_after_in: str = "both", retry_after_format: str = "seconds") -> Answer:
+    """Linq's error envelope; a wait goes in the ``Retry-After`` header and/or the body."""
     payload: dict[str, Any] = {"status": status, "code": code,
                                "message": message or ERROR_MESSAGES.get(code, "Error."),
                                "doc_url": f"https://docs.linqapp.com/error/codes/{code}"}
     headers = []
     if retry_after is not None:
-        payload["retry_after"] = retry_after
-        headers.append(("Retry-After", str(retry_after)))
+        if retry_after_in in ("both", "body"):
+            payload["retry_after"] = retry_after
+        if retry_after_in in ("both", "header"):
+            value = (email.utils.formatdate(time.time() + retry_after, usegmt=True)
+                     if retry_after_format == "http_date" else str(retry_after))
+            headers.append(("Retry-After", value))
     return Answer(status, {"success": False, "error": payload}, headers)
 
 
@@ -284,7 +301,8 @@ class SandboxApp:
             elif fault.kind == "latency":
                 time.sleep(fault.seconds)
             elif fault.kind == "error":
-                raise error(fault.status or 500, fault.code or 3006, retry_after=fault.retry_after)
+                raise error(fault.status or 500, fault.code or 3006, retry_after=fault.retry_after,
+                            retry_after_in=fault.retry_after_in, retry_after_format=fault.retry_after_format)
             elif fault.kind == "non_json":
                 raise Answer(fault.status or 502, b"<html><body><h1>502 Bad Gateway</h1></body></html>")
             elif fault.kind in ("timeout", "drop"):
@@ -298,6 +316,11 @@ class SandboxApp:
         else:
             raise error(404, 2001, "Resource not found.")
         for fault in faults:
+            if fault.kind == "inactive" and method != "GET" and number and result[0] < 300:
+                # Stored but not applied to the line (yet): Linq answers is_active false.
+                with self.state.lock:
+                    self.state.cards[number]["is_active"] = False
+                    result = (result[0], copy.deepcopy(self.state.cards[number]), result[2])
             if fault.kind in ("timeout", "drop") and method != "GET" and write_applies:
                 self._sleep_then(fault)  # the write happened; the answer never arrives
         return result
@@ -417,6 +440,8 @@ class SandboxApp:
             if action == "reset" and method == "POST":
                 self.state.reset()
                 return 200, {"ok": True}
+            if action == "faults" and method == "GET":
+                return 200, {"faults": self.state.snapshot()["faults"]}
             if action == "faults" and method == "POST":
                 return 200, self.state.add_fault(body or {}).to_dict()
             if action == "faults" and method == "DELETE":

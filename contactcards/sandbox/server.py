@@ -82,7 +82,7 @@ class SandboxServer:
         """The base URL to give a LinqClient (like Linq's ``.../api/partner``)."""
         return self.root_url + API_PREFIX
 
-    def start(self) -> "SandboxServer":
+    def start(self) -> SandboxServer:
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="linq-sandbox", daemon=True)
         self.thread.start()
         return self

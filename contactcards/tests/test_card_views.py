@@ -8,9 +8,9 @@ from html import unescape
 import pytest
 from django.core import signing
 
+from conftest import CARD_NUMBER, EMPTY_NUMBER, PASSWORD
 from contactcards.forms import sign_loaded
 from contactcards.models import AuditEntry
-from conftest import CARD_NUMBER, EMPTY_NUMBER, PASSWORD
 
 URL = f"/t/acme/numbers/{CARD_NUMBER}/"
 EMPTY_URL = f"/t/acme/numbers/{EMPTY_NUMBER}/"
@@ -106,7 +106,10 @@ def test_create_posts_a_card(client, bob, sandbox):
 
 
 def test_create_on_existing_card_switches_to_edit_with_input_kept(client, bob, sandbox):
-    sandbox.set_card(EMPTY_NUMBER, first_name="Someone", last_name="Else")
+    # The card appears between the save's re-read and its POST, so Linq answers 409/2014.
+    # (A card that already exists at the re-read is not POSTed at all: see test_conflicts.py.)
+    sandbox.add_fault({"kind": "remote_change", "methods": ["POST"], "times": 1,
+                       "changes": {"first_name": "Someone", "last_name": "Else"}})
     response = login(client, bob).post(EMPTY_URL, {"action": "create", "first_name": "Mine", "last_name": "Too"})
     assert response.context["mode"] == "edit"
     html = response.content.decode()
@@ -161,15 +164,18 @@ def test_garbage_post_never_500s(client, bob):
 LINQ_ERRORS = [
     ({"kind": "error", "status": 500, "code": 2022}, "api_error", 500, 2022, "could not complete the card setup"),
     ({"kind": "error", "status": 503, "code": 4004}, "api_error", 503, 4004, "not active"),
-    ({"kind": "error", "status": 429, "code": 1007, "retry_after": 120}, "api_error", 429, 1007, "Try again in 2 minutes"),
+    ({"kind": "error", "status": 429, "code": 1007, "retry_after": 120}, "api_error", 429, 1007,
+     "Try again in 2 minutes"),
     ({"kind": "error", "status": 500, "code": 3006}, "api_error", 500, 3006, "internal problem"),
     ({"kind": "error", "status": 403, "code": 2006}, "api_error", 403, 2006, "refused access"),
     ({"kind": "error", "status": 404, "code": 2012}, "api_error", 404, 2012, "no contact card"),
     ({"kind": "error", "status": 400, "code": 1002}, "api_error", 400, 1002, "E.164"),
     ({"kind": "error", "status": 401, "code": 2004}, "api_error", 401, 2004, "rejected the team"),
     ({"kind": "non_json"}, "api_error", 502, None, "Bad Gateway"),
-    ({"kind": "drop"}, "network_error", None, None, "connection to Linq was dropped"),
-    ({"kind": "timeout", "seconds": 2.5}, "network_error", None, None, "did not answer in time"),
+    # apply_write False: the write is lost, so the page reports an error (test_failures.py covers both cases).
+    ({"kind": "drop", "apply_write": False}, "network_error", None, None, "connection to Linq was dropped"),
+    ({"kind": "timeout", "seconds": 2.5, "apply_write": False}, "network_error", None, None,
+     "did not answer in time"),
 ]
 
 
@@ -206,8 +212,12 @@ def test_unreachable_linq_on_save(client, bob, settings):
     assert response.status_code == 200
     assert "could not be reached" in response.content.decode()
     assert value_of(response.content.decode(), "last_name") == "Offline"
+    # The save re-reads the card first; that read fails, so the write is not sent - but the attempt is audited.
+    assert "could not be re-read before saving, so nothing was sent" in response.content.decode()
     entry = AuditEntry.objects.get()
-    assert entry.outcome == "network_error" and entry.request_sent is False
+    assert (entry.outcome, entry.request_sent, entry.http_status) == ("network_error", False, None)
+    assert entry.request_body == {"last_name": "Offline"}
+    assert "could not be re-read" in entry.error_message
 
 
 @pytest.mark.parametrize("fault", [{"kind": "error", "status": 500, "code": 3006}, {"kind": "non_json"},
@@ -250,6 +260,9 @@ def test_viewer_can_read_but_not_write(client, vera, sandbox):
 
 
 def test_owner_and_editor_can_write(client, alice, bob, sandbox):
+    loaded = dict(LOADED)
     for user, name in ((alice, "A"), (bob, "B")):
-        login(client, user).post(URL, edit_data(last_name=name))
+        data = {**loaded, "last_name": name}
+        login(client, user).post(URL, {"action": "update", "loaded": sign_loaded(loaded), **data})
+        loaded = data  # each save starts from the card as it is now (a stale form gets the conflict view)
     assert [w.body for w in sandbox.writes_for(CARD_NUMBER)] == [{"last_name": "A"}, {"last_name": "B"}]

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from contactcards.models import Membership, PhoneNumber, Role, Team
 from contactcards.sandbox import SandboxServer, SandboxState
 
+DEMO_LABELS = ("Support", "Sales", "Billing", "Onboarding", "New line")
 DEMO_USERS = (("demo", Role.OWNER), ("editor", Role.EDITOR), ("viewer", Role.VIEWER))
 
 
@@ -48,7 +49,7 @@ def seed_demo(stdout=None) -> str:
     team, _ = Team.objects.get_or_create(slug="demo", defaults={"name": "Acme (demo)"})
     team.set_token(SandboxState.DEMO_TOKEN)
     team.save()
-    for e164, label in zip(SandboxState.DEMO_NUMBERS, ("Support", "Sales", "Billing", "Onboarding", "New line")):
+    for e164, label in zip(SandboxState.DEMO_NUMBERS, DEMO_LABELS, strict=True):
         PhoneNumber.objects.get_or_create(team=team, e164=e164, defaults={"label": label})
     User = get_user_model()
     for username, role in DEMO_USERS:
