@@ -3,6 +3,18 @@
 The first key in ``LINQADMIN_ENCRYPTION_KEYS`` encrypts; every key decrypts.
 In DEBUG without keys, a key is derived from SECRET_KEY so the demo works out
 of the box; production settings refuse to start without explicit keys.
+
+Rotating the key without losing a token (tested in tests/test_crypto.py):
+
+1. ``manage.py generatekey`` prints a new key B.
+2. Set ``LINQADMIN_ENCRYPTION_KEYS=B,A`` (new first, old kept) and restart:
+   everything still decrypts, new tokens are encrypted with B.
+3. ``manage.py rotatetokens`` re-encrypts every stored token with B.
+4. Set ``LINQADMIN_ENCRYPTION_KEYS=B`` and restart; A can be destroyed.
+
+A token that no configured key can decrypt raises TokenDecryptionError; pages
+show "cannot be decrypted" instead of calling Linq, and an owner can paste the
+token again in the team settings.
 """
 
 from __future__ import annotations

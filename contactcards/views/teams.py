@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 
 from ..access import get_team_for_user
+from ..dashboard import SORTS, load_dashboard
+from ..errors import describe
 from ..models import Membership
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """Go to the team used last, else the first team; explain when the user has none."""
     memberships = list(Membership.objects.filter(user_id=request.user.pk).select_related("team"))
     last = request.session.get("team")
     for membership in memberships:
@@ -21,8 +24,18 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    """Every number of the team with its card at a glance; one GET /v3/contact_card for all of them."""
     team, membership = get_team_for_user(request, slug)
-    request.session["team"] = team.slug
-    numbers = team.numbers.all()
-    return render(request, "contactcards/dashboard.html",
-                  {"team": team, "membership": membership, "numbers": numbers})
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    if request.session.get("team") != team.slug:
+        request.session["team"] = team.slug  # home goes back to the team used last
+    board = load_dashboard(team=team, query=request.GET.get("q", ""), sort=request.GET.get("sort", ""))
+    context = {
+        "team": team,
+        "membership": membership,
+        "board": board,
+        "sorts": SORTS,
+        "error": describe(board.error, is_owner=membership.is_owner) if board.error else None,
+    }
+    return render(request, "contactcards/dashboard.html", context)

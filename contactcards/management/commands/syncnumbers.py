@@ -1,0 +1,39 @@
+"""Import a team's numbers from Linq from the command line (the same service as the settings page)."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from contactcards import services
+from contactcards.errors import describe
+from contactcards.models import Team
+
+
+class Command(BaseCommand):
+    help = (
+        "Add to a team every number its Linq token can see (one GET /v3/phone_numbers). Numbers the team "
+        "already has are left alone; nothing is removed. Use --dry-run to only list what would be added."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("slug", help="the team's slug")
+        parser.add_argument("--dry-run", action="store_true", help="show the new numbers without adding them")
+
+    def handle(self, slug, dry_run=False, **options):
+        team = Team.objects.filter(slug=slug).first()
+        if team is None:
+            raise CommandError(f"No team with slug {slug!r}.")
+        problem = services.token_problem(team=team)
+        if problem:
+            raise CommandError(problem)
+        if dry_run:
+            preview, added = services.numbers_import_preview(team=team), None
+        else:
+            preview, added = services.numbers_sync(team=team)
+        if preview.error is not None:
+            view = describe(preview.error, is_owner=True)
+            raise CommandError(f"{view.title} {view.advice} ({preview.error})")
+        self.stdout.write(f"Linq lists {len(preview.visible)} number(s) for {team.slug}; "
+                          f"{len(preview.new)} new.")
+        for e164 in preview.new:
+            self.stdout.write(f"{'Would add' if dry_run else 'Added'}: {e164}")
+        if added is not None:
+            self.stdout.write(self.style.SUCCESS(f"Imported {len(added.added)} number(s) into {team.slug}."))

@@ -1,0 +1,210 @@
+"""Team settings: the Linq token, the connection test, members and numbers.
+
+Every member may read the page (what a viewer can change is nothing, and the
+template says so); every change needs the owner role and is refused with 403
+otherwise, whatever the template shows. Outsiders get 404 from the access helper
+before anything else happens, whatever the HTTP method.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+
+from .. import services
+from ..access import get_team_for_user, require_owner
+from ..errors import describe
+from ..forms import ImportNumbersForm, MemberAddForm, MemberRoleForm, TeamNumbersForm, TokenForm
+from ..models import Membership, PhoneNumber, Role, Team
+from .utils import client_ip
+
+
+def _owner_or_403(request: HttpRequest, slug: str, *, methods: tuple[str, ...] = ("POST",)):
+    """Access first (404 for outsiders, 403 for non-owners), then the method (405)."""
+    team, membership = get_team_for_user(request, slug)
+    require_owner(membership)
+    if request.method not in methods:
+        return team, membership, HttpResponseNotAllowed(list(methods))
+    return team, membership, None
+
+
+def _render(request: HttpRequest, team: Team, membership: Membership, *, status: int = 200, **forms) -> HttpResponse:
+    members = list(Membership.objects.filter(team=team).select_related("user").order_by("user__username"))
+    context = {
+        "team": team,
+        "membership": membership,
+        "members": [(m, MemberRoleForm(initial={"role": m.role}, prefix=f"m{m.pk}")) for m in members],
+        "owner_count": sum(1 for m in members if m.role == Role.OWNER),
+        "numbers": list(team.numbers.all()),
+        "token_form": forms.get("token_form") or TokenForm(),
+        "member_form": forms.get("member_form") or MemberAddForm(),
+        "numbers_form": forms.get("numbers_form") or TeamNumbersForm(team=team),
+        "connection": forms.get("connection"),
+        "connection_error": forms.get("connection_error"),
+        "token_problem": forms.get("token_problem"),
+    }
+    return render(request, "contactcards/settings.html", context, status=status)
+
+
+def team_settings(request: HttpRequest, slug: str) -> HttpResponse:
+    team, membership = get_team_for_user(request, slug)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    return _render(request, team, membership)
+
+
+@sensitive_variables("token")
+@sensitive_post_parameters("token")
+def settings_token(request: HttpRequest, slug: str) -> HttpResponse:
+    team, membership, refused = _owner_or_403(request, slug)
+    if refused:
+        return refused
+    form = TokenForm(request.POST)
+    if not form.is_valid():
+        return _render(request, team, membership, token_form=form, status=400)
+    token = form.cleaned_data["token"]
+    services.token_change(team=team, user=request.user, token=token, client_ip=client_ip(request))
+    messages.success(request, f"Token saved (ends in …{team.token_last4}). Use “Test connection” to check it.")
+    return redirect("team_settings", slug=team.slug)
+
+
+def settings_test_connection(request: HttpRequest, slug: str) -> HttpResponse:
+    team, membership, refused = _owner_or_403(request, slug)
+    if refused:
+        return refused
+    problem = services.token_problem(team=team)
+    if problem:
+        return _render(request, team, membership, token_problem=problem)
+    check = services.connection_check(team=team)
+    error = describe(check.error, is_owner=True) if check.error else None
+    return _render(request, team, membership, connection=check, connection_error=error)
+
+
+def settings_member_add(request: HttpRequest, slug: str) -> HttpResponse:
+    team, membership, refused = _owner_or_403(request, slug)
+    if refused:
+        return refused
+    form = MemberAddForm(request.POST)
+    if form.is_valid():
+        try:
+            added = services.membership_add(team=team, username=form.cleaned_data["username"],
+                                            role=form.cleaned_data["role"])
+        except services.TeamChangeError as error:
+            form.add_error("username", str(error))
+        else:
+            messages.success(request, f"{added.user.get_username()} joined the team as {added.get_role_display()}.")
+            return redirect("team_settings", slug=team.slug)
+    return _render(request, team, membership, member_form=form, status=400)
+
+
+def _member_or_404(team: Team, membership_id: int) -> Membership:
+    member = Membership.objects.filter(team=team, pk=membership_id).select_related("user").first()
+    if member is None:
+        raise Http404("No such member.")
+    return member
+
+
+def settings_member_role(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
+    team, membership, refused = _owner_or_403(request, slug)
+    member = _member_or_404(team, membership_id)
+    if refused:
+        return refused
+    form = MemberRoleForm(request.POST, prefix=f"m{member.pk}")
+    if not form.is_valid():
+        messages.error(request, "Choose owner, editor or viewer.")
+        return _render(request, team, membership, status=400)
+    try:
+        services.membership_set_role(membership=member, role=form.cleaned_data["role"])
+    except services.TeamChangeError as error:
+        messages.error(request, str(error))
+        return _render(request, team, membership, status=400)
+    messages.success(request, f"{member.user.get_username()} is now {member.get_role_display()}.")
+    return redirect("team_settings", slug=team.slug)
+
+
+def settings_member_remove(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
+    team, membership, refused = _owner_or_403(request, slug, methods=("GET", "POST"))
+    member = _member_or_404(team, membership_id)
+    if refused:
+        return refused
+    name = member.user.get_username()
+    if request.method == "GET":
+        return _confirm(request, team, membership, title=f"Remove {name} from {team.name}?",
+                        text=f"{name} will no longer see this team. Their past changes stay in the history.",
+                        button="Remove member")
+    try:
+        services.membership_remove(membership=member)
+    except services.TeamChangeError as error:
+        messages.error(request, str(error))
+        return _render(request, team, membership, status=400)
+    messages.success(request, f"{name} was removed from the team.")
+    if member.user_id == request.user.pk:
+        return redirect("home")
+    return redirect("team_settings", slug=team.slug)
+
+
+def settings_numbers_add(request: HttpRequest, slug: str) -> HttpResponse:
+    team, membership, refused = _owner_or_403(request, slug)
+    if refused:
+        return refused
+    form = TeamNumbersForm(request.POST, team=team)
+    if not form.is_valid():
+        return _render(request, team, membership, numbers_form=form, status=400)
+    result = services.numbers_add(team=team, e164s=form.cleaned_data["numbers"])
+    messages.success(request, f"Added {len(result.added)} number{'s' if len(result.added) != 1 else ''}: "
+                              f"{', '.join(result.added)}.")
+    return redirect("team_settings", slug=team.slug)
+
+
+def settings_number_remove(request: HttpRequest, slug: str, e164: str) -> HttpResponse:
+    team, membership, refused = _owner_or_403(request, slug, methods=("GET", "POST"))
+    number = PhoneNumber.objects.filter(team=team, e164=e164).first()
+    if number is None:
+        raise Http404("No such number.")
+    if refused:
+        return refused
+    if request.method == "GET":
+        return _confirm(request, team, membership, title=f"Remove {number.e164} from {team.name}?",
+                        text="The number leaves this dashboard; its card at Linq is not changed, and its "
+                             "history stays in the team's audit log.",
+                        button="Remove number")
+    services.number_remove(number=number)
+    messages.success(request, f"{e164} was removed from the team.")
+    return redirect("team_settings", slug=team.slug)
+
+
+def settings_numbers_import(request: HttpRequest, slug: str) -> HttpResponse:
+    """Preview (GET: one call to GET /v3/phone_numbers), then add the ticked numbers (POST)."""
+    team, membership, refused = _owner_or_403(request, slug, methods=("GET", "POST"))
+    if refused:
+        return refused
+    if request.method == "POST":
+        form = ImportNumbersForm(request.POST)
+        if form.is_valid():
+            result = services.numbers_add(team=team, e164s=form.cleaned_data["numbers"])
+            note = f" Already in the team: {', '.join(result.existing)}." if result.existing else ""
+            messages.success(request, f"Imported {len(result.added)} number{'s' if len(result.added) != 1 else ''}"
+                                      f"{': ' + ', '.join(result.added) if result.added else ''}.{note}")
+            return redirect("team_settings", slug=team.slug)
+        return _import_page(request, team, membership, form=form, status=400)
+    return _import_page(request, team, membership)
+
+
+def _import_page(request: HttpRequest, team: Team, membership: Membership, *, form=None,
+                 status: int = 200) -> HttpResponse:
+    problem = services.token_problem(team=team)
+    preview = None if problem else services.numbers_import_preview(team=team)
+    error = describe(preview.error, is_owner=True) if preview and preview.error else None
+    if form is None and preview and not error:
+        form = ImportNumbersForm(choices=preview.new, initial={"numbers": preview.new})
+    context = {"team": team, "membership": membership, "preview": preview, "error": error,
+               "token_problem": problem, "form": form}
+    return render(request, "contactcards/settings_import.html", context, status=status)
+
+
+def _confirm(request: HttpRequest, team: Team, membership: Membership, *, title: str, text: str,
+             button: str) -> HttpResponse:
+    return render(request, "contactcards/settings_confirm.html",
+                  {"team": team, "membership": membership, "title": title, "text": text, "button": button})
