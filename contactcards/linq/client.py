@@ -15,9 +15,10 @@ from __future__ import annotations
 import email.utils
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Literal, Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 import requests
 
@@ -140,8 +141,8 @@ def parse_retry_after(value: Any, *, now: float | None = None) -> int | None:
     if when is None:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    current = datetime.fromtimestamp(now if now is not None else time.time(), tz=timezone.utc)
+        when = when.replace(tzinfo=UTC)
+    current = datetime.fromtimestamp(now if now is not None else time.time(), tz=UTC)
     return max(0, math.ceil((when - current).total_seconds()))
 
 

@@ -1,0 +1,28 @@
+/* linqadmin: behaviour shared by every page. Loaded with `defer`; the pages work without it. */
+(function () {
+  "use strict";
+
+  // An error summary or conflict notice (server-rendered, role=alert, tabindex=-1) takes the focus
+  // when the page loads, so keyboard and screen-reader users start where the problem is described.
+  var summary = document.querySelector('[role="alert"][tabindex="-1"]');
+  if (summary) {
+    summary.focus();
+  }
+
+  // A link in an error summary moves the focus into its field (a plain #anchor only scrolls),
+  // and keeps the field's label in view.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[data-focus-field]") : null;
+    if (!link) {
+      return;
+    }
+    var input = document.getElementById(link.getAttribute("data-focus-field"));
+    if (!input) {
+      return;
+    }
+    event.preventDefault();
+    var label = document.querySelector('label[for="' + input.id + '"]');
+    (label || input).scrollIntoView({ block: "center" });
+    input.focus({ preventScroll: true });
+  });
+})();
