@@ -174,12 +174,20 @@ def form_token_used(token: str) -> FormToken | None:
     return FormToken.objects.select_related("entry").filter(token=token).first() if token else None
 
 
+# A form token only has to outlive a double click, a resubmit or a second tab; an older form
+# posted again is still safe (the save re-reads the card and shows a conflict), it just loses
+# the "already saved" message. Old rows are removed as new ones are added (writes are rare).
+FORM_TOKEN_TTL = timedelta(days=2)
+
+
 def _consume_token(token: str, number: PhoneNumber) -> FormToken | None:
     """Insert the token's row; the unique constraint makes the first insert the only one."""
     if not token:
         return None
     with transaction.atomic():  # a savepoint, so a lost race leaves the outer transaction usable
-        return FormToken.objects.create(token=token, number=number)
+        used = FormToken.objects.create(token=token, number=number)
+    FormToken.objects.filter(used_at__lt=used.used_at - FORM_TOKEN_TTL).delete()
+    return used
 
 
 # -- writes -------------------------------------------------------------------

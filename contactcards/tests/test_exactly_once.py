@@ -13,13 +13,16 @@ import os
 import subprocess
 import sys
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from conftest import CARD_NUMBER
-from contactcards.models import AuditEntry, FormToken
+from contactcards.models import AuditEntry, FormToken, PhoneNumber
+from contactcards.services import FORM_TOKEN_TTL
 from contactcards.tests.limits_helpers import URL, card_form, load, login, text
 
 postgres_only = pytest.mark.skipif(
@@ -185,3 +188,14 @@ def test_two_people_saving_at_once_get_one_write_and_one_conflict(transactional_
     loser = next(r for r in responses if r.status_code == 409)
     assert f"Acme {winner}" in text(loser)  # loaded, then what is now at Linq: the winner's value
     assert AuditEntry.objects.count() == 1
+
+
+def test_old_form_tokens_are_removed_as_new_ones_are_used(client, bob, sandbox):
+    number = PhoneNumber.objects.get(e164=CARD_NUMBER)
+    old = FormToken.objects.create(token="a" * 32, number=number)
+    recent = FormToken.objects.create(token="b" * 32, number=number)
+    # used_at is auto_now_add: age the old row in place (FormToken is not append-only).
+    FormToken.objects.filter(pk=old.pk).update(used_at=timezone.now() - FORM_TOKEN_TTL - timedelta(minutes=1))
+    form = load(login(client, bob))
+    client.post(URL, {**form, "last_name": "Fresh"})
+    assert set(FormToken.objects.values_list("token", flat=True)) == {recent.token, form["token"]}

@@ -3,7 +3,8 @@ import os
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from contactcards.models import Membership, Role, Team
+from contactcards.management.teams import team_from_slug
+from contactcards.models import Membership, Role
 
 
 class Command(BaseCommand):
@@ -19,9 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--create", action="store_true", help="create the user if missing")
 
     def handle(self, slug, username, role, create, **options):
-        team = Team.objects.filter(slug=slug).first()
-        if team is None:
-            raise CommandError(f"No team with slug {slug!r}.")
+        team = team_from_slug(slug)
         User = get_user_model()
         user = User.objects.filter(username=username).first()
         if user is None:

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from contactcards.models import E164_RE, PhoneNumber, Team
+from contactcards.management.teams import team_from_slug
+from contactcards.models import E164_RE, PhoneNumber
 
 
 class Command(BaseCommand):
@@ -11,9 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("numbers", nargs="+", metavar="+E164")
 
     def handle(self, slug, numbers, **options):
-        team = Team.objects.filter(slug=slug).first()
-        if team is None:
-            raise CommandError(f"No team with slug {slug!r}.")
+        team = team_from_slug(slug)
         bad = [n for n in numbers if not E164_RE.match(n)]
         if bad:
             raise CommandError(f"Not E.164 (a +, country code and number, digits only): {', '.join(bad)}")

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from contactcards import services
 from contactcards.errors import describe
-from contactcards.models import Team
+from contactcards.management.teams import team_from_slug
 
 
 class Command(BaseCommand):
@@ -18,9 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="show the new numbers without adding them")
 
     def handle(self, slug, dry_run=False, **options):
-        team = Team.objects.filter(slug=slug).first()
-        if team is None:
-            raise CommandError(f"No team with slug {slug!r}.")
+        team = team_from_slug(slug)
         problem = services.token_problem(team=team)
         if problem:
             raise CommandError(problem)

@@ -90,3 +90,11 @@ def test_phone_width_has_no_sideways_scrolling(site, alice, page: Page, path):
         assert box["x"] >= 0 and box["x"] + box["width"] <= 375
     if path == PHONE_PAGES["card"]:
         screenshot(page, "card-phone")
+
+
+def test_owner_tests_the_connection_on_the_settings_page(site, alice, page: Page):
+    sign_in(page, site.url, "alice")
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("button", name="Test connection").click()
+    expect(page.get_by_text("2 numbers")).to_be_visible()
+    screenshot(page, "settings")

@@ -1,48 +1,27 @@
 """Write safety in a real browser: a double click sends one PATCH, the wait counts down, conflicts read well.
 
-Uses pytest-django's live server and Chromium (root conftest); the app talks to the sandbox.
-``SCREENSHOTS_DIR`` saves full-page PNGs of the pages looked at.
+Uses the browser package's ``site`` fixture (live server, sandbox, closed network).
 """
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from conftest import CARD_NUMBER, PASSWORD
+from conftest import CARD_NUMBER
 from contactcards.models import AuditEntry, PhoneNumber
+
+from .helpers import card_url, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def site(live_server, sandbox, team, page: Page):
-    # Only loopback: the browser must never reach out.
-    page.route("**/*", lambda route: route.continue_() if "://127.0.0.1" in route.request.url
-               or "://localhost" in route.request.url else route.abort("internetdisconnected"))
-    page.set_default_timeout(10_000)
-    return live_server
-
-
 def open_card(page: Page, site, username: str) -> None:
-    page.goto(f"{site.url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name="Sign out").wait_for()
-    page.goto(f"{site.url}/t/acme/numbers/{CARD_NUMBER}/")
+    sign_in(page, site.url, username)
+    page.goto(card_url(site.url))
     page.get_by_label("First name").wait_for()
-
-
-def shot(page: Page, name: str) -> None:
-    folder = os.environ.get("SCREENSHOTS_DIR")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 def test_a_double_click_on_save_sends_one_patch(site, bob, sandbox, page: Page):
@@ -65,7 +44,7 @@ def test_the_wait_counts_down_when_the_budget_is_spent(site, bob, team, page: Pa
     assert first.startswith("in ")
     expect(countdown).not_to_have_text(first)  # the script ticks
     expect(countdown).to_have_text(re.compile(r"^in \d+ min \d\d s$"))
-    shot(page, "card-budget-spent")
+    screenshot(page, "card-budget-spent")
 
 
 def test_the_conflict_view(site, bob, sandbox, page: Page):
@@ -74,7 +53,7 @@ def test_the_conflict_view(site, bob, sandbox, page: Page):
     page.get_by_label("First name").fill("Mine")
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_text("Someone else changed this card at Linq")).to_be_visible()
-    shot(page, "card-conflict")
+    screenshot(page, "card-conflict")
     page.get_by_role("button", name="Save my version").click()
     expect(page.get_by_text("Saved. Linq updated: first name.")).to_be_visible()
     assert [w.body for w in sandbox.writes_for(CARD_NUMBER)] == [{"first_name": "Mine"}]
@@ -86,7 +65,7 @@ def test_retry_now_after_2022(site, bob, sandbox, page: Page):
     page.get_by_label("Last name").fill("Retried")
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_text("Linq could not complete the card setup.")).to_be_visible()
-    shot(page, "card-retry-2022")
+    screenshot(page, "card-retry-2022")
     page.get_by_role("button", name="Retry now").click()
     expect(page.get_by_text("Saved. Linq updated: last name.")).to_be_visible()
     assert [w.body for w in sandbox.writes_for(CARD_NUMBER)] == [{"last_name": "Retried"}] * 2
