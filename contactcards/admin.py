@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
-from . import services
+from . import team_services
 from .models import AuditEntry, Membership, PhoneNumber, Team
 from .views.utils import client_ip
 
@@ -50,7 +50,7 @@ class TeamAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         token = form.cleaned_data.get("token")
         if token:  # through the service, so the change is audited like one made in the settings page
-            services.token_change(team=obj, user=request.user, token=token, client_ip=client_ip(request))
+            team_services.token_change(team=obj, user=request.user, token=token, client_ip=client_ip(request))
 
     @method_decorator(sensitive_post_parameters("token"))
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):

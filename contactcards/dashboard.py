@@ -14,7 +14,7 @@ from typing import Literal
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from . import services
+from . import services, team_services
 from .linq import Card, LinqError
 from .models import AuditEntry, PhoneNumber, Team
 
@@ -104,7 +104,7 @@ def load_dashboard(*, team: Team, query: str = "", sort: str = DEFAULT_SORT) -> 
 
     cards: dict[str, Card] = {}
     error: LinqError | None = None
-    problem = services.token_problem(team=team) if numbers else None
+    problem = team_services.token_problem(team=team) if numbers else None
     if numbers and problem is None:
         try:
             cards = {card.phone_number: card for card in services.linq_client_for(team).list_cards()}

@@ -10,6 +10,7 @@ from django.core import signing
 
 from .linq.client import CARD_FIELDS
 from .models import E164_RE
+from .team_services import numbers_existing
 
 _LOADED_SALT = "contactcards.card-loaded"
 _TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -148,8 +149,6 @@ class TeamNumbersForm(NumbersForm):
         super().__init__(*args, **kwargs)
 
     def clean_numbers(self) -> list[str]:
-        from .services import numbers_existing
-
         numbers = super().clean_numbers()
         existing = numbers_existing(team=self.team, e164s=numbers)
         if existing:

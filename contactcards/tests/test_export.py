@@ -123,9 +123,9 @@ def test_bad_filters_are_refused_with_a_message(client, alice, entries, params, 
 
 
 def test_the_token_is_never_exported(client, alice, team, entries):
-    from contactcards import services
+    from contactcards import team_services
 
-    services.token_change(team=team, user=alice, token=TOKEN + "-new")
+    team_services.token_change(team=team, user=alice, token=TOKEN + "-new")
     client.force_login(alice)
     body = b"".join(client.get(url()).streaming_content).decode()
     assert TOKEN not in body

@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from .. import services
+from .. import team_services
 from ..access import get_team_for_user, require_owner
 from ..errors import describe
 from ..forms import ImportNumbersForm, MemberAddForm, MemberRoleForm, TeamNumbersForm, TokenForm
@@ -65,7 +65,7 @@ def settings_token(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return _render(request, team, membership, token_form=form, status=400)
     token = form.cleaned_data["token"]
-    services.token_change(team=team, user=request.user, token=token, client_ip=client_ip(request))
+    team_services.token_change(team=team, user=request.user, token=token, client_ip=client_ip(request))
     messages.success(request, f"Token saved (ends in …{team.token_last4}). Use “Test connection” to check it.")
     return redirect("team_settings", slug=team.slug)
 
@@ -74,10 +74,10 @@ def settings_test_connection(request: HttpRequest, slug: str) -> HttpResponse:
     team, membership, refused = _owner_or_403(request, slug)
     if refused:
         return refused
-    problem = services.token_problem(team=team)
+    problem = team_services.token_problem(team=team)
     if problem:
         return _render(request, team, membership, token_problem=problem)
-    check = services.connection_check(team=team)
+    check = team_services.connection_check(team=team)
     error = describe(check.error, is_owner=True) if check.error else None
     return _render(request, team, membership, connection=check, connection_error=error)
 
@@ -89,9 +89,9 @@ def settings_member_add(request: HttpRequest, slug: str) -> HttpResponse:
     form = MemberAddForm(request.POST)
     if form.is_valid():
         try:
-            added = services.membership_add(team=team, username=form.cleaned_data["username"],
+            added = team_services.membership_add(team=team, username=form.cleaned_data["username"],
                                             role=form.cleaned_data["role"])
-        except services.TeamChangeError as error:
+        except team_services.TeamChangeError as error:
             form.add_error("username", str(error))
         else:
             messages.success(request, f"{added.user.get_username()} joined the team as {added.get_role_display()}.")
@@ -116,8 +116,8 @@ def settings_member_role(request: HttpRequest, slug: str, membership_id: int) ->
         messages.error(request, "Choose owner, editor or viewer.")
         return _render(request, team, membership, status=400)
     try:
-        services.membership_set_role(membership=member, role=form.cleaned_data["role"])
-    except services.TeamChangeError as error:
+        team_services.membership_set_role(membership=member, role=form.cleaned_data["role"])
+    except team_services.TeamChangeError as error:
         messages.error(request, str(error))
         return _render(request, team, membership, status=400)
     messages.success(request, f"{member.user.get_username()} is now {member.get_role_display()}.")
@@ -135,8 +135,8 @@ def settings_member_remove(request: HttpRequest, slug: str, membership_id: int) 
                         text=f"{name} will no longer see this team. Their past changes stay in the history.",
                         button="Remove member")
     try:
-        services.membership_remove(membership=member)
-    except services.TeamChangeError as error:
+        team_services.membership_remove(membership=member)
+    except team_services.TeamChangeError as error:
         messages.error(request, str(error))
         return _render(request, team, membership, status=400)
     messages.success(request, f"{name} was removed from the team.")
@@ -152,7 +152,7 @@ def settings_numbers_add(request: HttpRequest, slug: str) -> HttpResponse:
     form = TeamNumbersForm(request.POST, team=team)
     if not form.is_valid():
         return _render(request, team, membership, numbers_form=form, status=400)
-    result = services.numbers_add(team=team, e164s=form.cleaned_data["numbers"])
+    result = team_services.numbers_add(team=team, e164s=form.cleaned_data["numbers"])
     messages.success(request, f"Added {len(result.added)} number{'s' if len(result.added) != 1 else ''}: "
                               f"{', '.join(result.added)}.")
     return redirect("team_settings", slug=team.slug)
@@ -170,7 +170,7 @@ def settings_number_remove(request: HttpRequest, slug: str, e164: str) -> HttpRe
                         text="The number leaves this dashboard; its card at Linq is not changed, and its "
                              "history stays in the team's audit log.",
                         button="Remove number")
-    services.number_remove(number=number)
+    team_services.number_remove(number=number)
     messages.success(request, f"{e164} was removed from the team.")
     return redirect("team_settings", slug=team.slug)
 
@@ -183,7 +183,7 @@ def settings_numbers_import(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         form = ImportNumbersForm(request.POST)
         if form.is_valid():
-            result = services.numbers_add(team=team, e164s=form.cleaned_data["numbers"])
+            result = team_services.numbers_add(team=team, e164s=form.cleaned_data["numbers"])
             note = f" Already in the team: {', '.join(result.existing)}." if result.existing else ""
             messages.success(request, f"Imported {len(result.added)} number{'s' if len(result.added) != 1 else ''}"
                                       f"{': ' + ', '.join(result.added) if result.added else ''}.{note}")
@@ -194,8 +194,8 @@ def settings_numbers_import(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _import_page(request: HttpRequest, team: Team, membership: Membership, *, form=None,
                  status: int = 200) -> HttpResponse:
-    problem = services.token_problem(team=team)
-    preview = None if problem else services.numbers_import_preview(team=team)
+    problem = team_services.token_problem(team=team)
+    preview = None if problem else team_services.numbers_import_preview(team=team)
     error = describe(preview.error, is_owner=True) if preview and preview.error else None
     if form is None and preview and not error:
         form = ImportNumbersForm(choices=preview.new, initial={"numbers": preview.new})

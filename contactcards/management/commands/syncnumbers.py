@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from contactcards import services
+from contactcards import team_services
 from contactcards.errors import describe
 from contactcards.management.teams import team_from_slug
 
@@ -19,13 +19,13 @@ class Command(BaseCommand):
 
     def handle(self, slug, dry_run=False, **options):
         team = team_from_slug(slug)
-        problem = services.token_problem(team=team)
+        problem = team_services.token_problem(team=team)
         if problem:
             raise CommandError(problem)
         if dry_run:
-            preview, added = services.numbers_import_preview(team=team), None
+            preview, added = team_services.numbers_import_preview(team=team), None
         else:
-            preview, added = services.numbers_sync(team=team)
+            preview, added = team_services.numbers_sync(team=team)
         if preview.error is not None:
             view = describe(preview.error, is_owner=True)
             raise CommandError(f"{view.title} {view.advice} ({preview.error})")
