@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "linqadmin.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "linqadmin.urls"
@@ -143,6 +144,9 @@ if env.bool("BEHIND_TLS_PROXY", default=False):
 # Only trust X-Forwarded-For for the audit log's client IP behind a known proxy.
 TRUST_X_FORWARDED_FOR = env.bool("TRUST_X_FORWARDED_FOR", default=False)
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (linqadmin/middleware.py): card photos may come from any https host;
+# the demo's sandbox serves its fake CDN over plain http on loopback.
+CSP_EXTRA_IMG_SRC = env.list("CSP_EXTRA_IMG_SRC", default=["http://127.0.0.1:*", "http://localhost:*"] if DEBUG else [])
 SECURE_REFERRER_POLICY = "same-origin"
 
 LOGGING = {

@@ -17,3 +17,5 @@ STORAGES = {
 }
 LINQ_READ_TIMEOUT = 2.0
 LINQ_CONNECT_TIMEOUT = 1.0
+# The sandbox's fake CDN serves photos over http on loopback.
+CSP_EXTRA_IMG_SRC = ["http://127.0.0.1:*", "http://localhost:*"]

@@ -31,4 +31,9 @@ def site(live_server, sandbox_server, sandbox, team, page: Page):
     page.route(_NOT_LOOPBACK, lambda route: route.abort("internetdisconnected"))
     page.route(PHOTO_URL, lambda route: route.fulfill(status=200, content_type="image/svg+xml", body=PHOTO))
     page.set_default_timeout(10_000)
-    return live_server
+    # The pages send a strict Content-Security-Policy: anything it blocks is a bug in our pages.
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    yield live_server
+    assert violations == [], violations
