@@ -14,7 +14,7 @@ from typing import Literal
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from . import services, team_services
+from . import services
 from .linq import Card, LinqError
 from .models import AuditEntry, PhoneNumber, Team
 
@@ -48,12 +48,16 @@ class Dashboard:
     query: str = ""
     sort: str = DEFAULT_SORT
     error: LinqError | None = None
-    token_problem: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def cards_loaded(self) -> bool:
-        return self.error is None and self.token_problem is None
+        return self.error is None
+
+    @property
+    def token_problem(self) -> str | None:
+        """Why no call could be made at all (no token, or it cannot be decrypted)."""
+        return self.error.message if self.error is not None and self.error.kind == "token" else None
 
 
 def numbers_with_last_change(team: Team) -> QuerySet[PhoneNumber]:
@@ -104,13 +108,12 @@ def load_dashboard(*, team: Team, query: str = "", sort: str = DEFAULT_SORT) -> 
 
     cards: dict[str, Card] = {}
     error: LinqError | None = None
-    problem = team_services.token_problem(team=team) if numbers else None
-    if numbers and problem is None:
+    if numbers:
         try:
             cards = {card.phone_number: card for card in services.linq_client_for(team).list_cards()}
-        except LinqError as exc:
+        except LinqError as exc:  # includes "no usable token": nothing is sent then
             error = exc
-    loaded = bool(numbers) and error is None and problem is None
+    loaded = bool(numbers) and error is None
 
     rows = [Row(number=n, card=cards.get(n.e164), status=_status(n, cards.get(n.e164), loaded)) for n in numbers]
     counts = {status: sum(1 for row in rows if row.status == status)
@@ -118,5 +121,4 @@ def load_dashboard(*, team: Team, query: str = "", sort: str = DEFAULT_SORT) -> 
     if query:
         rows = [row for row in rows if _matches(row, query.lower())]
     rows.sort(key=_sort_key(sort))
-    return Dashboard(rows=rows, total=len(numbers), query=query, sort=sort, error=error,
-                     token_problem=problem, counts=counts)
+    return Dashboard(rows=rows, total=len(numbers), query=query, sort=sort, error=error, counts=counts)

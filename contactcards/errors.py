@@ -52,7 +52,11 @@ def describe(
         "Check the team's Linq token in the team settings." if is_owner
         else "Ask an owner of this team to check the team's Linq token."
     )
-    if error.outcome_unknown and applied is True:
+    if error.kind == "token":
+        title = error.message
+        advice = ("Set it in the team settings." if is_owner
+                  else "Ask an owner of this team to set the team's Linq token.")
+    elif error.outcome_unknown and applied is True:
         title = _unanswered(error) + " The card was re-read afterwards: your change took effect."
         advice = "Nothing more to do; the card below is what Linq has now."
     elif error.outcome_unknown and applied is False:
@@ -109,7 +113,7 @@ def describe(
     else:
         title = "The call to Linq failed."
         advice = "Try again in a little while."
-    token_problem = code in (2004, 2005, 2006) or status in (401, 403)
+    token_problem = error.kind == "token" or code in (2004, 2005, 2006) or status in (401, 403)
     return ErrorView(
         title=title, advice=advice, field=field_for(error), code=code, status=status,
         trace_id=error.trace_id, retry_after=wait, message=error.message, retryable=error.retryable,
@@ -128,6 +132,8 @@ def _unanswered(error: LinqError) -> str:
 
 def _offer_retry(error: LinqError, applied: bool | None) -> bool:
     """Whether a "Retry now" of the same changes makes sense (a person decides; never automatic)."""
+    if error.kind == "token":
+        return False
     if error.outcome_unknown:
         return applied is False
     if not error.sent:

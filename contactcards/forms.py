@@ -9,7 +9,7 @@ from django import forms
 from django.core import signing
 
 from .linq.client import CARD_FIELDS
-from .models import E164_RE
+from .models import E164_RE, Role
 from .team_services import numbers_existing
 
 _LOADED_SALT = "contactcards.card-loaded"
@@ -178,20 +178,14 @@ class TokenForm(forms.Form):
         return token
 
 
-def _role_choices():
-    from .models import Role
-
-    return Role.choices
-
-
 class MemberAddForm(forms.Form):
     username = forms.CharField(max_length=150, strip=True, widget=forms.TextInput(attrs={"autocomplete": "off"}),
                                error_messages={"required": "Enter the username of an existing account."})
-    role = forms.ChoiceField(choices=_role_choices, initial="editor")
+    role = forms.ChoiceField(choices=Role.choices, initial="editor")
 
 
 class MemberRoleForm(forms.Form):
-    role = forms.ChoiceField(choices=_role_choices)
+    role = forms.ChoiceField(choices=Role.choices)
 
 
 class ImportNumbersForm(forms.Form):

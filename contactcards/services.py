@@ -19,6 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from .crypto import TokenDecryptionError
 from .linq import Card, CardResult, LinqClient, LinqError
 from .linq.client import CARD_FIELDS
 from .models import AuditEntry, FormToken, PhoneNumber, Team
@@ -29,11 +30,21 @@ WRITE_ACTIONS = (AuditEntry.Action.CREATE, AuditEntry.Action.UPDATE)
 
 
 def linq_client_for(team: Team) -> LinqClient:
+    """The team's client. Without a usable token (none set, or no key decrypts it) every call fails
+    with a LinqError of kind "token" before anything is sent: one place, for every caller."""
+    problem = None
+    try:
+        token = team.get_token()
+    except TokenDecryptionError as error:
+        token, problem = "", str(error)
+    if not token and problem is None:
+        problem = "This team has no Linq token yet."
     return LinqClient(
-        team.get_token(),
+        token,
         base_url=settings.LINQ_API_BASE_URL,
         connect_timeout=settings.LINQ_CONNECT_TIMEOUT,
         read_timeout=settings.LINQ_READ_TIMEOUT,
+        token_problem=problem,
     )
 
 
@@ -50,10 +61,10 @@ class CardLoad:
         return self.error is None
 
 
-def card_fetch(*, number: PhoneNumber) -> CardLoad:
+def card_fetch(*, number: PhoneNumber, client: LinqClient | None = None) -> CardLoad:
     """GET the number's card. Reads are not audited and do not spend the write budget."""
     try:
-        return CardLoad(card=linq_client_for(number.team).get_card(number.e164))
+        return CardLoad(card=(client or linq_client_for(number.team)).get_card(number.e164))
     except LinqError as error:
         return CardLoad(card=None, error=error)
 
@@ -255,6 +266,7 @@ def _audited_write(
     changes: dict[str, list[str]],
     body: dict[str, str],
     client_ip: str | None,
+    client: LinqClient,
     call: Callable[[LinqClient], CardResult],
     token: str = "",
 ) -> SaveResult:
@@ -269,7 +281,6 @@ def _audited_write(
     except IntegrityError:  # only without the lock (it makes this unreachable), but never send twice
         return _duplicate(token) or SaveResult(status="duplicate")
     entry = _new_entry(number=number, user=user, action=action, changes=changes, body=body, client_ip=client_ip)
-    client = linq_client_for(number.team)
     try:
         result = call(client)
     except LinqError as error:
@@ -322,7 +333,10 @@ def _check_failed(*, number: PhoneNumber, user: AbstractBaseUser, action: str, c
 
     The row has ``request_sent=False`` (the write never left), so it does not count against the
     write budget, but the history shows that someone tried to save and why nothing happened.
+    Without a usable token no call was even attempted, so there is nothing to record.
     """
+    if error.kind == "token":
+        return SaveResult(status="check_failed", error=error, changes=changes)
     entry = _new_entry(number=number, user=user, action=action, changes=changes, body=body, client_ip=client_ip)
     _record_error(entry, error, note=" (The card could not be re-read before saving, so the change was not sent.)")
     entry.request_sent = False
@@ -346,10 +360,10 @@ def _link_token(used: FormToken | None, entry: AuditEntry) -> None:
         used.save(update_fields=["entry"])
 
 
-def _blocked(number: PhoneNumber, changes: dict[str, list[str]]) -> SaveResult | None:
+def _blocked(number: PhoneNumber) -> SaveResult | None:
     budget = write_budget(number=number)
     if budget.exhausted:
-        return SaveResult(status="blocked", changes=changes, budget=budget)
+        return SaveResult(status="blocked", budget=budget)
     return None
 
 
@@ -367,7 +381,7 @@ def _guarded(number: PhoneNumber, token: str, work: Callable[[], SaveResult]) ->
             duplicate = _duplicate(token)
             if duplicate is not None:
                 return duplicate
-            blocked = _blocked(number, {})
+            blocked = _blocked(number)
             if blocked is not None:
                 return blocked
             return work()
@@ -396,7 +410,8 @@ def card_update(
         return SaveResult(status="unchanged")
 
     def work() -> SaveResult:
-        current = card_fetch(number=number)
+        client = linq_client_for(number.team)  # one client (one connection) for the re-read and the write
+        current = card_fetch(number=number, client=client)
         if current.error is not None:
             return _check_failed(number=number, user=user, action=AuditEntry.Action.UPDATE, changes=changes,
                                  body={name: new for name, (_old, new) in changes.items()},
@@ -418,7 +433,7 @@ def card_update(
         body = {name: new for name, (_old, new) in to_send.items()}
         result = _audited_write(
             number=number, user=user, action=AuditEntry.Action.UPDATE, changes=to_send, body=body,
-            client_ip=client_ip, call=lambda client: client.update_card(number.e164, body), token=token,
+            client_ip=client_ip, client=client, call=lambda c: c.update_card(number.e164, body), token=token,
         )
         result.remote_changed = others
         return result
@@ -444,13 +459,13 @@ def card_create(
     """
     values = normalise(submitted)
     changes = {name: ["", value] for name, value in values.items() if value}
-    body = LinqClient.create_body(
-        number.e164, first_name=values["first_name"], last_name=values["last_name"] or None,
-        image_url=values["image_url"] or None,
-    )
+    fields = {"first_name": values["first_name"], "last_name": values["last_name"] or None,
+              "image_url": values["image_url"] or None}
+    body = LinqClient.create_body(number.e164, **fields)
 
     def work() -> SaveResult:
-        current = card_fetch(number=number)
+        client = linq_client_for(number.team)  # one client (one connection) for the re-read and the write
+        current = card_fetch(number=number, client=client)
         if current.error is not None:
             return _check_failed(number=number, user=user, action=AuditEntry.Action.CREATE, changes=changes,
                                  body=body, client_ip=client_ip, error=current.error)
@@ -458,11 +473,7 @@ def card_create(
             return SaveResult(status="exists", card=current.card, changes=changes)
         return _audited_write(
             number=number, user=user, action=AuditEntry.Action.CREATE, changes=changes, body=body,
-            client_ip=client_ip, token=token,
-            call=lambda client: client.create_card(
-                number.e164, first_name=values["first_name"], last_name=values["last_name"] or None,
-                image_url=values["image_url"] or None,
-            ),
+            client_ip=client_ip, token=token, client=client, call=lambda c: c.create_card(number.e164, **fields),
         )
 
     result = _guarded(number, token, work)

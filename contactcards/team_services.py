@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
@@ -24,10 +25,6 @@ def token_change(*, team: Team, user: AbstractBaseUser, token: str, client_ip: s
         team=team, user=user, username=user.get_username(), action=AuditEntry.Action.TOKEN_CHANGE,
         outcome=AuditEntry.Outcome.SUCCESS, client_ip=client_ip,
     )
-
-
-# -- teams: numbers, members, the connection check (issue 3) -------------------
-# Owners call these through contactcards/views/settings.py; access is checked there.
 
 
 class TeamChangeError(Exception):
@@ -109,8 +106,6 @@ def connection_check(*, team: Team) -> ConnectionCheck:
 
 def membership_add(*, team: Team, username: str, role: str) -> Membership:
     """Add an existing user to the team with a role."""
-    from django.contrib.auth import get_user_model
-
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
         raise TeamChangeError(f"There is no user named {username!r}. An administrator creates accounts.")
@@ -142,16 +137,3 @@ def membership_remove(*, membership: Membership) -> None:
         if membership.role == Role.OWNER and not _other_owners_exist(membership):
             raise TeamChangeError("A team needs at least one owner: make someone else an owner first.")
         membership.delete()
-
-
-def token_problem(*, team: Team) -> str | None:
-    """Why no call to Linq can be made with the team's token, or None when one can."""
-    from .crypto import TokenDecryptionError
-
-    if not team.has_token:
-        return "This team has no Linq token yet."
-    try:
-        team.get_token()
-    except TokenDecryptionError as error:
-        return str(error)
-    return None

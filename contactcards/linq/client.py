@@ -25,7 +25,8 @@ import requests
 DEFAULT_BASE_URL = "https://api.linqapp.com/api/partner"
 CARD_FIELDS = ("first_name", "last_name", "image_url")
 
-ErrorKind = Literal["api", "timeout", "connection", "malformed"]
+# "token": no usable API token, so nothing was sent (see LinqClient's token_problem).
+ErrorKind = Literal["api", "timeout", "connection", "malformed", "token"]
 
 # Linq codes after which the same request may succeed if tried again later.
 _RETRYABLE_CODES = {1007, 2015, 2022, 3001, 3002, 3003, 3004, 3005, 3006, 4004}
@@ -112,6 +113,8 @@ class LinqError(Exception):
     @property
     def retryable(self) -> bool:
         """Whether trying the same request again later can help."""
+        if self.kind == "token":
+            return False
         if self.kind != "api":
             return True
         if self.code in _RETRYABLE_CODES:
@@ -189,8 +192,13 @@ class LinqClient:
         read_timeout: float = 20.0,
         session: requests.Session | None = None,
         user_agent: str = "linqadmin",
+        token_problem: str | None = None,
     ) -> None:
+        """``token_problem``: why there is no usable token (none set, cannot be read). Every call
+        then fails with a LinqError of kind "token" before anything is sent, so callers handle it
+        like any other failed call."""
         self.base_url = base_url.rstrip("/")
+        self._token_problem = token_problem or (None if token else "No Linq API token is set.")
         self.timeout = (connect_timeout, read_timeout)
         self._session = session or requests.Session()
         self._headers = {
@@ -320,6 +328,8 @@ class LinqClient:
         json: Any = None,
     ) -> tuple[Any, int, str | None, int]:
         """Send one request; return (payload, status, trace_id, duration_ms) or raise LinqError."""
+        if self._token_problem:
+            raise LinqError(self._token_problem, kind="token", sent=False)
         url = self.base_url + path
         started = time.monotonic()
 

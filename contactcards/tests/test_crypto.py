@@ -61,6 +61,25 @@ def test_a_lost_key_shows_a_banner_not_an_error_page(client, alice, team, sandbo
     assert "cannot be decrypted" in client.post("/t/acme/settings/token/test/").content.decode()
 
 
+def test_a_lost_key_on_the_card_page_is_a_banner_too(client, alice, team, sandbox, settings):
+    """The card page and its saves use the same client as the dashboard: no 500, nothing sent."""
+    from conftest import CARD_NUMBER
+    from contactcards.forms import sign_loaded
+    from contactcards.models import AuditEntry
+
+    settings.LINQADMIN_ENCRYPTION_KEYS = [KEY_B]
+    client.force_login(alice)
+    url = f"/t/acme/numbers/{CARD_NUMBER}/"
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "cannot be decrypted" in response.content.decode()
+    loaded = {"first_name": "Acme", "last_name": "Support", "image_url": ""}
+    response = client.post(url, {"action": "update", "loaded": sign_loaded(loaded), **loaded, "last_name": "X"})
+    assert response.status_code == 200
+    assert "cannot be decrypted" in response.content.decode()
+    assert sandbox.requests == [] and not AuditEntry.objects.exists()
+
+
 def test_generatekey_prints_a_usable_key(capsys):
     call_command("generatekey")
     key = capsys.readouterr().out.strip()

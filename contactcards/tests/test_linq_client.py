@@ -227,3 +227,11 @@ def test_connect_timeout_is_not_sent():
 def test_repr_never_shows_the_token():
     client = LinqClient("secret-token-1234", base_url=BASE)
     assert "secret-token-1234" not in repr(client)
+
+
+def test_without_a_token_nothing_is_sent(server, state):
+    client = LinqClient("", base_url=server.url)
+    with pytest.raises(LinqError) as caught:
+        client.update_card(NUMBER, {"first_name": "x"})
+    assert (caught.value.kind, caught.value.sent, caught.value.retryable) == ("token", False, False)
+    assert state.requests == []

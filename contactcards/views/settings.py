@@ -43,7 +43,6 @@ def _render(request: HttpRequest, team: Team, membership: Membership, *, status:
         "numbers_form": forms.get("numbers_form") or TeamNumbersForm(team=team),
         "connection": forms.get("connection"),
         "connection_error": forms.get("connection_error"),
-        "token_problem": forms.get("token_problem"),
     }
     return render(request, "contactcards/settings.html", context, status=status)
 
@@ -74,9 +73,6 @@ def settings_test_connection(request: HttpRequest, slug: str) -> HttpResponse:
     team, membership, refused = _owner_or_403(request, slug)
     if refused:
         return refused
-    problem = team_services.token_problem(team=team)
-    if problem:
-        return _render(request, team, membership, token_problem=problem)
     check = team_services.connection_check(team=team)
     error = describe(check.error, is_owner=True) if check.error else None
     return _render(request, team, membership, connection=check, connection_error=error)
@@ -194,10 +190,10 @@ def settings_numbers_import(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _import_page(request: HttpRequest, team: Team, membership: Membership, *, form=None,
                  status: int = 200) -> HttpResponse:
-    problem = team_services.token_problem(team=team)
-    preview = None if problem else team_services.numbers_import_preview(team=team)
-    error = describe(preview.error, is_owner=True) if preview and preview.error else None
-    if form is None and preview and not error:
+    preview = team_services.numbers_import_preview(team=team)
+    problem = preview.error.message if preview.error is not None and preview.error.kind == "token" else None
+    error = describe(preview.error, is_owner=True) if preview.error is not None and not problem else None
+    if form is None and not preview.error:
         form = ImportNumbersForm(choices=preview.new, initial={"numbers": preview.new})
     context = {"team": team, "membership": membership, "preview": preview, "error": error,
                "token_problem": problem, "form": form}

@@ -19,9 +19,6 @@ class Command(BaseCommand):
 
     def handle(self, slug, dry_run=False, **options):
         team = team_from_slug(slug)
-        problem = team_services.token_problem(team=team)
-        if problem:
-            raise CommandError(problem)
         if dry_run:
             preview, added = team_services.numbers_import_preview(team=team), None
         else:
