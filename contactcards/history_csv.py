@@ -29,7 +29,9 @@ HEADER = [
 
 
 def neutralise(value: object) -> object:
-    """Text that a spreadsheet would treat as a formula gets a leading apostrophe."""
+    """Text that a spreadsheet would treat as a formula gets a leading apostrophe; None is empty."""
+    if value is None:
+        return ""
     if isinstance(value, str) and value[:1] in _FORMULA_STARTS:
         return "'" + value
     return value
@@ -56,9 +58,7 @@ def csv_row(entry: dict) -> list[object]:
         pair = [*(changes.get(name) or []), "", ""]
         cells += [pair[0], pair[1]]
     cells.append(json.dumps(body, ensure_ascii=False, sort_keys=True) if body is not None else "")
-    # neutralise() inlined: this runs for every cell of every exported row
-    return ["" if cell is None else "'" + cell if cell.__class__ is str and cell[:1] in _FORMULA_STARTS else cell
-            for cell in cells]
+    return [neutralise(cell) for cell in cells]
 
 
 class _Echo:

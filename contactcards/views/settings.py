@@ -14,10 +14,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from .. import team_services
-from ..access import get_team_for_user, require_owner
+from ..access import get_number_for_user, get_team_for_user, require_owner
 from ..errors import describe
 from ..forms import ImportNumbersForm, MemberAddForm, MemberRoleForm, TeamNumbersForm, TokenForm
-from ..models import Membership, PhoneNumber, Role, Team
+from ..models import Membership, Role, Team
 from .utils import client_ip
 
 
@@ -155,12 +155,11 @@ def settings_numbers_add(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def settings_number_remove(request: HttpRequest, slug: str, e164: str) -> HttpResponse:
-    team, membership, refused = _owner_or_403(request, slug, methods=("GET", "POST"))
-    number = PhoneNumber.objects.filter(team=team, e164=e164).first()
-    if number is None:
-        raise Http404("No such number.")
-    if refused:
-        return refused
+    number, membership = get_number_for_user(request, slug, e164)
+    require_owner(membership)
+    team = number.team
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
     if request.method == "GET":
         return _confirm(request, team, membership, title=f"Remove {number.e164} from {team.name}?",
                         text="The number leaves this dashboard; its card at Linq is not changed, and its "
