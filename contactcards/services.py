@@ -8,6 +8,7 @@ same function, in the same place, whatever happens.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from .crypto import TokenDecryptionError
 from .linq import Card, CardResult, LinqClient, LinqError
 from .linq.client import CARD_FIELDS
 from .models import AuditEntry, FormToken, PhoneNumber, Team
+
+logger = logging.getLogger(__name__)
 
 WRITE_LIMIT = 3
 WRITE_WINDOW = timedelta(minutes=10)
@@ -66,7 +69,14 @@ def card_fetch(*, number: PhoneNumber, client: LinqClient | None = None) -> Card
     try:
         return CardLoad(card=(client or linq_client_for(number.team)).get_card(number.e164))
     except LinqError as error:
+        log_linq_failure("GET card", number.e164, error)
         return CardLoad(card=None, error=error)
+
+
+def log_linq_failure(call: str, e164: str, error: LinqError) -> None:
+    """One log line per failed call, with Linq's trace id for support (never the token)."""
+    logger.warning("Linq %s for %s failed: %s [kind=%s status=%s code=%s trace_id=%s]", call, e164,
+                   error.message, error.kind, error.status, error.code, error.trace_id or "-")
 
 
 # -- the diff -----------------------------------------------------------------
@@ -284,6 +294,7 @@ def _audited_write(
     try:
         result = call(client)
     except LinqError as error:
+        log_linq_failure(action, number.e164, error)
         applied: bool | None = None
         card: Card | None = None
         if error.outcome_unknown:

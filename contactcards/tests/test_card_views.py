@@ -266,3 +266,12 @@ def test_owner_and_editor_can_write(client, alice, bob, sandbox):
         login(client, user).post(URL, {"action": "update", "loaded": sign_loaded(loaded), **data})
         loaded = data  # each save starts from the card as it is now (a stale form gets the conflict view)
     assert [w.body for w in sandbox.writes_for(CARD_NUMBER)] == [{"last_name": "A"}, {"last_name": "B"}]
+
+
+def test_a_failed_call_is_logged_with_its_trace_id_and_without_the_token(client, bob, sandbox, caplog):
+    sandbox.add_fault({"kind": "error", "status": 500, "code": 3006, "methods": ["PATCH"], "times": 1})
+    login(client, bob).post(URL, edit_data(last_name="Logged"))
+    entry = AuditEntry.objects.get()
+    lines = [r.getMessage() for r in caplog.records if r.name == "contactcards.services"]
+    assert any(entry.trace_id in line and "code=3006" in line for line in lines)
+    assert not any("test-token" in line for line in lines)
