@@ -15,23 +15,22 @@ import responses
 
 from contactcards.linq import Card, LinqClient, LinqError
 from contactcards.linq.client import parse_retry_after
-from contactcards.sandbox import SandboxServer, SandboxState
+from contactcards.sandbox import SandboxState
 
 TOKEN = "client-test-token"
 NUMBER = "+15550002001"
 BASE = "https://linq.test/api/partner"
 
 
-@pytest.fixture(scope="module")
-def server():
-    server = SandboxServer().start()
-    yield server
-    server.stop()
+@pytest.fixture
+def server(sandbox_server):
+    """The session's sandbox server (root conftest); no Django settings needed here."""
+    return sandbox_server
 
 
 @pytest.fixture
-def state(server) -> SandboxState:
-    server.state.reset()
+def state(server, sandbox) -> SandboxState:
+    """``sandbox`` (root conftest) resets the shared sandbox and its clock."""
     server.state.add_account(TOKEN, [NUMBER, "+15550002002"])
     server.state.set_card(NUMBER, first_name="Ada", last_name="Lovelace", image_url="https://cdn.linqapp.com/a.png")
     return server.state
