@@ -101,6 +101,37 @@ def personas(alice, bob, vera, charlie):
 
 
 @pytest.fixture(scope="session")
+def _live_worker_process(django_db_setup, sandbox_server):
+    """One real `db_worker` for the whole session, on its own queue, stopped before the test DB is dropped."""
+    from contactcards.tests.worker import Workers
+
+    workers = Workers(sandbox_server.url)
+    process = workers.start()
+    yield process
+    workers.stop_all()
+
+
+@pytest.fixture
+def live_worker(_live_worker_process, transactional_db, sandbox, settings):
+    """A worker that runs this test's tasks as they come (for tests that watch work happen)."""
+    from contactcards.tests.worker import LIVE_QUEUE
+
+    assert _live_worker_process.poll() is None, "the session's db_worker has died"
+    settings.LINQADMIN_TASKS_QUEUE = LIVE_QUEUE
+    return _live_worker_process
+
+
+@pytest.fixture
+def workers(transactional_db, sandbox_server, sandbox):
+    """Real `db_worker` processes on demand: ``workers.run_batch()`` runs what is due and returns."""
+    from contactcards.tests.worker import Workers
+
+    started = Workers(sandbox_server.url)
+    yield started
+    started.stop_all()
+
+
+@pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,

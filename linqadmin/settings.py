@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
     "contactcards",
 ]
 
@@ -99,6 +101,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# -- Task queue (contactcards/taskqueue.py) ----------------------------------
+# django-tasks with its database backend: tasks are rows in this database, run by
+# `python manage.py db_worker` processes (bin/run starts one; see README "Production").
+LINQADMIN_TASKS_QUEUE = env.str("LINQADMIN_TASKS_QUEUE", default="default")
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend",
+                     "QUEUES": sorted({"default", LINQADMIN_TASKS_QUEUE})}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

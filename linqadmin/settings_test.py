@@ -19,3 +19,10 @@ LINQ_READ_TIMEOUT = 2.0
 LINQ_CONNECT_TIMEOUT = 1.0
 # The sandbox's fake CDN serves photos over http on loopback.
 CSP_EXTRA_IMG_SRC = ["http://127.0.0.1:*", "http://localhost:*"]
+
+# Real task workers (separate processes) must see the test database: on SQLite that means a
+# file next to the configured one, never the default in-memory test database.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}-test"}  # noqa: F405
+# The session's live worker has a queue of its own (contactcards/tests/worker.py).
+TASKS["default"]["QUEUES"] = sorted({*TASKS["default"]["QUEUES"], "live"})  # noqa: F405

@@ -1,12 +1,15 @@
 """Run the dashboard on the embedded defaults: SQLite, the built-in Linq sandbox, demo data."""
 
 import os
+import signal
+import sys
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from contactcards import taskqueue
 from contactcards.models import Membership, PhoneNumber, Role, Team
 from contactcards.sandbox import SandboxServer, SandboxState
 
@@ -36,11 +39,18 @@ class Command(BaseCommand):
         sandbox = SandboxServer(state, port=sandbox_port).start()
         state.load_demo(sandbox.root_url)
         settings.LINQ_API_BASE_URL = sandbox.url
+        # Rollouts run on the task queue: one worker beside the web server, talking to the same sandbox.
+        worker = taskqueue.start_worker({"LINQ_API_BASE_URL": sandbox.url}, interval=0.5)
         self.stdout.write(self.style.SUCCESS(
-            f"\nLinq sandbox: {sandbox.url}\nDashboard:    http://{addrport}/\n"
+            f"\nLinq sandbox: {sandbox.url}\nDashboard:    http://{addrport}/\nTask worker:  pid {worker.pid}\n"
             f"Sign in as demo / {password} (owner), editor / {password}, viewer / {password}\n"
         ))
-        call_command("runserver", addrport, use_reloader=False)
+        # Stopped with SIGTERM (not only Ctrl+C): exit through `finally` so the worker stops too.
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+        try:
+            call_command("runserver", addrport, use_reloader=False)
+        finally:
+            taskqueue.stop_worker(worker)
 
 
 def seed_demo(stdout=None) -> str:
