@@ -8,8 +8,8 @@ from django.http import HttpRequest
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
-from . import team_services
 from .models import AuditEntry, Membership, PhoneNumber, Team
+from .services import teams as team_services
 from .views.utils import client_ip
 
 

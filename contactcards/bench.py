@@ -212,7 +212,7 @@ def child(kind: str, rows: int, reps: int, csv_reps: int, json_out: str) -> None
     middle = (AuditEntry.objects.filter(team=team).order_by("-created_at", "-id")
               .values_list("created_at", "id")[rows // 2: rows // 2 + 1].first())
     if middle:
-        from contactcards.selectors import Cursor
+        from contactcards.selectors.history import Cursor
 
         pages["older page (keyset, deep)"] = (f"{history}?before={Cursor(*middle).encode()}", None)
     else:

@@ -20,11 +20,10 @@ class ErrorView:
     trace_id: str | None = None
     retry_after: int | None = None
     message: str = ""
-    retryable: bool = False
     # Offer "Retry now" (the same changes, a new one-time token): only when the change
     # certainly did not take effect and trying again soon can help (2022, 5xx, nothing sent).
     offer_retry: bool = False
-    # For 401/403: where an owner fixes the token (None for editors, or if the page does not exist).
+    # For 401/403: where an owner fixes the token (None for editors).
     settings_url: str | None = None
     applied: bool | None = None
 
@@ -116,7 +115,7 @@ def describe(
     token_problem = error.kind == "token" or code in (2004, 2005, 2006) or status in (401, 403)
     return ErrorView(
         title=title, advice=advice, field=field_for(error), code=code, status=status,
-        trace_id=error.trace_id, retry_after=wait, message=error.message, retryable=error.retryable,
+        trace_id=error.trace_id, retry_after=wait, message=error.message,
         offer_retry=_offer_retry(error, applied), applied=applied,
         settings_url=settings_url if is_owner and token_problem else None,
     )

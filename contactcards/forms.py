@@ -10,7 +10,6 @@ from django.core import signing
 
 from .linq.client import CARD_FIELDS
 from .models import E164_RE, Role
-from .team_services import numbers_existing
 
 _LOADED_SALT = "contactcards.card-loaded"
 _TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -139,24 +138,6 @@ class NumbersForm(forms.Form):
 
 
 # -- team settings (issue 3) ---------------------------------------------------
-
-
-class TeamNumbersForm(NumbersForm):
-    """Add numbers to a team: E.164 only, and numbers the team already has are refused by name."""
-
-    def __init__(self, *args, team, **kwargs) -> None:
-        self.team = team
-        super().__init__(*args, **kwargs)
-
-    def clean_numbers(self) -> list[str]:
-        numbers = super().clean_numbers()
-        existing = numbers_existing(team=self.team, e164s=numbers)
-        if existing:
-            raise forms.ValidationError(
-                "Already in this team: %(numbers)s. Remove them from the list and submit again.",
-                params={"numbers": ", ".join(existing)},
-            )
-        return numbers
 
 
 class TokenForm(forms.Form):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django import forms
 
 from .models import AuditEntry, PhoneNumber
-from .selectors import HistoryFilters
+from .selectors.history import HistoryFilters
 
 MAX_TEXT = 100
 

@@ -125,6 +125,12 @@ class AuditEntry(models.Model):
         API_ERROR = "api_error", "API error"
         NETWORK_ERROR = "network_error", "Network error"
 
+    class Stage(models.TextChoices):
+        """Which call of a save the row's facts are about."""
+
+        WRITE = "write", "Write"
+        CHECK = "check", "Re-read before writing"  # it failed, so the write was not sent
+
     team = models.ForeignKey(Team, models.PROTECT, related_name="audit_entries")
     number = models.ForeignKey(PhoneNumber, models.SET_NULL, null=True, blank=True, related_name="audit_entries")
     phone_number = models.CharField(max_length=16, blank=True)
@@ -137,7 +143,10 @@ class AuditEntry(models.Model):
     request_sent = models.BooleanField(default=True, help_text="False when the request certainly never reached Linq.")
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     linq_code = models.PositiveIntegerField(null=True, blank=True)
-    error_message = models.TextField(blank=True)
+    error_message = models.TextField(blank=True)  # Linq's own message (rows before 0004 may carry our notes too)
+    # The client's kind of failure: api, timeout, connection, malformed, token ('' for a success).
+    error_kind = models.CharField(max_length=20, blank=True)
+    stage = models.CharField(max_length=10, choices=Stage.choices, blank=True, default=Stage.WRITE)
     trace_id = models.CharField(max_length=64, blank=True)
     retry_after = models.PositiveIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)

@@ -100,10 +100,6 @@ class LinqError(Exception):
         return " - ".join(parts)
 
     @property
-    def is_network(self) -> bool:
-        return self.kind in ("timeout", "connection")
-
-    @property
     def outcome_unknown(self) -> bool:
         """True when a write may or may not have been applied by Linq."""
         return self.sent and self.kind in ("timeout", "connection", "malformed") and (

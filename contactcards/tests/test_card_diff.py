@@ -1,4 +1,4 @@
-from contactcards.services import changed_fields
+from contactcards.services.diff import changed_fields
 
 LOADED = {"first_name": "Acme", "last_name": "Support", "image_url": "https://cdn.linqapp.com/a.png"}
 

@@ -217,7 +217,9 @@ def test_unreachable_linq_on_save(client, bob, settings):
     entry = AuditEntry.objects.get()
     assert (entry.outcome, entry.request_sent, entry.http_status) == ("network_error", False, None)
     assert entry.request_body == {"last_name": "Offline"}
-    assert "could not be re-read" in entry.error_message
+    assert (entry.stage, entry.error_kind) == ("check", "connection")  # facts; the history words them
+    history = client.get(f"{URL}history/").content.decode()
+    assert "could not be re-read before saving, so the change was not sent" in history
 
 
 @pytest.mark.parametrize("fault", [{"kind": "error", "status": 500, "code": 3006}, {"kind": "non_json"},
@@ -272,6 +274,6 @@ def test_a_failed_call_is_logged_with_its_trace_id_and_without_the_token(client,
     sandbox.add_fault({"kind": "error", "status": 500, "code": 3006, "methods": ["PATCH"], "times": 1})
     login(client, bob).post(URL, edit_data(last_name="Logged"))
     entry = AuditEntry.objects.get()
-    lines = [r.getMessage() for r in caplog.records if r.name == "contactcards.services"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "contactcards.clients"]
     assert any(entry.trace_id in line and "code=3006" in line for line in lines)
     assert not any("test-token" in line for line in lines)

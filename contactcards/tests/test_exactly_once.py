@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from conftest import CARD_NUMBER
 from contactcards.models import AuditEntry, FormToken, PhoneNumber
-from contactcards.services import FORM_TOKEN_TTL
+from contactcards.services.guard import FORM_TOKEN_TTL
 from contactcards.tests.limits_helpers import URL, card_form, load, login, text
 
 postgres_only = pytest.mark.skipif(
@@ -104,7 +104,7 @@ from django.core.management import call_command
 from django.db import connection
 call_command("migrate", verbosity=0)
 from contactcards.models import PhoneNumber, Team
-from contactcards.services import number_write_lock
+from contactcards.services.guard import number_write_lock
 number = PhoneNumber.objects.create(team=Team.objects.create(slug="x", name="x"), e164="+15550001001")
 log, a_inside = [], threading.Event()
 def writer(name, hold):

@@ -123,7 +123,7 @@ def test_bad_filters_are_refused_with_a_message(client, alice, entries, params, 
 
 
 def test_the_token_is_never_exported(client, alice, team, entries):
-    from contactcards import team_services
+    from contactcards.services import teams as team_services
 
     team_services.token_change(team=team, user=alice, token=TOKEN + "-new")
     client.force_login(alice)

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from conftest import CARD_NUMBER, EMPTY_NUMBER
 from contactcards.models import AuditEntry, PhoneNumber
-from contactcards.selectors import PAGE_SIZE, Cursor
+from contactcards.selectors.history import PAGE_SIZE, Cursor
 
 from .history_helpers import BASE_TIME, make_entry, make_series
 
@@ -216,9 +216,9 @@ def test_a_short_newer_page_becomes_the_first_page(client, team, alice):
 
 
 def test_text_search_is_bounded_and_says_how_far_back_it_looked(client, team, alice, settings, monkeypatch):
-    from contactcards import selectors
+    from contactcards.selectors import history
 
-    monkeypatch.setattr(selectors, "SEARCH_WINDOW", 20)
+    monkeypatch.setattr(history, "SEARCH_WINDOW", 20)
     needle = make_entry(team, user=alice, at=BASE_TIME, changes={"first_name": ["", "Needle"]})
     make_series(team, 30, start=BASE_TIME + timedelta(hours=1), user=alice)
     client.force_login(alice)

@@ -9,9 +9,10 @@ import pytest
 from django.urls import reverse
 
 from conftest import CARD_NUMBER, EMPTY_NUMBER
-from contactcards import services
 from contactcards.models import AuditEntry, PhoneNumber
-from contactcards.selectors import PAGE_SIZE
+from contactcards.selectors.history import PAGE_SIZE
+from contactcards.services import outcomes
+from contactcards.services.cards import card_update
 
 from .history_helpers import BASE_TIME, make_entry, make_series
 
@@ -31,13 +32,13 @@ def card_number(team):
 
 def test_it_shows_real_changes_and_a_failed_attempt(client, sandbox, card_number, bob, vera):
     """Two real PATCHes through the sandbox: one succeeds, the next fails with Linq's error."""
-    ok = services.card_update(number=card_number, user=bob, loaded=CARD, submitted={**CARD, "first_name": "Acme Co"})
-    assert ok.status == "saved"
+    ok = card_update(number=card_number, user=bob, loaded=CARD, submitted={**CARD, "first_name": "Acme Co"})
+    assert isinstance(ok, outcomes.Saved)
     sandbox.add_fault({"kind": "error", "number": CARD_NUMBER, "methods": ["PATCH"], "status": 500, "code": 2022,
                        "times": 1})
-    failed = services.card_update(number=card_number, user=bob, loaded={**CARD, "first_name": "Acme Co"},
-                                  submitted={**CARD, "first_name": "Acme Co", "last_name": "Help"})
-    assert failed.status == "failed"
+    failed = card_update(number=card_number, user=bob, loaded={**CARD, "first_name": "Acme Co"},
+                         submitted={**CARD, "first_name": "Acme Co", "last_name": "Help"})
+    assert isinstance(failed, outcomes.Failed)
 
     client.force_login(vera)
     response = client.get(url())

@@ -13,8 +13,8 @@ from django.contrib.staticfiles import finders
 from django.utils import timezone
 
 from conftest import CARD_NUMBER, EMPTY_NUMBER
-from contactcards import services
 from contactcards.models import AuditEntry, PhoneNumber
+from contactcards.selectors.budget import write_budget
 from contactcards.tests.limits_helpers import EMPTY_URL, URL, card_form, load, login, text
 
 
@@ -90,8 +90,8 @@ def test_a_429_wait_ends(team, bob):
     AuditEntry.objects.create(team=team, number=number, user=bob, action="update", outcome="api_error",
                               http_status=429, retry_after=30)
     now = timezone.now()
-    assert services.write_budget(number=number, now=now).exhausted
-    later = services.write_budget(number=number, now=now + timedelta(seconds=31))
+    assert write_budget(number=number, now=now).exhausted
+    later = write_budget(number=number, now=now + timedelta(seconds=31))
     assert not later.exhausted and later.remaining == 2
 
 
@@ -101,9 +101,9 @@ def test_the_window_slides(team, bob):
         AuditEntry.objects.create(team=team, number=number, user=bob, action="update", outcome="success")
     first = AuditEntry.objects.order_by("created_at").first().created_at
     now = timezone.now()
-    budget = services.write_budget(number=number, now=now)
+    budget = write_budget(number=number, now=now)
     assert budget.exhausted and budget.next_write_at == first + timedelta(minutes=10)
-    after = services.write_budget(number=number, now=first + timedelta(minutes=10, seconds=1))
+    after = write_budget(number=number, now=first + timedelta(minutes=10, seconds=1))
     assert not after.exhausted and after.remaining >= 1
 
 
@@ -112,7 +112,7 @@ def test_writes_that_never_reached_linq_do_not_count(team, bob):
     for _ in range(3):
         AuditEntry.objects.create(team=team, number=number, user=bob, action="update", outcome="network_error",
                                   request_sent=False)
-    assert services.write_budget(number=number).remaining == 3
+    assert write_budget(number=number).remaining == 3
 
 
 def test_failed_writes_count_because_linq_may_count_them(team, bob):
@@ -120,7 +120,7 @@ def test_failed_writes_count_because_linq_may_count_them(team, bob):
     for status in (500, 503, 200):
         AuditEntry.objects.create(team=team, number=number, user=bob, action="update",
                                   outcome="success" if status == 200 else "api_error", http_status=status)
-    assert services.write_budget(number=number).exhausted
+    assert write_budget(number=number).exhausted
 
 
 def test_the_countdown_script_exists_and_is_only_loaded_when_waiting(client, bob, sandbox):

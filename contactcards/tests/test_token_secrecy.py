@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from conftest import CARD_NUMBER, EMPTY_NUMBER
-from contactcards import services
 from contactcards.models import AuditEntry
+from contactcards.services.cards import card_update
 
 SECRET = "tok-SECRET-9d8f7e6c5b4a-LINQ"
 
@@ -57,8 +57,8 @@ def test_the_token_appears_nowhere(client, alice, bob, vera, team, sandbox, capl
     sandbox.add_fault({"kind": "error", "status": 401, "code": 2004, "methods": ["PATCH"]})
     team.refresh_from_db()
     loaded = {"first_name": "Acme", "last_name": "Support", "image_url": "https://cdn.linqapp.com/contact-card/acme.png"}
-    services.card_update(number=team.numbers.get(e164=CARD_NUMBER), user=bob,  # a failed, audited write
-                         loaded=loaded, submitted={**loaded, "first_name": "Changed"})
+    card_update(number=team.numbers.get(e164=CARD_NUMBER), user=bob,  # a failed, audited write
+                loaded=loaded, submitted={**loaded, "first_name": "Changed"})
     bodies += pages_as(client, bob)
     sandbox.clear_faults()
 

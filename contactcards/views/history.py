@@ -17,7 +17,7 @@ from django.utils import timezone
 from ..access import get_number_for_user, get_team_for_user
 from ..history_csv import csv_lines
 from ..history_forms import HistoryFilterForm
-from ..selectors import (
+from ..selectors.history import (
     PAGE_SIZE,
     SEARCH_WINDOW,
     Cursor,
@@ -26,10 +26,10 @@ from ..selectors import (
     audit_entry_get,
     history_export_rows,
     history_members,
-    history_numbers,
     history_page,
     number_page,
 )
+from ..selectors.teams import team_numbers
 
 READ_METHODS = ("GET", "HEAD")
 
@@ -65,7 +65,7 @@ def _without_cursor(query: QueryDict) -> str:
 
 
 def _filter_form(request: HttpRequest, team) -> HistoryFilterForm:
-    return HistoryFilterForm(request.GET, numbers=history_numbers(team=team), members=history_members(team=team))
+    return HistoryFilterForm(request.GET, numbers=team_numbers(team=team), members=history_members(team=team))
 
 
 def team_history(request: HttpRequest, slug: str) -> HttpResponse:

@@ -13,11 +13,12 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from .. import team_services
 from ..access import get_number_for_user, get_team_for_user, require_owner
 from ..errors import describe
-from ..forms import ImportNumbersForm, MemberAddForm, MemberRoleForm, TeamNumbersForm, TokenForm
+from ..forms import ImportNumbersForm, MemberAddForm, MemberRoleForm, NumbersForm, TokenForm
 from ..models import Membership, Role, Team
+from ..selectors import teams as team_selectors
+from ..services import teams as team_services
 from .utils import client_ip
 
 
@@ -31,16 +32,16 @@ def _owner_or_403(request: HttpRequest, slug: str, *, methods: tuple[str, ...] =
 
 
 def _render(request: HttpRequest, team: Team, membership: Membership, *, status: int = 200, **forms) -> HttpResponse:
-    members = list(Membership.objects.filter(team=team).select_related("user").order_by("user__username"))
+    members = team_selectors.team_members(team=team)
     context = {
         "team": team,
         "membership": membership,
         "members": [(m, MemberRoleForm(initial={"role": m.role}, prefix=f"m{m.pk}")) for m in members],
         "owner_count": sum(1 for m in members if m.role == Role.OWNER),
-        "numbers": list(team.numbers.all()),
+        "numbers": team_selectors.team_numbers(team=team),
         "token_form": forms.get("token_form") or TokenForm(),
         "member_form": forms.get("member_form") or MemberAddForm(),
-        "numbers_form": forms.get("numbers_form") or TeamNumbersForm(team=team),
+        "numbers_form": forms.get("numbers_form") or NumbersForm(),
         "connection": forms.get("connection"),
         "connection_error": forms.get("connection_error"),
     }
@@ -73,7 +74,7 @@ def settings_test_connection(request: HttpRequest, slug: str) -> HttpResponse:
     team, membership, refused = _owner_or_403(request, slug)
     if refused:
         return refused
-    check = team_services.connection_check(team=team)
+    check = team_selectors.connection_check(team=team)
     error = describe(check.error, is_owner=True) if check.error else None
     return _render(request, team, membership, connection=check, connection_error=error)
 
@@ -96,7 +97,7 @@ def settings_member_add(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _member_or_404(team: Team, membership_id: int) -> Membership:
-    member = Membership.objects.filter(team=team, pk=membership_id).select_related("user").first()
+    member = team_selectors.team_member_get(team=team, membership_id=membership_id)
     if member is None:
         raise Http404("No such member.")
     return member
@@ -145,10 +146,14 @@ def settings_numbers_add(request: HttpRequest, slug: str) -> HttpResponse:
     team, membership, refused = _owner_or_403(request, slug)
     if refused:
         return refused
-    form = TeamNumbersForm(request.POST, team=team)
+    form = NumbersForm(request.POST)
     if not form.is_valid():
         return _render(request, team, membership, numbers_form=form, status=400)
-    result = team_services.numbers_add(team=team, e164s=form.cleaned_data["numbers"])
+    try:
+        result = team_services.numbers_add(team=team, e164s=form.cleaned_data["numbers"], refuse_existing=True)
+    except team_services.TeamChangeError as error:
+        form.add_error("numbers", str(error))
+        return _render(request, team, membership, numbers_form=form, status=400)
     messages.success(request, f"Added {len(result.added)} number{'s' if len(result.added) != 1 else ''}: "
                               f"{', '.join(result.added)}.")
     return redirect("team_settings", slug=team.slug)
@@ -189,7 +194,7 @@ def settings_numbers_import(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _import_page(request: HttpRequest, team: Team, membership: Membership, *, form=None,
                  status: int = 200) -> HttpResponse:
-    preview = team_services.numbers_import_preview(team=team)
+    preview = team_selectors.numbers_import_preview(team=team)
     problem = preview.error.message if preview.error is not None and preview.error.kind == "token" else None
     error = describe(preview.error, is_owner=True) if preview.error is not None and not problem else None
     if form is None and not preview.error:

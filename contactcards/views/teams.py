@@ -6,14 +6,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 
 from ..access import get_team_for_user
-from ..dashboard import SORTS, load_dashboard
 from ..errors import describe
-from ..models import Membership
+from ..selectors.dashboard import SORTS, load_dashboard
+from ..selectors.teams import memberships_of
 
 
 def home(request: HttpRequest) -> HttpResponse:
     """Go to the team used last, else the first team; explain when the user has none."""
-    memberships = list(Membership.objects.filter(user_id=request.user.pk).select_related("team"))
+    memberships = memberships_of(user_id=request.user.pk)
     last = request.session.get("team")
     for membership in memberships:
         if membership.team.slug == last:

@@ -2,9 +2,10 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from contactcards import team_services
 from contactcards.errors import describe
 from contactcards.management.teams import team_from_slug
+from contactcards.selectors.teams import numbers_import_preview
+from contactcards.services.teams import numbers_sync
 
 
 class Command(BaseCommand):
@@ -20,9 +21,9 @@ class Command(BaseCommand):
     def handle(self, slug, dry_run=False, **options):
         team = team_from_slug(slug)
         if dry_run:
-            preview, added = team_services.numbers_import_preview(team=team), None
+            preview, added = numbers_import_preview(team=team), None
         else:
-            preview, added = team_services.numbers_sync(team=team)
+            preview, added = numbers_sync(team=team)
         if preview.error is not None:
             view = describe(preview.error, is_owner=True)
             raise CommandError(f"{view.title} {view.advice} ({preview.error})")

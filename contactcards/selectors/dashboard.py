@@ -14,9 +14,9 @@ from typing import Literal
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from . import services
-from .linq import Card, LinqError
-from .models import AuditEntry, PhoneNumber, Team
+from ..clients import linq_client_for
+from ..linq import Card, LinqError
+from ..models import AuditEntry, PhoneNumber, Team
 
 Status = Literal["active", "pending", "none", "error", "unknown"]
 SORTS = {"number": "Number", "name": "Name", "last": "Last change"}
@@ -110,7 +110,7 @@ def load_dashboard(*, team: Team, query: str = "", sort: str = DEFAULT_SORT) -> 
     error: LinqError | None = None
     if numbers:
         try:
-            cards = {card.phone_number: card for card in services.linq_client_for(team).list_cards()}
+            cards = {card.phone_number: card for card in linq_client_for(team).list_cards()}
         except LinqError as exc:  # includes "no usable token": nothing is sent then
             error = exc
     loaded = bool(numbers) and error is None

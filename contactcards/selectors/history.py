@@ -29,7 +29,7 @@ from django.db.models import Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from .models import AuditEntry, Membership, PhoneNumber, Team
+from ..models import AuditEntry, Membership, PhoneNumber, Team
 
 PAGE_SIZE = 50
 SEARCH_WINDOW = 5000
@@ -98,10 +98,6 @@ class HistoryPage:
 
 
 # -- choices ------------------------------------------------------------------
-
-
-def history_numbers(*, team: Team) -> list[PhoneNumber]:
-    return list(PhoneNumber.objects.filter(team=team).order_by("e164"))
 
 
 def history_members(*, team: Team) -> list:

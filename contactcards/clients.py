@@ -1,0 +1,41 @@
+"""The one place a team's Linq client is made; services (writes) and selectors (reads) both use it."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+
+from .crypto import TokenDecryptionError
+from .linq import LinqClient, LinqError
+from .models import Team
+
+logger = logging.getLogger(__name__)
+
+# Facts handed to the client as its ``token_problem``; errors.py gives them a meaning.
+NO_TOKEN = "This team has no Linq token yet."
+
+
+def linq_client_for(team: Team) -> LinqClient:
+    """The team's client. Without a usable token (none set, or no key decrypts it) every call fails
+    with a LinqError of kind "token" before anything is sent: one place, for every caller."""
+    problem = None
+    try:
+        token = team.get_token()
+    except TokenDecryptionError as error:
+        token, problem = "", str(error)
+    if not token and problem is None:
+        problem = NO_TOKEN
+    return LinqClient(
+        token,
+        base_url=settings.LINQ_API_BASE_URL,
+        connect_timeout=settings.LINQ_CONNECT_TIMEOUT,
+        read_timeout=settings.LINQ_READ_TIMEOUT,
+        token_problem=problem,
+    )
+
+
+def log_linq_failure(call: str, e164: str, error: LinqError) -> None:
+    """One log line per failed call, with Linq's trace id for support (never the token)."""
+    logger.warning("Linq %s for %s failed: %s [kind=%s status=%s code=%s trace_id=%s]", call, e164,
+                   error.message, error.kind, error.status, error.code, error.trace_id or "-")

@@ -1,0 +1,73 @@
+"""The write budget: how many writes Linq still allows a number now, read from the audit history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from ..models import AuditEntry, PhoneNumber
+
+WRITE_LIMIT = 3
+WRITE_WINDOW = timedelta(minutes=10)
+WRITE_ACTIONS = (AuditEntry.Action.CREATE, AuditEntry.Action.UPDATE)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Writes left for a number in Linq's rolling window, derived from the audit history.
+
+    ``blocked_by`` says why no write is possible now: "budget" (three attempts in the last ten
+    minutes) or "linq" (Linq answered 429 or 503 with a wait that has not passed yet).
+    """
+
+    used: int
+    limit: int
+    next_write_at: datetime | None  # when a write is possible again, if none is left now
+    blocked_by: str = ""
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used) if self.next_write_at is None else 0
+
+    @property
+    def exhausted(self) -> bool:
+        return self.next_write_at is not None
+
+    def wait_seconds(self, now: datetime | None = None) -> int:
+        if self.next_write_at is None:
+            return 0
+        delta = self.next_write_at - (now or timezone.now())
+        return max(1, int(delta.total_seconds() + 0.999))
+
+
+def write_budget(*, number: PhoneNumber, now: datetime | None = None) -> Budget:
+    """Attempted writes in the last ten minutes (all workers, all restarts) and any wait Linq asked for.
+
+    Every write that may have reached Linq counts, whatever its outcome: Linq does not say
+    whether failed or refused calls spend its budget, so the dashboard assumes they do.
+    """
+    now = now or timezone.now()
+    recent = list(
+        AuditEntry.objects.filter(
+            number=number, action__in=WRITE_ACTIONS, created_at__gt=now - WRITE_WINDOW
+        )
+        .exclude(request_sent=False)
+        .order_by("created_at")
+        .values_list("created_at", "http_status", "retry_after")
+    )
+    next_at: datetime | None = None
+    blocked_by = ""
+    if len(recent) >= WRITE_LIMIT:
+        next_at = recent[-WRITE_LIMIT][0] + WRITE_WINDOW
+        blocked_by = "budget"
+    for created_at, status, retry_after in recent:
+        # 429: the budget is spent at Linq; 503/4004: more attempts extend Linq's upstream limit.
+        if status in (429, 503) and retry_after:
+            blocked_until = created_at + timedelta(seconds=retry_after)
+            if blocked_until > now and (next_at is None or blocked_until > next_at):
+                next_at, blocked_by = blocked_until, "linq"
+    if next_at is None or next_at <= now:
+        return Budget(used=len(recent), limit=WRITE_LIMIT, next_write_at=None)
+    return Budget(used=len(recent), limit=WRITE_LIMIT, next_write_at=next_at, blocked_by=blocked_by)

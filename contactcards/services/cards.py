@@ -1,0 +1,137 @@
+"""Saving a card: every card write to Linq goes through ``card_update`` or ``card_create``.
+
+Each save follows one shape, under the number's lock (``guard.guarded``): re-read the card
+(one free GET) -> diff (``diff.py``) -> call once, never retried -> audit row (``audit.py``).
+It returns one frozen outcome (``outcomes.py``); every rule that decides between them is here.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from ..clients import linq_client_for
+from ..linq import LinqClient
+from ..models import AuditEntry, PhoneNumber
+from ..selectors.cards import card_fetch
+from .audit import AlreadySent, Attempt, WriteRecord, audited_write, record_not_sent
+from .diff import Changes, changed_fields, compare, normalise
+from .guard import duplicate_of, guarded
+from .outcomes import (
+    Conflict,
+    Duplicate,
+    Failed,
+    NotChecked,
+    OutcomeUnknown,
+    Saved,
+    SaveOutcome,
+    SwitchToCreate,
+    SwitchToEdit,
+    Unchanged,
+)
+
+
+def card_update(
+    *,
+    number: PhoneNumber,
+    user: AbstractBaseUser,
+    loaded: dict[str, str | None],
+    submitted: dict[str, str | None],
+    token: str = "",
+    client_ip: str | None = None,
+) -> SaveOutcome:
+    """PATCH the person's changes, at most once per form, never over someone else's change.
+
+    Under the number's lock: skip a form whose token was already used, refuse a spent budget,
+    re-read the card, stop with a conflict if a field the person changed was also changed at
+    Linq since the form was loaded, else PATCH only the person's changed fields that Linq does
+    not already have.
+    """
+    changes = changed_fields(loaded, submitted)
+    if not changes:
+        return Unchanged()
+    typed = normalise(submitted)
+
+    def work() -> SaveOutcome:
+        client = linq_client_for(number.team)  # one client (one connection) for the re-read and the write
+        current = card_fetch(number=number, client=client)
+        if current.error is not None:
+            body = {name: new for name, (_old, new) in changes.items()}
+            attempt = Attempt(number=number, user=user, action=AuditEntry.Action.UPDATE, changes=changes,
+                              body=body, client_ip=client_ip)
+            return NotChecked(error=current.error, entry=record_not_sent(attempt, current.error))
+        if current.card is None:  # deleted at Linq since the form was loaded
+            return SwitchToCreate(typed=typed)
+        seen = compare(loaded=loaded, submitted=submitted, remote=current.card)
+        if seen.conflicts:
+            return Conflict(card=current.card, conflicts=seen.conflicts, keep_mine=seen.keep_mine)
+        if not seen.to_send:  # someone else already made exactly this change
+            return Unchanged(card=current.card)
+        body = {name: new for name, (_old, new) in seen.to_send.items()}
+        attempt = Attempt(number=number, user=user, action=AuditEntry.Action.UPDATE, changes=seen.to_send,
+                          body=body, client_ip=client_ip)
+        return _write(attempt, client, lambda c: c.update_card(number.e164, body), token,
+                      others_changed=seen.others_changed)
+
+    return guarded(number, token, work)
+
+
+def card_create(
+    *,
+    number: PhoneNumber,
+    user: AbstractBaseUser,
+    submitted: dict[str, str | None],
+    token: str = "",
+    client_ip: str | None = None,
+) -> SaveOutcome:
+    """POST a first card, at most once per form.
+
+    The card is re-read first (free): if someone set one up meanwhile, nothing is sent and the
+    outcome is SwitchToEdit. On 409/2014 (a card appeared between re-read and POST), the card
+    is fetched for the same reason.
+    """
+    typed = normalise(submitted)
+    changes: Changes = {name: ["", value] for name, value in typed.items() if value}
+    fields = {"first_name": typed["first_name"], "last_name": typed["last_name"] or None,
+              "image_url": typed["image_url"] or None}
+    attempt = Attempt(number=number, user=user, action=AuditEntry.Action.CREATE, changes=changes,
+                      body=LinqClient.create_body(number.e164, **fields), client_ip=client_ip)
+
+    def work() -> SaveOutcome:
+        client = linq_client_for(number.team)  # one client (one connection) for the re-read and the write
+        current = card_fetch(number=number, client=client)
+        if current.error is not None:
+            return NotChecked(error=current.error, entry=record_not_sent(attempt, current.error))
+        if current.card is not None and current.card.is_active:
+            return SwitchToEdit(card=current.card, typed=typed)
+        return _write(attempt, client, lambda c: c.create_card(number.e164, **fields), token, created=True)
+
+    outcome = guarded(number, token, work)
+    if isinstance(outcome, Failed) and outcome.error.code == 2014:  # a card appeared after the re-read
+        existing = card_fetch(number=number)
+        if existing.card is not None:
+            return SwitchToEdit(card=existing.card, typed=typed)
+    return outcome
+
+
+def _write(attempt: Attempt, client: LinqClient, call, token: str, *, created: bool = False,
+           others_changed: tuple[str, ...] = ()) -> SaveOutcome:
+    """The audited call, and which outcome its record is."""
+    try:
+        record = audited_write(attempt, client=client, call=call, token=token)
+    except AlreadySent:
+        return duplicate_of(token) or Duplicate(previous=None)
+    return _outcome_of(record, attempt, created=created, others_changed=others_changed)
+
+
+def _outcome_of(record: WriteRecord, attempt: Attempt, *, created: bool,
+                others_changed: tuple[str, ...]) -> SaveOutcome:
+    changed = tuple(attempt.changes)
+    if record.error is None:
+        return Saved(card=record.card, entry=record.entry, changed=changed, created=created,
+                     others_changed=others_changed)
+    if record.applied is True and record.card is not None:  # unanswered, but the re-read shows it
+        return Saved(card=record.card, entry=record.entry, changed=changed, created=created,
+                     others_changed=others_changed, unanswered=record.error)
+    if record.error.outcome_unknown and record.applied is None:
+        return OutcomeUnknown(error=record.error, entry=record.entry)
+    return Failed(error=record.error, entry=record.entry, rechecked=record.applied is False, card=record.card)
