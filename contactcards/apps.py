@@ -5,3 +5,6 @@ class ContactCardsConfig(AppConfig):
     name = "contactcards"
     verbose_name = "Contact cards"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the stored-data checks)

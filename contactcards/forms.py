@@ -9,7 +9,9 @@ from django import forms
 from django.core import signing
 
 from .linq.client import CARD_FIELDS
-from .models import E164_RE, Role
+from .models import Role
+from .phones import parse_many, split_pasted
+from .text import name_problem
 
 _LOADED_SALT = "contactcards.card-loaded"
 _TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -22,6 +24,12 @@ def new_form_token() -> str:
 
 def sign_loaded(values: dict[str, str]) -> str:
     return signing.dumps({name: values.get(name) or "" for name in CARD_FIELDS}, salt=_LOADED_SALT)
+
+
+def unsign_loaded(signed: str) -> dict[str, str]:
+    """The values ``sign_loaded`` signed; BadSignature if they were changed. (The signature holds a
+    timestamp, so two signings of the same values differ: compare these values, never the strings.)"""
+    return signing.loads(signed, salt=_LOADED_SALT)
 
 
 class CardForm(forms.Form):
@@ -83,7 +91,7 @@ class CardForm(forms.Form):
         if not self.editing:
             return None
         try:
-            return signing.loads(raw or "", salt=_LOADED_SALT)
+            return unsign_loaded(raw or "")
         except signing.BadSignature:
             raise forms.ValidationError(
                 "This form is out of date. The card has been reloaded; check it and save again."
@@ -106,6 +114,12 @@ class CardForm(forms.Form):
         cleaned = super().clean()
         image_url = cleaned.get("image_url", "")
         loaded = cleaned.get("loaded") or {}
+        for name in ("first_name", "last_name"):
+            value = cleaned.get(name) or ""
+            # Only what the person typed is checked: a name Linq already has is shown as it is.
+            problem = name_problem(value) if value != (loaded.get(name) or "") else None
+            if problem:
+                self.add_error(name, f"The {name.replace('_', ' ')} {problem}")
         # Only a new image URL is checked: the URL Linq returns for a stored image is its own.
         if image_url and image_url != (loaded.get("image_url") or ""):
             if not image_url.lower().startswith("https://") or len(image_url) <= len("https://"):
@@ -120,21 +134,23 @@ class CardForm(forms.Form):
         return {name: self.cleaned_data.get(name, "") for name in CARD_FIELDS}
 
 
+def _numbers_or_errors(values: list[str]) -> list[str]:
+    """Every value normalised (phones.parse_e164), or one error naming each value that is not a number."""
+    numbers, errors = parse_many(values)
+    if errors:
+        raise forms.ValidationError([forms.ValidationError(str(error), code="e164") for error in errors])
+    return numbers
+
+
 class NumbersForm(forms.Form):
     numbers = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One or more E.164 numbers, separated by spaces, commas or new lines.",
+        help_text="One or more numbers with the country code, e.g. +1 555 010 0009 or +15550100009, "
+                  "separated by commas or new lines.",
     )
 
     def clean_numbers(self) -> list[str]:
-        raw = self.cleaned_data["numbers"].replace(",", " ").split()
-        bad = [n for n in raw if not E164_RE.match(n)]
-        if bad:
-            raise forms.ValidationError(
-                "Not E.164 (a +, the country code and the number, digits only): %(bad)s",
-                params={"bad": ", ".join(bad)},
-            )
-        return list(dict.fromkeys(raw))
+        return _numbers_or_errors(split_pasted(self.cleaned_data["numbers"]))
 
 
 # -- team settings (issue 3) ---------------------------------------------------
@@ -185,8 +201,4 @@ class ImportNumbersForm(forms.Form):
         self.fields["numbers"].choices = [(n, n) for n in choices]
 
     def clean_numbers(self) -> list[str]:
-        numbers = self.cleaned_data["numbers"]
-        bad = [n for n in numbers if not E164_RE.match(n)]
-        if bad:
-            raise forms.ValidationError("Not E.164: %(bad)s", params={"bad": ", ".join(bad)})
-        return list(dict.fromkeys(numbers))
+        return _numbers_or_errors(self.cleaned_data["numbers"])

@@ -2,10 +2,12 @@
 
 Spreadsheet safety (CSV/formula injection): a text cell that starts with ``=``, ``+``, ``-``, ``@``,
 a tab or a carriage return is prefixed with an apostrophe, so Excel, LibreOffice and Google Sheets
-show it as text instead of evaluating it. This includes phone numbers: ``+14155550123`` is exported
-as ``'+14155550123``. That is deliberate - a spreadsheet would otherwise read it as the number
-14155550123 (dropping the + and any formula-like content); the apostrophe keeps the E.164 text intact
-and is easy to strip when the file is read by a program.
+show it as text instead of evaluating it. A value that is plainly a phone number in E.164 form
+(``+15550100003``, the one definition in ``phones.py``: ``+`` and 7-15 ASCII digits, nothing else)
+is left as it is: it cannot run anything, and programs reading the file get the number unchanged.
+
+Every cell is quoted (``csv.QUOTE_ALL``), so a spreadsheet opened in a locale whose list separator
+is ``;`` (or one that guesses the separator) cannot split a cell that contains one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from .linq.client import CARD_FIELDS
+from .phones import is_e164
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_STARTS = frozenset(FORMULA_PREFIXES)
@@ -29,10 +32,11 @@ HEADER = [
 
 
 def neutralise(value: object) -> object:
-    """Text that a spreadsheet would treat as a formula gets a leading apostrophe; None is empty."""
+    """Text that a spreadsheet would treat as a formula gets a leading apostrophe (E.164 numbers
+    excepted); None is empty."""
     if value is None:
         return ""
-    if isinstance(value, str) and value[:1] in _FORMULA_STARTS:
+    if isinstance(value, str) and value[:1] in _FORMULA_STARTS and not is_e164(value):
         return "'" + value
     return value
 
@@ -70,7 +74,7 @@ class _Echo:
 
 def csv_lines(entries: Iterable[dict], *, rows_per_chunk: int = 500) -> Iterator[str]:
     """The header, then the rows, yielded a few hundred lines at a time (fewer, larger writes)."""
-    writer = csv.writer(_Echo())
+    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
     yield writer.writerow(HEADER)
     batch: list[str] = []
     for entry in entries:

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-import re
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
 from . import crypto
-
-E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")
+from .phones import E164_RE, PhoneNumberError, is_e164, parse_e164  # noqa: F401 (E164_RE re-exported)
 
 
 def validate_e164(value: str) -> None:
-    if not E164_RE.match(value or ""):
-        raise ValidationError(
-            "%(value)s is not an E.164 number: a +, the country code and the number, digits only "
-            "(for example +14155550123).",
-            params={"value": value},
-            code="e164",
-        )
+    """Model validation: the stored form only (forms normalise pasted input first, see phones.py)."""
+    if is_e164(value):
+        return
+    try:
+        parse_e164(value)
+    except PhoneNumberError as error:
+        raise ValidationError("%(message)s", params={"message": str(error)}, code="e164") from None
+    raise ValidationError(
+        "%(value)s is not stored in E.164 form: write it as %(normal)s.",
+        params={"value": value, "normal": parse_e164(value)}, code="e164",
+    )
 
 
 class Team(models.Model):

@@ -8,12 +8,33 @@ Design rules, from ``shared/docs/linq-api.md``:
 * Writes (POST, PATCH) are **never retried** here: each one spends the number's
   budget of three writes per ten minutes. Retrying is a decision for a person.
 * ``update_card`` sends exactly the fields it is given and nothing else.
+* Everything Linq sends is parsed defensively here, at the boundary, so no answer can break a
+  page or a database write further in (see "Odd answers" below and docs/audit-history.md).
+
+Odd answers, and what the client makes of them (each one is a row of the table-driven test
+``tests/test_odd_answers.py``, sent over HTTP by the sandbox):
+
+* waits (``retry_after`` in the body, ``Retry-After`` as seconds or an HTTP date) are clamped to
+  ``0 .. MAX_RETRY_AFTER`` seconds: negative -> 0; ``1e400``, infinity, NaN, a date in 2105 -> the
+  maximum (one day: longer than any wait Linq documents, short enough to show and to store);
+* an error ``code`` outside ``0 .. MAX_CODE`` (Postgres ``integer``) is kept as text in
+  ``code_text`` and ``code`` is None; a code sent as a numeric string or a whole float is accepted;
+* a trace id longer than ``MAX_TRACE_ID`` characters keeps its start and gets a hash of the whole
+  value (so support can still match it); control characters are removed;
+* every string loses NUL characters and unpaired surrogates (Postgres refuses both), and texts
+  shown to people (messages) are cut at ``MAX_MESSAGE`` characters;
+* names and image URLs of the wrong type (a number, a list, an object) are treated as absent;
+* a body larger than ``MAX_BODY_BYTES`` is not read beyond that; deeply nested JSON, a UTF-8 BOM,
+  invalid UTF-8 or a redirect are "answers this app does not understand", never exceptions.
 """
 
 from __future__ import annotations
 
 import email.utils
+import hashlib
+import json as jsonlib
 import math
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +51,16 @@ ErrorKind = Literal["api", "timeout", "connection", "malformed", "token"]
 
 # Linq codes after which the same request may succeed if tried again later.
 _RETRYABLE_CODES = {1007, 2015, 2022, 3001, 3002, 3003, 3004, 3005, 3006, 4004}
+
+# Limits on what Linq can hand us (documented in the module docstring and the README).
+MAX_RETRY_AFTER = 86_400  # seconds: a wait longer than a day is read as "a day"
+MAX_CODE = 2**31 - 1  # the largest code stored as a number (Postgres integer)
+MAX_TRACE_ID = 64  # characters, the audit column's size
+MAX_MESSAGE = 1000  # characters of an error message kept
+MAX_BODY_BYTES = 1_048_576  # bytes of an answer read; a card answer is well under 2 KB
+_CHUNK = 65_536
+_UNSAFE = re.compile("[\x00\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -84,6 +115,7 @@ class LinqError(Exception):
     retry_after: int | None = None
     trace_id: str | None = None
     doc_url: str | None = None
+    code_text: str | None = None  # a code Linq sent that does not fit ``code`` (see parse_code)
     sent: bool = True
     duration_ms: int = 0
     body: Any = field(default=None, repr=False)
@@ -95,8 +127,8 @@ class LinqError(Exception):
         parts = [self.message]
         if self.status is not None:
             parts.append(f"HTTP {self.status}")
-        if self.code is not None:
-            parts.append(f"Linq code {self.code}")
+        if self.code is not None or self.code_text:
+            parts.append(f"Linq code {self.code if self.code is not None else self.code_text}")
         return " - ".join(parts)
 
     @property
@@ -120,59 +152,113 @@ class LinqError(Exception):
         return False
 
 
+def clean_text(value: str, limit: int | None = None) -> str:
+    """A string from Linq made safe to store: no NUL, no unpaired surrogates, at most ``limit`` chars."""
+    value = _UNSAFE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", value)
+    return value[:limit] if limit is not None else value
+
+
+def _clean_payload(value: Any) -> Any:
+    """Every string in a decoded JSON answer (keys too) passed through clean_text."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [_clean_payload(item) for item in value]
+    if isinstance(value, dict):
+        return {clean_text(str(key)): _clean_payload(item) for key, item in value.items()}
+    return value
+
+
+def _clamp_wait(seconds: float) -> int:
+    if math.isnan(seconds) or seconds >= MAX_RETRY_AFTER:
+        return MAX_RETRY_AFTER
+    return 0 if seconds <= 0 else math.ceil(seconds)
+
+
 def parse_retry_after(value: Any, *, now: float | None = None) -> int | None:
-    """Seconds to wait, from a number or an HTTP date; None if unreadable."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
+    """Seconds to wait, from a number or an HTTP date, clamped to 0..MAX_RETRY_AFTER; None if unreadable."""
+    if value is None or value == "" or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return max(0, math.ceil(value))
-    text = str(value).strip()
+        try:
+            return _clamp_wait(float(value))
+        except OverflowError:  # an integer too large for a float
+            return MAX_RETRY_AFTER if value > 0 else 0
+    if not isinstance(value, str):
+        return None
+    text = clean_text(value, 200).strip()
     try:
-        return max(0, math.ceil(float(text)))
-    except ValueError:
+        return _clamp_wait(float(text))  # "1e400" -> inf -> the maximum; "nan" -> the maximum
+    except (ValueError, OverflowError):
         pass
     try:
         when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when is None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     current = datetime.fromtimestamp(now if now is not None else time.time(), tz=UTC)
-    return max(0, math.ceil((when - current).total_seconds()))
+    try:
+        return _clamp_wait((when - current).total_seconds())
+    except OverflowError:
+        return MAX_RETRY_AFTER
+
+
+def parse_code(value: Any) -> tuple[int | None, str | None]:
+    """Linq's error code as (code, code_text): any integer is accepted; one outside 0..MAX_CODE
+    (or not an integer at all) keeps ``code`` None and its text in ``code_text``."""
+    if value is None or isinstance(value, bool):
+        return None, None
+    number: int | None = None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,40}", value.strip()):
+        number = int(value.strip())
+    if number is not None and 0 <= number <= MAX_CODE:
+        return number, None
+    text = clean_text(str(number if number is not None else value), 200)
+    return None, (text[:40] + "…" if len(text) > 40 else text) or None
+
+
+def clean_trace_id(value: Any) -> str | None:
+    """A trace id safe to store and show: text without control characters, at most MAX_TRACE_ID chars.
+
+    A longer one keeps its first characters and ends with ``~`` and 16 hex digits of its SHA-256,
+    so two long ids still differ and support can match the original."""
+    if not isinstance(value, str):
+        return None
+    text = _CONTROL.sub("", clean_text(value)).strip()
+    if not text:
+        return None
+    if len(text) <= MAX_TRACE_ID:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
+    return text[: MAX_TRACE_ID - 17] + "~" + digest
 
 
 def _optional_str(data: Mapping[str, Any], key: str) -> str | None:
+    """A text field; absent when missing or of the wrong type (a number, a list, an object)."""
     value = data.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise TypeError(f"{key} is not a string")
-    return value
+    return clean_text(value) if isinstance(value, str) else None
 
 
 def parse_card(data: Any) -> Card:
-    """Build a Card from one JSON object; TypeError/KeyError on a bad shape."""
+    """Build a Card from one JSON object; TypeError/KeyError when it has no usable phone number."""
     if not isinstance(data, dict):
         raise TypeError("card is not an object")
     phone_number = data["phone_number"]
-    first_name = data.get("first_name")
     if not isinstance(phone_number, str):
         raise TypeError("phone_number is not a string")
-    if first_name is not None and not isinstance(first_name, str):
-        raise TypeError("first_name is not a string")
-    is_active = data.get("is_active", False)
-    if not isinstance(is_active, bool):
-        raise TypeError("is_active is not a boolean")
     return Card(
-        phone_number=phone_number,
-        first_name=first_name or "",
+        phone_number=clean_text(phone_number),
+        first_name=_optional_str(data, "first_name") or "",
         last_name=_optional_str(data, "last_name"),
         image_url=_optional_str(data, "image_url"),
-        is_active=is_active,
+        is_active=data.get("is_active") is True,
     )
 
 
@@ -189,13 +275,21 @@ class LinqClient:
         session: requests.Session | None = None,
         user_agent: str = "linqadmin",
         token_problem: str | None = None,
+        time_budget: float | None = None,
     ) -> None:
         """``token_problem``: why there is no usable token (none set, cannot be read). Every call
         then fails with a LinqError of kind "token" before anything is sent, so callers handle it
-        like any other failed call."""
+        like any other failed call.
+
+        ``time_budget``: seconds that all calls made through this client may spend together (one
+        web request's share of the worker timeout). Each call's timeouts shrink to what is left, a
+        call that would start with less than ``MIN_CALL_SECONDS`` left is not sent (a "timeout"
+        error with ``sent=False``), and one call never takes longer than connect + read timeout in
+        total, however slowly Linq sends its body."""
         self.base_url = base_url.rstrip("/")
         self._token_problem = token_problem or (None if token else "No Linq API token is set.")
         self.timeout = (connect_timeout, read_timeout)
+        self._deadline = time.monotonic() + time_budget if time_budget is not None else None
         self._session = session or requests.Session()
         self._headers = {
             "Authorization": f"Bearer {token}",
@@ -264,6 +358,7 @@ class LinqClient:
     # -- phone numbers -------------------------------------------------
 
     def list_phone_numbers(self) -> list[PhoneNumberInfo]:
+        """The numbers the token sees; ``phone_number`` as Linq wrote it (callers normalise it)."""
         payload, status, trace_id, duration = self._request("GET", "/v3/phone_numbers")
         try:
             items = payload["phone_numbers"]
@@ -271,14 +366,16 @@ class LinqClient:
                 raise TypeError("phone_numbers is not a list")
             numbers = []
             for item in items:
+                if not isinstance(item, dict) or not isinstance(item.get("phone_number"), str):
+                    raise TypeError("a phone number is not an object with a phone_number string")
                 reputation = item.get("reputation")
                 numbers.append(
                     PhoneNumberInfo(
-                        id=str(item.get("id", "")),
-                        phone_number=str(item["phone_number"]),
-                        line_type=item.get("line_type"),
-                        reputation=reputation.get("status") if isinstance(reputation, dict) else None,
-                        forwarding_number=item.get("forwarding_number"),
+                        id=clean_text(str(item.get("id", "")), 100),
+                        phone_number=item["phone_number"],
+                        line_type=_optional_str(item, "line_type"),
+                        reputation=_optional_str(reputation, "status") if isinstance(reputation, dict) else None,
+                        forwarding_number=_optional_str(item, "forwarding_number"),
                     )
                 )
         except (KeyError, TypeError, AttributeError) as exc:
@@ -315,6 +412,20 @@ class LinqClient:
             duration_ms=duration,
         )
 
+    MIN_CALL_SECONDS = 1.0
+
+    def _timeouts(self) -> tuple[float, float]:
+        """(connect, read) timeouts for the next call, within what is left of the time budget."""
+        if self._deadline is None:
+            return self.timeout
+        left = self._deadline - time.monotonic()
+        if left < self.MIN_CALL_SECONDS:
+            raise LinqError(
+                "This page ran out of time for calls to Linq, so the request was not sent. Try again.",
+                kind="timeout", sent=False,
+            )
+        return (min(self.timeout[0], left), min(self.timeout[1], left))
+
     def _request(
         self,
         method: str,
@@ -327,15 +438,23 @@ class LinqClient:
         if self._token_problem:
             raise LinqError(self._token_problem, kind="token", sent=False)
         url = self.base_url + path
+        timeouts = self._timeouts()
         started = time.monotonic()
+        call_deadline = started + sum(timeouts)
 
         def elapsed() -> int:
             return int((time.monotonic() - started) * 1000)
 
         try:
+            # No redirects: a write must never be re-sent somewhere else (a 3xx is an odd answer).
             response = self._session.request(
-                method, url, params=params, json=json, headers=self._headers, timeout=self.timeout
+                method, url, params=params, json=json, headers=self._headers, timeout=timeouts,
+                stream=True, allow_redirects=False,
             )
+            try:
+                raw, complete = self._read_body(response, call_deadline)
+            finally:
+                response.close()
         except requests.exceptions.ConnectTimeout:
             raise LinqError(
                 "Linq could not be reached in time (connect timeout).",
@@ -359,51 +478,89 @@ class LinqClient:
                 kind="connection", sent=not never_sent, duration_ms=elapsed(),
             ) from None
         except requests.exceptions.RequestException as exc:
+            # Raised while reading the body (e.g. a broken chunked encoding): the request was sent.
             raise LinqError(
-                f"The request to Linq failed ({type(exc).__name__}).", kind="connection",
-                sent=False, duration_ms=elapsed(),
+                f"Linq's answer could not be read ({type(exc).__name__}).", kind="connection",
+                sent=response_started(exc), duration_ms=elapsed(),
             ) from None
 
         duration = elapsed()
-        trace_id = response.headers.get("X-Trace-ID") or None
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
+        status = response.status_code
+        trace_id = clean_trace_id(response.headers.get("X-Trace-ID"))
+        if complete is None and status < 400:  # a refusal (>= 400) is known even if its body is cut short
+            raise LinqError("Linq did not finish its answer in time (read timeout).", kind="timeout",
+                            trace_id=trace_id, duration_ms=duration)
+        payload = self._decode(raw) if complete else None
 
-        if response.status_code >= 400:
-            raise self._api_error(response, payload, trace_id, duration)
+        if status >= 400:
+            raise self._api_error(status, response.headers, raw, payload, trace_id, duration)
+        if not complete:
+            raise self._malformed(status, trace_id, duration,
+                                  f"the answer is larger than {MAX_BODY_BYTES // 1024} KB")
         if payload is None:
-            raise self._malformed(response.status_code, trace_id, duration, "the body is not JSON")
-        return payload, response.status_code, trace_id, duration
+            raise self._malformed(status, trace_id, duration,
+                                  f"HTTP {status}, the body is not JSON" if status != 200 else "the body is not JSON")
+        return payload, status, trace_id, duration
 
     @staticmethod
-    def _api_error(response: requests.Response, payload: Any, trace_id: str | None, duration: int) -> LinqError:
-        status = response.status_code
-        header_retry = parse_retry_after(response.headers.get("Retry-After"))
+    def _read_body(response: requests.Response, deadline: float) -> tuple[bytes, bool | None]:
+        """At most MAX_BODY_BYTES of the body: (bytes, True) when complete, (first bytes, False) when
+        larger, (bytes so far, None) when the call's deadline passed first."""
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(_CHUNK):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                return b"".join(chunks)[:MAX_BODY_BYTES], False
+            if time.monotonic() > deadline:
+                return b"".join(chunks), None
+        return b"".join(chunks), True
+
+    @staticmethod
+    def _decode(raw: bytes) -> Any:
+        """The JSON payload with every string cleaned (clean_text), or None when it is not JSON we can read."""
+        try:
+            return _clean_payload(jsonlib.loads(raw.decode("utf-8")))
+        except (ValueError, RecursionError):  # includes invalid UTF-8, a BOM, huge integers
+            return None
+
+    @staticmethod
+    def _api_error(status: int, headers: Mapping[str, str], raw: bytes, payload: Any, trace_id: str | None,
+                   duration: int) -> LinqError:
+        header_retry = parse_retry_after(headers.get("Retry-After"))
         error = payload.get("error") if isinstance(payload, dict) else None
         if not isinstance(error, dict):
             # Not Linq's envelope: a proxy page, an empty body, or something else.
-            snippet = " ".join((response.text or "").split())[:120]
+            text = clean_text(raw[:2000].decode("utf-8", "replace"))
+            snippet = " ".join(_CONTROL.sub(" ", text).split())[:120]
             return LinqError(
                 message=f"Linq answered HTTP {status} without an error description"
                 + (f" ({snippet!r})." if snippet else "."),
                 kind="api", status=status, retry_after=header_retry, trace_id=trace_id,
                 duration_ms=duration, body=snippet or None,
             )
-        code = error.get("code")
-        code = code if isinstance(code, int) and not isinstance(code, bool) else None
+        code, code_text = parse_code(error.get("code"))
         message = error.get("message")
-        body_trace = payload.get("trace_id")
+        message = clean_text(message, MAX_MESSAGE).strip() if isinstance(message, str) else ""
         retry_after = parse_retry_after(error.get("retry_after"))
+        doc_url = error.get("doc_url")
         return LinqError(
-            message=message if isinstance(message, str) and message else f"Linq answered HTTP {status}.",
+            message=message or f"Linq answered HTTP {status}.",
             kind="api",
             status=status,
             code=code,
+            code_text=code_text,
             retry_after=retry_after if retry_after is not None else header_retry,
-            trace_id=body_trace if isinstance(body_trace, str) and body_trace else trace_id,
-            doc_url=error.get("doc_url") if isinstance(error.get("doc_url"), str) else None,
+            trace_id=clean_trace_id(payload.get("trace_id")) or trace_id,
+            doc_url=doc_url if isinstance(doc_url, str) and doc_url.startswith("https://") and len(doc_url) < 500
+            else None,
             duration_ms=duration,
             body=payload,
         )
+
+
+def response_started(exc: requests.exceptions.RequestException) -> bool:
+    """Whether a failed request had already been sent (anything but a failure to connect)."""
+    return not isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                                requests.exceptions.InvalidSchema, requests.exceptions.InvalidHeader))

@@ -8,8 +8,11 @@ envelope with a ``trace_id`` that is also sent as ``X-Trace-ID``.
 
 Faults can be injected per number or globally to rehearse Linq's failures:
 latency, timeouts, error answers (2022, 4004, 429, ...), non-JSON bodies,
-dropped connections, a card changed "by someone else", and writes that leave
-the card not active ("inactive").
+dropped connections, a card changed "by someone else", writes that leave
+the card not active ("inactive"), and "answer": any status, headers and raw body,
+including the odd-but-valid answers in ``ODD_ANSWERS`` (``{"kind": "answer",
+"preset": "retry_after_1e400"}``), to check that no answer Linq can send breaks the
+app. PATCH on a card that is not active is refused with 404/2012, as Linq does.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -34,7 +37,68 @@ WRITE_LIMIT = 3
 WRITE_WINDOW = 600  # seconds
 API_PREFIX = "/api/partner"
 
-FAULT_KINDS = ("latency", "timeout", "error", "non_json", "drop", "remote_change", "inactive")
+FAULT_KINDS = ("latency", "timeout", "error", "non_json", "drop", "remote_change", "inactive", "answer")
+
+
+def _envelope(status: int, code: object, message: str = "Error.", **extra: object) -> str:
+    """An error envelope as JSON text; ``extra`` goes into the error object (values are JSON text)."""
+    fields = "".join(f", {json.dumps(k)}: {v}" for k, v in extra.items())
+    return (f'{{"success": false, "error": {{"status": {status}, "code": {code}, '
+            f'"message": {json.dumps(message)}{fields}}}, "trace_id": "odd-%TRACE%"}}')
+
+
+_CARD = '{"phone_number": "%NUMBER%", "first_name": %FIRST%, "last_name": "Odd", "image_url": null, "is_active": true}'
+
+
+def _card_body(first_name_json: str, *, listed: bool) -> str:
+    """A card answer (``{"contact_cards": [...]}`` for a GET, the bare card for a write) with an odd first name."""
+    card = _CARD.replace("%FIRST%", first_name_json)
+    return f'{{"contact_cards": [{card}]}}' if listed else card
+
+
+# Odd but valid answers Linq (or something between us and Linq) can send; each is a preset of the
+# "answer" fault, so tests (tests/test_odd_answers.py), `manage.py sandboxfault answer --preset NAME`
+# and people rehearsing a demo send exactly the same bytes over HTTP. "%NUMBER%" is the request's
+# number; card presets send the GET shape (a list) to a GET and the bare card to a write.
+ODD_ANSWERS: dict[str, dict[str, Any]] = {
+    # waits
+    "retry_after_1e400": {"status": 429, "body": _envelope(429, 1007, "Rate limit exceeded.", retry_after="1e400")},
+    "retry_after_http_date_2105": {"status": 429, "headers": {"Retry-After": "Tue, 01 Jun 2105 00:00:00 GMT"},
+                                   "body": _envelope(429, 1007, "Rate limit exceeded.")},
+    "retry_after_negative": {"status": 429, "headers": {"Retry-After": "-30"},
+                             "body": _envelope(429, 1007, "Rate limit exceeded.", retry_after="-30")},
+    "retry_after_nan": {"status": 503, "body": _envelope(503, 4004, "Upstream limited.", retry_after="NaN")},
+    "retry_after_huge_integer": {"status": 503, "headers": {"Retry-After": "9" * 400},
+                                 "body": _envelope(503, 4004, "Upstream limited.", retry_after="9" * 400)},
+    # codes
+    "code_negative": {"status": 500, "body": _envelope(500, -1, "Negative code.")},
+    "code_huge": {"status": 500, "body": _envelope(500, 2**40, "Huge code.")},
+    "code_string": {"status": 400, "body": _envelope(400, '"E1005"', "Code as text.")},
+    "code_float": {"status": 500, "body": _envelope(500, "2022.5", "Fractional code.")},
+    # ids and messages
+    "trace_id_long": {"status": 500, "headers": {"X-Trace-ID": "h" * 300},
+                      "body": _envelope(500, 3006, "Long trace id.").replace("odd-%TRACE%", "b" * 300)},
+    "message_nul": {"status": 400, "body": _envelope(400, 1005, "first_name has a\u0000NUL and \ud800 half")},
+    "message_huge": {"status": 400, "body": _envelope(400, 1005, "x" * 200_000)},
+    "message_wrong_type": {"status": 400, "body": _envelope(400, 1005).replace('"Error."', '{"text": 1}')},
+    "error_not_an_object": {"status": 500, "body": '{"success": false, "error": "boom"}'},
+    "empty_503": {"status": 503, "body": ""},
+    "status_418": {"status": 418, "body": "I'm a teapot", "content_type": "text/plain"},
+    "redirect_302": {"status": 302, "headers": {"Location": "https://login.example.invalid/"},
+                     "body": "<html>Moved</html>", "content_type": "text/html"},
+    # success-shaped answers
+    "name_nul": {"status": 200, "card_first_name": '"Ac\\u0000me"'},
+    "name_lone_surrogate": {"status": 200, "card_first_name": '"Ac\\ud800me"'},
+    "name_wrong_type": {"status": 200, "card_first_name": '["Acme"]'},
+    "name_nan": {"status": 200, "card_first_name": "NaN"},
+    "name_bidi_override": {"status": 200, "card_first_name": '"Acme\\u202egnp.exe"'},
+    "written_204_empty": {"status": 204, "body": ""},
+    "body_huge": {"status": 200, "card_first_name": '"Acme"', "pad_bytes": 2_000_000},
+    "body_deeply_nested": {"status": 200, "body": "[" * 50_000 + "]" * 50_000},
+    "body_bom": {"status": 200, "card_first_name": '"Acme"', "body_prefix": "\ufeff"},
+    "body_invalid_utf8": {"status": 200, "card_first_name": '"Acm\xe9"', "body_encoding": "latin-1"},
+    "body_huge_integer": {"status": 200, "card_first_name": "9" * 5000},
+}
 
 STATUS_TEXT = {
     200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
@@ -82,11 +146,26 @@ class Fault:
     # and how the header spells it ("seconds" or "http_date"), so clients rehearse every form.
     retry_after_in: str = "both"
     retry_after_format: str = "seconds"
+    # For "answer": exactly what to send instead of the normal answer (after the write happened,
+    # unless apply_write is False). A preset from ODD_ANSWERS fills the fields not given.
+    preset: str | None = None
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+    body_encoding: str = "utf-8"
+    pad_bytes: int = 0  # trailing spaces after the body (still valid JSON), to make it large
+    trickle_seconds: float = 0.0  # send the body in small pieces spread over this long
+    card_first_name: str | None = None  # JSON text: the body is a card with this first name
+    body_prefix: str = ""  # e.g. a byte order mark
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Fault:
         if data.get("kind") not in FAULT_KINDS:
             raise ValueError(f"kind must be one of {FAULT_KINDS}")
+        if data.get("preset") is not None:
+            if data["preset"] not in ODD_ANSWERS:
+                raise ValueError(f"preset must be one of {sorted(ODD_ANSWERS)}")
+            data = {**ODD_ANSWERS[data["preset"]], **data}
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         if "methods" in known:
             known["methods"] = tuple(m.upper() for m in known["methods"])
@@ -97,8 +176,11 @@ class Fault:
         return cls(**known)
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) if name != "methods" else list(self.methods)
+        data = {name: getattr(self, name) if name != "methods" else list(self.methods)
                 for name in self.__dataclass_fields__}
+        if len(self.body) > 200:  # a listing, not a copy: presets can be hundreds of KB
+            data["body"] = self.body[:200] + f"… ({len(self.body)} characters)"
+        return data
 
 
 @dataclass
@@ -217,11 +299,23 @@ class SandboxState:
 class Answer(Exception):
     """Internal: stop handling and answer with this status and JSON body."""
 
-    def __init__(self, status: int, body: Any, headers: list[tuple[str, str]] | None = None) -> None:
+    def __init__(self, status: int, body: Any, headers: list[tuple[str, str]] | None = None,
+                 content_type: str | None = None, trickle_seconds: float = 0.0) -> None:
         super().__init__(status)
         self.status = status
         self.body = body
         self.headers = headers or []
+        self.content_type = content_type
+        self.trickle_seconds = trickle_seconds
+
+
+def odd_answer(fault: Fault, number: str | None, method: str, trace_id: str) -> Answer:
+    """The raw answer an "answer" fault sends (see ODD_ANSWERS)."""
+    text = fault.body if fault.card_first_name is None else _card_body(fault.card_first_name, listed=method == "GET")
+    text = fault.body_prefix + text.replace("%NUMBER%", number or "").replace("%TRACE%", trace_id)
+    raw = text.encode(fault.body_encoding) + b" " * fault.pad_bytes
+    return Answer(fault.status or 200, raw, list(fault.headers.items()), content_type=fault.content_type,
+                  trickle_seconds=fault.trickle_seconds)
 
 
 def error(status: int, code: int, message: str | None = None, retry_after: int | None = None,
@@ -239,6 +333,14 @@ def error(status: int, code: int, message: str | None = None, retry_after: int |
                      if retry_after_format == "http_date" else str(retry_after))
             headers.append(("Retry-After", value))
     return Answer(status, {"success": False, "error": payload}, headers)
+
+
+def _trickle(payload: bytes, seconds: float, pieces: int = 20) -> Iterator[bytes]:
+    """The body in ``pieces`` parts, a pause before each: each read is quick, the whole is slow."""
+    size = max(1, -(-len(payload) // pieces))
+    for start in range(0, len(payload), size):
+        time.sleep(seconds / pieces)
+        yield payload[start:start + size]
 
 
 class SandboxApp:
@@ -274,22 +376,27 @@ class SandboxApp:
 
         with self.state.lock:
             self.state.requests.append(record)
+        content_type, trickle = None, 0.0
         try:
-            status, payload, extra = self._api(method, path, query, body, token, environ)
+            status, payload, extra = self._api(method, path, query, body, token, environ, trace_id)
         except Answer as answer:
             status, payload, extra = answer.status, answer.body, answer.headers
+            content_type, trickle = answer.content_type, answer.trickle_seconds
             if isinstance(payload, dict) and payload.get("success") is False:
                 payload["trace_id"] = trace_id
         record.status = status
+        if any(name.lower() == "x-trace-id" for name, _ in extra):
+            headers = [h for h in headers if h[0] != "X-Trace-ID"]
         headers.extend(extra)
         if isinstance(payload, bytes):
-            return self._respond(start_response, status, payload, headers, content_type="text/html")
+            return self._respond(start_response, status, payload, headers,
+                                 content_type=content_type or "text/html", trickle_seconds=trickle)
         return self._respond(start_response, status, json.dumps(payload).encode(), headers)
 
     # -- the API -------------------------------------------------------
 
     def _api(self, method: str, path: str, query: dict[str, str], body: Any, token: str | None,
-             environ: dict[str, Any]) -> tuple[int, Any, list[tuple[str, str]]]:
+             environ: dict[str, Any], trace_id: str = "") -> tuple[int, Any, list[tuple[str, str]]]:
         number = query.get("phone_number") or (body.get("phone_number") if isinstance(body, dict) else None)
         number = number if isinstance(number, str) else None
         faults = self.state.take_faults(method, number)
@@ -309,6 +416,8 @@ class SandboxApp:
                 write_applies = fault.apply_write
                 if method == "GET" or not write_applies:
                     self._sleep_then(fault)
+            elif fault.kind == "answer" and (method == "GET" or not fault.apply_write):
+                raise odd_answer(fault, number, method, trace_id)
         if path.rstrip("/") == "/v3/contact_card":
             result = self._contact_card(method, query, body, token, environ)
         elif path.rstrip("/") == "/v3/phone_numbers":
@@ -323,6 +432,8 @@ class SandboxApp:
                     result = (result[0], copy.deepcopy(self.state.cards[number]), result[2])
             if fault.kind in ("timeout", "drop") and method != "GET" and write_applies:
                 self._sleep_then(fault)  # the write happened; the answer never arrives
+            if fault.kind == "answer" and method != "GET":
+                raise odd_answer(fault, number, method, trace_id)  # the write happened; this is the answer
         return result
 
     @staticmethod
@@ -380,7 +491,8 @@ class SandboxApp:
             existing = state.cards.get(number)
             if method == "POST" and existing and existing.get("is_active"):
                 raise error(409, 2014)
-            if method == "PATCH" and not existing:
+            if method == "PATCH" and not (existing and existing.get("is_active")):
+                # Linq: PATCH "requires an active contact card to exist"; a pending one is set up with POST.
                 raise error(404, 2012)
             self._spend_budget(number)
             image = body.get("image_url")
@@ -466,9 +578,11 @@ class SandboxApp:
 
     @staticmethod
     def _respond(start_response: Callable, status: int, payload: bytes, headers: list[tuple[str, str]],
-                 content_type: str = "application/json") -> list[bytes]:
+                 content_type: str = "application/json", trickle_seconds: float = 0.0) -> Iterable[bytes]:
         start_response(f"{status} {STATUS_TEXT.get(status, 'Status')}",
                        [("Content-Type", content_type), ("Content-Length", str(len(payload))), *headers])
+        if trickle_seconds > 0 and payload:
+            return _trickle(payload, trickle_seconds)
         return [payload]
 
     @staticmethod

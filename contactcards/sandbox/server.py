@@ -40,6 +40,12 @@ class _RequestHandler(WSGIRequestHandler):
 
     def handle(self) -> None:
         """As WSGIRequestHandler.handle, with our error handling and keep-alive support."""
+        try:
+            self._serve()
+        except (ConnectionResetError, BrokenPipeError):
+            pass  # the client hung up (e.g. it stopped reading a body that was too large)
+
+    def _serve(self) -> None:
         while True:
             self.raw_requestline = self.rfile.readline(65537)
             if not self.raw_requestline or len(self.raw_requestline) > 65536:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..clients import linq_client_for
 from ..linq import LinqError
 from ..models import Membership, PhoneNumber, Team
+from ..phones import PhoneNumberError, parse_many
 
 
 def memberships_of(*, user_id: int | None) -> list[Membership]:
@@ -41,16 +42,18 @@ class NumbersImport:
     visible: list[str]
     new: list[str]
     error: LinqError | None = None
+    refused: tuple[PhoneNumberError, ...] = ()  # listed by Linq but not E.164: never imported
 
 
 def numbers_import_preview(*, team: Team) -> NumbersImport:
-    """One GET /v3/phone_numbers; nothing is stored."""
+    """One GET /v3/phone_numbers; nothing is stored. Linq's numbers go through phones.parse_e164 too."""
     try:
-        listed = [info.phone_number for info in linq_client_for(team).list_phone_numbers()]
+        listed, refused = parse_many([info.phone_number for info in linq_client_for(team).list_phone_numbers()])
     except LinqError as error:
         return NumbersImport(visible=[], new=[], error=error)
     existing = set(numbers_existing(team=team, e164s=listed))
-    return NumbersImport(visible=listed, new=[e164 for e164 in listed if e164 not in existing])
+    return NumbersImport(visible=listed, new=[e164 for e164 in listed if e164 not in existing],
+                         refused=tuple(refused))
 
 
 @dataclass(frozen=True)

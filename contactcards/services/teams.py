@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from ..models import AuditEntry, Membership, PhoneNumber, Role, Team
+from ..phones import StoredNumber, stored_problems
 from ..selectors.teams import NumbersImport, numbers_existing, numbers_import_preview
 from .audit import record_token_change
 
@@ -96,3 +97,14 @@ def membership_remove(*, membership: Membership) -> None:
         if membership.role == Role.OWNER and not _other_owners_exist(membership):
             raise TeamChangeError("A team needs at least one owner: make someone else an owner first.")
         membership.delete()
+
+
+def numbers_not_normal(*, fix: bool = False, model=PhoneNumber) -> list[StoredNumber]:
+    """Stored numbers that are not in E.164 normal form (phones.stored_problems); with ``fix``, normalise
+    every one that safely can be. ``model``: a migration passes its historical PhoneNumber."""
+    problems = stored_problems(list(model.objects.order_by("pk").values_list("pk", "team_id", "e164")))
+    if fix:
+        for problem in problems:
+            if problem.fixable:
+                model.objects.filter(pk=problem.pk).update(e164=problem.normal)
+    return problems

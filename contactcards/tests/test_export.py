@@ -77,8 +77,29 @@ def test_cells_are_neutralised_for_spreadsheets(client, alice, entries):
     assert failed["linq_code"] == "2022" and failed["http_status"] == "500" and failed["duration_ms"] == "77"
     assert third["last_name_before"] == "'\tTab" and third["last_name_after"] == "'+Plus"
     assert third["image_url_after"] == "'\rCR"
-    # phone numbers start with "+": they are neutralised too, which keeps them text (see history_csv.py)
-    assert first["phone_number"] == f"'{CARD_NUMBER}"
+    # a plain E.164 number cannot run anything: it is exported as it is
+    assert first["phone_number"] == CARD_NUMBER
+
+
+def test_every_cell_is_quoted_so_a_semicolon_locale_cannot_split_one(client, alice, entries):
+    client.force_login(alice)
+    body = b"".join(client.get(url()).streaming_content).decode()
+    lines = body.splitlines()
+    assert lines[0].startswith('"id","created_at","phone_number"')
+    row = lines[-1]  # the oldest entry: id, then ISO time, then the number, all quoted
+    assert row.startswith(f'"{entries[0].pk}","2026-06-01T12:00:00.000000+00:00","{CARD_NUMBER}",')
+    assert ',"",' in row  # empty cells are quoted too
+
+
+def test_semicolons_inside_a_cell_stay_in_that_cell(client, team, alice):
+    card = PhoneNumber.objects.get(team=team, e164=CARD_NUMBER)
+    make_entry(team, number=card, user=alice, at=BASE_TIME, changes={"last_name": ["A;B", "C; =D"]})
+    client.force_login(alice)
+    rows = read_csv(client.get(url()))
+    row = dict(zip(HEADER, rows[1], strict=True))
+    assert (row["last_name_before"], row["last_name_after"]) == ("A;B", "C; =D")
+    body = b"".join(client.get(url()).streaming_content).decode()
+    assert '"A;B","C; =D"' in body
 
 
 def test_neutralise_leaves_safe_values_alone():
@@ -87,6 +108,17 @@ def test_neutralise_leaves_safe_values_alone():
     assert neutralise("") == ""
     for dangerous in ("=1", "+1", "-1", "@A", "\t1", "\r1"):
         assert neutralise(dangerous) == "'" + dangerous
+
+
+@pytest.mark.parametrize("value", ["+15550100003", "+447700900123", "+1234567"])
+def test_plain_phone_numbers_are_not_mangled(value):
+    assert neutralise(value) == value
+
+
+@pytest.mark.parametrize("value", ["+15550100003+1", "+1555010000３", "+1555 0100", "+1(555)0100003", "+123456",
+                                   "+15550100003\n", "+1555010000=1"])
+def test_almost_phone_numbers_are_still_neutralised(value):
+    assert neutralise(value) == "'" + value
 
 
 def test_large_exports_stream_in_chunks(client, team, alice):

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from conftest import CARD_NUMBER
+from contactcards.forms import unsign_loaded
 from contactcards.models import AuditEntry
 from contactcards.tests.limits_helpers import URL, card_form, load, login, retry_form, text
 
@@ -30,8 +31,10 @@ def test_2022_offers_retry_now_with_the_same_changes(client, bob, sandbox):
     assert card_form(response)["first_name"] == "Again"  # input kept
 
     retry = retry_form(response)
-    assert {k: retry[k] for k in ("first_name", "last_name", "image_url", "loaded", "action")} == {
-        **{k: form[k] for k in ("image_url", "loaded", "action")}, "first_name": "Again", "last_name": "Desk"}
+    assert {k: retry[k] for k in ("first_name", "last_name", "image_url", "action")} == {
+        **{k: form[k] for k in ("image_url", "action")}, "first_name": "Again", "last_name": "Desk"}
+    # The signed strings differ whenever the two signings fall in different seconds: compare what they carry.
+    assert unsign_loaded(retry["loaded"]) == unsign_loaded(form["loaded"])
     assert retry["token"] not in (form["token"], card_form(response)["token"])
 
     done = client.post(URL, retry)

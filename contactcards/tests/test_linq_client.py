@@ -14,7 +14,16 @@ import requests
 import responses
 
 from contactcards.linq import Card, LinqClient, LinqError
-from contactcards.linq.client import parse_retry_after
+from contactcards.linq.client import (
+    MAX_CODE,
+    MAX_RETRY_AFTER,
+    MAX_TRACE_ID,
+    clean_text,
+    clean_trace_id,
+    parse_card,
+    parse_code,
+    parse_retry_after,
+)
 from contactcards.sandbox import SandboxState
 
 TOKEN = "client-test-token"
@@ -174,8 +183,7 @@ def test_success_with_non_json_body_is_malformed():
     {"cards": []},
     {"contact_cards": "nope"},
     {"contact_cards": [{"first_name": "no number"}]},
-    {"contact_cards": [{"phone_number": NUMBER, "first_name": 7}]},
-    {"contact_cards": [{"phone_number": NUMBER, "first_name": "x", "is_active": "yes"}]},
+    {"contact_cards": [{"phone_number": 15550100001, "first_name": "x"}]},
     ["not", "an", "object"],
 ])
 @responses.activate
@@ -210,9 +218,39 @@ def test_retry_after_as_http_date():
 
 @pytest.mark.parametrize("value,expected", [
     ("30", 30), (12, 12), (1.2, 2), ("-5", 0), ("soon", None), (None, None), ("", None), (True, None),
+    (-1e308, 0), (float("-inf"), 0), (float("inf"), MAX_RETRY_AFTER), (float("nan"), MAX_RETRY_AFTER),
+    ("1e400", MAX_RETRY_AFTER), ("-1e400", 0), ("nan", MAX_RETRY_AFTER), (10**400, MAX_RETRY_AFTER),
+    (-(10**400), 0), (MAX_RETRY_AFTER + 1, MAX_RETRY_AFTER), ("Tue, 01 Jun 2105 00:00:00 GMT", MAX_RETRY_AFTER),
+    ("Mon, 01 Jan 1990 00:00:00 GMT", 0), ("Fri, 31 Dec 9999 23:59:59 GMT", MAX_RETRY_AFTER),
+    ("Sat, 32 Foo 99999 99:99:99 GMT", None), ([30], None), ({"seconds": 30}, None), ("3\x000", 30),
 ])
-def test_parse_retry_after(value, expected):
+def test_parse_retry_after_clamps_to_a_sane_range(value, expected):
     assert parse_retry_after(value) == expected
+
+
+@pytest.mark.parametrize("value,code,text", [
+    (2012, 2012, None), ("2012", 2012, None), (2012.0, 2012, None), (0, 0, None), (MAX_CODE, MAX_CODE, None),
+    (-1, None, "-1"), (2**40, None, str(2**40)), (10**60, None, str(10**60)[:40] + "…"), (True, None, None),
+    (None, None, None), (1.5, None, "1.5"), ("E2012", None, "E2012"), ([1], None, "[1]"),
+])
+def test_parse_code_accepts_any_integer_and_stores_safely(value, code, text):
+    assert parse_code(value) == (code, text)
+
+
+def test_trace_ids_are_cleaned_and_long_ones_shortened_with_a_hash():
+    assert clean_trace_id("abc") == "abc"
+    assert clean_trace_id("a\x00b\nc") == "abc"
+    assert clean_trace_id(42) is None and clean_trace_id("  ") is None
+    long_a, long_b = "t" * 300, "t" * 299 + "u"
+    assert len(clean_trace_id(long_a)) == MAX_TRACE_ID and clean_trace_id(long_a).startswith("t" * 40)
+    assert clean_trace_id(long_a) != clean_trace_id(long_b)
+
+
+def test_strings_lose_nul_and_unpaired_surrogates():
+    assert clean_text("Ac\x00me\ud800!") == "Acme\ufffd!"
+    card = parse_card({"phone_number": NUMBER, "first_name": "A\x00b", "last_name": 7, "image_url": ["x"],
+                       "is_active": "yes"})
+    assert (card.first_name, card.last_name, card.image_url, card.is_active) == ("Ab", None, None, False)
 
 
 @responses.activate

@@ -43,7 +43,7 @@ def test_addnumber_adds_validates_and_skips_duplicates(acme, capsys):
     call_command("addnumber", "acme", "+14155550123")
     assert "Already there: +14155550123" in capsys.readouterr().out
     assert list(PhoneNumber.objects.values_list("e164", flat=True)) == ["+14155550123", "+14155550124"]
-    with pytest.raises(CommandError, match="Not E.164"):
+    with pytest.raises(CommandError, match="“4155550123” is not a phone number in E.164 form"):
         call_command("addnumber", "acme", "4155550123")
     with pytest.raises(CommandError, match="No team"):
         call_command("addnumber", "nope", "+14155550123")

@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from contactcards.management.teams import team_from_slug
-from contactcards.models import E164_RE, PhoneNumber
+from contactcards.models import PhoneNumber
+from contactcards.phones import parse_many
 
 
 class Command(BaseCommand):
@@ -9,13 +10,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("slug", help="the team's slug")
-        parser.add_argument("numbers", nargs="+", metavar="+E164")
+        parser.add_argument("numbers", nargs="+", metavar="+E164",
+                            help="e.g. +14155550123; pasted forms such as '+1 (415) 555-0123' are normalised")
 
     def handle(self, slug, numbers, **options):
         team = team_from_slug(slug)
-        bad = [n for n in numbers if not E164_RE.match(n)]
-        if bad:
-            raise CommandError(f"Not E.164 (a +, country code and number, digits only): {', '.join(bad)}")
+        numbers, errors = parse_many(numbers)
+        if errors:
+            raise CommandError("Nothing was added. " + " ".join(str(error) for error in errors))
         for e164 in numbers:
             _, created = PhoneNumber.objects.get_or_create(team=team, e164=e164)
             self.stdout.write(f"{'Added' if created else 'Already there'}: {e164}")

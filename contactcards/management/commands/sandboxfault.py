@@ -11,6 +11,9 @@ Examples::
     manage.py sandboxfault error --status 429 --code 1007 --retry-after 120 --retry-after-format http_date
     manage.py sandboxfault timeout --seconds 25 --methods PATCH --no-apply
     manage.py sandboxfault remote_change --set first_name=Someone --methods PATCH --times 1
+    manage.py sandboxfault answer --preset retry_after_1e400 --methods PATCH --times 1
+    manage.py sandboxfault answer --status 500 --body '{"error": {"code": -1}}' --header X-Trace-ID=abc
+    manage.py sandboxfault --presets
     manage.py sandboxfault --list
     manage.py sandboxfault --clear
 """
@@ -25,7 +28,7 @@ import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from contactcards.sandbox.app import FAULT_KINDS
+from contactcards.sandbox.app import FAULT_KINDS, ODD_ANSWERS
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -69,11 +72,25 @@ class Command(BaseCommand):
                             help="timeout/drop on a write: the write does not happen either")
         parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                             help="remote_change: a field someone else changes")
+        parser.add_argument("--preset", choices=sorted(ODD_ANSWERS),
+                            help="answer: one of the odd answers Linq can send (see --presets)")
+        parser.add_argument("--body", help="answer: the raw body to send")
+        parser.add_argument("--header", action="append", default=[], metavar="NAME=VALUE",
+                            help="answer: a header to send (repeatable)")
+        parser.add_argument("--content-type", dest="content_type", help="answer: the Content-Type")
+        parser.add_argument("--pad-bytes", type=int, dest="pad_bytes", help="answer: trailing spaces to add")
+        parser.add_argument("--trickle-seconds", type=float, dest="trickle_seconds",
+                            help="answer: send the body in small pieces spread over this many seconds")
+        parser.add_argument("--presets", action="store_true", help="list the odd-answer presets")
         parser.add_argument("--list", action="store_true", help="show the active faults")
         parser.add_argument("--clear", action="store_true", help="remove every fault")
         parser.add_argument("--base-url", help="the sandbox's base URL (default: settings.LINQ_API_BASE_URL)")
 
     def handle(self, *args, **options):
+        if options["presets"]:
+            for name, preset in ODD_ANSWERS.items():
+                self.stdout.write(f"{name}: HTTP {preset.get('status', 200)}")
+            return
         url = control_url(options["base_url"])
         try:
             if options["clear"]:
@@ -95,19 +112,27 @@ class Command(BaseCommand):
     def _fault(options) -> dict:
         fault: dict = {"kind": options["kind"]}
         for name in ("number", "status", "code", "retry_after", "retry_after_in", "retry_after_format",
-                     "seconds", "times"):
+                     "seconds", "times", "preset", "body", "content_type", "pad_bytes", "trickle_seconds"):
             if options[name] is not None:
                 fault[name] = options[name]
         if options["methods"]:
             fault["methods"] = [m.upper() for m in options["methods"]]
         if options["no_apply"]:
             fault["apply_write"] = False
-        changes = {}
-        for item in options["set"]:
-            name, sep, value = item.partition("=")
-            if not sep:
-                raise CommandError(f"--set needs FIELD=VALUE, got {item!r}")
-            changes[name] = value
+        changes = _pairs(options["set"], "--set", "FIELD=VALUE")
         if changes:
             fault["changes"] = changes
+        headers = _pairs(options["header"], "--header", "NAME=VALUE")
+        if headers:
+            fault["headers"] = headers
         return fault
+
+
+def _pairs(items: list[str], flag: str, shape: str) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise CommandError(f"{flag} needs {shape}, got {item!r}")
+        pairs[name] = value
+    return pairs

@@ -29,6 +29,8 @@ class Command(BaseCommand):
             raise CommandError(f"{view.title} {view.advice} ({preview.error})")
         self.stdout.write(f"Linq lists {len(preview.visible)} number(s) for {team.slug}; "
                           f"{len(preview.new)} new.")
+        for problem in preview.refused:
+            self.stderr.write(f"Left out: {problem}")
         for e164 in preview.new:
             self.stdout.write(f"{'Would add' if dry_run else 'Added'}: {e164}")
         if added is not None:
