@@ -10,6 +10,9 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from contactcards.sandbox import SandboxServer, SandboxState  # noqa: E402
 
+# Photos (issue 14): local https file server, image server, moto S3 server, resolver and connection traps.
+pytest_plugins = ["contactcards.tests.photo_fixtures"]
+
 TOKEN = "test-token-ACME-7f3k9Q"
 OTHER_TOKEN = "test-token-OTHER-2b8x"
 CARD_NUMBER = "+15550001001"   # has a card

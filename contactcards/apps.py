@@ -8,3 +8,4 @@ class ContactCardsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the stored-data checks)
+        from .photos import checks as photo_checks  # noqa: F401  (registers the photo deploy checks)

@@ -202,3 +202,6 @@ class FormToken(models.Model):
 
     def __str__(self) -> str:
         return f"form token for {self.number_id} used at {self.used_at:%Y-%m-%d %H:%M:%S}"
+
+
+from .photos.models import Photo  # noqa: E402,F401  (issue 14: one app, models split by area)

@@ -1,4 +1,4 @@
-from django.urls import path, register_converter
+from django.urls import include, path, register_converter
 
 from .converters import E164Converter
 from .views import cards, history, teams
@@ -13,6 +13,7 @@ urlpatterns = [
     path("t/<slug:slug>/history/export.csv", history.history_export, name="history_export"),
     path("t/<slug:slug>/history/<int:pk>/", history.entry_detail, name="audit_entry"),
     path("t/<slug:slug>/numbers/<e164:e164>/", cards.card_detail, name="card"),
+    path("", include("contactcards.photos.urls")),  # issue 14: photo check, library, stored photos
     path("t/<slug:slug>/numbers/<e164:e164>/history/", history.number_history, name="number_history"),
     # team settings (issue 3): token, connection test, members, numbers
     path("t/<slug:slug>/settings/", team_settings.team_settings, name="team_settings"),

@@ -138,6 +138,47 @@ STORAGES = {
     },
 }
 
+# -- Card photos (issue 14; see contactcards/photos/) --------------------------------------
+# Uploaded photos are stored through STORAGES["photos"]; the object's public https URL is what
+# goes to Linq (Linq fetches it itself). Production: an S3-compatible bucket (django-storages),
+# credentials from the usual AWS_* environment variables or the instance role.
+PHOTOS_S3_BUCKET = env.str("PHOTOS_S3_BUCKET", default="")
+if PHOTOS_S3_BUCKET:
+    STORAGES["photos"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": PHOTOS_S3_BUCKET,
+            "endpoint_url": env.str("PHOTOS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("PHOTOS_S3_REGION", default="") or None,
+            "custom_domain": env.str("PHOTOS_S3_CUSTOM_DOMAIN", default="") or None,  # e.g. a CDN in front
+            "location": env.str("PHOTOS_S3_PREFIX", default="card-photos"),
+            # Linq must be able to GET the object without credentials.
+            "default_acl": env.str("PHOTOS_S3_ACL", default="public-read") or None,
+            "querystring_auth": False,
+            "url_protocol": "https:",
+            # Names are content hashes: an object never changes once written.
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+        },
+    }
+else:
+    # Development: files on disk. PHOTOS_BASE_URL must be a public https URL for uploads to be
+    # usable by Linq; `bin/run` serves this folder over https for its sandbox (see README).
+    STORAGES["photos"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env.str("PHOTOS_ROOT", default=str(BASE_DIR / "media" / "photos")),
+            "base_url": env.str("PHOTOS_BASE_URL", default="/media/photos/"),
+        },
+    }
+# Addresses the photo check may fetch from although they are not public (CIDRs). Empty in
+# production: only the tests and the local demo put their own https servers on 127.0.0.1 here.
+PHOTO_FETCH_ALLOWED_NETWORKS = env.list("PHOTO_FETCH_ALLOWED_NETWORKS", default=[])
+# A CA file to trust for the photo check instead of the system's (the demo's self-signed cert).
+PHOTO_FETCH_CA_BUNDLE = env.str("PHOTO_FETCH_CA_BUNDLE", default="")
+PHOTO_FETCH_CONNECT_TIMEOUT = env.float("PHOTO_FETCH_CONNECT_TIMEOUT", default=3.0)
+PHOTO_FETCH_READ_TIMEOUT = env.float("PHOTO_FETCH_READ_TIMEOUT", default=5.0)
+PHOTO_FETCH_TOTAL_TIMEOUT = env.float("PHOTO_FETCH_TOTAL_TIMEOUT", default=10.0)
+
 # -- Security -----------------------------------------------------------------
 # HTTPS-only settings default on in production. SECURE_SSL_REDIRECT and HSTS
 # belong to whoever terminates TLS; see README "Production".

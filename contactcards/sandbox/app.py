@@ -22,8 +22,11 @@ import email.utils
 import hashlib
 import json
 import re
+import ssl
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -214,6 +217,10 @@ class SandboxState:
             self.faults: list[Fault] = []
             self.requests: list[RecordedRequest] = []
             self.number_ids: dict[str, str] = {}
+            # Origins the sandbox really fetches images from (https://host:port -> CA file to trust),
+            # like Linq fetching a public URL; the fetched bytes are what its fake CDN serves.
+            self.fetchable_origins: dict[str, str] = {}
+            self.images: dict[str, tuple[str, bytes]] = {}  # CDN digest -> (content type, bytes)
 
     # -- setup helpers -------------------------------------------------
 
@@ -232,6 +239,11 @@ class SandboxState:
             card.update(fields)
             card["is_active"] = is_active
             return copy.deepcopy(card)
+
+    def allow_fetch(self, origin: str, ca_file: str) -> None:
+        """Let the sandbox fetch images from ``origin`` (``https://127.0.0.1:PORT``), trusting ``ca_file``."""
+        with self.lock:
+            self.fetchable_origins[origin.rstrip("/")] = ca_file
 
     def add_fault(self, fault: Fault | dict[str, Any]) -> Fault:
         if isinstance(fault, dict):
@@ -368,6 +380,9 @@ class SandboxApp:
         headers: list[tuple[str, str]] = [("X-Trace-ID", trace_id)]
 
         if path.startswith("/cdn/"):
+            stored = self.state.images.get(path.rsplit("/", 1)[-1].split(".", 1)[0])
+            if stored is not None:
+                return self._respond(start_response, 200, stored[1], headers, content_type=stored[0])
             return self._respond(start_response, 200, self._avatar(path), headers,
                                  content_type="image/svg+xml")
         if path.startswith("/_sandbox"):
@@ -497,7 +512,7 @@ class SandboxApp:
             self._spend_budget(number)
             image = body.get("image_url")
             if image:
-                body = dict(body, image_url=self._rehost(image, environ))
+                body = dict(body, image_url=self._rehost(image, environ, state))
             if method == "POST":
                 card = {"phone_number": number, "first_name": body["first_name"],
                         "last_name": body.get("last_name") or None,
@@ -522,16 +537,48 @@ class SandboxApp:
         window.append(now)
 
     @staticmethod
-    def _rehost(url: str, environ: dict[str, Any]) -> str:
-        """Linq fetches the image and serves it from its CDN; so does the sandbox."""
+    def _rehost(url: str, environ: dict[str, Any], state: SandboxState) -> str:
+        """Linq fetches the image and serves it from its CDN; so does the sandbox.
+
+        Origins registered with :meth:`SandboxState.allow_fetch` (the local https photo server of the
+        demo and the tests) are really fetched: a failure or a non-JPEG/PNG answer is 400/5007 and
+        the CDN serves the fetched bytes. Other hosts cannot be reached from this closed sandbox, so
+        it pretends: made-up hosts (``.invalid``, ``localhost``, "broken"/"notfound" links) answer
+        5007, anything else is "re-hosted" as a generated avatar.
+        """
         if not url.startswith("https://"):
             raise error(400, 5007, "image_url must be a public https URL.")
         host = url[8:].split("/", 1)[0].split(":")[0].lower()
+        server = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
+        digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+        origin = "https://" + url[8:].split("/", 1)[0]
+        ca_file = state.fetchable_origins.get(origin)
+        if ca_file is not None:
+            content_type, data = SandboxApp._fetch_image(url, ca_file)
+            state.images[digest] = (content_type, data)
+            extension = "png" if content_type == "image/png" else "jpg"
+            return f"http://{server}{API_PREFIX}/cdn/contact-card/{digest}.{extension}"
         if not host or host.endswith(".invalid") or host == "localhost" or "broken" in url or "notfound" in url:
             raise error(400, 5007)
-        digest = hashlib.sha256(url.encode()).hexdigest()[:16]
-        server = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
         return f"http://{server}{API_PREFIX}/cdn/contact-card/{digest}.svg"
+
+    @staticmethod
+    def _fetch_image(url: str, ca_file: str, max_bytes: int = 10_000_000) -> tuple[str, bytes]:
+        opener = urllib.request.build_opener(  # no proxies from the environment: this is loopback
+            urllib.request.ProxyHandler({}),
+            urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=ca_file)))
+        try:
+            with opener.open(url, timeout=5) as response:
+                data = response.read(max_bytes + 1)
+        except (urllib.error.URLError, OSError, ValueError):
+            raise error(400, 5007) from None
+        if len(data) > max_bytes:
+            raise error(400, 5005, "The image is too large.")
+        if data.startswith(b"\x89PNG\r\n\x1a\n"):
+            return "image/png", data
+        if data.startswith(b"\xff\xd8\xff"):
+            return "image/jpeg", data
+        raise error(400, 5007)
 
     def _phone_numbers(self, method: str, token: str | None) -> tuple[int, Any, list[tuple[str, str]]]:
         numbers = self._authorise(token)

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from contactcards import taskqueue
 from contactcards.models import Membership, PhoneNumber, Role, Team
+from contactcards.photos.demo import demo_photo_env, serve_demo_photos
 from contactcards.sandbox import SandboxServer, SandboxState
 
 DEMO_LABELS = ("Support", "Sales", "Billing", "Onboarding", "New line")
@@ -39,10 +40,14 @@ class Command(BaseCommand):
         sandbox = SandboxServer(state, port=sandbox_port).start()
         state.load_demo(sandbox.root_url)
         settings.LINQ_API_BASE_URL = sandbox.url
-        # Rollouts run on the task queue: one worker beside the web server, talking to the same sandbox.
-        worker = taskqueue.start_worker({"LINQ_API_BASE_URL": sandbox.url}, interval=0.5)
+        photos = serve_demo_photos(state)  # uploads published over https, fetchable by the sandbox
+        photos_line = f"Photos:       {photos.url} (self-signed https, for the sandbox)\n" if photos else ""
+        # Rollouts run on the task queue: one worker beside the web server, talking to the same sandbox
+        # (and, for bulk photo changes, to the same photo server).
+        worker = taskqueue.start_worker({"LINQ_API_BASE_URL": sandbox.url, **demo_photo_env()}, interval=0.5)
         self.stdout.write(self.style.SUCCESS(
-            f"\nLinq sandbox: {sandbox.url}\nDashboard:    http://{addrport}/\nTask worker:  pid {worker.pid}\n"
+            f"\nLinq sandbox: {sandbox.url}\nDashboard:    http://{addrport}/\n{photos_line}"
+            f"Task worker:  pid {worker.pid}\n"
             f"Sign in as demo / {password} (owner), editor / {password}, viewer / {password}\n"
         ))
         # Stopped with SIGTERM (not only Ctrl+C): exit through `finally` so the worker stops too.

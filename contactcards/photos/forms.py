@@ -1,0 +1,39 @@
+"""The upload form: a file and, when JS drew a crop box, its square in the image's own pixels."""
+
+from __future__ import annotations
+
+from django import forms
+
+from .images import MAX_UPLOAD_BYTES, CropBox
+
+_MAX_COORD = 100_000  # no JPEG/PNG we accept is wider than this; larger numbers are nonsense input
+
+
+class PhotoUploadForm(forms.Form):
+    photo = forms.FileField(
+        label="Upload a photo", required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png", "data-photo-input": ""}),
+        help_text=(f"JPEG or PNG, up to {MAX_UPLOAD_BYTES // 1_000_000} MB. It is cropped to a square "
+                   "(the middle, unless you choose), resized to 1024x1024 and stripped of metadata "
+                   "(location, camera) before it is stored."),
+    )
+    crop_left = forms.IntegerField(required=False, min_value=0, max_value=_MAX_COORD, widget=forms.HiddenInput)
+    crop_top = forms.IntegerField(required=False, min_value=0, max_value=_MAX_COORD, widget=forms.HiddenInput)
+    crop_side = forms.IntegerField(required=False, min_value=1, max_value=_MAX_COORD, widget=forms.HiddenInput)
+
+    def crop(self) -> CropBox | None:
+        """The posted crop box, or None (centre crop) when there is none or it is not usable."""
+        data = getattr(self, "cleaned_data", {})
+        left, top, side = data.get("crop_left"), data.get("crop_top"), data.get("crop_side")
+        if left is None or top is None or not side:
+            return None
+        return CropBox(left=left, top=top, side=side)
+
+    def clean(self):
+        cleaned = super().clean()
+        # A bad crop box (a script's or a stale page's) is not worth refusing the upload: centre-crop instead.
+        for name in ("crop_left", "crop_top", "crop_side"):
+            if name in self.errors:
+                del self.errors[name]
+                cleaned[name] = None
+        return cleaned

@@ -1,0 +1,215 @@
+"""Photo services: check a link before a write is spent, store an upload, keep the team's library.
+
+* :func:`check_image_url` fetches a link the way Linq would (``fetch.py``: resolve once, public
+  addresses only, pinned connection, capped, re-checked redirects) and decodes it
+  (``images.py``: JPEG/PNG by content). It never writes anything and never calls Linq.
+* :func:`photo_upload` turns an uploaded file into a square, metadata-free 1024x1024 JPEG, stores
+  it through ``STORAGES["photos"]`` and returns the library entry whose https URL goes to Linq.
+  Bulk edit reuses it as is.
+* :func:`photo_used` records a photo in the team's library after a card saved it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.core.files.storage import Storage, storages
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from ..models import Team
+from .fetch import FetchPolicy, FetchRefused, fetch_image, parse_networks
+from .images import (
+    MAX_BYTES,
+    MAX_UPLOAD_BYTES,
+    OUTPUT_SIDE,
+    CropBox,
+    ImageInfo,
+    ImageProblem,
+    inspect_image,
+    prepare_upload,
+)
+from .models import Photo
+
+logger = logging.getLogger(__name__)
+
+STORAGE_ALIAS = "photos"
+
+
+def photo_storage() -> Storage:
+    return storages[STORAGE_ALIAS]
+
+
+def fetch_policy() -> FetchPolicy:
+    return FetchPolicy(
+        max_bytes=MAX_BYTES,
+        connect_timeout=settings.PHOTO_FETCH_CONNECT_TIMEOUT,
+        read_timeout=settings.PHOTO_FETCH_READ_TIMEOUT,
+        total_timeout=settings.PHOTO_FETCH_TOTAL_TIMEOUT,
+        allowed_networks=parse_networks(settings.PHOTO_FETCH_ALLOWED_NETWORKS),
+        ca_bundle=settings.PHOTO_FETCH_CA_BUNDLE,
+    )
+
+
+# -- the check ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImageCheck:
+    """What fetching a link the way Linq would found: a usable image (with advice) or a refusal.
+
+    ``reason`` is a stable code for refusals (``not_https``, ``unresolvable``, ``private_address``,
+    ``timeout``, ``unreachable``, ``tls``, ``too_many_redirects``, ``bad_status``, ``too_large``,
+    ``too_many_pixels``, ``not_image``, ``undecodable``, ``invalid_url``); ``message`` is for people.
+    """
+
+    url: str
+    ok: bool
+    reason: str = ""
+    message: str = ""
+    info: ImageInfo | None = None
+    advice: tuple[str, ...] = field(default=())
+
+    def as_json(self) -> dict[str, Any]:
+        info = self.info
+        return {
+            "ok": self.ok, "url": self.url, "reason": self.reason, "message": self.message,
+            "width": info.width if info else None, "height": info.height if info else None,
+            "format": info.format if info else None, "bytes": info.size_bytes if info else None,
+            "advice": list(self.advice),
+        }
+
+    @property
+    def summary(self) -> str:
+        """One line for people: the image's facts, or why it was refused."""
+        if not self.ok or self.info is None:
+            return self.message
+        kb = max(1, round(self.info.size_bytes / 1000))
+        return f"{self.info.format}, {self.info.width}x{self.info.height} pixels, {kb} kB."
+
+
+def check_image_url(url: str) -> ImageCheck:
+    """Fetch and decode ``url`` as Linq would; refuse with a reason instead of raising."""
+    url = (url or "").strip()
+    if len(url) > 2000:
+        return ImageCheck(url=url[:2000], ok=False, reason="invalid_url", message="The link is too long.")
+    try:
+        fetched = fetch_image(url, fetch_policy())
+        info = inspect_image(fetched.body)
+    except (FetchRefused, ImageProblem) as refused:
+        return ImageCheck(url=url, ok=False, reason=refused.reason, message=refused.message)
+    return ImageCheck(url=url, ok=True, info=info, message="Linq will be able to fetch this image.",
+                      advice=tuple(info.advice()))
+
+
+# -- uploads --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    photo: Photo | None
+    error: str = ""
+    advice: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.photo is not None
+
+
+def storage_is_public() -> bool:
+    """Whether stored photos get an https URL Linq can fetch (a configuration fact, checked at deploy)."""
+    try:
+        return photo_storage().url("probe.jpg").startswith("https://")
+    except Exception:  # a misconfigured backend: treat as not public, the upload says so
+        logger.exception("Photo storage URL could not be built")
+        return False
+
+
+def photo_upload(*, team: Team, user: AbstractBaseUser | None, file: UploadedFile,
+                 crop: CropBox | None = None) -> UploadOutcome:
+    """Verify, crop, resize and store an uploaded photo; add it to the team's library.
+
+    Nothing here talks to Linq. The same file uploaded twice is stored once (the name is the
+    hash of the stored bytes) and is one library entry.
+    """
+    if not storage_is_public():
+        return UploadOutcome(None, "Uploads are not available: the photo storage has no public https address "
+                                   "for Linq to fetch from (see PHOTOS_* in the README).")
+    if file.size is not None and file.size > MAX_UPLOAD_BYTES:
+        return UploadOutcome(None, f"The file is larger than {MAX_UPLOAD_BYTES // 1_000_000} MB.")
+    data = file.read(MAX_UPLOAD_BYTES + 1)
+    try:
+        prepared = prepare_upload(data, crop)
+    except ImageProblem as problem:
+        return UploadOutcome(None, problem.message)
+    digest = hashlib.sha256(prepared.data).hexdigest()
+    storage = photo_storage()
+    key = f"{digest}.jpg"
+    try:
+        if not storage.exists(key):
+            key = storage.save(key, ContentFile(prepared.data, name=key))
+        url = storage.url(key)
+    except Exception:  # S3 down, disk full, permissions: the person gets a message, we get the trace
+        logger.exception("Storing an uploaded photo failed")
+        return UploadOutcome(None, "The photo could not be stored just now. Try again in a moment.")
+    photo = _library_entry(team=team, url=url, defaults={
+        "source": Photo.Source.UPLOAD, "storage_key": key, "sha256": digest,
+        "width": OUTPUT_SIDE, "height": OUTPUT_SIDE,
+        "format": "JPEG", "size_bytes": len(prepared.data), "name": _display_name(file.name),
+        "created_by": user,
+    })
+    return UploadOutcome(photo, advice=tuple(prepared.advice))
+
+
+def _display_name(name: str | None) -> str:
+    name = (name or "").replace("\x00", "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    return name[:200]
+
+
+def _library_entry(*, team: Team, url: str, defaults: dict[str, Any]) -> Photo:
+    try:
+        with transaction.atomic():
+            photo, _ = Photo.objects.get_or_create(team=team, url=url, defaults=defaults)
+    except IntegrityError:  # two uploads of the same file at once: the other one won
+        photo = Photo.objects.get(team=team, url=url)
+    return photo
+
+
+# -- the library ----------------------------------------------------------------------------
+
+
+def photo_used(*, team: Team, url: str, user: AbstractBaseUser | None, check: ImageCheck | None = None) -> None:
+    """Remember that a card now uses ``url``: the team can pick it again for another number."""
+    if not url.startswith("https://") or len(url) > 2000:
+        return
+    info = check.info if check and check.ok else None
+    photo = _library_entry(team=team, url=url, defaults={
+        "source": Photo.Source.LINK, "width": info.width if info else 0, "height": info.height if info else 0,
+        "format": info.format if info else "", "size_bytes": info.size_bytes if info else 0, "created_by": user,
+    })
+    Photo.objects.filter(pk=photo.pk).update(use_count=F("use_count") + 1, last_used_at=timezone.now())
+
+
+def team_photos(*, team: Team, limit: int = 60) -> QuerySet[Photo]:
+    """The team's library, most recently used first."""
+    return Photo.objects.filter(team=team).order_by(F("last_used_at").desc(nulls_last=True), "-created_at",
+                                                   "-id")[:limit]
+
+
+def library_photo(*, team: Team, photo_id: Any) -> Photo | None:
+    """One of the team's photos by id (anything else, including other teams' ids, is None)."""
+    try:
+        pk = int(photo_id)
+    except (TypeError, ValueError):
+        return None
+    if not 0 < pk < 2**63:
+        return None
+    return Photo.objects.filter(team=team, pk=pk).first()

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("t/<slug:slug>/photos/", views.photo_library, name="photo_library"),
+    path("t/<slug:slug>/photos/check/", views.photo_check, name="photo_check"),
+    path("t/<slug:slug>/photos/<int:pk>/image.jpg", views.photo_image, name="photo_image"),
+]

@@ -1,0 +1,68 @@
+"""Photo views: the live link check (JSON), the team's photo library, and stored photos for our pages."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from ..access import get_team_for_user, require_write
+from . import services
+from .forms import PhotoUploadForm
+from .images import MIN_SIDE, OUTPUT_SIDE
+
+
+@require_GET
+def photo_check(request: HttpRequest, slug: str) -> JsonResponse:
+    """Check a link the way Linq would fetch it; the card form calls this as people type."""
+    team, membership = get_team_for_user(request, slug)
+    require_write(membership)
+    check = services.check_image_url(request.GET.get("url", ""))
+    response = JsonResponse(check.as_json())
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def photo_library(request: HttpRequest, slug: str) -> HttpResponse:
+    team, membership = get_team_for_user(request, slug)
+    form = PhotoUploadForm()
+    if request.method == "POST":
+        require_write(membership)
+        form = PhotoUploadForm(request.POST, request.FILES)
+        upload = request.FILES.get("photo")
+        if form.is_valid() and upload is not None:
+            outcome = services.photo_upload(team=team, user=request.user, file=upload, crop=form.crop())
+            if outcome.ok:
+                messages.success(request, f"Added to the library: {outcome.photo.label}.")
+                for note in outcome.advice:
+                    messages.warning(request, note)
+                return redirect("photo_library", slug=team.slug)
+            form.add_error("photo", outcome.error)
+        elif upload is None:
+            form.add_error("photo", "Choose a JPEG or PNG file to upload.")
+    context = {
+        "team": team, "membership": membership, "form": form,
+        "photos": services.team_photos(team=team), "uploads_available": services.storage_is_public(),
+        "min_side": MIN_SIDE, "output_side": OUTPUT_SIDE,
+    }
+    return render(request, "contactcards/photos/library.html", context, status=400 if form.errors else 200)
+
+
+@require_GET
+def photo_image(request: HttpRequest, slug: str, pk: int) -> FileResponse:
+    """A stored photo's bytes, for our own pages (thumbnails work whatever the storage's certificate)."""
+    team, _membership = get_team_for_user(request, slug)
+    photo = services.library_photo(team=team, photo_id=pk)
+    if photo is None or not photo.storage_key:
+        raise Http404("No such photo.")
+    try:
+        handle = services.photo_storage().open(photo.storage_key, "rb")
+    except (OSError, FileNotFoundError):
+        raise Http404("The stored file is missing.") from None
+    except Exception:  # the storage backend is unreachable (S3 down): no photo, no 500
+        raise Http404("The photo storage is not reachable.") from None
+    response = FileResponse(handle, content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
