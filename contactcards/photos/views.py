@@ -3,30 +3,33 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
 
 from ..access import get_team_for_user, require_write
 from . import services
 from .forms import PhotoUploadForm
 from .images import MIN_SIDE, OUTPUT_SIDE
 
+# Access comes before the method check in every view here: an outsider gets 404 whatever the method.
 
-@require_GET
-def photo_check(request: HttpRequest, slug: str) -> JsonResponse:
+
+def photo_check(request: HttpRequest, slug: str) -> HttpResponse:
     """Check a link the way Linq would fetch it; the card form calls this as people type."""
     team, membership = get_team_for_user(request, slug)
     require_write(membership)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
     check = services.check_image_url(request.GET.get("url", ""))
     response = JsonResponse(check.as_json())
     response["Cache-Control"] = "no-store"
     return response
 
 
-@require_http_methods(["GET", "POST"])
 def photo_library(request: HttpRequest, slug: str) -> HttpResponse:
     team, membership = get_team_for_user(request, slug)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
     form = PhotoUploadForm()
     if request.method == "POST":
         require_write(membership)
@@ -50,13 +53,14 @@ def photo_library(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "contactcards/photos/library.html", context, status=400 if form.errors else 200)
 
 
-@require_GET
-def photo_image(request: HttpRequest, slug: str, pk: int) -> FileResponse:
+def photo_image(request: HttpRequest, slug: str, photo_id: int) -> HttpResponse:
     """A stored photo's bytes, for our own pages (thumbnails work whatever the storage's certificate)."""
     team, _membership = get_team_for_user(request, slug)
-    photo = services.library_photo(team=team, photo_id=pk)
+    photo = services.library_photo(team=team, photo_id=photo_id)
     if photo is None or not photo.storage_key:
         raise Http404("No such photo.")
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
     try:
         handle = services.photo_storage().open(photo.storage_key, "rb")
     except (OSError, FileNotFoundError):

@@ -15,7 +15,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from conftest import CARD_NUMBER
-from contactcards.models import AuditEntry, Membership
+from contactcards.models import AuditEntry, Membership, Photo
 
 PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
 
@@ -44,6 +44,8 @@ def fill(route: str, *, slug: str, values: dict[str, str]) -> str:
         if name == "e164":
             return values["e164"]
         if converter == "int":
+            if "photo" in name:
+                return values["photo"]
             return values["membership"] if "member" in name else values["entry"]
         return values.get(name, "x")
 
@@ -58,14 +60,17 @@ def acme_objects(team, alice, bob, vera):
         action=AuditEntry.Action.UPDATE, outcome=AuditEntry.Outcome.SUCCESS,
     )
     membership = Membership.objects.get(team=team, user=bob)
-    return {"e164": CARD_NUMBER, "entry": str(entry.pk), "membership": str(membership.pk)}
+    photo = Photo.objects.create(team=team, source="upload", url="https://photos.example.com/a.jpg",
+                                 storage_key="a.jpg", width=1024, height=1024, format="JPEG", size_bytes=1)
+    return {"e164": CARD_NUMBER, "entry": str(entry.pk), "membership": str(membership.pk), "photo": str(photo.pk)}
 
 
 def test_the_probe_covers_the_team_routes():
     names = {name for _, name in team_routes()}
     assert {"dashboard", "team_history", "card", "number_history", "team_settings", "settings_token",
             "settings_test_connection", "settings_member_add", "settings_member_role", "settings_member_remove",
-            "settings_numbers_add", "settings_numbers_import", "settings_number_remove"} <= names
+            "settings_numbers_add", "settings_numbers_import", "settings_number_remove",
+            "photo_library", "photo_check", "photo_image"} <= names
 
 
 def test_an_outsider_gets_404_from_every_team_url(client, charlie, acme_objects, sandbox):
