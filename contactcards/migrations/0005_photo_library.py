@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contactcards', '0003_write_safety'),
+        ('contactcards', '0004_audit_facts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
