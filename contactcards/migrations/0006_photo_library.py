@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contactcards', '0004_audit_facts'),
+        ('contactcards', '0005_normalise_stored_numbers'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
