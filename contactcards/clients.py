@@ -12,8 +12,10 @@ from .models import Team
 
 logger = logging.getLogger(__name__)
 
-# Facts handed to the client as its ``token_problem``; errors.py gives them a meaning.
-NO_TOKEN = "This team has no Linq token yet."
+# Facts handed to the client as its ``token_problem`` (the message of its "token" errors);
+# errors.py gives them a meaning, templates/includes/error_words.html the words.
+TOKEN_MISSING = "no Linq token is set for this team"
+TOKEN_UNREADABLE = "the stored Linq token cannot be decrypted with the configured keys"
 
 
 def linq_client_for(team: Team) -> LinqClient:
@@ -22,10 +24,10 @@ def linq_client_for(team: Team) -> LinqClient:
     problem = None
     try:
         token = team.get_token()
-    except TokenDecryptionError as error:
-        token, problem = "", str(error)
+    except TokenDecryptionError:
+        token, problem = "", TOKEN_UNREADABLE
     if not token and problem is None:
-        problem = NO_TOKEN
+        problem = TOKEN_MISSING
     return LinqClient(
         token,
         base_url=settings.LINQ_API_BASE_URL,

@@ -54,11 +54,6 @@ class Dashboard:
     def cards_loaded(self) -> bool:
         return self.error is None
 
-    @property
-    def token_problem(self) -> str | None:
-        """Why no call could be made at all (no token, or it cannot be decrypted)."""
-        return self.error.message if self.error is not None and self.error.kind == "token" else None
-
 
 def numbers_with_last_change(team: Team) -> QuerySet[PhoneNumber]:
     """The team's numbers, each annotated with its newest audit entry, in one query."""

@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import re
-from html import unescape
-
 import pytest
 from django.core import signing
 
-from conftest import CARD_NUMBER, EMPTY_NUMBER, PASSWORD
+from conftest import CARD_NUMBER, EMPTY_NUMBER
 from contactcards.forms import sign_loaded
 from contactcards.models import AuditEntry
+from contactcards.tests.helpers import EMPTY_URL, URL, login, value_of
 
-URL = f"/t/acme/numbers/{CARD_NUMBER}/"
-EMPTY_URL = f"/t/acme/numbers/{EMPTY_NUMBER}/"
 LOADED = {"first_name": "Acme", "last_name": "Support", "image_url": "https://cdn.linqapp.com/contact-card/acme.png"}
-
-
-def value_of(html: str, name: str) -> str | None:
-    """The value attribute of the input called ``name`` in the page, whatever the attribute order."""
-    tag = re.search(rf'<input[^>]*\bname="{name}"[^>]*>', html)
-    value = re.search(r'\bvalue="([^"]*)"', tag.group(0)) if tag else None
-    return unescape(value.group(1)) if value else None
-
-
-def login(client, user):
-    assert client.login(username=user.username, password=PASSWORD)
-    return client
 
 
 def edit_data(**changes):

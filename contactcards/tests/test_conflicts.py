@@ -6,7 +6,7 @@ from django.core import signing
 
 from conftest import CARD_NUMBER, EMPTY_NUMBER
 from contactcards.models import AuditEntry
-from contactcards.tests.limits_helpers import EMPTY_URL, URL, card_form, load, login, text
+from contactcards.tests.helpers import EMPTY_URL, URL, card_form, load, login, text
 
 
 def loaded_of(fields: dict[str, str]) -> dict[str, str]:

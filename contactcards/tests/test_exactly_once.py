@@ -23,7 +23,7 @@ from django.utils import timezone
 from conftest import CARD_NUMBER
 from contactcards.models import AuditEntry, FormToken, PhoneNumber
 from contactcards.services.guard import FORM_TOKEN_TTL
-from contactcards.tests.limits_helpers import URL, card_form, load, login, text
+from contactcards.tests.helpers import URL, card_form, load, login, text
 
 postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="real concurrent writers need Postgres row locks"

@@ -12,7 +12,7 @@ from conftest import CARD_NUMBER, EMPTY_NUMBER, TOKEN
 from contactcards.history_csv import HEADER, neutralise
 from contactcards.models import AuditEntry, PhoneNumber
 
-from .history_helpers import BASE_TIME, make_entry, make_series, read_csv
+from .helpers import BASE_TIME, make_entry, make_series, read_csv
 
 pytestmark = pytest.mark.django_db
 

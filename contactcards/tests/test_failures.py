@@ -11,7 +11,7 @@ from django.urls import reverse
 from conftest import CARD_NUMBER
 from contactcards.forms import unsign_loaded
 from contactcards.models import AuditEntry
-from contactcards.tests.limits_helpers import URL, card_form, load, login, retry_form, text
+from contactcards.tests.helpers import URL, card_form, load, login, retry_form, text
 
 
 def save(client, user, **changes):

@@ -12,7 +12,7 @@ from conftest import CARD_NUMBER, EMPTY_NUMBER
 from contactcards.models import AuditEntry, PhoneNumber
 from contactcards.selectors.history import PAGE_SIZE, Cursor
 
-from .history_helpers import BASE_TIME, make_entry, make_series
+from .helpers import BASE_TIME, make_entry, make_series
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from contactcards.selectors.history import PAGE_SIZE
 from contactcards.services import outcomes
 from contactcards.services.cards import card_update
 
-from .history_helpers import BASE_TIME, make_entry, make_series
+from .helpers import BASE_TIME, make_entry, make_series
 
 pytestmark = pytest.mark.django_db
 

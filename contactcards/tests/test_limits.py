@@ -15,7 +15,7 @@ from django.utils import timezone
 from conftest import CARD_NUMBER, EMPTY_NUMBER
 from contactcards.models import AuditEntry, PhoneNumber
 from contactcards.selectors.budget import write_budget
-from contactcards.tests.limits_helpers import EMPTY_URL, URL, card_form, load, login, text
+from contactcards.tests.helpers import EMPTY_URL, URL, card_form, load, login, text
 
 
 def test_card_page_shows_the_writes_left(client, bob, sandbox):

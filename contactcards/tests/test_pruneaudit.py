@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from contactcards.models import AuditEntry
 
-from .history_helpers import make_entry
+from .helpers import make_entry
 
 pytestmark = pytest.mark.django_db
 

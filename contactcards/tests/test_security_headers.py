@@ -1,10 +1,10 @@
 """Every page of ours sends a strict Content-Security-Policy; the admin keeps Django's defaults."""
 
-from conftest import PASSWORD
+from contactcards.tests.helpers import login
 
 
 def test_pages_send_a_strict_csp(client, alice):
-    client.login(username="alice", password=PASSWORD)
+    login(client, alice)
     for url in ("/accounts/login/", "/t/acme/", "/t/acme/history/"):
         policy = client.get(url)["Content-Security-Policy"]
         assert "script-src 'self'" in policy and "style-src 'self'" in policy

@@ -137,7 +137,7 @@ def test_connection_reports_a_wrong_token(client, alice, team):
     team.save()
     client.force_login(alice)
     html = client.post(TEST_URL).content.decode()
-    assert "Linq rejected the team&#x27;s API token." in html
+    assert "Linq rejected the team's API token." in html
     assert "HTTP 401" in html and "2004" in html
 
 

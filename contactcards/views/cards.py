@@ -12,13 +12,12 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from ..access import get_number_for_user, require_write
-from ..errors import describe
+from ..errors import meaning
 from ..forms import CardForm
-from ..linq import Card, LinqError
+from ..linq import Card
 from ..linq.client import CARD_FIELDS
 from ..models import Membership, PhoneNumber
 from ..selectors.budget import write_budget
@@ -63,7 +62,8 @@ class _Page:
     def render(self, *, form: CardForm | None, card: Card | None = None, status: int = 200, **extra) -> HttpResponse:
         error = extra.get("error")
         if error is not None and error.field and form is not None:
-            form.add_error(error.field, render_to_string("includes/error_field.txt", {"error": error}).strip())
+            words = render_to_string("includes/error_field.txt", {"error": error, "membership": self.membership})
+            form.add_error(error.field, words.strip())
             if not error.code and not error.trace_id:
                 extra["error"] = None
         context = {
@@ -79,15 +79,11 @@ class _Page:
         }
         return render(self.request, "contactcards/card.html", context, status=status)
 
-    def describe(self, error: LinqError, applied: bool | None = None):
-        settings_url = reverse("team_settings", args=[self.number.team.slug])
-        return describe(error, is_owner=self.membership.is_owner, settings_url=settings_url, applied=applied)
-
     def current(self, *, initial: dict[str, str] | None = None, **extra) -> HttpResponse:
         """Re-read the card from Linq (free: reads do not spend the write budget) and show a fresh form."""
         load = card_fetch(number=self.number)
         if load.error is not None:
-            return self.render(form=None, load_error=self.describe(load.error), **extra)
+            return self.render(form=None, load_error=meaning(load.error), **extra)
         loaded = load.card.fields() if load.card else ({} if initial is not None else None)
         return self.render(card=load.card, form=CardForm(initial=initial, loaded=loaded), **extra)
 
@@ -96,7 +92,7 @@ class _Page:
         match outcome:
             case o.Saved(card=card):
                 return self.render(card=card, form=CardForm(loaded=card.fields()), saved=outcome,
-                                   unanswered=self.describe(outcome.unanswered, True) if outcome.unanswered else None)
+                                   unanswered=meaning(outcome.unanswered, applied=True) if outcome.unanswered else None)
             case o.Unchanged(card=None):
                 return self.render(form=form, unchanged=outcome)
             case o.Unchanged(card=card):
@@ -120,17 +116,17 @@ class _Page:
                 form.renew_token()  # the first submission failed: keep the input for a deliberate save
                 return self.render(card=card_fetch(number=self.number).card, form=form, duplicate=outcome)
             case o.NotChecked(error=error):
-                return self.render(form=form, error=self.describe(error), not_checked=True)
+                return self.render(form=form, error=meaning(error), not_checked=True)
             case o.OutcomeUnknown(error=error):
                 form.renew_token()  # the input stays; whether to save again is the person's call
-                return self.render(form=form, error=self.describe(error))
+                return self.render(form=form, error=meaning(error))
             case o.Failed(error=error, card=card):
                 # The form keeps the input under a new one-time token; "Retry now" resends the
                 # same changes only if a person asks.
                 form.renew_token()
-                meaning = self.describe(error, applied=outcome.applied)
-                retry = _retry_form(form) if meaning.offer_retry else None
-                return self.render(card=card, form=form, error=meaning, retry_form=retry)
+                understood = meaning(error, applied=outcome.applied)
+                retry = _retry_form(form) if understood.offer_retry else None
+                return self.render(card=card, form=form, error=understood, retry_form=retry)
         raise TypeError(f"unhandled save outcome {outcome!r}")
 
 

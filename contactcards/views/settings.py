@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from ..access import get_number_for_user, get_team_for_user, require_owner
-from ..errors import describe
+from ..errors import meaning
 from ..forms import ImportNumbersForm, MemberAddForm, MemberRoleForm, NumbersForm, TokenForm
 from ..models import Membership, Role, Team
 from ..selectors import teams as team_selectors
@@ -75,7 +75,7 @@ def settings_test_connection(request: HttpRequest, slug: str) -> HttpResponse:
     if refused:
         return refused
     check = team_selectors.connection_check(team=team)
-    error = describe(check.error, is_owner=True) if check.error else None
+    error = meaning(check.error) if check.error else None
     return _render(request, team, membership, connection=check, connection_error=error)
 
 
@@ -195,12 +195,10 @@ def settings_numbers_import(request: HttpRequest, slug: str) -> HttpResponse:
 def _import_page(request: HttpRequest, team: Team, membership: Membership, *, form=None,
                  status: int = 200) -> HttpResponse:
     preview = team_selectors.numbers_import_preview(team=team)
-    problem = preview.error.message if preview.error is not None and preview.error.kind == "token" else None
-    error = describe(preview.error, is_owner=True) if preview.error is not None and not problem else None
+    error = meaning(preview.error) if preview.error is not None else None
     if form is None and not preview.error:
         form = ImportNumbersForm(choices=preview.new, initial={"numbers": preview.new})
-    context = {"team": team, "membership": membership, "preview": preview, "error": error,
-               "token_problem": problem, "form": form}
+    context = {"team": team, "membership": membership, "preview": preview, "error": error, "form": form}
     return render(request, "contactcards/settings_import.html", context, status=status)
 
 

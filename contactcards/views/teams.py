@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 
 from ..access import get_team_for_user
-from ..errors import describe
+from ..errors import meaning
 from ..selectors.dashboard import SORTS, load_dashboard
 from ..selectors.teams import memberships_of
 
@@ -36,6 +36,6 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "membership": membership,
         "board": board,
         "sorts": SORTS,
-        "error": describe(board.error, is_owner=membership.is_owner) if board.error else None,
+        "error": meaning(board.error) if board.error else None,
     }
     return render(request, "contactcards/dashboard.html", context)

@@ -1,8 +1,9 @@
 """Import a team's numbers from Linq from the command line (the same service as the settings page)."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.template.loader import render_to_string
 
-from contactcards.errors import describe
+from contactcards.errors import meaning
 from contactcards.management.teams import team_from_slug
 from contactcards.selectors.teams import numbers_import_preview
 from contactcards.services.teams import numbers_sync
@@ -25,8 +26,9 @@ class Command(BaseCommand):
         else:
             preview, added = numbers_sync(team=team)
         if preview.error is not None:
-            view = describe(preview.error, is_owner=True)
-            raise CommandError(f"{view.title} {view.advice} ({preview.error})")
+            words = render_to_string("includes/error_text.txt", {"error": meaning(preview.error),
+                                                                  "membership": {"is_owner": True}}).strip()
+            raise CommandError(f"{words} ({preview.error})")
         self.stdout.write(f"Linq lists {len(preview.visible)} number(s) for {team.slug}; "
                           f"{len(preview.new)} new.")
         for problem in preview.refused:

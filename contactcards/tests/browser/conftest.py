@@ -12,8 +12,7 @@ import pytest
 from playwright.sync_api import Page
 
 from conftest import CARD_NUMBER
-
-from .helpers import PHOTO, PHOTO_URL
+from contactcards.tests.helpers import PHOTO, PHOTO_URL
 
 # Anything that is not this machine: the browser must not reach out (closed network, no CDN).
 _NOT_LOOPBACK = re.compile(r"^https?://(?!(?:127\.0\.0\.1|localhost)(?::\d+)?/)")

@@ -6,8 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from conftest import CARD_NUMBER, EMPTY_NUMBER
-
-from .helpers import PHOTO_URL, card_url, screenshot, sign_in
+from contactcards.tests.helpers import PHOTO_URL, card_url, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -12,8 +12,7 @@ from playwright.sync_api import Page, expect
 
 from conftest import CARD_NUMBER
 from contactcards.models import AuditEntry, PhoneNumber
-
-from .helpers import card_url, screenshot, sign_in
+from contactcards.tests.helpers import card_url, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 

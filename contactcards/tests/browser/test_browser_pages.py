@@ -6,8 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from conftest import CARD_NUMBER, PASSWORD
-
-from .helpers import screenshot, sign_in
+from contactcards.tests.helpers import screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
