@@ -19,6 +19,16 @@ from ..selectors.teams import NumbersImport, numbers_existing, numbers_import_pr
 from .audit import record_token_change
 
 
+def team_setup(*, slug: str, name: str, token: str = "") -> tuple[Team, bool]:
+    """Create a team, or rename it; set its token when one is given (``manage.py createteam``)."""
+    team, created = Team.objects.get_or_create(slug=slug, defaults={"name": name})
+    team.name = name
+    if token:
+        team.set_token(token)
+    team.save()
+    return team, created
+
+
 def token_change(*, team: Team, user: AbstractBaseUser, token: str, client_ip: str | None = None) -> AuditEntry:
     """Replace the team's token and record who did it and when - never the value."""
     team.set_token(token)
@@ -73,6 +83,14 @@ def membership_add(*, team: Team, username: str, role: str) -> Membership:
     if not created:
         raise TeamChangeError(f"{username} is already a member of this team ({membership.get_role_display()}).")
     return membership
+
+
+def membership_put(*, team: Team, user: AbstractBaseUser, role: str) -> tuple[Membership, bool]:
+    """Make ``user`` a member with ``role``: added (True), or their role set (False; the last owner stays)."""
+    existing = Membership.objects.filter(team=team, user=user).first()
+    if existing is None:
+        return Membership.objects.create(team=team, user=user, role=role), True
+    return membership_set_role(membership=existing, role=role), False
 
 
 def _other_owners_exist(membership: Membership) -> bool:

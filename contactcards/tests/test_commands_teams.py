@@ -62,3 +62,11 @@ def test_syncnumbers_explains_failures(team, sandbox):
     team.save()
     with pytest.raises(CommandError, match="no Linq token"):
         run("syncnumbers", "acme")
+
+
+def test_addmember_goes_through_the_team_services_and_keeps_an_owner(team, alice):
+    """The command changes roles the way the settings page does: the last owner is not demoted."""
+    with pytest.raises(CommandError, match="at least one owner"):
+        run("addmember", "acme", "alice", "--role", "viewer")
+    assert Membership.objects.get(user=alice, team=team).role == "owner"
+    assert "still a member" in run("addmember", "acme", "alice", "--role", "owner")

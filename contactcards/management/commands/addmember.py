@@ -4,7 +4,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from contactcards.management.teams import team_from_slug
-from contactcards.models import Membership, Role
+from contactcards.models import Role
+from contactcards.services.teams import TeamChangeError, membership_put
 
 
 class Command(BaseCommand):
@@ -31,7 +32,10 @@ class Command(BaseCommand):
                 raise CommandError("Set LINQADMIN_PASSWORD to the new user's password.")
             user = User.objects.create_user(username=username, password=password)
             self.stdout.write(f"Created user {username}.")
-        membership, created = Membership.objects.update_or_create(team=team, user=user, defaults={"role": role})
+        try:
+            membership, created = membership_put(team=team, user=user, role=role)
+        except TeamChangeError as error:
+            raise CommandError(str(error)) from None
         self.stdout.write(self.style.SUCCESS(
             f"{username} is {'now' if created else 'still'} a member of {team.slug} as {membership.role}."
         ))

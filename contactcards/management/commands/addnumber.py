@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from contactcards.management.teams import team_from_slug
-from contactcards.models import PhoneNumber
 from contactcards.phones import parse_many
+from contactcards.services.teams import numbers_add
 
 
 class Command(BaseCommand):
@@ -18,6 +18,6 @@ class Command(BaseCommand):
         numbers, errors = parse_many(numbers)
         if errors:
             raise CommandError("Nothing was added. " + " ".join(str(error) for error in errors))
-        for e164 in numbers:
-            _, created = PhoneNumber.objects.get_or_create(team=team, e164=e164)
-            self.stdout.write(f"{'Added' if created else 'Already there'}: {e164}")
+        result = numbers_add(team=team, e164s=numbers)
+        for e164 in dict.fromkeys(numbers):
+            self.stdout.write(f"{'Already there' if e164 in result.existing else 'Added'}: {e164}")

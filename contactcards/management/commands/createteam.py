@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from contactcards.models import Team
+from contactcards.services.teams import team_setup
 
 
 class Command(BaseCommand):
@@ -26,11 +26,7 @@ class Command(BaseCommand):
                 raise CommandError(f"Cannot read --token-file: {exc.strerror}") from None
         else:
             token = os.environ.get("LINQ_API_TOKEN", "").strip()
-        team, created = Team.objects.get_or_create(slug=slug, defaults={"name": name})
-        team.name = name
-        if token:
-            team.set_token(token)
-        team.save()
+        team, created = team_setup(slug=slug, name=name, token=token)
         verb = "Created" if created else "Updated"
         token_note = f"token ending in …{team.token_last4}" if team.has_token else "no token yet"
         self.stdout.write(self.style.SUCCESS(f"{verb} team {team.slug} ({team.name}), {token_note}."))
