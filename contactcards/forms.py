@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 
 from django import forms
 from django.core import signing
@@ -51,9 +52,10 @@ class CardForm(forms.Form):
     # One-time token: the first save of this form sends; a double click or resubmit finds it used.
     token = forms.CharField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, loaded: dict[str, str] | None = None, **kwargs) -> None:
+    def __init__(self, *args, loaded: Mapping[str, str] | None = None, **kwargs) -> None:
         self.editing = loaded is not None
         self._loaded = loaded
+        kwargs["initial"] = dict(kwargs.get("initial") or {})  # a copy: the form adds its token to it
         super().__init__(*args, **kwargs)
         if loaded is not None and not self.is_bound:
             self.initial = {**{k: loaded.get(k) or "" for k in CARD_FIELDS}, **self.initial}

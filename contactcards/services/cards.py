@@ -7,6 +7,8 @@ It returns one frozen outcome (``outcomes.py``); every rule that decides between
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from django.contrib.auth.models import AbstractBaseUser
 
 from ..clients import linq_client_for
@@ -49,7 +51,7 @@ def card_update(
     changes = changed_fields(loaded, submitted)
     if not changes:
         return Unchanged()
-    typed = normalise(submitted)
+    typed = MappingProxyType(normalise(submitted))
 
     def work() -> SaveOutcome:
         client = linq_client_for(number.team)  # one client (one connection) for the re-read and the write
@@ -63,7 +65,7 @@ def card_update(
             return SwitchToCreate(typed=typed)
         seen = compare(loaded=loaded, submitted=submitted, remote=current.card)
         if seen.conflicts:
-            return Conflict(card=current.card, conflicts=seen.conflicts, keep_mine=seen.keep_mine)
+            return Conflict(card=current.card, conflicts=seen.conflicts, keep_mine=MappingProxyType(seen.keep_mine))
         if not seen.to_send:  # someone else already made exactly this change
             return Unchanged(card=current.card)
         body = {name: new for name, (_old, new) in seen.to_send.items()}
@@ -89,7 +91,7 @@ def card_create(
     outcome is SwitchToEdit. On 409/2014 (a card appeared between re-read and POST), the card
     is fetched for the same reason.
     """
-    typed = normalise(submitted)
+    typed = MappingProxyType(normalise(submitted))
     changes: Changes = {name: ["", value] for name, value in typed.items() if value}
     fields = {"first_name": typed["first_name"], "last_name": typed["last_name"] or None,
               "image_url": typed["image_url"] or None}

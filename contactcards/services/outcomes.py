@@ -15,10 +15,14 @@ lives in ``services/cards.py``. What an error means is ``errors.py``; the words 
     NotChecked      the re-read before the write failed: nothing sent (recorded, not counted)
     Failed          the write was sent and certainly did not take effect
     OutcomeUnknown  the write was sent, got no usable answer, and the re-read failed too
+
+Fields that hold several values are tuples or read-only mappings, so an outcome cannot be
+changed by whoever receives it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..linq import Card, LinqError
@@ -46,18 +50,18 @@ class Unchanged:
 class Conflict:
     card: Card  # Linq's card now
     conflicts: tuple[FieldConflict, ...]
-    keep_mine: dict[str, str]  # what "Save my version" starts from: Linq's card, the person's changes on top
+    keep_mine: Mapping[str, str]  # what "Save my version" starts from: Linq's card, the person's changes on top
 
 
 @dataclass(frozen=True)
 class SwitchToEdit:
     card: Card  # the card that exists at Linq
-    typed: dict[str, str]  # the person's input, to put on top of it
+    typed: Mapping[str, str]  # the person's input, to put on top of it
 
 
 @dataclass(frozen=True)
 class SwitchToCreate:
-    typed: dict[str, str]  # the person's input, for a new card
+    typed: Mapping[str, str]  # the person's input, for a new card
 
 
 @dataclass(frozen=True)

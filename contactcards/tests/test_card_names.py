@@ -6,7 +6,7 @@ import pytest
 
 from conftest import CARD_NUMBER
 from contactcards.models import AuditEntry
-from contactcards.tests.limits_helpers import URL, card_form, load, login, text
+from contactcards.tests.helpers import URL, card_form, load, login, text
 
 
 @pytest.mark.parametrize("field, typed, shown", [

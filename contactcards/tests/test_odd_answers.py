@@ -15,7 +15,7 @@ from conftest import CARD_NUMBER
 from contactcards.linq.client import MAX_CODE, MAX_RETRY_AFTER, MAX_TRACE_ID
 from contactcards.models import AuditEntry
 from contactcards.sandbox.app import ODD_ANSWERS
-from contactcards.tests.limits_helpers import URL, card_form, load, login, text
+from contactcards.tests.helpers import URL, card_form, load, login, text
 
 PRESETS = sorted(ODD_ANSWERS)
 TYPED = "Typed Desk"
