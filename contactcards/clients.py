@@ -18,16 +18,19 @@ TOKEN_MISSING = "no Linq token is set for this team"
 TOKEN_UNREADABLE = "the stored Linq token cannot be decrypted with the configured keys"
 
 
-def linq_client_for(team: Team) -> LinqClient:
-    """The team's client. Without a usable token (none set, or no key decrypts it) every call fails
-    with a LinqError of kind "token" before anything is sent: one place, for every caller."""
-    problem = None
+def team_token(team: Team) -> tuple[str, str | None]:
+    """The team's token, or "" and why there is no usable one (none set, or no key decrypts it)."""
     try:
         token = team.get_token()
     except TokenDecryptionError:
-        token, problem = "", TOKEN_UNREADABLE
-    if not token and problem is None:
-        problem = TOKEN_MISSING
+        return "", TOKEN_UNREADABLE
+    return token, None if token else TOKEN_MISSING
+
+
+def linq_client_for(team: Team) -> LinqClient:
+    """The team's client. Without a usable token (none set, or no key decrypts it) every call fails
+    with a LinqError of kind "token" before anything is sent: one place, for every caller."""
+    token, problem = team_token(team)
     return LinqClient(
         token,
         base_url=settings.LINQ_API_BASE_URL,

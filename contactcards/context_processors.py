@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-from .models import Membership
+from .access import user_memberships
 
 
 def teams(request: HttpRequest) -> dict:
@@ -9,7 +9,4 @@ def teams(request: HttpRequest) -> dict:
     if user is None or not user.is_authenticated:
         return {}
 
-    def load():
-        return list(Membership.objects.filter(user_id=user.pk).select_related("team").order_by("team__name"))
-
-    return {"my_memberships": load}
+    return {"my_memberships": lambda: user_memberships(request)}

@@ -87,6 +87,12 @@ class PhoneNumber(models.Model):
     e164 = models.CharField("number", max_length=16, validators=[validate_e164])
     label = models.CharField(max_length=100, blank=True)
     created = models.DateTimeField(auto_now_add=True)
+    # The number's newest audit entry, kept by AuditEntry.save(): the dashboard shows and counts
+    # "last change" for a page of numbers by a join instead of a subquery per number. A pointer,
+    # not an integrity rule (no database constraint): pruning by raw SQL deletes a number's newest
+    # entry only with all older ones, and the LEFT JOIN then finds nothing - "never changed".
+    last_entry = models.ForeignKey("AuditEntry", models.SET_NULL, null=True, blank=True, related_name="+",
+                                   editable=False, db_constraint=False)
 
     class Meta:
         ordering = ["e164"]
@@ -178,6 +184,8 @@ class AuditEntry(models.Model):
         if self.pk is not None and not self._state.adding:
             raise AuditImmutableError("Audit entries cannot be changed.")
         super().save(*args, **kwargs)
+        if self.number_id is not None:
+            point_numbers_at_newest_entries(PhoneNumber.objects.filter(pk=self.number_id))
 
     def delete(self, *args, **kwargs):
         raise AuditImmutableError("Audit entries cannot be deleted (use `manage.py pruneaudit`).")
@@ -185,6 +193,16 @@ class AuditEntry(models.Model):
     @property
     def is_success(self) -> bool:
         return self.outcome == self.Outcome.SUCCESS
+
+
+def point_numbers_at_newest_entries(numbers: models.QuerySet[PhoneNumber]) -> int:
+    """Set ``last_entry`` of ``numbers`` to their newest audit entry (one UPDATE).
+
+    Called for each new entry by ``AuditEntry.save``; code that inserts entries in bulk
+    (``bulk_create``: seeding, imports) calls it once afterwards for the numbers it touched.
+    """
+    newest = AuditEntry.objects.filter(number=models.OuterRef("pk")).order_by("-created_at", "-id").values("pk")[:1]
+    return numbers.update(last_entry=models.Subquery(newest))
 
 
 class FormToken(models.Model):
@@ -202,6 +220,65 @@ class FormToken(models.Model):
 
     def __str__(self) -> str:
         return f"form token for {self.number_id} used at {self.used_at:%Y-%m-%d %H:%M:%S}"
+
+
+class CardMirror(models.Model):
+    """The last card we know of for one number, and when and how we learned it.
+
+    Fed by every card read and write the app makes, by Linq's webhooks and by reconcile, so the
+    dashboard renders without calling Linq. ``as_of`` is the moment the knowledge was true at
+    Linq - the event's ``occurred_at`` for a webhook, the moment our call was sent for a read or
+    a write - and it only moves forward: older knowledge never overwrites newer (see
+    ``contactcards.mirror``). ``has_card`` False means "Linq said this number has no card".
+    """
+
+    class Source(models.TextChoices):
+        READ = "read", "read from Linq"
+        WRITE = "write", "our write"
+        WEBHOOK = "webhook", "Linq webhook"
+        RECONCILE = "reconcile", "reconcile"
+
+    number = models.OneToOneField(PhoneNumber, models.CASCADE, primary_key=True, related_name="mirror")
+    has_card = models.BooleanField(default=False)
+    first_name = models.TextField(blank=True)
+    last_name = models.TextField(blank=True)
+    image_url = models.TextField(blank=True)
+    is_active = models.BooleanField(default=False)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    as_of = models.DateTimeField()
+    recorded_at = models.DateTimeField()
+    # The newest change made outside linqadmin (webhook or reconcile), and when someone here last
+    # opened the number's card page: the dashboard marks the number while the first is newer.
+    outside_changed_at = models.DateTimeField(null=True, blank=True)
+    seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "card mirror"
+
+    def __str__(self) -> str:
+        card = f"{self.first_name} {self.last_name}".strip() if self.has_card else "no card"
+        return f"{self.number_id}: {card} ({self.source} as of {self.as_of:%Y-%m-%d %H:%M:%S})"
+
+    @property
+    def name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part) if self.has_card else ""
+
+    @property
+    def changed_outside_unseen(self) -> bool:
+        return self.outside_changed_at is not None and (self.seen_at is None or self.seen_at < self.outside_changed_at)
+
+
+class TeamSync(models.Model):
+    """A team's last full read of its cards from Linq (the dashboard's refresh button, reconcile)."""
+
+    team = models.OneToOneField(Team, models.CASCADE, primary_key=True, related_name="sync")
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    refreshed_by = models.CharField(max_length=150, blank=True)
+    error_at = models.DateTimeField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"sync of {self.team_id}"
 
 
 from .photos.models import Photo  # noqa: E402,F401  (issue 14: one app, models split by area)

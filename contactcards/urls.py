@@ -9,6 +9,7 @@ register_converter(E164Converter, "e164")
 urlpatterns = [
     path("", teams.home, name="home"),
     path("t/<slug:slug>/", teams.dashboard, name="dashboard"),
+    path("t/<slug:slug>/refresh/", teams.dashboard_refresh, name="dashboard_refresh"),
     path("t/<slug:slug>/history/", history.team_history, name="team_history"),
     path("t/<slug:slug>/history/export.csv", history.history_export, name="history_export"),
     path("t/<slug:slug>/history/<int:pk>/", history.entry_detail, name="audit_entry"),

@@ -102,6 +102,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# "fragments": rendered HTML keyed by a digest of everything it shows (the dashboard's rows), so
+# a cached fragment can never be stale, only unused. Per process on purpose: a deploy that
+# changes a template restarts the processes and so starts with an empty cache.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "fragments",
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
+    },
+}
+
 # -- Task queue (contactcards/taskqueue.py) ----------------------------------
 # django-tasks with its database backend: tasks are rows in this database, run by
 # `python manage.py db_worker` processes (bin/run starts one; see README "Production").

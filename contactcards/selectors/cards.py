@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from ..clients import linq_client_for, log_linq_failure
 from ..linq import Card, LinqClient, LinqError
 from ..models import AuditEntry, FormToken, PhoneNumber
+from ..services import mirror
 
 RECENT_ENTRIES = 5
 
@@ -22,12 +24,19 @@ class CardLoad:
 
 
 def card_fetch(*, number: PhoneNumber, client: LinqClient | None = None) -> CardLoad:
-    """GET the number's card. Reads are not audited and do not spend the write budget."""
+    """GET the number's card. Reads are not audited and do not spend the write budget.
+
+    What Linq answered (a card or "no card") is remembered in the card mirror, so the dashboard
+    shows it without asking Linq again.
+    """
+    started = timezone.now()
     try:
-        return CardLoad(card=(client or linq_client_for(number.team)).get_card(number.e164))
+        card = (client or linq_client_for(number.team)).get_card(number.e164)
     except LinqError as error:
         log_linq_failure("GET card", number.e164, error)
         return CardLoad(card=None, error=error)
+    mirror.record_card(number=number, card=card, source=mirror.Source.READ, as_of=started)
+    return CardLoad(card=card)
 
 
 def recent_entries(*, number: PhoneNumber) -> QuerySet[AuditEntry]:

@@ -1,119 +1,239 @@
-"""Read side of the team dashboard: every number with its card, in one Linq call and a fixed number of queries.
+"""Read side of the team dashboard: one page of numbers with their last known cards, from the mirror.
 
-The cards come from a single ``GET /v3/contact_card`` without ``phone_number``
-(Linq returns every card on the account); the last change of each number comes
-from the audit log through correlated subqueries in the same SQL query that
-loads the numbers. Search and sort happen in Python because the card names only
-exist at Linq.
+Nothing here calls Linq. Cards come from the card mirror (``contactcards.mirror``), kept up to
+date by every read and write the app makes, by webhooks, by reconcile and by the refresh button,
+so the page renders in a fixed number of queries whatever the team's size, and still works when
+Linq is down. Search, sort and the page are SQL (``LIMIT``/``OFFSET`` over a few hundred or
+thousand numbers per team); the last change of each shown number comes from the audit log through
+correlated subqueries in the same query that loads the page.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    Min,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+)
+from django.db.models.functions import Concat, Lower
 
-from ..clients import linq_client_for
-from ..linq import Card, LinqError
-from ..models import AuditEntry, PhoneNumber, Team
+from ..models import AuditEntry, CardMirror, PhoneNumber, Team, TeamSync
 
 Status = Literal["active", "pending", "none", "error", "unknown"]
 SORTS = {"number": "Number", "name": "Name", "last": "Last change"}
 DEFAULT_SORT = "number"
 MAX_QUERY_LENGTH = 100
+PAGE_SIZE = 50
+MAX_PAGE = 100_000  # beyond any team; keeps OFFSET and the page links sane for absurd input
+STATUSES = ("active", "pending", "none", "error", "unknown")
 
 
 @dataclass(frozen=True)
 class Row:
-    number: PhoneNumber  # annotated with last_at, last_by, last_action, last_outcome, last_code
-    card: Card | None
-    status: Status
+    """One number as the dashboard shows it: plain values, read in one query (no model instances)."""
+
+    e164: str
+    label: str
+    known: bool  # the mirror has something for this number (a card or "no card")
+    has_card: bool = False
+    first_name: str = ""
+    last_name: str = ""
+    image_url: str = ""
+    is_active: bool = False
+    source: str = ""
+    as_of: datetime | None = None
+    changed_outside: bool = False
+    last_at: datetime | None = None
+    last_by: str = ""
+    last_outcome: str | None = None
+    last_code: int | None = None
 
     @property
     def name(self) -> str:
-        if self.card is None:
-            return ""
-        return " ".join(part for part in (self.card.first_name, self.card.last_name or "") if part)
+        return " ".join(part for part in (self.first_name, self.last_name) if part) if self.has_card else ""
+
+    @property
+    def initial(self) -> str:
+        return self.first_name[:1].upper()
+
+    @property
+    def source_label(self) -> str:
+        return CardMirror.Source(self.source).label if self.source in CardMirror.Source.values else self.source
 
     @property
     def last_failed(self) -> bool:
-        return self.number.last_outcome not in (None, AuditEntry.Outcome.SUCCESS)
+        return self.last_outcome not in (None, AuditEntry.Outcome.SUCCESS)
+
+    @property
+    def status(self) -> Status:
+        if self.last_failed:
+            return "error"  # the latest change failed: someone should look
+        if not self.known:
+            return "unknown"
+        if not self.has_card:
+            return "none"
+        return "active" if self.is_active else "pending"
 
 
 @dataclass
 class Dashboard:
     rows: list[Row]
-    total: int
+    total: int  # the team's numbers
+    matching: int  # numbers matching the search
     query: str = ""
     sort: str = DEFAULT_SORT
-    error: LinqError | None = None
+    page: int = 1
+    page_size: int = PAGE_SIZE
     counts: dict[str, int] = field(default_factory=dict)
+    oldest: datetime | None = None  # the oldest knowledge on the board (as_of)
+    sync: TeamSync | None = None
 
     @property
-    def cards_loaded(self) -> bool:
-        return self.error is None
+    def pages(self) -> int:
+        return max(1, -(-self.matching // self.page_size))
+
+    @property
+    def first_index(self) -> int:
+        return (self.page - 1) * self.page_size + 1 if self.rows else 0
+
+    @property
+    def last_index(self) -> int:
+        return (self.page - 1) * self.page_size + len(self.rows)
+
+    @property
+    def previous_page(self) -> int | None:
+        return self.page - 1 if self.page > 1 else None
+
+    @property
+    def next_page(self) -> int | None:
+        return self.page + 1 if self.page < self.pages else None
+
+    @property
+    def never_loaded(self) -> int:
+        return self.counts.get("unknown", 0)
 
 
-def numbers_with_last_change(team: Team) -> QuerySet[PhoneNumber]:
-    """The team's numbers, each annotated with its newest audit entry, in one query."""
-    newest = AuditEntry.objects.filter(number=OuterRef("pk")).order_by("-created_at", "-id")
-
-    def latest(column: str) -> Subquery:
-        return Subquery(newest.values(column)[:1])
-
-    return PhoneNumber.objects.filter(team=team).annotate(
-        last_at=latest("created_at"),
-        last_by=latest("username"),
-        last_action=latest("action"),
-        last_outcome=latest("outcome"),
-        last_code=latest("linq_code"),
-    )
+def clean_query(query: str) -> str:
+    return query.replace("\x00", "").strip()[:MAX_QUERY_LENGTH]
 
 
-def _status(number: PhoneNumber, card: Card | None, loaded: bool) -> Status:
-    if not loaded:
-        return "unknown"
-    if number.last_outcome not in (None, AuditEntry.Outcome.SUCCESS):
-        return "error"  # the latest change failed: someone should look
-    if card is None:
-        return "none"
-    return "active" if card.is_active else "pending"
+def clean_page(value: str | int | None) -> int:
+    try:
+        page = int(str(value or "1").strip()[:7])
+    except ValueError:
+        return 1
+    return min(max(page, 1), MAX_PAGE)
 
 
-def _matches(row: Row, needle: str) -> bool:
-    haystack = f"{row.number.e164} {row.number.label} {row.name}".lower()
-    return needle in haystack
+def _search(query: str) -> tuple[Q, Concat]:
+    full_name = Concat("mirror__first_name", Value(" "), "mirror__last_name", output_field=TextField())
+    return (Q(e164__icontains=query) | Q(label__icontains=query)
+            | Q(mirror__has_card=True, full_name__icontains=query)), full_name
 
 
-def _sort_key(sort: str):
-    if sort == "name":
-        return lambda row: (row.name == "", row.name.lower(), row.number.e164)
-    if sort == "last":  # newest first; never-changed numbers last
-        return lambda row: (row.number.last_at is None, -(row.number.last_at.timestamp()) if row.number.last_at
-                            else 0, row.number.e164)
-    return lambda row: row.number.e164
+def _ordering(sort: str) -> list:
+    if sort == "name":  # cardless and never-read numbers last
+        return [F("mirror__has_card").desc(nulls_last=True), Lower("mirror__first_name"),
+                Lower("mirror__last_name"), "e164"]
+    if sort == "last":  # newest change first; never-changed numbers last
+        return [F("last_entry__created_at").desc(nulls_last=True), "e164"]
+    return ["e164"]
 
 
-def load_dashboard(*, team: Team, query: str = "", sort: str = DEFAULT_SORT) -> Dashboard:
-    """All of the team's numbers with their cards; the page still renders when Linq fails."""
-    query = query.strip()[:MAX_QUERY_LENGTH]
+# What a page row reads: the number, its mirror row and its newest audit entry (two LEFT JOINs).
+ROW_COLUMNS = (
+    "e164", "label", "mirror__number_id", "mirror__has_card", "mirror__first_name", "mirror__last_name",
+    "mirror__image_url", "mirror__is_active", "mirror__source", "mirror__as_of", "mirror__outside_changed_at",
+    "mirror__seen_at", "last_entry__created_at", "last_entry__username", "last_entry__outcome",
+    "last_entry__linq_code",
+)
+
+
+def team_numbers(team: Team) -> QuerySet[PhoneNumber]:
+    """The team's numbers, the base of every dashboard query (filters are added to it)."""
+    return PhoneNumber.objects.filter(team=team)
+
+
+def _counts(numbers: QuerySet[PhoneNumber], match: Q | None) -> tuple[dict[str, int], int, int, datetime | None]:
+    """Numbers per status, the total, how many match the search, and the oldest knowledge: one query,
+    grouped by the few combinations of (mirror state, last outcome, matches)."""
+    grouped = numbers.annotate(
+        known=ExpressionWrapper(Q(mirror__isnull=False), output_field=BooleanField()),
+        matches=ExpressionWrapper(match if match is not None else Value(True), output_field=BooleanField()),
+    ).values("known", "mirror__has_card", "mirror__is_active", "last_entry__outcome", "matches").annotate(
+        n=Count("pk"), oldest=Min("mirror__as_of"),
+    ).order_by()
+    counts = dict.fromkeys(STATUSES, 0)
+    total = matching = 0
+    oldest = None
+    for group in grouped:
+        row = Row(e164="", label="", known=bool(group["known"]),
+                  has_card=bool(group["mirror__has_card"]), is_active=bool(group["mirror__is_active"]),
+                  last_outcome=group["last_entry__outcome"])
+        counts[row.status] += group["n"]
+        total += group["n"]
+        matching += group["n"] if group["matches"] else 0
+        if group["oldest"] is not None and (oldest is None or group["oldest"] < oldest):
+            oldest = group["oldest"]
+    return counts, total, matching, oldest
+
+
+def _page_rows(numbers: QuerySet[PhoneNumber], *, sort: str, offset: int, limit: int) -> list[Row]:
+    """One page of rows, in one query, as plain values."""
+    rows = []
+    for value in numbers.order_by(*_ordering(sort)).values(*ROW_COLUMNS)[offset: offset + limit]:
+        changed_at, seen_at = value["mirror__outside_changed_at"], value["mirror__seen_at"]
+        rows.append(Row(
+            e164=value["e164"], label=value["label"], known=value["mirror__number_id"] is not None,
+            has_card=bool(value["mirror__has_card"]), first_name=value["mirror__first_name"] or "",
+            last_name=value["mirror__last_name"] or "", image_url=value["mirror__image_url"] or "",
+            is_active=bool(value["mirror__is_active"]), source=value["mirror__source"] or "",
+            as_of=value["mirror__as_of"],
+            changed_outside=changed_at is not None and (seen_at is None or seen_at < changed_at),
+            last_at=value["last_entry__created_at"], last_by=value["last_entry__username"] or "",
+            last_outcome=value["last_entry__outcome"], last_code=value["last_entry__linq_code"],
+        ))
+    return rows
+
+
+def team_sync(team: Team) -> TeamSync | None:
+    """The team's last full read from Linq (often already loaded with the team by the access check)."""
+    try:
+        return team.sync
+    except TeamSync.DoesNotExist:
+        return None
+
+
+def load_dashboard(*, team: Team, query: str = "", sort: str = DEFAULT_SORT, page: int = 1,
+                   page_size: int = PAGE_SIZE) -> Dashboard:
+    """One page of the team's numbers with their last known cards, in three small queries.
+
+    The counts (one grouped query), the page (numbers joined with their mirror row and newest
+    audit entry), and the team's last refresh. No call to Linq.
+    """
+    query = clean_query(query)
     sort = sort if sort in SORTS else DEFAULT_SORT
-    numbers = list(numbers_with_last_change(team))
-
-    cards: dict[str, Card] = {}
-    error: LinqError | None = None
-    if numbers:
-        try:
-            cards = {card.phone_number: card for card in linq_client_for(team).list_cards()}
-        except LinqError as exc:  # includes "no usable token": nothing is sent then
-            error = exc
-    loaded = bool(numbers) and error is None
-
-    rows = [Row(number=n, card=cards.get(n.e164), status=_status(n, cards.get(n.e164), loaded)) for n in numbers]
-    counts = {status: sum(1 for row in rows if row.status == status)
-              for status in ("active", "pending", "none", "error", "unknown")}
+    numbers = team_numbers(team)
+    match = None
     if query:
-        rows = [row for row in rows if _matches(row, query.lower())]
-    rows.sort(key=_sort_key(sort))
-    return Dashboard(rows=rows, total=len(numbers), query=query, sort=sort, error=error, counts=counts)
+        match, full_name = _search(query)
+        numbers = numbers.annotate(full_name=full_name)
+    counts, total, matching, oldest = _counts(numbers, match)
+    pages = max(1, -(-matching // page_size))
+    page = min(clean_page(page), pages)
+    shown = numbers.filter(match) if match is not None else numbers
+    rows = _page_rows(shown, sort=sort, offset=(page - 1) * page_size, limit=page_size) if matching else []
+    return Dashboard(
+        rows=rows, total=total, matching=matching, query=query, sort=sort, page=page, page_size=page_size,
+        counts=counts, oldest=oldest, sync=team_sync(team),
+    )

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError
+from django.utils import timezone
 
 from ..clients import log_linq_failure
 from ..linq import Card, CardResult, LinqClient, LinqError
 from ..models import AuditEntry, PhoneNumber, Team
+from . import mirror
 from .diff import Changes, took_effect
 from .guard import consume_form_token, link_form_token
 
@@ -99,6 +101,7 @@ def audited_write(attempt: Attempt, *, client: LinqClient, call: Callable[[LinqC
     except IntegrityError:
         raise AlreadySent(token) from None
     entry = record_attempt(attempt)
+    started = timezone.now()
     try:
         result = call(client)
     except LinqError as error:
@@ -109,6 +112,7 @@ def audited_write(attempt: Attempt, *, client: LinqClient, call: Callable[[LinqC
         return WriteRecord(entry=entry, card=card, error=error, applied=applied)
     record_outcome(entry, result=result)
     link_form_token(used, entry)
+    mirror.record_card(number=attempt.number, card=result.card, source=mirror.Source.WRITE, as_of=started)
     return WriteRecord(entry=entry, card=result.card)
 
 
@@ -116,10 +120,12 @@ def _recheck(client: LinqClient, attempt: Attempt, error: LinqError) -> tuple[Ca
     """After an unanswered write: re-read the card (a free GET) to learn whether it took effect."""
     if not error.outcome_unknown:
         return None, None
+    started = timezone.now()
     try:
         card = client.get_card(attempt.number.e164)
     except LinqError:
         return None, None
+    mirror.record_card(number=attempt.number, card=card, source=mirror.Source.READ, as_of=started)
     return card, took_effect(card, attempt.changes)
 
 

@@ -24,6 +24,7 @@ from ..selectors.budget import write_budget
 from ..selectors.cards import card_fetch, recent_entries
 from ..services import outcomes as o
 from ..services.cards import card_create, card_update
+from ..services.mirror import mark_seen
 from .utils import client_ip
 
 
@@ -32,6 +33,7 @@ def card_detail(request: HttpRequest, slug: str, e164: str) -> HttpResponse:
     number, membership = get_number_for_user(request, slug, e164)
     page = _Page(request, number, membership)
     if request.method == "GET":
+        mark_seen(number=number)  # someone here looked: the dashboard's "changed outside" mark goes
         return page.current()
     require_write(membership)
     if request.POST.get("action") == "create":

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.safestring import SafeString, mark_safe
 
 from ..access import get_team_for_user
+from ..clients import team_token
 from ..errors import meaning
-from ..selectors.dashboard import SORTS, load_dashboard
+from ..linq import LinqError
+from ..selectors.dashboard import SORTS, Row, clean_page, clean_query, load_dashboard
 from ..selectors.teams import memberships_of
+from ..services import mirror
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -24,18 +36,92 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
-    """Every number of the team with its card at a glance; one GET /v3/contact_card for all of them."""
+    """One page of the team's numbers with their last known cards, from the mirror (no call to Linq)."""
     team, membership = get_team_for_user(request, slug)
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"])
     if request.session.get("team") != team.slug:
         request.session["team"] = team.slug  # home goes back to the team used last
-    board = load_dashboard(team=team, query=request.GET.get("q", ""), sort=request.GET.get("sort", ""))
+    board = load_dashboard(team=team, query=request.GET.get("q", ""), sort=request.GET.get("sort", ""),
+                           page=clean_page(request.GET.get("page")))
+    url_prefix = numbers_url(team)
     context = {
         "team": team,
         "membership": membership,
         "board": board,
+        "rows_html": rendered_rows(board.rows, numbers_url=url_prefix),
         "sorts": SORTS,
-        "error": meaning(board.error) if board.error else None,
+        "filter_qs": _filter_qs(board.query, board.sort),
+        "error": _token_error(team),
     }
     return render(request, "contactcards/dashboard.html", context)
+
+
+def dashboard_refresh(request: HttpRequest, slug: str) -> HttpResponse:
+    """Read every card of the team from Linq in one call and remember them; any member may ask."""
+    team, membership = get_team_for_user(request, slug)  # first: outsiders learn nothing, not even 405
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    result = mirror.refresh_team(team=team, username=request.user.get_username())
+    if result.ok:
+        messages.success(request, "Cards refreshed from Linq.")
+    else:
+        words = render_to_string("includes/refresh_failed.txt", {"error": meaning(result.error),
+                                                                  "membership": membership})
+        messages.error(request, " ".join(words.split()))
+    query = clean_query(request.POST.get("q", ""))
+    sort = request.POST.get("sort", "")
+    back = reverse("dashboard", args=[team.slug])
+    qs = _filter_qs(query, sort if sort in SORTS else "")
+    return redirect(f"{back}?{qs}" if qs else back)
+
+
+_PLACEHOLDER = "+10000000000"
+ROW_TEMPLATE = "includes/dashboard_row.html"
+FRAGMENT_TIMEOUT = 24 * 3600
+
+
+def rendered_rows(rows: list[Row], *, numbers_url: str) -> SafeString:
+    """The table rows' HTML, rendered once per content and reused from the fragment cache.
+
+    Keys are digests of every value the row template shows (the Row, the link prefix, the time
+    zone and language the dates are formatted in), so a cached row is never out of date: when
+    anything about a number changes, its key changes. The row template may use nothing else.
+    A whole page is cached under the digest of its rows, and each row under its own, so a page
+    where one number changed re-renders one row.
+    """
+    context_key = repr((numbers_url, timezone.get_current_timezone_name(), translation.get_language()))
+    row_keys = [_digest(context_key, repr(row)) for row in rows]  # a dataclass repr names every field
+    cache = caches["fragments"]
+    page_key = _digest(*row_keys)
+    html = cache.get(page_key)
+    if html is None:
+        found = cache.get_many(row_keys)
+        missing = {}
+        for key, row in zip(row_keys, rows, strict=True):
+            if key not in found:
+                found[key] = missing[key] = render_to_string(ROW_TEMPLATE, {"row": row, "numbers_url": numbers_url})
+        html = "".join(found[key] for key in row_keys)
+        cache.set_many({**missing, page_key: html}, timeout=FRAGMENT_TIMEOUT)
+    return mark_safe(html)  # noqa: S308 - our own template's output, escaped there
+
+
+def _digest(*parts: str) -> str:
+    return "dash:" + hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def numbers_url(team) -> str:
+    """The URL prefix of the team's card pages ("<prefix><e164>/", "<prefix><e164>/history/"): reversed
+    once per page rather than twice per row."""
+    return reverse("card", args=[team.slug, _PLACEHOLDER]).removesuffix(f"{_PLACEHOLDER}/")
+
+
+def _token_error(team):
+    """Why no call can be made for the team (no token, or none that decrypts), checked without a call."""
+    problem = team_token(team)[1]
+    return meaning(LinqError(problem, kind="token", sent=False)) if problem else None
+
+
+def _filter_qs(query: str, sort: str) -> str:
+    """The search and sort as a query string, for page links and the way back after a refresh."""
+    return urlencode({key: value for key, value in (("q", query), ("sort", sort)) if value and value != "number"})

@@ -13,6 +13,7 @@ from contactcards import taskqueue
 from contactcards.models import Membership, PhoneNumber, Role, Team
 from contactcards.photos.demo import demo_photo_env, serve_demo_photos
 from contactcards.sandbox import SandboxServer, SandboxState
+from contactcards.services.mirror import refresh_team
 
 DEMO_LABELS = ("Support", "Sales", "Billing", "Onboarding", "New line")
 DEMO_USERS = (("demo", Role.OWNER), ("editor", Role.EDITOR), ("viewer", Role.VIEWER))
@@ -40,6 +41,7 @@ class Command(BaseCommand):
         sandbox = SandboxServer(state, port=sandbox_port).start()
         state.load_demo(sandbox.root_url)
         settings.LINQ_API_BASE_URL = sandbox.url
+        refresh_team(team=Team.objects.get(slug="demo"), username="demo setup")  # the dashboard shows cards at once
         photos = serve_demo_photos(state)  # uploads published over https, fetchable by the sandbox
         photos_line = f"Photos:       {photos.url} (self-signed https, for the sandbox)\n" if photos else ""
         # Rollouts run on the task queue: one worker beside the web server, talking to the same sandbox

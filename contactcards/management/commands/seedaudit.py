@@ -21,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from contactcards.models import AuditEntry, Membership, PhoneNumber, Role, Team
+from contactcards.models import AuditEntry, Membership, PhoneNumber, Role, Team, point_numbers_at_newest_entries
 
 FIRST_NAMES = ["Acme", "Support", "Sales", "Billing", "Help", "Ops", "Care", "Team", "Front Desk", "Night Shift"]
 LAST_NAMES = ["", "Support", "Inc", "Desk", "Line", "EU", "US", "West"]
@@ -139,6 +139,7 @@ class Command(BaseCommand):
                     AuditEntry.objects.bulk_create(entries)
                 if offset and offset % (batch * 20) == 0:
                     self.stdout.write(f"  {offset + count} rows…")
+        point_numbers_at_newest_entries(team_obj.numbers.all())  # bulk_create skips AuditEntry.save
         elapsed = clock.monotonic() - started
         self.stdout.write(self.style.SUCCESS(
             f"Seeded {rows} audit entries for team {team_obj.slug} in {elapsed:.1f} s "

@@ -1,0 +1,149 @@
+"""The card mirror: the last card we know per number, so the dashboard never waits on Linq.
+
+Every card read and write the app makes is recorded here (``record_card``), and so is every
+full read of a team's cards (``refresh_team``: one ``GET /v3/contact_card`` for all of them).
+Webhooks and reconcile feed it too.
+
+The guard: each piece of knowledge carries ``as_of``, the moment it was true at Linq (a
+webhook's ``occurred_at``; for our own calls, the moment the request was sent, which is
+conservative: the answer is at least that new). A row is only replaced by knowledge whose
+``as_of`` is not older, in one conditional ``UPDATE ... WHERE as_of <= new``, so concurrent
+workers and out-of-order events cannot move a number's card back in time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from ..clients import linq_client_for, log_linq_failure
+from ..linq import Card, LinqError
+from ..models import CardMirror, PhoneNumber, Team, TeamSync
+
+Source = CardMirror.Source
+MAX_TEXT = 2000  # Linq documents no limits; a mirror row never needs more than this to be useful
+
+
+def _clean(value: str | None) -> str:
+    """Linq's text as we can store it on every database (Postgres refuses NUL), bounded."""
+    return (value or "").replace("\x00", "")[:MAX_TEXT]
+
+
+def card_values(card: Card | None) -> dict[str, object]:
+    """The mirror columns for ``card`` (None: the number has no card)."""
+    if card is None:
+        return {"has_card": False, "first_name": "", "last_name": "", "image_url": "", "is_active": False}
+    return {
+        "has_card": True,
+        "first_name": _clean(card.first_name),
+        "last_name": _clean(card.last_name),
+        "image_url": _clean(card.image_url),
+        "is_active": bool(card.is_active),
+    }
+
+
+def record_card(*, number: PhoneNumber, card: Card | None, source: str, as_of: datetime) -> bool:
+    """Remember ``card`` as the number's card as of ``as_of``, unless we already know something newer.
+
+    Returns whether it was stored. Safe against concurrent writers: the update is conditional
+    on the stored ``as_of``, and a first row is inserted with "do nothing on conflict".
+    """
+    values = {**card_values(card), "source": source, "as_of": as_of, "recorded_at": timezone.now()}
+    newer_or_same = CardMirror.objects.filter(number_id=number.pk, as_of__lte=as_of)
+    if newer_or_same.update(**values):
+        return True
+    CardMirror.objects.bulk_create([CardMirror(number_id=number.pk, **values)], ignore_conflicts=True)
+    # Either our insert won (and this re-applies the same values), a concurrent writer inserted
+    # older knowledge first (and this replaces it), or the stored row is newer (nothing happens).
+    return bool(newer_or_same.update(**values))
+
+
+def record_cards(*, team: Team, cards: Iterable[Card], source: str, as_of: datetime) -> list[CardChange]:
+    """Record a full read of the team's cards: every number of the team gets its card or "no card".
+
+    A constant number of queries whatever the team's size: one locked read of the team's rows,
+    one UPDATE that moves ``as_of`` forward on every row the read confirms, and bulk writes for
+    the rows that differ (few, normally). Rows holding newer knowledge (a webhook that arrived
+    after the read was sent) are left alone. Returns the differences found, oldest value first.
+    """
+    by_number = {card.phone_number: card for card in cards}
+    now = timezone.now()
+    changes: list[CardChange] = []
+    with transaction.atomic():
+        numbers = list(PhoneNumber.objects.filter(team=team))
+        existing = {
+            row.pk: row
+            for row in CardMirror.objects.select_for_update(of=("self",)).filter(number__team=team)
+        }
+        to_update, to_create = [], []
+        for number in numbers:
+            values = card_values(by_number.get(number.e164))
+            row = existing.get(number.pk)
+            if row is None:
+                to_create.append(CardMirror(number=number, **values, source=source, as_of=as_of, recorded_at=now))
+                changes.append(CardChange(number=number, before=None, after=values))
+            elif row.as_of <= as_of and _row_values(row) != values:
+                changes.append(CardChange(number=number, before=_row_values(row), after=values))
+                for name, value in {**values, "source": source, "as_of": as_of, "recorded_at": now}.items():
+                    setattr(row, name, value)
+                to_update.append(row)
+        CardMirror.objects.filter(number__team=team, as_of__lte=as_of).exclude(
+            pk__in=[row.pk for row in to_update]).update(source=source, as_of=as_of, recorded_at=now)
+        CardMirror.objects.bulk_update(to_update, [*card_values(None), "source", "as_of", "recorded_at"])
+        CardMirror.objects.bulk_create(to_create, ignore_conflicts=True)
+    return changes
+
+
+def _row_values(row: CardMirror) -> dict[str, object]:
+    return {name: getattr(row, name) for name in card_values(None)}
+
+
+@dataclass(frozen=True)
+class CardChange:
+    """A number whose card differs from what the mirror knew (``before`` None: never known)."""
+
+    number: PhoneNumber
+    before: dict[str, object] | None
+    after: dict[str, object]
+
+
+# -- a full read: the dashboard's refresh button ------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    changes: list[CardChange] = field(default_factory=list)
+    error: LinqError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def refresh_team(*, team: Team, username: str = "", client=None) -> RefreshResult:
+    """One ``GET /v3/contact_card`` for all of the team's cards, recorded in the mirror."""
+    started = timezone.now()
+    try:
+        cards = (client or linq_client_for(team)).list_cards()
+    except LinqError as error:
+        if error.kind != "token":
+            log_linq_failure("GET all cards", team.slug, error)
+        TeamSync.objects.update_or_create(team=team, defaults={"error_at": started, "error_message": error.message})
+        return RefreshResult(error=error)
+    changes = record_cards(team=team, cards=cards, source=Source.READ, as_of=started)
+    TeamSync.objects.update_or_create(
+        team=team, defaults={"refreshed_at": started, "refreshed_by": username, "error_at": None, "error_message": ""},
+    )
+    return RefreshResult(changes=changes)
+
+
+def mark_seen(*, number: PhoneNumber) -> None:
+    """Someone here looked at the number's card: its "changed outside" mark goes away."""
+    now = timezone.now()
+    unseen = Q(seen_at__isnull=True) | Q(seen_at__lt=F("outside_changed_at"))
+    CardMirror.objects.filter(unseen, number_id=number.pk, outside_changed_at__isnull=False).update(seen_at=now)
