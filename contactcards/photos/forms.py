@@ -37,3 +37,16 @@ class PhotoUploadForm(forms.Form):
                 del self.errors[name]
                 cleaned[name] = None
         return cleaned
+
+
+class CardPhotoForm(PhotoUploadForm):
+    """The card page's photo controls: an upload with its crop box, or a photo from the team library."""
+
+    library_photo = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.RadioSelect)
+
+    def clean(self):
+        cleaned = super().clean()
+        if "library_photo" in self.errors:  # not a photo id: as if nothing was picked
+            del self.errors["library_photo"]
+            cleaned["library_photo"] = None
+        return cleaned

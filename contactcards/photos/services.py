@@ -6,6 +6,11 @@
 * :func:`photo_upload` turns an uploaded file into a square, metadata-free 1024x1024 JPEG, stores
   it through ``STORAGES["photos"]`` and returns the library entry whose https URL goes to Linq.
   Bulk edit reuses it as is.
+* :func:`check_new_image` is the save path's hook (``services/cards.py``): one call before any
+  write that changes ``image_url``; a refused link ends the save as ``ImageRefused`` with nothing
+  sent, no audit row and no write budget spent.
+* :func:`card_photo` turns the card form's photo controls (an upload with its crop box, or a
+  library pick) into the image URL the save sends.
 * :func:`photo_used` records a photo in the team's library after a card saved it.
 """
 
@@ -27,6 +32,7 @@ from django.utils import timezone
 
 from ..models import Team
 from .fetch import FetchPolicy, FetchRefused, fetch_image, parse_networks
+from .forms import CardPhotoForm
 from .images import (
     MAX_BYTES,
     MAX_UPLOAD_BYTES,
@@ -110,6 +116,18 @@ def check_image_url(url: str) -> ImageCheck:
                       advice=tuple(info.advice()))
 
 
+def check_new_image(changes: dict[str, list[str]]) -> ImageCheck | None:
+    """The check of the image link a save is about to send, or None when the save sends no new image.
+
+    Called before the number's lock is taken: the fetch can take seconds, and must not hold up
+    other saves (on SQLite the lock is the whole database's write lock).
+    """
+    old_new = changes.get("image_url")
+    if not old_new or not old_new[1]:
+        return None
+    return check_image_url(old_new[1])
+
+
 # -- uploads --------------------------------------------------------------------------------
 
 
@@ -181,6 +199,44 @@ def _library_entry(*, team: Team, url: str, defaults: dict[str, Any]) -> Photo:
     except IntegrityError:  # two uploads of the same file at once: the other one won
         photo = Photo.objects.get(team=team, url=url)
     return photo
+
+
+# -- the card form's photo controls ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardPhoto:
+    """What the card form's photo controls chose: ``url`` to send (or ""), or an ``error`` to show."""
+
+    form: CardPhotoForm
+    url: str = ""
+    error: str = ""
+    advice: tuple[str, ...] = ()
+
+
+def card_photo(*, team: Team, user: AbstractBaseUser, data, files) -> CardPhoto:
+    """An uploaded file (stored now, so a re-rendered form keeps it as a link) or a library pick.
+
+    The upload wins over a pick, and either wins over a typed link. Nothing here talks to Linq:
+    the URL goes through the same check as a typed one when the card is saved.
+    """
+    form = CardPhotoForm(data, files)
+    form.is_valid()
+    upload = files.get("photo")
+    if upload is not None:
+        outcome = photo_upload(team=team, user=user, file=upload, crop=form.crop())
+        if not outcome.ok:
+            form.add_error("photo", outcome.error)
+            return CardPhoto(form=form, error=f"The photo was not used: {outcome.error}")
+        return CardPhoto(form=CardPhotoForm(), url=outcome.photo.url, advice=outcome.advice)
+    picked = form.cleaned_data.get("library_photo")
+    if picked:
+        photo = library_photo(team=team, photo_id=picked)
+        if photo is None:
+            form.add_error("library_photo", "That photo is not in this team's library (any more).")
+            return CardPhoto(form=form, error="The photo was not used: it is not in this team's library (any more).")
+        return CardPhoto(form=CardPhotoForm(), url=photo.url)
+    return CardPhoto(form=CardPhotoForm())
 
 
 # -- the library ----------------------------------------------------------------------------

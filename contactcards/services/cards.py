@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from ..clients import linq_client_for
 from ..linq import LinqClient
 from ..models import AuditEntry, PhoneNumber
+from ..photos.services import ImageCheck, check_new_image, photo_used
 from ..selectors.cards import card_fetch
 from .audit import AlreadySent, Attempt, WriteRecord, audited_write, record_not_sent
 from .diff import Changes, changed_fields, compare, normalise
@@ -22,6 +23,7 @@ from .outcomes import (
     Conflict,
     Duplicate,
     Failed,
+    ImageRefused,
     NotChecked,
     OutcomeUnknown,
     Saved,
@@ -52,6 +54,9 @@ def card_update(
     if not changes:
         return Unchanged()
     typed = MappingProxyType(normalise(submitted))
+    image = check_new_image(changes)  # issue 14: a link Linq could not fetch costs no write (before the lock)
+    if image is not None and not image.ok:
+        return ImageRefused(check=image)
 
     def work() -> SaveOutcome:
         client = linq_client_for(number.team)  # one client (one connection) for the re-read and the write
@@ -74,7 +79,7 @@ def card_update(
         return _write(attempt, client, lambda c: c.update_card(number.e164, body), token,
                       others_changed=seen.others_changed)
 
-    return guarded(number, token, work)
+    return _remember_photo(guarded(number, token, work), number=number, user=user, image=image)
 
 
 def card_create(
@@ -95,6 +100,9 @@ def card_create(
     changes: Changes = {name: ["", value] for name, value in typed.items() if value}
     fields = {"first_name": typed["first_name"], "last_name": typed["last_name"] or None,
               "image_url": typed["image_url"] or None}
+    image = check_new_image(changes)  # issue 14: a link Linq could not fetch costs no write (before the lock)
+    if image is not None and not image.ok:
+        return ImageRefused(check=image)
     attempt = Attempt(number=number, user=user, action=AuditEntry.Action.CREATE, changes=changes,
                       body=LinqClient.create_body(number.e164, **fields), client_ip=client_ip)
 
@@ -112,6 +120,14 @@ def card_create(
         existing = card_fetch(number=number)
         if existing.card is not None:
             return SwitchToEdit(card=existing.card, typed=typed)
+    return _remember_photo(outcome, number=number, user=user, image=image)
+
+
+def _remember_photo(outcome: SaveOutcome, *, number: PhoneNumber, user: AbstractBaseUser,
+                    image: ImageCheck | None) -> SaveOutcome:
+    """A photo link a card now uses joins the team's library, to be picked again for another number."""
+    if image is not None and isinstance(outcome, Saved) and "image_url" in outcome.changed:
+        photo_used(team=number.team, url=image.url, user=user, check=image)
     return outcome
 
 

@@ -9,6 +9,7 @@ lives in ``services/cards.py``. What an error means is ``errors.py``; the words 
     Conflict        someone changed the same field at Linq meanwhile: nothing sent
     SwitchToEdit    a create found a card at Linq (or Linq said 409/2014): nothing created
     SwitchToCreate  an edit found no card at Linq any more: nothing sent
+    ImageRefused    the new image link failed the check Linq's fetch would fail: nothing sent, no row
     Blocked         the write budget is spent (or Linq asked to wait): nothing sent
     Busy            another save held the number's lock too long: nothing sent
     Duplicate       this form was already submitted: nothing sent again
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 
 from ..linq import Card, LinqError
 from ..models import AuditEntry
+from ..photos.services import ImageCheck
 from ..selectors.budget import Budget
 from .diff import FieldConflict
 
@@ -62,6 +64,11 @@ class SwitchToEdit:
 @dataclass(frozen=True)
 class SwitchToCreate:
     typed: Mapping[str, str]  # the person's input, for a new card
+
+
+@dataclass(frozen=True)
+class ImageRefused:
+    check: ImageCheck  # why the link would not work (checked before the lock, the budget and any call)
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,6 @@ class OutcomeUnknown:
 
 
 SaveOutcome = (
-    Saved | Unchanged | Conflict | SwitchToEdit | SwitchToCreate | Blocked | Busy | Duplicate | NotChecked | Failed
-    | OutcomeUnknown
+    Saved | Unchanged | Conflict | SwitchToEdit | SwitchToCreate | ImageRefused | Blocked | Busy | Duplicate
+    | NotChecked | Failed | OutcomeUnknown
 )

@@ -9,6 +9,7 @@ from conftest import CARD_NUMBER, EMPTY_NUMBER
 from contactcards.forms import sign_loaded
 from contactcards.models import AuditEntry
 from contactcards.tests.helpers import EMPTY_URL, URL, login, value_of
+from contactcards.tests.photo_fixtures import Route, png_bytes
 
 LOADED = {"first_name": "Acme", "last_name": "Support", "image_url": "https://cdn.linqapp.com/contact-card/acme.png"}
 
@@ -181,11 +182,14 @@ def test_linq_errors_show_inline_with_input_kept_and_are_audited(client, bob, sa
         assert f"Linq code {code}" in html and entry.trace_id in html
 
 
-def test_image_error_is_shown_under_the_image_field(client, bob, sandbox):
-    response = login(client, bob).post(URL, edit_data(image_url="https://images.example.invalid/me.png"))
+def test_image_error_is_shown_under_the_image_field(client, bob, sandbox, photo_settings, image_server):
+    # A link that passes our own check (issue 14) and that Linq still refuses (the sandbox: "broken" links).
+    image_server.routes["/broken.png"] = Route(body=png_bytes(700, 700))
+    url = image_server.url("/broken.png")
+    response = login(client, bob).post(URL, edit_data(image_url=url))
     form = response.context["form"]
     assert "could not use this image" in " ".join(form.errors["image_url"])
-    assert value_of(response.content.decode(), "image_url") == "https://images.example.invalid/me.png"
+    assert value_of(response.content.decode(), "image_url") == url
     assert AuditEntry.objects.get().linq_code == 5007
 
 

@@ -20,6 +20,8 @@ from ..forms import CardForm
 from ..linq import Card
 from ..linq.client import CARD_FIELDS
 from ..models import Membership, PhoneNumber
+from ..photos.forms import CardPhotoForm
+from ..photos.services import card_photo, team_photos
 from ..selectors.budget import write_budget
 from ..selectors.cards import card_fetch, recent_entries
 from ..services import outcomes as o
@@ -36,20 +38,28 @@ def card_detail(request: HttpRequest, slug: str, e164: str) -> HttpResponse:
         mark_seen(number=number)  # someone here looked: the dashboard's "changed outside" mark goes
         return page.current()
     require_write(membership)
+    # Issue 14: an uploaded (stored now) or picked photo is sent as its link, and checked like a typed one.
+    photo = card_photo(team=number.team, user=request.user, data=request.POST, files=request.FILES)
+    page.photo_form = photo.form
+    data = request.POST.copy()
+    if photo.url:
+        data["image_url"] = photo.url
+    for note in photo.advice:
+        messages.warning(request, note)
     if request.POST.get("action") == "create":
-        form = CardForm(request.POST)
-        if not form.is_valid():
-            return page.render(form=form)
+        form = CardForm(data)
+        if not form.is_valid() or photo.error:
+            return page.render(form=_with_photo_error(form, photo.error))
         outcome = card_create(number=number, user=request.user, submitted=form.submitted(),
                               token=form.cleaned_data["token"], client_ip=client_ip(request))
         return page.after_save(form, outcome)
-    form = CardForm(request.POST, loaded={})
-    if not form.is_valid():
+    form = CardForm(data, loaded={})
+    if not form.is_valid() or photo.error:
         if "loaded" in form.errors:  # tampered or stale: start again from Linq's current card
             messages.warning(request, form.errors["loaded"][0])
-            posted = {name: request.POST.get(name, "") for name in CARD_FIELDS}
+            posted = {name: data.get(name, "") for name in CARD_FIELDS}
             return page.current(initial=posted)
-        return page.render(form=form)
+        return page.render(form=_with_photo_error(form, photo.error))
     outcome = card_update(number=number, user=request.user, loaded=form.loaded_values, submitted=form.submitted(),
                           token=form.cleaned_data["token"], client_ip=client_ip(request))
     return page.after_save(form, outcome)
@@ -60,6 +70,7 @@ class _Page:
 
     def __init__(self, request: HttpRequest, number: PhoneNumber, membership: Membership) -> None:
         self.request, self.number, self.membership = request, number, membership
+        self.photo_form = CardPhotoForm()  # the upload / library controls (kept with their errors on a POST)
 
     def render(self, *, form: CardForm | None, card: Card | None = None, status: int = 200, **extra) -> HttpResponse:
         error = extra.get("error")
@@ -77,6 +88,8 @@ class _Page:
             "mode": "unavailable" if form is None else ("edit" if form.editing else "create"),
             "budget": extra.pop("budget", None) or write_budget(number=self.number),
             "recent": recent_entries(number=self.number),
+            "photo_form": self.photo_form,
+            "library": team_photos(team=self.number.team, limit=12) if self.membership.can_write else (),
             **extra,
         }
         return render(self.request, "contactcards/card.html", context, status=status)
@@ -106,6 +119,9 @@ class _Page:
                 return self.render(card=card, form=CardForm(initial=typed, loaded=card.fields()), switched=outcome)
             case o.SwitchToCreate(typed=typed):
                 return self.render(form=CardForm(initial=typed), switched=outcome)
+            case o.ImageRefused(check=check):
+                form.add_error("image_url", render_to_string("includes/image_refused.txt", {"check": check}).strip())
+                return self.render(form=form)
             case o.Blocked(budget=budget):
                 return self.render(form=form, budget=budget, budget_refused=True)
             case o.Busy():
@@ -130,6 +146,13 @@ class _Page:
                 retry = _retry_form(form) if understood.offer_retry else None
                 return self.render(card=card, form=form, error=understood, retry_form=retry)
         raise TypeError(f"unhandled save outcome {outcome!r}")
+
+
+def _with_photo_error(form: CardForm, error: str) -> CardForm:
+    """The card form, with the photo's problem (shown under the file input too) in its error summary."""
+    if error:
+        form.add_error(None, error)
+    return form
 
 
 def _retry_form(form: CardForm) -> CardForm:

@@ -148,11 +148,12 @@
 
   var CHECK_DELAY_MS = 600;
 
-  function setupCheck(input) {
-    var endpoint = input.getAttribute("data-photo-check-url");
-    var out = document.getElementById(input.getAttribute("data-photo-check-target"));
-    var loaded = input.getAttribute("data-loaded") || "";
-    if (!endpoint || !out) {
+  function setupCheck(form) {
+    var endpoint = form.getAttribute("data-photo-check-url");
+    var input = form.elements.image_url;
+    var out = document.getElementById("photo-check");
+    var loaded = form.getAttribute("data-loaded-image-url") || "";
+    if (!endpoint || !input || !out) {
       return;
     }
     var timer = null;
@@ -187,7 +188,7 @@
         return;
       }
       controller = new AbortController();
-      show("Checking the link the way Linq will fetch it…", "pending");
+      show("Checking the link the way Linq will fetch it\u2026", "pending");
       fetch(endpoint + "?url=" + encodeURIComponent(url), {
         credentials: "same-origin",
         headers: { Accept: "application/json" },
@@ -229,22 +230,20 @@
     if (input.value.trim() && input.value.trim() !== loaded) {
       check();
     }
+
+    // A photo from the library fills the link (the preview and the change summary follow it).
+    form.querySelectorAll("input[name=library_photo][data-photo-url]").forEach(function (radio) {
+      radio.addEventListener("change", function () {
+        if (!radio.checked) {
+          return;
+        }
+        input.value = radio.getAttribute("data-photo-url");
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+        clearTimeout(timer);
+        check();
+      });
+    });
   }
 
-  document.querySelectorAll("input[data-photo-check-url]").forEach(setupCheck);
-
-  // -- pick from the library --------------------------------------------------------------
-
-  document.querySelectorAll("[data-photo-pick]").forEach(function (button) {
-    button.addEventListener("click", function () {
-      var target = document.getElementById(button.getAttribute("data-photo-target"));
-      if (!target) {
-        return;
-      }
-      target.value = button.getAttribute("data-photo-pick");
-      target.dispatchEvent(new Event("input", { bubbles: true }));
-      target.dispatchEvent(new Event("change", { bubbles: true }));
-      target.focus();
-    });
-  });
+  document.querySelectorAll("form[data-photo-check-url]").forEach(setupCheck);
 })();
