@@ -11,7 +11,7 @@ _MAX_COORD = 100_000  # no JPEG/PNG we accept is wider than this; larger numbers
 
 class PhotoUploadForm(forms.Form):
     photo = forms.FileField(
-        label="Upload a photo", required=False,
+        label="Photo file", required=False,
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png", "data-photo-input": ""}),
         help_text=(f"JPEG or PNG, up to {MAX_UPLOAD_BYTES // 1_000_000} MB. It is cropped to a square "
                    "(the middle, unless you choose), resized to 1024x1024 and stripped of metadata "

@@ -161,7 +161,6 @@
 
     function show(text, kind, advice) {
       out.textContent = "";
-      out.hidden = !text;
       out.className = "photo-check photo-check-" + kind;
       var line = document.createElement("p");
       line.textContent = text;
@@ -219,13 +218,11 @@
         });
     }
 
+    // Only on typing (debounced), not on "change": that fires on blur, i.e. on the mousedown of a
+    // click on Save, and a verdict appearing then would move the button from under the pointer.
     input.addEventListener("input", function () {
       clearTimeout(timer);
       timer = setTimeout(check, CHECK_DELAY_MS);
-    });
-    input.addEventListener("change", function () {
-      clearTimeout(timer);
-      check();
     });
     if (input.value.trim() && input.value.trim() !== loaded) {
       check();
