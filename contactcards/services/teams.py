@@ -37,7 +37,15 @@ def token_change(*, team: Team, user: AbstractBaseUser, token: str, client_ip: s
 
 
 class TeamChangeError(Exception):
-    """A team change that was refused for a reason the person can act on; the message says which."""
+    """A team change refused for a reason the person can act on.
+
+    ``reason`` says which (numbers_exist, no_such_user, already_member, last_owner), ``values``
+    what it is about; ``templates/includes/team_change_error.txt`` words it.
+    """
+
+    def __init__(self, reason: str, **values: object) -> None:
+        super().__init__(reason)
+        self.reason, self.values = reason, values
 
 
 @dataclass(frozen=True)
@@ -53,8 +61,7 @@ def numbers_add(*, team: Team, e164s: list[str], refuse_existing: bool = False) 
     """
     existing = numbers_existing(team=team, e164s=e164s)
     if existing and refuse_existing:
-        raise TeamChangeError(f"Already in this team: {', '.join(existing)}. "
-                              "Remove them from the list and submit again.")
+        raise TeamChangeError("numbers_exist", numbers=existing)
     new = [e164 for e164 in dict.fromkeys(e164s) if e164 not in existing]
     # ignore_conflicts: a concurrent add of the same number is not an error, just already done.
     PhoneNumber.objects.bulk_create([PhoneNumber(team=team, e164=e164) for e164 in new], ignore_conflicts=True)
@@ -78,10 +85,10 @@ def membership_add(*, team: Team, username: str, role: str) -> Membership:
     """Add an existing user to the team with a role."""
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
-        raise TeamChangeError(f"There is no user named {username!r}. An administrator creates accounts.")
+        raise TeamChangeError("no_such_user", username=username)
     membership, created = Membership.objects.get_or_create(team=team, user=user, defaults={"role": role})
     if not created:
-        raise TeamChangeError(f"{username} is already a member of this team ({membership.get_role_display()}).")
+        raise TeamChangeError("already_member", username=username, role=membership.get_role_display())
     return membership
 
 
@@ -103,7 +110,7 @@ def membership_set_role(*, membership: Membership, role: str) -> Membership:
     """Change a member's role; the last owner cannot be demoted."""
     with transaction.atomic():
         if membership.role == Role.OWNER and role != Role.OWNER and not _other_owners_exist(membership):
-            raise TeamChangeError("A team needs at least one owner: make someone else an owner first.")
+            raise TeamChangeError("last_owner")
         membership.role = role
         membership.save(update_fields=["role"])
     return membership
@@ -113,7 +120,7 @@ def membership_remove(*, membership: Membership) -> None:
     """Remove a member; the last owner cannot be removed."""
     with transaction.atomic():
         if membership.role == Role.OWNER and not _other_owners_exist(membership):
-            raise TeamChangeError("A team needs at least one owner: make someone else an owner first.")
+            raise TeamChangeError("last_owner")
         membership.delete()
 
 

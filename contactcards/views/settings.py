@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from ..access import get_number_for_user, get_team_for_user, require_owner
@@ -89,7 +90,7 @@ def settings_member_add(request: HttpRequest, slug: str) -> HttpResponse:
             added = team_services.membership_add(team=team, username=form.cleaned_data["username"],
                                             role=form.cleaned_data["role"])
         except team_services.TeamChangeError as error:
-            form.add_error("username", str(error))
+            form.add_error("username", _words(error))
         else:
             messages.success(request, f"{added.user.get_username()} joined the team as {added.get_role_display()}.")
             return redirect("team_settings", slug=team.slug)
@@ -115,7 +116,7 @@ def settings_member_role(request: HttpRequest, slug: str, membership_id: int) ->
     try:
         team_services.membership_set_role(membership=member, role=form.cleaned_data["role"])
     except team_services.TeamChangeError as error:
-        messages.error(request, str(error))
+        messages.error(request, _words(error))
         return _render(request, team, membership, status=400)
     messages.success(request, f"{member.user.get_username()} is now {member.get_role_display()}.")
     return redirect("team_settings", slug=team.slug)
@@ -134,7 +135,7 @@ def settings_member_remove(request: HttpRequest, slug: str, membership_id: int) 
     try:
         team_services.membership_remove(membership=member)
     except team_services.TeamChangeError as error:
-        messages.error(request, str(error))
+        messages.error(request, _words(error))
         return _render(request, team, membership, status=400)
     messages.success(request, f"{name} was removed from the team.")
     if member.user_id == request.user.pk:
@@ -152,7 +153,7 @@ def settings_numbers_add(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         result = team_services.numbers_add(team=team, e164s=form.cleaned_data["numbers"], refuse_existing=True)
     except team_services.TeamChangeError as error:
-        form.add_error("numbers", str(error))
+        form.add_error("numbers", _words(error))
         return _render(request, team, membership, numbers_form=form, status=400)
     messages.success(request, f"Added {len(result.added)} number{'s' if len(result.added) != 1 else ''}: "
                               f"{', '.join(result.added)}.")
@@ -200,6 +201,10 @@ def _import_page(request: HttpRequest, team: Team, membership: Membership, *, fo
         form = ImportNumbersForm(choices=preview.new, initial={"numbers": preview.new})
     context = {"team": team, "membership": membership, "preview": preview, "error": error, "form": form}
     return render(request, "contactcards/settings_import.html", context, status=status)
+
+
+def _words(error: team_services.TeamChangeError) -> str:
+    return render_to_string("includes/team_change_error.txt", {"error": error}).strip()
 
 
 def _confirm(request: HttpRequest, team: Team, membership: Membership, *, title: str, text: str,

@@ -2,6 +2,7 @@ import os
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.template.loader import render_to_string
 
 from contactcards.management.teams import team_from_slug
 from contactcards.models import Role
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         try:
             membership, created = membership_put(team=team, user=user, role=role)
         except TeamChangeError as error:
-            raise CommandError(str(error)) from None
+            raise CommandError(render_to_string("includes/team_change_error.txt", {"error": error}).strip()) from None
         self.stdout.write(self.style.SUCCESS(
             f"{username} is {'now' if created else 'still'} a member of {team.slug} as {membership.role}."
         ))
