@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
 
@@ -16,6 +20,28 @@ logger = logging.getLogger(__name__)
 # errors.py gives them a meaning, templates/includes/error_words.html the words.
 TOKEN_MISSING = "no Linq token is set for this team"
 TOKEN_UNREADABLE = "the stored Linq token cannot be decrypted with the configured keys"
+
+# When the current request's time for Linq runs out (time.monotonic()); None outside a request.
+_deadline: ContextVar[float | None] = ContextVar("linq_deadline", default=None)
+
+
+@contextmanager
+def linq_time_budget(seconds: float) -> Iterator[None]:
+    """Within this block, every client made here shares ``seconds`` for all its calls (see
+    linqadmin.middleware.LinqTimeBudgetMiddleware); an inner block cannot extend an outer one."""
+    deadline = time.monotonic() + seconds
+    outer = _deadline.get()
+    token = _deadline.set(deadline if outer is None else min(outer, deadline))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def linq_time_left() -> float | None:
+    """Seconds left of the current request's time for Linq (None: no limit, e.g. a command)."""
+    deadline = _deadline.get()
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 def team_token(team: Team) -> tuple[str, str | None]:
@@ -37,6 +63,7 @@ def linq_client_for(team: Team) -> LinqClient:
         connect_timeout=settings.LINQ_CONNECT_TIMEOUT,
         read_timeout=settings.LINQ_READ_TIMEOUT,
         token_problem=problem,
+        time_budget=linq_time_left(),
     )
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 from . import crypto
 from .phones import E164_RE, PhoneNumberError, is_e164, parse_e164  # noqa: F401 (E164_RE re-exported)
@@ -102,11 +106,49 @@ class PhoneNumber(models.Model):
         return self.e164
 
 
+# What a write attempt's outcome consists of: filled in once, after the call (see AuditEntry.fill_outcome).
+# Every other column describes the attempt and never changes. Migration 0006's trigger uses the same list.
+OUTCOME_FIELDS = ("outcome", "error_kind", "http_status", "request_sent", "linq_code", "linq_code_text",
+                  "error_message", "trace_id", "retry_after", "duration_ms", "applied", "outcome_at",
+                  "reconciled_at")
+# Client failures after which a write may or may not have been applied (LinqError.outcome_unknown).
+UNKNOWN_OUTCOME_KINDS = ("timeout", "connection", "malformed")
+
+
+def attempt_stale_before(now: datetime | None = None) -> datetime:
+    """A pending attempt created before this can no longer be in flight: the request that sent it
+    had at most LINQ_REQUEST_BUDGET seconds for its calls, so its process stopped without an answer."""
+    return (now or timezone.now()) - timedelta(seconds=settings.LINQ_ATTEMPT_STALE_AFTER)
+
+
 class AuditQuerySet(models.QuerySet):
     """Bulk updates and deletes are refused: the history is append-only."""
 
     def update(self, **kwargs):  # type: ignore[override]
         raise AuditImmutableError("Audit entries cannot be changed.")
+
+    def _fill_once(self, **values) -> int:
+        """Used by AuditEntry.fill_outcome / fill_reconciled only, on rows filtered to "not filled yet"."""
+        return super().update(**values)
+
+    def writes(self):
+        return self.filter(action__in=(AuditEntry.Action.CREATE, AuditEntry.Action.UPDATE))
+
+    def in_flight(self, *, now: datetime | None = None):
+        """Attempts sent so recently that their request may still be waiting for Linq's answer."""
+        return self.filter(outcome=AuditEntry.Outcome.PENDING, created_at__gte=attempt_stale_before(now))
+
+    def awaiting_reconciliation(self, *, now: datetime | None = None):
+        """Writes whose outcome is unknown and that no later re-read has settled yet: attempts that
+        never got an answer recorded (and are no longer in flight), and answered ones whose answer
+        did not say (a timeout, a dropped connection, an unreadable answer) and whose re-read failed."""
+        unknown_answer = (Q(outcome__in=(AuditEntry.Outcome.API_ERROR, AuditEntry.Outcome.NETWORK_ERROR),
+                            error_kind__in=UNKNOWN_OUTCOME_KINDS)
+                          & (Q(http_status__isnull=True) | Q(http_status__lt=400)))
+        return self.writes().filter(request_sent=True, applied__isnull=True, reconciled_at__isnull=True).filter(
+            Q(outcome=AuditEntry.Outcome.PENDING, created_at__lt=attempt_stale_before(now))
+            | Q(outcome=AuditEntry.Outcome.UNKNOWN) | unknown_answer
+        )
 
     def delete(self):  # type: ignore[override]
         raise AuditImmutableError("Audit entries cannot be deleted (use `manage.py pruneaudit`).")
@@ -120,7 +162,12 @@ class AuditImmutableError(Exception):
 
 
 class AuditEntry(models.Model):
-    """One attempted call to Linq (or a security-relevant change), written once, never changed."""
+    """One attempted call to Linq (or a security-relevant change), written once, never changed.
+
+    A card write is written ahead: the attempt is stored with outcome "pending" before the call,
+    and its outcome (OUTCOME_FIELDS) is filled in exactly once afterwards (``fill_outcome``); an
+    unknown outcome may later get what a re-read found, once (``fill_reconciled``).
+    """
 
     class Action(models.TextChoices):
         CREATE = "create", "Create card"
@@ -131,6 +178,8 @@ class AuditEntry(models.Model):
         SUCCESS = "success", "Success"
         API_ERROR = "api_error", "API error"
         NETWORK_ERROR = "network_error", "Network error"
+        PENDING = "pending", "Sent, outcome not yet known"
+        UNKNOWN = "unknown", "Outcome unknown"  # no answer was ever recorded (the process stopped)
 
     class Stage(models.TextChoices):
         """Which call of a save the row's facts are about."""
@@ -150,6 +199,7 @@ class AuditEntry(models.Model):
     request_sent = models.BooleanField(default=True, help_text="False when the request certainly never reached Linq.")
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     linq_code = models.PositiveIntegerField(null=True, blank=True)
+    linq_code_text = models.CharField(max_length=41, blank=True)  # a code that does not fit linq_code (-1, 2**40)
     error_message = models.TextField(blank=True)  # Linq's own message (rows before 0004 may carry our notes too)
     # The client's kind of failure: api, timeout, connection, malformed, token ('' for a success).
     error_kind = models.CharField(max_length=20, blank=True)
@@ -161,7 +211,11 @@ class AuditEntry(models.Model):
     # before this row is written: True/False say whether the change took effect, None = not checked.
     applied = models.BooleanField(null=True, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True)  # for a write: when the attempt was stored, before the call
+    outcome_at = models.DateTimeField(null=True, blank=True)  # when the outcome was recorded
+    # When a later re-read (opening the number, `manage.py reconcileattempts`) recorded ``applied``
+    # for an attempt whose outcome was unknown.
+    reconciled_at = models.DateTimeField(null=True, blank=True)
 
     objects = AuditQuerySet.as_manager()
 
@@ -193,6 +247,42 @@ class AuditEntry(models.Model):
     @property
     def is_success(self) -> bool:
         return self.outcome == self.Outcome.SUCCESS
+
+    @property
+    def is_pending(self) -> bool:
+        return self.outcome == self.Outcome.PENDING
+
+    @property
+    def in_flight(self) -> bool:
+        """Pending and recent enough that its request may still be waiting for Linq."""
+        return self.is_pending and self.created_at >= attempt_stale_before()
+
+    def fill_outcome(self, **values) -> bool:
+        """Record a pending attempt's outcome: once, only outcome fields. False if it was filled already
+        (by its own request, or by a reconciler that decided it was lost)."""
+        self._check_outcome_fields(values)
+        if values.get("outcome", self.Outcome.PENDING) == self.Outcome.PENDING:
+            raise AuditImmutableError("An outcome must say what happened.")
+        return self._fill(AuditEntry.objects.filter(pk=self.pk, outcome=self.Outcome.PENDING), values)
+
+    def fill_reconciled(self, *, applied: bool | None, at: datetime) -> bool:
+        """Record what a later re-read found for an answered attempt whose outcome was unknown: once."""
+        rows = AuditEntry.objects.filter(pk=self.pk, applied__isnull=True, reconciled_at__isnull=True).exclude(
+            outcome=self.Outcome.PENDING)
+        return self._fill(rows, {"applied": applied, "reconciled_at": at})
+
+    def _fill(self, rows: AuditQuerySet, values: dict) -> bool:
+        if not rows._fill_once(**values):
+            return False
+        for name, value in values.items():
+            setattr(self, name, value)
+        return True
+
+    @staticmethod
+    def _check_outcome_fields(values: dict) -> None:
+        others = set(values) - set(OUTCOME_FIELDS)
+        if others:
+            raise AuditImmutableError(f"What was attempted cannot be changed: {sorted(others)}")
 
 
 def point_numbers_at_newest_entries(numbers: models.QuerySet[PhoneNumber]) -> int:

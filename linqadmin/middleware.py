@@ -39,3 +39,22 @@ class ContentSecurityPolicyMiddleware:
         if not request.path.startswith(self.admin_prefix):
             response.headers.setdefault("Content-Security-Policy", self.policy)
         return response
+
+
+class LinqTimeBudgetMiddleware:
+    """Each request may spend at most ``LINQ_REQUEST_BUDGET`` seconds on Linq calls and lock waits.
+
+    Every Linq client made during the request (``contactcards.clients.linq_client_for``) gets what
+    is left of it, so the sum of one save's calls - re-read, write, re-read after no answer - stays
+    under the budget, and the budget stays well under the worker timeout: a save that runs out of
+    time ends as "outcome unknown" (and is reconciled later), never as a killed worker.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from contactcards.clients import linq_time_budget
+
+        with linq_time_budget(settings.LINQ_REQUEST_BUDGET):
+            return self.get_response(request)

@@ -38,6 +38,12 @@ if not LINQADMIN_ENCRYPTION_KEYS and not DEBUG:
 LINQ_API_BASE_URL = env.str("LINQ_API_BASE_URL", default="https://api.linqapp.com/api/partner")
 LINQ_CONNECT_TIMEOUT = env.float("LINQ_CONNECT_TIMEOUT", default=5.0)
 LINQ_READ_TIMEOUT = env.float("LINQ_READ_TIMEOUT", default=20.0)
+# Seconds one web request may spend on Linq calls and on waiting for a number's lock, all together:
+# well under gunicorn's --timeout (60 s in the README), so a slow Linq ends a save as "outcome
+# unknown" instead of getting the worker killed. A pending write older than LINQ_ATTEMPT_STALE_AFTER
+# can no longer be in flight, and is reconciled (re-read) the next time the number is opened.
+LINQ_REQUEST_BUDGET = env.float("LINQ_REQUEST_BUDGET", default=30.0)
+LINQ_ATTEMPT_STALE_AFTER = env.float("LINQ_ATTEMPT_STALE_AFTER", default=LINQ_REQUEST_BUDGET + 30.0)
 
 # -- Apps -------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -64,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "linqadmin.middleware.ContentSecurityPolicyMiddleware",
+    "linqadmin.middleware.LinqTimeBudgetMiddleware",
 ]
 
 ROOT_URLCONF = "linqadmin.urls"

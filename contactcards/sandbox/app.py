@@ -9,8 +9,8 @@ envelope with a ``trace_id`` that is also sent as ``X-Trace-ID``.
 Faults can be injected per number or globally to rehearse Linq's failures:
 latency, timeouts, error answers (2022, 4004, 429, ...), non-JSON bodies,
 dropped connections, a card changed "by someone else", writes that leave
-the card not active ("inactive"), and "answer": any status, headers and raw body,
-including the odd-but-valid answers in ``ODD_ANSWERS`` (``{"kind": "answer",
+the card not active ("inactive"), "hold" (wait until ``release_holds()``), and
+"answer": any status, headers and raw body, including the odd-but-valid answers in ``ODD_ANSWERS`` (``{"kind": "answer",
 "preset": "retry_after_1e400"}``), to check that no answer Linq can send breaks the
 app. PATCH on a card that is not active is refused with 404/2012, as Linq does.
 """
@@ -40,7 +40,7 @@ WRITE_LIMIT = 3
 WRITE_WINDOW = 600  # seconds
 API_PREFIX = "/api/partner"
 
-FAULT_KINDS = ("latency", "timeout", "error", "non_json", "drop", "remote_change", "inactive", "answer")
+FAULT_KINDS = ("latency", "timeout", "error", "non_json", "drop", "remote_change", "inactive", "answer", "hold")
 
 
 def _envelope(status: int, code: object, message: str = "Error.", **extra: object) -> str:
@@ -143,6 +143,7 @@ class Fault:
     retry_after: int | None = None
     seconds: float = 0.0
     times: int | None = None  # None: until cleared
+    skip: int = 0  # let this many matching requests through first (e.g. fail only the second GET)
     apply_write: bool = True  # for timeout/drop on writes: whether the write still happens
     changes: dict[str, Any] = field(default_factory=dict)  # for remote_change
     # For error faults with retry_after: where Linq puts the wait ("both", "header", "body")
@@ -210,6 +211,8 @@ class SandboxState:
         self.reset()
 
     def reset(self) -> None:
+        if getattr(self, "released", None) is not None:
+            self.released.set()  # nothing stays held across a reset
         with self.lock:
             self.accounts: dict[str, set[str]] = {}
             self.cards: dict[str, dict[str, Any]] = {}
@@ -221,6 +224,11 @@ class SandboxState:
             # like Linq fetching a public URL; the fetched bytes are what its fake CDN serves.
             self.fetchable_origins: dict[str, str] = {}
             self.images: dict[str, tuple[str, bytes]] = {}  # CDN digest -> (content type, bytes)
+            self.released = threading.Event()  # "hold" faults wait for this (release_holds)
+
+    def release_holds(self) -> None:
+        """Let every request held by a "hold" fault continue (and the ones that come later)."""
+        self.released.set()
 
     # -- setup helpers -------------------------------------------------
 
@@ -299,6 +307,9 @@ class SandboxState:
                 if method not in fault.methods:
                     continue
                 if fault.number is not None and fault.number != number:
+                    continue
+                if fault.skip > 0:
+                    fault.skip -= 1
                     continue
                 matched.append(fault)
                 if fault.times is not None:
@@ -422,6 +433,8 @@ class SandboxApp:
                                     **fault.changes)
             elif fault.kind == "latency":
                 time.sleep(fault.seconds)
+            elif fault.kind == "hold":  # wait until a test says go (at most ``seconds``), then go on
+                self.state.released.wait(fault.seconds or 60)
             elif fault.kind == "error":
                 raise error(fault.status or 500, fault.code or 3006, retry_after=fault.retry_after,
                             retry_after_in=fault.retry_after_in, retry_after_format=fault.retry_after_format)

@@ -4,10 +4,12 @@ A row stores facts - who, what, the body sent, HTTP status, Linq code and messag
 wait, whether the request was sent, whether a re-read showed it applied - never our own words:
 the templates word them (``includes/audit_outcome.html``).
 
-``audited_write`` is the one place a card write is made: ``record_attempt`` builds the row
-before the call, ``record_outcome`` completes and stores it after. Today the row is saved once,
-with its outcome; a write-ahead audit saves it in ``record_attempt`` and completes it in
-``record_outcome`` without touching any caller.
+Write-ahead (docs/audit-history.md): ``write_ahead`` stores the attempt - who, number, fields,
+exact body - with outcome "pending" inside the number's lock transaction, which commits before
+the write leaves for Linq; ``send_write`` makes the call outside any transaction and fills the
+outcome in exactly once. If the process dies during the call (SIGKILL, OOM, a worker timeout)
+the attempt stays "pending": ``reconcile`` re-reads the card later (opening the number, or
+``manage.py reconcileattempts``) and records whether the change took effect.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from django.utils import timezone
 from ..clients import log_linq_failure
 from ..linq import Card, CardResult, LinqClient, LinqError
 from ..models import AuditEntry, PhoneNumber, Team
+from ..selectors.cards import card_fetch
 from . import mirror
 from .diff import Changes, took_effect
 from .guard import consume_form_token, link_form_token
@@ -41,7 +44,7 @@ class Attempt:
 
 @dataclass(frozen=True)
 class WriteRecord:
-    """What ``audited_write`` recorded: the stored row, and the card or the error."""
+    """What ``send_write`` recorded: the stored row, and the card or the error."""
 
     entry: AuditEntry
     card: Card | None = None  # Linq's answer, or the re-read after an unanswered call
@@ -54,6 +57,7 @@ class AlreadySent(Exception):
 
 
 def record_attempt(attempt: Attempt) -> AuditEntry:
+    """The row for an attempt (not stored yet)."""
     number, user = attempt.number, attempt.user
     return AuditEntry(
         team=number.team, number=number, phone_number=number.e164, user=user,
@@ -62,45 +66,68 @@ def record_attempt(attempt: Attempt) -> AuditEntry:
     )
 
 
-def record_outcome(entry: AuditEntry, *, result: CardResult | None = None, error: LinqError | None = None,
-                   applied: bool | None = None, stage: str = AuditEntry.Stage.WRITE) -> AuditEntry:
-    """Complete the row with the call's facts and store it."""
-    entry.stage = stage
-    if error is None:
-        assert result is not None
-        entry.outcome = AuditEntry.Outcome.SUCCESS
-        entry.http_status = result.status
-        entry.trace_id = result.trace_id or ""
-        entry.duration_ms = result.duration_ms
-    else:
-        entry.outcome = (AuditEntry.Outcome.API_ERROR if error.kind == "api" or error.status
-                         else AuditEntry.Outcome.NETWORK_ERROR)
-        entry.error_kind = error.kind
-        entry.http_status = error.status
-        entry.request_sent = error.sent and stage == AuditEntry.Stage.WRITE
-        entry.linq_code = error.code
-        entry.error_message = str(error.message)[:2000]
-        entry.trace_id = error.trace_id or ""
-        entry.retry_after = error.retry_after
-        entry.duration_ms = error.duration_ms
-        entry.applied = applied
-    entry.save()
-    return entry
-
-
-def audited_write(attempt: Attempt, *, client: LinqClient, call: Callable[[LinqClient], CardResult],
-                  token: str = "") -> WriteRecord:
-    """Make one write call and record it, whatever its outcome. Never retries.
-
-    When the outcome is unknown (timeout, dropped connection, unreadable answer), the card
-    is re-read *before* the outcome is recorded, so the row says whether the change took effect.
-    Raises :class:`AlreadySent` when ``token`` was used already (nothing is sent).
-    """
+def write_ahead(attempt: Attempt, token: str = "") -> AuditEntry:
+    """Store the attempt as "pending" and consume the form token, in the caller's transaction
+    (the number's lock, which commits before the write is sent). Raises AlreadySent when the
+    token was used already."""
     try:
         used = consume_form_token(token, attempt.number)
     except IntegrityError:
         raise AlreadySent(token) from None
     entry = record_attempt(attempt)
+    entry.outcome = AuditEntry.Outcome.PENDING
+    entry.save()
+    link_form_token(used, entry)
+    return entry
+
+
+def _outcome_values(*, result: CardResult | None, error: LinqError | None, applied: bool | None,
+                    stage: str) -> dict:
+    if error is None:
+        assert result is not None
+        return {"outcome": AuditEntry.Outcome.SUCCESS, "http_status": result.status,
+                "trace_id": result.trace_id or "", "duration_ms": result.duration_ms}
+    return {
+        "outcome": (AuditEntry.Outcome.API_ERROR if error.kind == "api" or error.status
+                    else AuditEntry.Outcome.NETWORK_ERROR),
+        "error_kind": error.kind,
+        "http_status": error.status,
+        "request_sent": error.sent and stage == AuditEntry.Stage.WRITE,
+        "linq_code": error.code,
+        "linq_code_text": error.code_text or "",
+        "error_message": str(error.message)[:2000],
+        "trace_id": error.trace_id or "",
+        "retry_after": error.retry_after,
+        "duration_ms": error.duration_ms,
+        "applied": applied,
+    }
+
+
+def record_outcome(entry: AuditEntry, *, result: CardResult | None = None, error: LinqError | None = None,
+                   applied: bool | None = None, stage: str = AuditEntry.Stage.WRITE) -> AuditEntry:
+    """Complete the row with the call's facts: a new row is stored whole; a pending attempt gets its
+    outcome filled in, once (``AuditEntry.fill_outcome``)."""
+    values = {**_outcome_values(result=result, error=error, applied=applied, stage=stage),
+              "outcome_at": timezone.now()}
+    if entry.pk is None:
+        entry.stage = stage
+        for name, value in values.items():
+            setattr(entry, name, value)
+        entry.save()
+    else:
+        entry.fill_outcome(**values)
+    return entry
+
+
+def send_write(entry: AuditEntry, attempt: Attempt, *, client: LinqClient,
+               call: Callable[[LinqClient], CardResult]) -> WriteRecord:
+    """Make the write call for a committed attempt and record its outcome. Never retries.
+
+    When the outcome is unknown (timeout, dropped connection, unreadable answer), the card is
+    re-read *before* the outcome is recorded, so the row says whether the change took effect.
+    Anything else that stops this function (the process killed, the database gone) leaves the
+    attempt "pending", for ``reconcile``.
+    """
     started = timezone.now()
     try:
         result = call(client)
@@ -108,10 +135,8 @@ def audited_write(attempt: Attempt, *, client: LinqClient, call: Callable[[LinqC
         log_linq_failure(attempt.action, attempt.number.e164, error)
         card, applied = _recheck(client, attempt, error)
         record_outcome(entry, error=error, applied=applied)
-        link_form_token(used, entry)
         return WriteRecord(entry=entry, card=card, error=error, applied=applied)
     record_outcome(entry, result=result)
-    link_form_token(used, entry)
     mirror.record_card(number=attempt.number, card=result.card, source=mirror.Source.WRITE, as_of=started)
     return WriteRecord(entry=entry, card=result.card)
 
@@ -141,9 +166,54 @@ def record_not_sent(attempt: Attempt, error: LinqError) -> AuditEntry | None:
     return record_outcome(record_attempt(attempt), error=error, stage=AuditEntry.Stage.CHECK)
 
 
+def reconcile(number: PhoneNumber, card: Card | None) -> list[AuditEntry]:
+    """Record, for each of the number's attempts whose outcome is unknown, whether ``card`` (just
+    re-read from Linq) shows its change. Attempts still in flight are left alone.
+
+    A pending attempt (its process never recorded an answer) becomes "outcome unknown" with
+    ``applied``; an answered attempt whose outcome was unknown gets ``applied``. Each is written
+    once; a concurrent reconciler that got there first wins and this one skips the row.
+    """
+    done = []
+    now = timezone.now()
+    for entry in AuditEntry.objects.awaiting_reconciliation(now=now).filter(number=number).order_by("created_at"):
+        applied = took_effect(card, entry.changes or {})
+        if entry.outcome == AuditEntry.Outcome.PENDING:
+            recorded = entry.fill_outcome(outcome=AuditEntry.Outcome.UNKNOWN, applied=applied, outcome_at=now,
+                                          reconciled_at=now)
+        else:
+            recorded = entry.fill_reconciled(applied=applied, at=now)
+        if recorded:
+            done.append(entry)
+    return done
+
+
 def record_token_change(*, team: Team, user: AbstractBaseUser, client_ip: str | None = None) -> AuditEntry:
     """Who changed the team's token and when - never the value."""
     return AuditEntry.objects.create(
         team=team, user=user, username=user.get_username(), action=AuditEntry.Action.TOKEN_CHANGE,
         outcome=AuditEntry.Outcome.SUCCESS, client_ip=client_ip,
     )
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    settled: list[AuditEntry]
+    unreadable: list[tuple[str, LinqError]]
+
+
+def reconcile_all(*, team: Team | None = None) -> ReconcileReport:
+    """``reconcile`` every number that has attempts awaiting it (for ``manage.py reconcileattempts``)."""
+    waiting = AuditEntry.objects.awaiting_reconciliation().filter(number__isnull=False)
+    if team is not None:
+        waiting = waiting.filter(team=team)
+    settled: list[AuditEntry] = []
+    unreadable: list[tuple[str, LinqError]] = []
+    numbers = PhoneNumber.objects.filter(pk__in=waiting.values("number_id")).select_related("team").order_by("pk")
+    for number in numbers:
+        load = card_fetch(number=number)
+        if load.error is not None:
+            unreadable.append((number.e164, load.error))
+            continue
+        settled += reconcile(number, load.card)
+    return ReconcileReport(settled=settled, unreadable=unreadable)

@@ -1,12 +1,20 @@
 """Saving a card: every card write to Linq goes through ``card_update`` or ``card_create``.
 
-Each save follows one shape, under the number's lock (``guard.guarded``): re-read the card
-(one free GET) -> diff (``diff.py``) -> call once, never retried -> audit row (``audit.py``).
-It returns one frozen outcome (``outcomes.py``); every rule that decides between them is here.
+Each save follows one shape: under the number's lock (``guard.guarded``) re-read the card (one
+free GET) -> diff (``diff.py``) -> store the attempt ahead of the write (``audit.write_ahead``);
+after the lock's commit, call once, never retried -> fill in the attempt's outcome
+(``audit.send_write``). It returns one frozen outcome (``outcomes.py``); every rule that decides
+between them is here.
+
+A card that is not active (its set-up did not complete) cannot be PATCHed - Linq answers 404/2012
+and wants the whole card POSTed again - so an edit of such a card, or an edit Linq refuses that
+way, switches to the set-up form with the person's input kept (``SwitchToCreate``), the mirror of
+a set-up that finds a card (409/2014, ``SwitchToEdit``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -16,9 +24,9 @@ from ..linq import LinqClient
 from ..models import AuditEntry, PhoneNumber
 from ..photos.services import ImageCheck, check_new_image, photo_used
 from ..selectors.cards import card_fetch
-from .audit import AlreadySent, Attempt, WriteRecord, audited_write, record_not_sent
+from .audit import AlreadySent, Attempt, WriteRecord, reconcile, record_not_sent, send_write, write_ahead
 from .diff import Changes, changed_fields, compare, normalise
-from .guard import duplicate_of, guarded
+from .guard import Then, duplicate_of, guarded
 from .outcomes import (
     Conflict,
     Duplicate,
@@ -58,7 +66,7 @@ def card_update(
     if image is not None and not image.ok:
         return ImageRefused(check=image)
 
-    def work() -> SaveOutcome:
+    def work() -> SaveOutcome | Then:
         client = linq_client_for(number.team)  # one client (one connection) for the re-read and the write
         current = card_fetch(number=number, client=client)
         if current.error is not None:
@@ -66,8 +74,11 @@ def card_update(
             attempt = Attempt(number=number, user=user, action=AuditEntry.Action.UPDATE, changes=changes,
                               body=body, client_ip=client_ip)
             return NotChecked(error=current.error, entry=record_not_sent(attempt, current.error))
+        reconcile(number, current.card)  # earlier attempts that never got an answer: settle them first
         if current.card is None:  # deleted at Linq since the form was loaded
             return SwitchToCreate(typed=typed)
+        if not current.card.is_active:  # PATCH needs an active card: set it up again (POST), nothing sent
+            return SwitchToCreate(typed=typed, pending=True)
         seen = compare(loaded=loaded, submitted=submitted, remote=current.card)
         if seen.conflicts:
             return Conflict(card=current.card, conflicts=seen.conflicts, keep_mine=MappingProxyType(seen.keep_mine))
@@ -77,7 +88,7 @@ def card_update(
         attempt = Attempt(number=number, user=user, action=AuditEntry.Action.UPDATE, changes=seen.to_send,
                           body=body, client_ip=client_ip)
         return _write(attempt, client, lambda c: c.update_card(number.e164, body), token,
-                      others_changed=seen.others_changed)
+                      others_changed=seen.others_changed, typed=typed)
 
     return _remember_photo(guarded(number, token, work), number=number, user=user, image=image)
 
@@ -106,11 +117,12 @@ def card_create(
     attempt = Attempt(number=number, user=user, action=AuditEntry.Action.CREATE, changes=changes,
                       body=LinqClient.create_body(number.e164, **fields), client_ip=client_ip)
 
-    def work() -> SaveOutcome:
+    def work() -> SaveOutcome | Then:
         client = linq_client_for(number.team)  # one client (one connection) for the re-read and the write
         current = card_fetch(number=number, client=client)
         if current.error is not None:
             return NotChecked(error=current.error, entry=record_not_sent(attempt, current.error))
+        reconcile(number, current.card)
         if current.card is not None and current.card.is_active:
             return SwitchToEdit(card=current.card, typed=typed)
         return _write(attempt, client, lambda c: c.create_card(number.e164, **fields), token, created=True)
@@ -132,18 +144,29 @@ def _remember_photo(outcome: SaveOutcome, *, number: PhoneNumber, user: Abstract
 
 
 def _write(attempt: Attempt, client: LinqClient, call, token: str, *, created: bool = False,
-           others_changed: tuple[str, ...] = ()) -> SaveOutcome:
-    """The audited call, and which outcome its record is."""
+           others_changed: tuple[str, ...] = (), typed: Mapping[str, str] | None = None) -> SaveOutcome | Then:
+    """Under the lock: store the attempt ahead of the write. Then (after the commit): the call, its
+    recorded outcome, and which save outcome that is."""
     try:
-        record = audited_write(attempt, client=client, call=call, token=token)
+        entry = write_ahead(attempt, token)
     except AlreadySent:
         return duplicate_of(token) or Duplicate(previous=None)
-    return _outcome_of(record, attempt, created=created, others_changed=others_changed)
+
+    def then() -> SaveOutcome:
+        record = send_write(entry, attempt, client=client, call=call)
+        return _outcome_of(record, attempt, created=created, others_changed=others_changed, typed=typed)
+
+    return then
 
 
 def _outcome_of(record: WriteRecord, attempt: Attempt, *, created: bool,
-                others_changed: tuple[str, ...]) -> SaveOutcome:
+                others_changed: tuple[str, ...], typed: Mapping[str, str] | None = None) -> SaveOutcome:
+    """``typed``: an edit's input, for the set-up form when Linq refuses the PATCH (None for a set-up)."""
     changed = tuple(attempt.changes)
+    error = record.error
+    if error is not None and typed is not None and error.status == 404 and error.code == 2012:
+        # Linq refused the PATCH: no active card (its set-up did not complete). Set it up again.
+        return SwitchToCreate(typed=typed, pending=True, refused=record.entry)
     if record.error is None:
         return Saved(card=record.card, entry=record.entry, changed=changed, created=created,
                      others_changed=others_changed)

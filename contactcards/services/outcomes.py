@@ -8,7 +8,8 @@ lives in ``services/cards.py``. What an error means is ``errors.py``; the words 
     Unchanged       nothing to send (nothing typed differs, or Linq already has these values)
     Conflict        someone changed the same field at Linq meanwhile: nothing sent
     SwitchToEdit    a create found a card at Linq (or Linq said 409/2014): nothing created
-    SwitchToCreate  an edit found no card at Linq any more: nothing sent
+    SwitchToCreate  an edit found no card at Linq any more, or one that is not active (pending), or
+                    Linq refused the PATCH with 404/2012: set it up again (POST the whole card)
     ImageRefused    the new image link failed the check Linq's fetch would fail: nothing sent, no row
     Blocked         the write budget is spent (or Linq asked to wait): nothing sent
     Busy            another save held the number's lock too long: nothing sent
@@ -64,6 +65,8 @@ class SwitchToEdit:
 @dataclass(frozen=True)
 class SwitchToCreate:
     typed: Mapping[str, str]  # the person's input, for a new card
+    pending: bool = False  # Linq has a card that is not active: it is set up again, not edited
+    refused: AuditEntry | None = None  # the PATCH Linq refused with 404/2012 (it is in the history)
 
 
 @dataclass(frozen=True)

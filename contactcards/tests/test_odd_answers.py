@@ -48,8 +48,9 @@ def test_a_save_answered_oddly_keeps_the_input_and_records_the_attempt(client, b
     assert response.status_code < 500
     assert len(sandbox.writes_for(CARD_NUMBER)) == 1  # sent once, never retried by itself
 
-    entry = AuditEntry.objects.get(phone_number=CARD_NUMBER)
+    entry = AuditEntry.objects.get(phone_number=CARD_NUMBER)  # the attempt, written ahead of the PATCH
     assert entry.request_body == {"last_name": TYPED} and entry.changes == {"last_name": ["Support", TYPED]}
+    assert entry.outcome != AuditEntry.Outcome.PENDING and entry.outcome_at is not None  # and its outcome
     assert_storable(entry)
     if not entry.is_success:
         assert card_form(response)["last_name"] == TYPED  # what was typed is still in the form

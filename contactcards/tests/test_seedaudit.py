@@ -22,7 +22,8 @@ def test_it_seeds_a_bench_team_with_a_realistic_spread(db):
     assert entries.count() == 3000
     assert PhoneNumber.objects.filter(team=team).count() == 40
     assert Membership.objects.filter(team=team).count() == 12
-    assert set(entries.values_list("outcome", flat=True)) == set(AuditEntry.Outcome.values)
+    answered = set(AuditEntry.Outcome.values) - {AuditEntry.Outcome.PENDING, AuditEntry.Outcome.UNKNOWN}
+    assert set(entries.values_list("outcome", flat=True)) == answered
     assert set(entries.values_list("action", flat=True)) == set(AuditEntry.Action.values)
     oldest = entries.order_by("created_at").first().created_at
     newest = entries.order_by("-created_at").first().created_at

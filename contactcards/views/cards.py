@@ -25,6 +25,7 @@ from ..photos.services import card_photo, team_photos
 from ..selectors.budget import write_budget
 from ..selectors.cards import card_fetch, recent_entries
 from ..services import outcomes as o
+from ..services.audit import reconcile
 from ..services.cards import card_create, card_update
 from ..services.mirror import mark_seen
 from .utils import client_ip
@@ -84,6 +85,7 @@ class _Page:
             "number": self.number,
             "membership": self.membership,
             "card": card,
+            "pending": card is not None and not card.is_active,  # set up again (POST), not edited
             "form": form,
             "mode": "unavailable" if form is None else ("edit" if form.editing else "create"),
             "budget": extra.pop("budget", None) or write_budget(number=self.number),
@@ -95,10 +97,19 @@ class _Page:
         return render(self.request, "contactcards/card.html", context, status=status)
 
     def current(self, *, initial: dict[str, str] | None = None, **extra) -> HttpResponse:
-        """Re-read the card from Linq (free: reads do not spend the write budget) and show a fresh form."""
+        """Re-read the card from Linq (free: reads do not spend the write budget) and show a fresh form.
+
+        Opening the number also settles earlier writes whose outcome is unknown (``reconcile``):
+        the card just read says whether each took effect. A card that is not active gets the set-up
+        form pre-filled with what Linq has: PATCH cannot complete it, one POST with the whole card can.
+        """
         load = card_fetch(number=self.number)
         if load.error is not None:
             return self.render(form=None, load_error=meaning(load.error), **extra)
+        reconcile(self.number, load.card)
+        if load.card is not None and not load.card.is_active:
+            return self.render(card=load.card, form=CardForm(initial={**load.card.fields(), **(initial or {})}),
+                               **extra)
         loaded = load.card.fields() if load.card else ({} if initial is not None else None)
         return self.render(card=load.card, form=CardForm(initial=initial, loaded=loaded), **extra)
 
@@ -118,7 +129,7 @@ class _Page:
             case o.SwitchToEdit(card=card, typed=typed):
                 return self.render(card=card, form=CardForm(initial=typed, loaded=card.fields()), switched=outcome)
             case o.SwitchToCreate(typed=typed):
-                return self.render(form=CardForm(initial=typed), switched=outcome)
+                return self.render(form=CardForm(initial=typed), switched=outcome, pending=outcome.pending)
             case o.ImageRefused(check=check):
                 form.add_error("image_url", render_to_string("includes/image_refused.txt", {"check": check}).strip())
                 return self.render(form=form)
