@@ -33,6 +33,7 @@ class ErrorMeaning:
     sent: bool = True
     status: int | None = None
     code: int | None = None
+    code_text: str | None = None  # a code Linq sent that is not a storable number (-1, 2**40): shown as sent
     trace_id: str | None = None
     retry_after: int | None = None
     message: str = ""  # Linq's own words (or the client's, for failures without an answer)
@@ -53,8 +54,8 @@ def meaning(error: LinqError, *, applied: bool | None = None) -> ErrorMeaning:
     return ErrorMeaning(
         reason=reason, kind=error.kind, field=field_for(error), offer_retry=_offer_retry(error, applied),
         fix_token=reason in TOKEN_REASONS or reason in ("token_rejected", "access_refused"),
-        applied=applied, sent=error.sent, status=error.status, code=error.code, trace_id=error.trace_id,
-        retry_after=error.retry_after, message=error.message,
+        applied=applied, sent=error.sent, status=error.status, code=error.code, code_text=error.code_text,
+        trace_id=error.trace_id, retry_after=error.retry_after, message=error.message,
     )
 
 

@@ -34,6 +34,8 @@ def assert_storable(entry: AuditEntry) -> None:
 def test_reads_answered_oddly_never_break_a_page(client, bob, sandbox, preset):
     sandbox.add_fault({"kind": "answer", "preset": preset, "methods": ["GET"]})
     login(client, bob)
+    refreshed = client.post(reverse("dashboard_refresh", args=["acme"]), follow=True)  # one GET of every card
+    assert refreshed.status_code == 200
     for url in (reverse("dashboard", args=["acme"]), URL, reverse("number_history", args=["acme", CARD_NUMBER])):
         response = client.get(url)
         assert response.status_code < 500, url
@@ -76,6 +78,9 @@ def test_the_issue_rows_are_recorded_within_limits(client, bob, sandbox, preset,
     if "trace_id" in values:
         assert entry.trace_id.startswith(values.pop("trace_id")) and len(entry.trace_id) == MAX_TRACE_ID
     assert {name: getattr(entry, name) for name in values} == values
+    if preset in ("code_negative", "code_huge"):  # kept as text, shown as Linq sent it
+        sent = "-1" if preset == "code_negative" else str(2**40)
+        assert entry.linq_code_text == sent and f"Linq code {sent}" in text(response)
 
 
 @pytest.mark.parametrize("odd_name", ["Ac\x00me", "Acme\u202egnp.exe", "Ac\ud800me", "Acme\x07"])
