@@ -249,6 +249,11 @@ class AuditEntry(models.Model):
         return self.outcome == self.Outcome.SUCCESS
 
     @property
+    def unanswered(self) -> bool:
+        """The write was sent and got no usable answer (so a re-read decided, or could not)."""
+        return self.request_sent and self.error_kind in ("timeout", "connection", "malformed")
+
+    @property
     def is_pending(self) -> bool:
         return self.outcome == self.Outcome.PENDING
 
