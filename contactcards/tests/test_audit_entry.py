@@ -84,3 +84,26 @@ def test_it_says_whether_an_unknown_outcome_took_effect(client, team, alice):
     client.force_login(alice)
     html = client.get(url(entry)).content.decode()
     assert "<dt>Took effect</dt><dd>Yes" in html
+
+
+@pytest.mark.parametrize("facts,said", [
+    ({"error_kind": "timeout", "applied": None}, "The card could not be re-read afterwards: outcome unknown."),
+    ({"error_kind": "connection", "applied": False}, "Re-read afterwards: the change did not take effect."),
+    ({"error_kind": "timeout", "applied": True}, "Re-read afterwards: the change took effect."),
+    ({"error_kind": "connection", "request_sent": False, "stage": "check"},
+     "The card could not be re-read before saving, so the change was not sent."),
+])
+def test_the_facts_of_a_row_are_worded_by_the_template(client, team, alice, facts, said):
+    """Rows store facts (services/audit.py); the detail page words them, and old rows keep their text."""
+    entry = make_entry(team, user=alice, at=BASE_TIME, outcome=AuditEntry.Outcome.NETWORK_ERROR,
+                       http_status=None, error_message="Linq did not answer in time.", **facts)
+    client.force_login(alice)
+    assert said in client.get(url(entry)).content.decode()
+
+
+def test_an_old_row_with_its_note_in_the_message_stays_readable(client, team, alice):
+    note = "Linq did not answer in time. Re-read afterwards: the change did not take effect."
+    entry = make_entry(team, user=alice, at=BASE_TIME, outcome=AuditEntry.Outcome.NETWORK_ERROR, applied=False,
+                       http_status=None, error_message=note, error_kind="")  # written before migration 0004
+    client.force_login(alice)
+    assert f"“{note}”" in client.get(url(entry)).content.decode()
