@@ -251,7 +251,7 @@ class AuditEntry(models.Model):
     @property
     def unanswered(self) -> bool:
         """The write was sent and got no usable answer (so a re-read decided, or could not)."""
-        return self.request_sent and self.error_kind in ("timeout", "connection", "malformed")
+        return self.request_sent and self.error_kind in UNKNOWN_OUTCOME_KINDS
 
     @property
     def is_pending(self) -> bool:
