@@ -7,5 +7,7 @@ class ContactCardsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from linqadmin import checks as configuration_checks  # noqa: F401  (missing production secrets)
+
         from . import checks  # noqa: F401  (registers the stored-data checks)
         from .photos import checks as photo_checks  # noqa: F401  (registers the photo deploy checks)

@@ -7,7 +7,6 @@ Defaults give a safe production posture (DEBUG off, secure cookies, real Linq);
 from pathlib import Path
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -17,10 +16,15 @@ if (BASE_DIR / ".env").is_file():
 
 DEBUG = env.bool("DEBUG", default=False)
 
+# Missing production secrets are not raised here (that would be a traceback for every command,
+# `generatekey` included): linqadmin/checks.py reports them as one clear system-check error, and
+# linqadmin/wsgi.py refuses to serve. See README "Production" and "Development settings".
+CONFIG_PROBLEMS: list[str] = []
+
 _DEV_SECRET = "django-insecure-dev-only-key-do-not-use-in-production"
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET if DEBUG else "")
 if not SECRET_KEY:
-    raise ImproperlyConfigured("Set SECRET_KEY (or DEBUG=1 for local development).")
+    CONFIG_PROBLEMS.append("Set SECRET_KEY (or DEBUG=1 for local development).")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -30,9 +34,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # kept until `manage.py rotatetokens` has re-encrypted every token.
 LINQADMIN_ENCRYPTION_KEYS = env.list("LINQADMIN_ENCRYPTION_KEYS", default=[])
 if not LINQADMIN_ENCRYPTION_KEYS and not DEBUG:
-    raise ImproperlyConfigured(
-        "Set LINQADMIN_ENCRYPTION_KEYS (generate one with `python manage.py generatekey`)."
-    )
+    CONFIG_PROBLEMS.append("Set LINQADMIN_ENCRYPTION_KEYS (generate one with `python manage.py generatekey`).")
 
 # -- Linq -------------------------------------------------------------------
 LINQ_API_BASE_URL = env.str("LINQ_API_BASE_URL", default="https://api.linqapp.com/api/partner")
@@ -44,6 +46,9 @@ LINQ_READ_TIMEOUT = env.float("LINQ_READ_TIMEOUT", default=20.0)
 # can no longer be in flight, and is reconciled (re-read) the next time the number is opened.
 LINQ_REQUEST_BUDGET = env.float("LINQ_REQUEST_BUDGET", default=30.0)
 LINQ_ATTEMPT_STALE_AFTER = env.float("LINQ_ATTEMPT_STALE_AFTER", default=LINQ_REQUEST_BUDGET + 30.0)
+# /healthz/linq: how long one probe may take, and how long its answer is reused.
+HEALTHZ_LINQ_TIMEOUT = env.float("HEALTHZ_LINQ_TIMEOUT", default=3.0)
+HEALTHZ_LINQ_CACHE_SECONDS = env.int("HEALTHZ_LINQ_CACHE_SECONDS", default=30)
 
 # -- Apps -------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -218,13 +223,25 @@ X_FRAME_OPTIONS = "DENY"
 CSP_EXTRA_IMG_SRC = env.list("CSP_EXTRA_IMG_SRC", default=["http://127.0.0.1:*", "http://localhost:*"] if DEBUG else [])
 SECURE_REFERRER_POLICY = "same-origin"
 
+# LOG_FORMAT=json: one JSON object per line (linqadmin/logging.py); the default is plain text.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text").lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "linqadmin.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "text"},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # urllib3 at DEBUG prints URLs; keep it quiet so nothing sensitive leaks by accident.
         "urllib3": {"level": "WARNING"},
+        # runserver's access log goes through the same handler (one JSON line per request too).
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+if LOG_FORMAT not in ("text", "json"):
+    CONFIG_PROBLEMS.append(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}.")

@@ -7,6 +7,8 @@ from cryptography.fernet import Fernet
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("LINQADMIN_ENCRYPTION_KEYS", Fernet.generate_key().decode())
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Tests see the production posture even in a folder where bin/run wrote a development .env.
+os.environ.setdefault("DEBUG", "0")
 
 from .settings import *  # noqa: E402,F403
 

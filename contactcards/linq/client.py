@@ -564,3 +564,33 @@ def response_started(exc: requests.exceptions.RequestException) -> bool:
     """Whether a failed request had already been sent (anything but a failure to connect)."""
     return not isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                                 requests.exceptions.InvalidSchema, requests.exceptions.InvalidHeader))
+
+
+@dataclass(frozen=True)
+class Reachability:
+    """Whether Linq answered a probe: any HTTP answer below 500 (401 is the expected one)."""
+
+    reachable: bool
+    status: int | None
+    duration_ms: int
+    detail: str
+
+
+def probe(base_url: str, *, timeout: float = 5.0, session: requests.Session | None = None) -> Reachability:
+    """Is Linq there? One GET of ``/v3/phone_numbers`` sent *without* a token.
+
+    It reads nothing, writes nothing and needs no secret: Linq answers 401 to it, which proves
+    that DNS, TLS and Linq's front door work. 5xx, timeouts and refused connections mean not reachable.
+    """
+    started = time.monotonic()
+    try:
+        response = (session or requests).get(base_url.rstrip("/") + "/v3/phone_numbers",
+                                              headers={"Accept": "application/json", "User-Agent": "linqadmin"},
+                                              timeout=(timeout, timeout), allow_redirects=False)
+    except requests.exceptions.Timeout:
+        return Reachability(False, None, int((time.monotonic() - started) * 1000), "timed out")
+    except requests.exceptions.RequestException as exc:
+        return Reachability(False, None, int((time.monotonic() - started) * 1000),
+                            f"connection failed ({type(exc).__name__})")
+    duration = int((time.monotonic() - started) * 1000)
+    return Reachability(response.status_code < 500, response.status_code, duration, f"HTTP {response.status_code}")

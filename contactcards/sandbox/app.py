@@ -21,6 +21,7 @@ import copy
 import email.utils
 import hashlib
 import json
+import os
 import re
 import ssl
 import threading
@@ -31,6 +32,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -205,9 +207,11 @@ class RecordedRequest:
 class SandboxState:
     """Everything the sandbox knows. Thread-safe; tests may read and change it directly."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time, path: str | os.PathLike | None = None) -> None:
         self.lock = threading.RLock()
         self.clock = clock
+        # Where the demo keeps the sandbox between restarts (``save``/``load``); None: memory only.
+        self.path = Path(path) if path is not None else None
         self.reset()
 
     def reset(self) -> None:
@@ -271,6 +275,38 @@ class SandboxState:
                     and (r.query.get("phone_number") == number
                          or (isinstance(r.body, dict) and r.body.get("phone_number") == number))]
 
+    # -- persistence (the demo keeps cards and spent writes across restarts, like its history) ------
+
+    PERSISTED = ("accounts", "cards", "writes", "number_ids")
+
+    def save(self) -> None:
+        """Write accounts, cards and recent writes to ``self.path`` (atomically). Faults are not kept."""
+        if self.path is None:
+            return
+        with self.lock:
+            data = {"accounts": {token: sorted(numbers) for token, numbers in self.accounts.items()},
+                    "cards": self.cards, "writes": {n: list(times) for n, times in self.writes.items()},
+                    "number_ids": self.number_ids}
+            text = json.dumps(data, indent=1, sort_keys=True)
+        partial = self.path.with_name(self.path.name + ".partial")
+        partial.write_text(text)
+        os.replace(partial, self.path)
+
+    def load(self) -> bool:
+        """Read what ``save`` wrote; False (and nothing changed) when there is no usable file."""
+        if self.path is None or not self.path.is_file():
+            return False
+        try:
+            data = json.loads(self.path.read_text())
+            accounts = {token: set(numbers) for token, numbers in data["accounts"].items()}
+            writes = {n: deque(float(t) for t in times) for n, times in data["writes"].items()}
+            cards, number_ids = dict(data["cards"]), dict(data["number_ids"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return False
+        with self.lock:
+            self.accounts, self.writes, self.cards, self.number_ids = accounts, writes, cards, number_ids
+        return True
+
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
             return {
@@ -284,19 +320,23 @@ class SandboxState:
 
     DEMO_TOKEN = "sandbox-demo-token"
     DEMO_NUMBERS = ("+15550100001", "+15550100002", "+15550100003", "+15550100004", "+15550100005")
+    # Numbers the demo token can see at Linq that the demo team has not added yet, so that
+    # "Import from Linq" in the team settings has something to offer.
+    DEMO_SPARE_NUMBERS = ("+15550100006", "+15550100007", "+15550100008")
 
     def load_demo(self, root_url: str = "https://cdn.sandbox.invalid") -> None:
-        """A small account: four numbers with cards (one pending), one without.
+        """A small account: four numbers with cards (one pending), one without, three spare ones.
 
         ``root_url`` is where the sandbox is served, so the demo photo (served by
         the sandbox's fake CDN) shows in the browser.
         """
-        self.add_account(self.DEMO_TOKEN, self.DEMO_NUMBERS)
+        self.add_account(self.DEMO_TOKEN, self.DEMO_NUMBERS + self.DEMO_SPARE_NUMBERS)
         self.set_card("+15550100001", first_name="Acme", last_name="Support",
                       image_url=f"{root_url}{API_PREFIX}/cdn/contact-card/acme.svg")
         self.set_card("+15550100002", first_name="Acme", last_name="Sales")
         self.set_card("+15550100003", first_name="Acme Billing", last_name=None)
         self.set_card("+15550100004", first_name="Acme", last_name="Onboarding", is_active=False)
+        self.set_card("+15550100006", first_name="Acme", last_name="Returns")
 
     # -- fault matching --------------------------------------------------
 
@@ -398,6 +438,8 @@ class SandboxApp:
                                  content_type="image/svg+xml")
         if path.startswith("/_sandbox"):
             status, payload = self._control(method, path, body)
+            if method != "GET":
+                self.state.save()
             return self._respond(start_response, status, json.dumps(payload).encode(), headers)
 
         with self.state.lock:
@@ -413,6 +455,8 @@ class SandboxApp:
         record.status = status
         if any(name.lower() == "x-trace-id" for name, _ in extra):
             headers = [h for h in headers if h[0] != "X-Trace-ID"]
+        if method != "GET":
+            self.state.save()
         headers.extend(extra)
         if isinstance(payload, bytes):
             return self._respond(start_response, status, payload, headers,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import socketserver
 import sys
@@ -103,7 +104,8 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m contactcards.sandbox",
         description="Run the built-in Linq sandbox (fake contact-card API) with demo data.")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("SANDBOX_PORT") or 8765),
+                        help="default: $SANDBOX_PORT or 8765")
     parser.add_argument("--empty", action="store_true", help="start without the demo account")
     args = parser.parse_args(argv)
     state = SandboxState()

@@ -27,8 +27,8 @@ def test_deploy_check_is_clean_but_for_tls_settings():
 
 
 def test_production_settings_refuse_to_start_without_secrets():
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "LINQADMIN_ENCRYPTION_KEYS", "DEBUG")}
-    env["DJANGO_SETTINGS_MODULE"] = "linqadmin.settings"
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "LINQADMIN_ENCRYPTION_KEYS")}
+    env.update(DJANGO_SETTINGS_MODULE="linqadmin.settings", DEBUG="0")  # DEBUG=0 wins over a development .env
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode != 0
     assert "Set SECRET_KEY" in result.stderr

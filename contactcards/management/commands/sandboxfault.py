@@ -35,7 +35,7 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 def demo_sandbox_url() -> str:
     """Where ``manage.py demo`` (``bin/run``) serves its sandbox."""
-    return f"http://127.0.0.1:{int(os.environ.get('SANDBOX_PORT', 8765))}/api/partner"
+    return f"http://127.0.0.1:{int(os.environ.get('SANDBOX_PORT') or 8765)}/api/partner"
 
 
 def control_url(base_url: str | None = None) -> str:

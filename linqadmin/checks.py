@@ -1,0 +1,28 @@
+"""Configuration problems found by settings.py, reported once and plainly.
+
+Every management command that runs system checks stops with these messages (no traceback);
+``generatekey`` skips checks so it works before any secret exists. ``require_configured`` is
+called by linqadmin/wsgi.py so that gunicorn refuses to serve a half-configured app.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Error, register
+from django.core.exceptions import ImproperlyConfigured
+
+HINT = ("For production, see README \"Production\"; for local development, run bin/run once "
+        "(it writes a development .env) or set DEBUG=1.")
+
+
+@register()
+def configuration(app_configs=None, **kwargs) -> list[Error]:
+    problems = getattr(settings, "CONFIG_PROBLEMS", [])
+    return [Error(problem, hint=HINT if index == len(problems) else None, id=f"linqadmin.E00{index}")
+            for index, problem in enumerate(problems, start=1)]
+
+
+def require_configured() -> None:
+    problems = getattr(settings, "CONFIG_PROBLEMS", [])
+    if problems:
+        raise ImproperlyConfigured(" ".join(problems))
