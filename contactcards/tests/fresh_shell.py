@@ -66,19 +66,39 @@ def start(command: str, checkout: Path, env: dict[str, str]) -> subprocess.Popen
 
 
 def stop(process: subprocess.Popen) -> str:
-    """End the server's whole process group (only ours) and return what it printed."""
+    """Stop the server as an operator would (SIGTERM to it, which stops its own children), then
+    make sure nothing of its process group (only ours) is left; return what it printed."""
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGINT)
+        process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            process.kill()
             process.wait(timeout=5)
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
     log = process.log  # type: ignore[attr-defined]
     log.seek(0)
     output = log.read()
     log.close()
     return output
+
+
+def wait_for_output(process: subprocess.Popen, needle: str, *, timeout: float = 60) -> str:
+    """Wait until a server printed ``needle`` (it started); fail early if it exited."""
+    log = process.log  # type: ignore[attr-defined]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(log.name) as reader:
+            output = reader.read()
+        if needle in output:
+            return output
+        if process.poll() is not None:
+            raise AssertionError(f"the process exited with {process.returncode}:\n{output}")
+        time.sleep(0.2)
+    raise AssertionError(f"{needle!r} not printed in {timeout} s:\n{stop(process)}")
 
 
 def free_port() -> int:

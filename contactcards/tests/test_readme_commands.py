@@ -28,6 +28,7 @@ from .fresh_shell import (
     start,
     stop,
     wait_for_http,
+    wait_for_output,
 )
 
 SCENARIOS = ("production", "demo", "tests", "bench")
@@ -122,6 +123,13 @@ def test_production_and_scriptable_setup_commands(checkout, sandbox_server, sand
         if line.startswith("export "):
             name, _, value = line[len("export "):].partition("=")
             env[name] = value
+        elif " db_worker" in line:  # a service: it starts, waits for tasks, stops on a signal
+            worker = start(line, checkout, env)
+            try:
+                wait_for_output(worker, "Starting worker")
+            finally:
+                output = stop(worker)
+            assert "Traceback" not in output, output
         elif line.startswith("gunicorn "):
             port = free_port()
             server = start(line, checkout, {**env, "PORT": str(port)})
