@@ -169,7 +169,7 @@ def test_demo_commands_run_restart_and_reset(checkout):
         port, sandbox_port = free_port(), free_port()
         line = re.sub(r"\bPORT=\d+", f"PORT={port}", re.sub(r"SANDBOX_PORT=\d+", f"SANDBOX_PORT={sandbox_port}",
                                                              command))
-        env = minimal_env(checkout, PORT=str(port), SANDBOX_PORT=str(sandbox_port))
+        env = minimal_env(checkout, PORT=str(port), SANDBOX_PORT=str(sandbox_port), PHOTOS_DEMO_PORT=str(free_port()))
         server = start(line, checkout, env)
         try:
             status, page = wait_for_http(f"http://127.0.0.1:{port}/accounts/login/", server)
