@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from functools import lru_cache
 
 from .linq.client import CARD_FIELDS
 from .phones import is_e164
@@ -36,51 +36,72 @@ def neutralise(value: object) -> object:
     excepted); None is empty."""
     if value is None:
         return ""
-    if isinstance(value, str) and value[:1] in _FORMULA_STARTS and not is_e164(value):
+    return _text(value) if isinstance(value, str) else value
+
+
+def _text(value: str | None) -> str:
+    """neutralise() for a column that holds text or NULL (the hot path: no isinstance)."""
+    if not value:
+        return ""
+    if value[0] in _FORMULA_STARTS and not is_e164(value):
         return "'" + value
     return value
 
 
-def _iso(value: datetime) -> str:
-    return value.isoformat(timespec="microseconds")
+# Phone numbers and user names repeat on every row of a history: remember what they became.
+_repeated_text = lru_cache(maxsize=4096)(_text)
 
 
-def _yes_no(value: bool | None) -> str:
-    return "" if value is None else "yes" if value else "no"
+_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # one encoder, not one per row
+_json_text = json.JSONDecoder().decode
 
 
-def csv_row(entry: dict) -> list[object]:
-    changes = entry.get("changes") or {}
-    body = entry.get("request_body")
-    cells: list[object] = [
-        entry["id"], _iso(entry["created_at"]), entry["phone_number"], entry["username"], entry["action"],
-        entry["outcome"], "yes" if entry["request_sent"] else "no", _yes_no(entry.get("applied")),
-        entry["http_status"], entry["linq_code"],
-        entry["error_message"], entry["trace_id"], entry["retry_after"], entry["duration_ms"], entry["client_ip"],
+def csv_row(row: tuple) -> list[object]:
+    """One export row from ``selectors.history.history_export_rows``'s tuple, in HEADER order.
+
+    The database has already written ``created_at`` as ISO 8601 text. Only text columns can hold a
+    formula, so only they go through the check; numbers, booleans, addresses and the enum columns
+    (action, outcome) are written as they are (None as an empty cell). ``request_body`` comes as the
+    database's JSON text and leaves with sorted keys, the same on every database.
+    """
+    (pk, created_at, phone_number, username, action, outcome, request_sent, applied, http_status, linq_code,
+     error_message, trace_id, retry_after, duration_ms, client_ip, *changes, request_body) = row
+    return [
+        pk, created_at, _repeated_text(phone_number), _repeated_text(username), action, outcome,
+        "yes" if request_sent else "no", "" if applied is None else "yes" if applied else "no", http_status,
+        linq_code, _text(error_message) if error_message else "", _text(trace_id) if trace_id else "",
+        retry_after, duration_ms, client_ip, *[_text(value) if value else "" for value in changes],
+        "" if request_body is None else _JSON.encode(_json_text(request_body)),
     ]
-    for name in CARD_FIELDS:
-        pair = [*(changes.get(name) or []), "", ""]
-        cells += [pair[0], pair[1]]
-    cells.append(json.dumps(body, ensure_ascii=False, sort_keys=True) if body is not None else "")
-    return [neutralise(cell) for cell in cells]
 
 
-class _Echo:
-    """A file-like object whose write() hands the line back, so csv.writer can feed a generator."""
+class _Buffer:
+    """Collects what csv.writer writes; ``take()`` hands it over as one string."""
 
-    def write(self, value: str) -> str:
-        return value
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.write = self.parts.append
+
+    def take(self) -> str:
+        text = "".join(self.parts)
+        self.parts.clear()
+        return text
 
 
-def csv_lines(entries: Iterable[dict], *, rows_per_chunk: int = 500) -> Iterator[str]:
-    """The header, then the rows, yielded a few hundred lines at a time (fewer, larger writes)."""
-    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
-    yield writer.writerow(HEADER)
-    batch: list[str] = []
-    for entry in entries:
-        batch.append(writer.writerow(csv_row(entry)))
+def csv_lines(rows: Iterable[tuple], *, rows_per_chunk: int = 500) -> Iterator[str]:
+    """The header, then the rows, yielded a few hundred lines at a time (fewer, larger writes):
+    csv.writer.writerows on a list buffer, so per row Python only builds one list."""
+    buffer = _Buffer()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
+    writer.writerow(HEADER)
+    yield buffer.take()
+    batch: list[list[object]] = []
+    for row in rows:
+        batch.append(csv_row(row))
         if len(batch) >= rows_per_chunk:
-            yield "".join(batch)
-            batch = []
+            writer.writerows(batch)
+            batch.clear()
+            yield buffer.take()
     if batch:
-        yield "".join(batch)
+        writer.writerows(batch)
+        yield buffer.take()
