@@ -84,7 +84,7 @@ def seed(out: str) -> None:
     from django.core.management import call_command
 
     from contactcards.models import AuditEntry, Membership, PhoneNumber, Team, point_numbers_at_newest_entries
-    from contactcards.services import mirror
+    from contactcards.services.reconcile import reconcile_team
 
     call_command("migrate", verbosity=0)
     user = get_user_model().objects.create_user("bench", password="bench-password-1")
@@ -104,7 +104,7 @@ def seed(out: str) -> None:
             for i, number in enumerate(numbers) for _ in range(3)
         ])
         point_numbers_at_newest_entries(team.numbers.all())
-        assert mirror.refresh_team(team=team).ok, "the sandbox did not answer the refresh"
+        assert reconcile_team(team=team).ok, "the sandbox did not answer the refresh"
     loner = get_user_model().objects.create_user("loner", password="bench-password-1")  # in no team
 
     def signed_in(who) -> str:

@@ -173,6 +173,8 @@ class AuditEntry(models.Model):
         CREATE = "create", "Create card"
         UPDATE = "update", "Update card"
         TOKEN_CHANGE = "token_change", "Change token"
+        OUTSIDE = "outside", "Changed outside linqadmin"
+        SUBSCRIPTION = "subscription", "Webhook subscription"
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", "Success"
@@ -216,6 +218,16 @@ class AuditEntry(models.Model):
     # When a later re-read (opening the number, `manage.py reconcileattempts`) recorded ``applied``
     # for an attempt whose outcome was unknown.
     reconciled_at = models.DateTimeField(null=True, blank=True)
+    # Changes made outside linqadmin (action "outside"): who at Linq (team_member, api, system,
+    # unknown; the name/email are in username), from where (dashboard, api, linq), how we learned
+    # it (webhook, reconcile, read) and when Linq says it happened.
+    actor_type = models.CharField(max_length=20, blank=True)
+    origin = models.CharField(max_length=20, blank=True)
+    found_by = models.CharField(max_length=20, blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    # "Restore this version": the id of the entry whose version this write restored. A plain id,
+    # not a foreign key: pruning may delete that entry, and this row may not be updated to forget it.
+    restored_from = models.BigIntegerField(null=True, blank=True)
 
     objects = AuditQuerySet.as_manager()
 
@@ -377,3 +389,4 @@ class TeamSync(models.Model):
 
 
 from .photos.models import Photo  # noqa: E402,F401  (issue 14: one app, models split by area)
+from .webhooks.models import OutsideChangeAlert, WebhookEndpoint, WebhookEvent  # noqa: E402,F401  (issue 11)

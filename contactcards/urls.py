@@ -1,7 +1,7 @@
 from django.urls import include, path, register_converter
 
 from .converters import E164Converter
-from .views import cards, history, teams
+from .views import cards, history, teams, webhooks
 from .views import settings as team_settings
 
 register_converter(E164Converter, "e164")
@@ -10,6 +10,13 @@ urlpatterns = [
     path("", teams.home, name="home"),
     path("t/<slug:slug>/", teams.dashboard, name="dashboard"),
     path("t/<slug:slug>/refresh/", teams.dashboard_refresh, name="dashboard_refresh"),
+    path("t/<slug:slug>/settings/webhooks/", webhooks.webhooks_page, name="webhooks"),
+    path("t/<slug:slug>/settings/webhooks/subscribe/", webhooks.webhooks_create, name="webhooks_create"),
+    path("t/<slug:slug>/settings/webhooks/test/", webhooks.webhooks_test, name="webhooks_test"),
+    path("t/<slug:slug>/settings/webhooks/alerts/", webhooks.webhooks_alerts, name="webhooks_alerts"),
+    path("t/<slug:slug>/settings/webhooks/<str:subscription_id>/", webhooks.webhooks_subscription,
+         name="webhooks_subscription"),
+    path("hooks/linq/<str:token>/", webhooks.webhook_receiver, name="webhook_receiver"),
     path("t/<slug:slug>/history/", history.team_history, name="team_history"),
     path("t/<slug:slug>/history/export.csv", history.history_export, name="history_export"),
     path("t/<slug:slug>/history/<int:pk>/", history.entry_detail, name="audit_entry"),

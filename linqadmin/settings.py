@@ -49,6 +49,11 @@ LINQ_ATTEMPT_STALE_AFTER = env.float("LINQ_ATTEMPT_STALE_AFTER", default=LINQ_RE
 # /healthz/linq: how long one probe may take, and how long its answer is reused.
 HEALTHZ_LINQ_TIMEOUT = env.float("HEALTHZ_LINQ_TIMEOUT", default=3.0)
 HEALTHZ_LINQ_CACHE_SECONDS = env.int("HEALTHZ_LINQ_CACHE_SECONDS", default=30)
+# Where Linq can reach this app (https://admin.example.com): webhook subscriptions point at
+# PUBLIC_URL + the team's receiver path. Empty: no webhooks; reconcile keeps the history true.
+PUBLIC_URL = env.str("PUBLIC_URL", default="")
+# How often the periodic reconcile reads every team's cards (seconds; 0 turns it off).
+RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=900)
 
 # -- Apps -------------------------------------------------------------------
 INSTALLED_APPS = [

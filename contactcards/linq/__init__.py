@@ -11,6 +11,7 @@ from .client import (
     LinqClient,
     LinqError,
     PhoneNumberInfo,
+    Subscription,
 )
 
-__all__ = ["Card", "CardResult", "LinqClient", "LinqError", "PhoneNumberInfo"]
+__all__ = ["Subscription", "Card", "CardResult", "LinqClient", "LinqError", "PhoneNumberInfo"]

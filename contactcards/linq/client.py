@@ -40,6 +40,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import quote
 
 import requests
 
@@ -246,6 +247,39 @@ def _optional_str(data: Mapping[str, Any], key: str) -> str | None:
     return clean_text(value) if isinstance(value, str) else None
 
 
+@dataclass(frozen=True)
+class Subscription:
+    """A webhook subscription at Linq. ``signing_secret`` is only ever in the answer to a create."""
+
+    id: str
+    target_url: str
+    subscribed_events: tuple[str, ...] = ()
+    phone_numbers: tuple[str, ...] = ()
+    is_active: bool = True
+    signing_secret: str | None = field(default=None, repr=False)
+
+
+def parse_subscription(data: Any) -> Subscription:
+    """A Subscription from one JSON object; TypeError/KeyError on a bad shape."""
+    if not isinstance(data, dict):
+        raise TypeError("subscription is not an object")
+    ident, target = data["id"], data.get("target_url") or ""
+    events, numbers = data.get("subscribed_events") or [], data.get("phone_numbers") or []
+    if not isinstance(ident, (str, int)) or isinstance(ident, bool) or not isinstance(target, str):
+        raise TypeError("id or target_url has the wrong type")
+    if not isinstance(events, list) or not isinstance(numbers, list):
+        raise TypeError("subscribed_events or phone_numbers is not a list")
+    active = data.get("is_active", True)
+    secret = data.get("signing_secret")
+    return Subscription(
+        id=clean_text(str(ident), 200), target_url=clean_text(target, 2000),
+        subscribed_events=tuple(clean_text(str(e), 100) for e in events),
+        phone_numbers=tuple(clean_text(str(n), 32) for n in numbers),
+        is_active=active if isinstance(active, bool) else True,
+        signing_secret=secret if isinstance(secret, str) and secret else None,
+    )
+
+
 def parse_card(data: Any) -> Card:
     """Build a Card from one JSON object; TypeError/KeyError when it has no usable phone number."""
     if not isinstance(data, dict):
@@ -382,6 +416,41 @@ class LinqClient:
             raise self._malformed(status, trace_id, duration, f"phone_numbers: {exc}") from None
         return numbers
 
+    # -- webhook subscriptions ------------------------------------------
+
+    def list_webhook_subscriptions(self) -> list[Subscription]:
+        payload, status, trace_id, duration = self._request("GET", "/v3/webhook-subscriptions")
+        try:
+            items = payload if isinstance(payload, list) else next(
+                (payload[key] for key in ("subscriptions", "webhook_subscriptions", "data") if key in payload), None)
+            if not isinstance(items, list):
+                raise TypeError("no list of subscriptions")
+            return [parse_subscription(item) for item in items]
+        except (KeyError, TypeError) as exc:
+            raise self._malformed(status, trace_id, duration, f"subscriptions: {exc}") from None
+
+    def create_webhook_subscription(self, target_url: str, events: list[str],
+                                    phone_numbers: list[str] | None = None) -> Subscription:
+        """Create a subscription; the answer carries the signing secret, once."""
+        body: dict[str, Any] = {"target_url": target_url, "subscribed_events": list(events)}
+        if phone_numbers:
+            body["phone_numbers"] = list(phone_numbers)
+        payload, status, trace_id, duration = self._request("POST", "/v3/webhook-subscriptions", json=body)
+        try:
+            return parse_subscription(payload.get("subscription", payload) if isinstance(payload, dict) else payload)
+        except (KeyError, TypeError) as exc:
+            raise self._malformed(status, trace_id, duration, f"subscription: {exc}") from None
+
+    def set_webhook_subscription_active(self, subscription_id: str, active: bool) -> None:
+        self._request("PUT", self._subscription_path(subscription_id), json={"is_active": active}, empty_ok=True)
+
+    def delete_webhook_subscription(self, subscription_id: str) -> None:
+        self._request("DELETE", self._subscription_path(subscription_id), empty_ok=True)
+
+    @staticmethod
+    def _subscription_path(subscription_id: str) -> str:
+        return "/v3/webhook-subscriptions/" + quote(subscription_id, safe="")
+
     # -- plumbing ------------------------------------------------------
 
     def _write(self, method: str, *, body: dict[str, str], params: dict[str, str] | None) -> CardResult:
@@ -433,8 +502,11 @@ class LinqClient:
         *,
         params: Mapping[str, str] | None = None,
         json: Any = None,
+        empty_ok: bool = False,
     ) -> tuple[Any, int, str | None, int]:
-        """Send one request; return (payload, status, trace_id, duration_ms) or raise LinqError."""
+        """Send one request; return (payload, status, trace_id, duration_ms) or raise LinqError.
+
+        ``empty_ok``: a 2xx without a body is an answer (payload None), as for a DELETE."""
         if self._token_problem:
             raise LinqError(self._token_problem, kind="token", sent=False)
         url = self.base_url + path
@@ -497,7 +569,7 @@ class LinqClient:
         if not complete:
             raise self._malformed(status, trace_id, duration,
                                   f"the answer is larger than {MAX_BODY_BYTES // 1024} KB")
-        if payload is None:
+        if payload is None and not (empty_ok and not raw.strip()):
             raise self._malformed(status, trace_id, duration,
                                   f"HTTP {status}, the body is not JSON" if status != 200 else "the body is not JSON")
         return payload, status, trace_id, duration

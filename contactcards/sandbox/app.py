@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from .webhooks import WebhookFaults, Webhooks
+
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 CARD_FIELDS = ("first_name", "last_name", "image_url")
 WRITE_LIMIT = 3
@@ -120,13 +122,20 @@ ERROR_MESSAGES = {
     1007: "Rate limit exceeded.",
     2004: "Missing or invalid bearer token.",
     2006: "Phone number is not assigned to your account.",
+    2010: "Webhook subscription not found.",
     2012: "Contact card not found.",
+    2015: "Conflicts with the current state.",
     2014: "A contact card already exists for this phone number. Use PATCH to update it.",
     2022: "Contact card setup failed. Please retry.",
     3006: "Internal server error.",
     4004: "Service unavailable: the upstream write was rate-limited.",
     5007: "Could not download an image from the given URL.",
 }
+
+
+DASHBOARD_ACTOR = {"type": "team_member", "id": "tm_sandbox_dana", "name": "Dana Dashboard",
+                   "email": "dana@example.com"}
+API_ACTOR = {"type": "api"}
 
 
 class DropConnection(Exception):
@@ -218,6 +227,9 @@ class SandboxState:
         if getattr(self, "released", None) is not None:
             self.released.set()  # nothing stays held across a reset
         with self.lock:
+            if getattr(self, "webhooks", None) is None:
+                self.webhooks = Webhooks(self)
+            self.webhooks.reset()
             self.accounts: dict[str, set[str]] = {}
             self.cards: dict[str, dict[str, Any]] = {}
             self.writes: dict[str, deque[float]] = {}
@@ -242,15 +254,28 @@ class SandboxState:
             for number in numbers:
                 self.number_ids.setdefault(number, str(uuid.uuid5(uuid.NAMESPACE_URL, number)))
 
-    def set_card(self, number: str, *, is_active: bool = True, **fields: Any) -> dict[str, Any]:
-        """Create or change a card directly, as if someone changed it in Linq's own dashboard."""
+    def set_card(self, number: str, *, is_active: bool = True, actor: dict[str, Any] | None = None,
+                 origin: str = "dashboard", **fields: Any) -> dict[str, Any]:
+        """Create or change a card directly, as if someone changed it in Linq's own dashboard.
+
+        Subscriptions get the event (by default from a team member in Linq's dashboard).
+        """
         with self.lock:
+            before = copy.deepcopy(self.cards.get(number))
             card = self.cards.setdefault(
                 number, {"phone_number": number, "first_name": "", "last_name": None,
                          "image_url": None, "is_active": is_active})
             card.update(fields)
             card["is_active"] = is_active
+            self.webhooks.card_changed(number, before, copy.deepcopy(card), actor=actor or DASHBOARD_ACTOR,
+                                       origin=origin)
             return copy.deepcopy(card)
+
+    def delete_card(self, number: str, *, actor: dict[str, Any] | None = None, origin: str = "dashboard") -> None:
+        """Remove a card, as only Linq's dashboard can (there is no DELETE in the API)."""
+        with self.lock:
+            before = self.cards.pop(number, None)
+            self.webhooks.card_changed(number, before, None, actor=actor or DASHBOARD_ACTOR, origin=origin)
 
     def allow_fetch(self, origin: str, ca_file: str) -> None:
         """Let the sandbox fetch images from ``origin`` (``https://127.0.0.1:PORT``), trusting ``ca_file``."""
@@ -492,6 +517,9 @@ class SandboxApp:
                 raise odd_answer(fault, number, method, trace_id)
         if path.rstrip("/") == "/v3/contact_card":
             result = self._contact_card(method, query, body, token, environ)
+        elif path.rstrip("/").startswith("/v3/webhook-subscriptions"):
+            result = self._subscriptions(method, path.rstrip("/")[len("/v3/webhook-subscriptions"):].strip("/"),
+                                         body, token)
         elif path.rstrip("/") == "/v3/phone_numbers":
             result = self._phone_numbers(method, token)
         else:
@@ -570,18 +598,57 @@ class SandboxApp:
             image = body.get("image_url")
             if image:
                 body = dict(body, image_url=self._rehost(image, environ, state))
+            before = copy.deepcopy(existing)
             if method == "POST":
                 card = {"phone_number": number, "first_name": body["first_name"],
                         "last_name": body.get("last_name") or None,
                         "image_url": body.get("image_url") or None, "is_active": True}
                 state.cards[number] = card
+                state.webhooks.card_changed(number, before, copy.deepcopy(card), actor=API_ACTOR, origin="api")
                 return 201, copy.deepcopy(card), []
             card = existing
             for name in CARD_FIELDS:
                 if name in body:
                     card[name] = body[name] or None
             card["is_active"] = True
+            state.webhooks.card_changed(number, before, copy.deepcopy(card), actor=API_ACTOR, origin="api")
             return 200, copy.deepcopy(card), []
+
+    def _subscriptions(self, method: str, subscription_id: str, body: Any,
+                       token: str | None) -> tuple[int, Any, list[tuple[str, str]]]:
+        """``/v3/webhook-subscriptions[/{id}]``: create (the secret is shown once), list, get, update, delete."""
+        self._authorise(token)
+        hooks = self.state.webhooks
+        if not subscription_id:
+            if method == "GET":
+                return 200, {"subscriptions": [s.to_dict() for s in hooks.of(token)]}, []
+            if method != "POST":
+                raise error(405, 1005, "Method not allowed.")
+            if not isinstance(body, dict):
+                raise error(400, 1003)
+            try:
+                created = hooks.create(token, body)
+            except LookupError as exc:
+                raise error(409, 2015, str(exc)) from None
+            except ValueError as exc:
+                raise error(400, 1005, str(exc)) from None
+            return 201, {**created.to_dict(), "signing_secret": created.secret}, []
+        subscription = hooks.get(token, subscription_id)
+        if subscription is None:
+            raise error(404, 2010)
+        if method == "GET":
+            return 200, subscription.to_dict(), []
+        if method == "PUT":
+            if not isinstance(body, dict):
+                raise error(400, 1003)
+            try:
+                return 200, hooks.update(subscription, body).to_dict(), []
+            except ValueError as exc:
+                raise error(400, 1005, str(exc)) from None
+        if method == "DELETE":
+            hooks.delete(subscription)
+            return 200, {"id": subscription.id, "deleted": True}, []
+        raise error(405, 1005, "Method not allowed.")
 
     def _spend_budget(self, number: str) -> None:
         now = self.state.clock()
@@ -666,6 +733,17 @@ class SandboxApp:
             if action == "cards" and method == "POST" and isinstance(body, dict):
                 number = body.pop("phone_number")
                 return 200, self.state.set_card(number, **body)
+            if action == "cards" and method == "DELETE" and isinstance(body, dict):
+                self.state.delete_card(body.pop("phone_number"), **body)
+                return 200, {"ok": True}
+            if action == "webhooks" and method == "GET":
+                return 200, self.state.webhooks.snapshot()
+            if action == "webhooks/faults" and method == "POST" and isinstance(body, dict):
+                with self.state.lock:
+                    self.state.webhooks.faults = WebhookFaults(**body)
+                return 200, self.state.webhooks.faults.to_dict()
+            if action == "webhooks/deliver" and method == "POST":
+                return 200, {"sent": self.state.webhooks.deliver_due()}
         except (ValueError, TypeError, KeyError) as exc:
             return 400, {"error": str(exc)}
         return 404, {"error": "unknown sandbox control"}

@@ -10,7 +10,7 @@ from django.utils import timezone
 from ..clients import linq_client_for, log_linq_failure
 from ..linq import Card, LinqClient, LinqError
 from ..models import AuditEntry, FormToken, PhoneNumber
-from ..services import mirror
+from ..services.outside import note_read
 
 RECENT_ENTRIES = 5
 
@@ -27,7 +27,8 @@ def card_fetch(*, number: PhoneNumber, client: LinqClient | None = None) -> Card
     """GET the number's card. Reads are not audited and do not spend the write budget.
 
     What Linq answered (a card or "no card") is remembered in the card mirror, so the dashboard
-    shows it without asking Linq again.
+    shows it without asking Linq again; if it differs from what we knew, the history records a
+    change made outside linqadmin.
     """
     started = timezone.now()
     try:
@@ -35,7 +36,7 @@ def card_fetch(*, number: PhoneNumber, client: LinqClient | None = None) -> Card
     except LinqError as error:
         log_linq_failure("GET card", number.e164, error)
         return CardLoad(card=None, error=error)
-    mirror.record_card(number=number, card=card, source=mirror.Source.READ, as_of=started)
+    note_read(number=number, card=card, as_of=started)  # a difference from what we knew: changed outside
     return CardLoad(card=card)
 
 

@@ -72,7 +72,8 @@ class Row:
 
     @property
     def last_failed(self) -> bool:
-        return self.last_outcome not in (None, AuditEntry.Outcome.SUCCESS)
+        """The newest change failed or its outcome is unknown (one still being sent is not failed)."""
+        return self.last_outcome not in (None, AuditEntry.Outcome.SUCCESS, AuditEntry.Outcome.PENDING)
 
     @property
     def status(self) -> Status:

@@ -14,16 +14,15 @@ workers and out-of-order events cannot move a number's card back in time.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ..clients import linq_client_for, log_linq_failure
-from ..linq import Card, LinqError
-from ..models import CardMirror, PhoneNumber, Team, TeamSync
+from ..linq import Card
+from ..models import CardMirror, PhoneNumber, Team
 
 Source = CardMirror.Source
 MAX_TEXT = 2000  # Linq documents no limits; a mirror row never needs more than this to be useful
@@ -110,36 +109,6 @@ class CardChange:
     number: PhoneNumber
     before: dict[str, object] | None
     after: dict[str, object]
-
-
-# -- a full read: the dashboard's refresh button ------------------------------------------
-
-
-@dataclass(frozen=True)
-class RefreshResult:
-    changes: list[CardChange] = field(default_factory=list)
-    error: LinqError | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-def refresh_team(*, team: Team, username: str = "", client=None) -> RefreshResult:
-    """One ``GET /v3/contact_card`` for all of the team's cards, recorded in the mirror."""
-    started = timezone.now()
-    try:
-        cards = (client or linq_client_for(team)).list_cards()
-    except LinqError as error:
-        if error.kind != "token":
-            log_linq_failure("GET all cards", team.slug, error)
-        TeamSync.objects.update_or_create(team=team, defaults={"error_at": started, "error_message": error.message})
-        return RefreshResult(error=error)
-    changes = record_cards(team=team, cards=cards, source=Source.READ, as_of=started)
-    TeamSync.objects.update_or_create(
-        team=team, defaults={"refreshed_at": started, "refreshed_by": username, "error_at": None, "error_message": ""},
-    )
-    return RefreshResult(changes=changes)
 
 
 def mark_seen(*, number: PhoneNumber) -> None:

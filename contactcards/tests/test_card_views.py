@@ -102,8 +102,11 @@ def test_create_on_existing_card_switches_to_edit_with_input_kept(client, bob, s
     assert value_of(html, "first_name") == "Mine" and value_of(html, "last_name") == "Too"
     loaded = signing.loads(response.context["form"].initial["loaded"], salt="contactcards.card-loaded")
     assert loaded["first_name"] == "Someone"
-    entry = AuditEntry.objects.get()
+    entry = AuditEntry.objects.get(action="create")
     assert (entry.outcome, entry.http_status, entry.linq_code) == ("api_error", 409, 2014)
+    # The read after the 409 found the card someone else set up: the history says so (issue 11).
+    outside = AuditEntry.objects.get(action="outside")
+    assert (outside.found_by, outside.changes["first_name"]) == ("read", ["", "Someone"])
 
 
 # -- it handles bad input -----------------------------------------------------

@@ -12,6 +12,7 @@ from conftest import CARD_NUMBER, EMPTY_NUMBER, TOKEN
 from contactcards.models import AuditEntry, CardMirror, PhoneNumber, TeamSync, point_numbers_at_newest_entries
 from contactcards.selectors.dashboard import PAGE_SIZE
 from contactcards.services import mirror
+from contactcards.services.reconcile import reconcile_team
 
 URL = "/t/acme/"
 REFRESH = "/t/acme/refresh/"
@@ -43,7 +44,7 @@ def numbers_shown(response) -> list[str]:
 @pytest.fixture
 def refreshed(team):
     """The mirror after one full read of acme's cards (what the refresh button does)."""
-    assert mirror.refresh_team(team=team).ok
+    assert reconcile_team(team=team).ok
     return team
 
 
@@ -89,7 +90,7 @@ def test_refresh_reads_every_card_in_one_call_and_comes_back_to_the_same_view(cl
     assert numbers_shown(response) == [CARD_NUMBER]
     mirrored = CardMirror.objects.get(number__e164=CARD_NUMBER)
     assert (mirrored.first_name, mirrored.last_name, mirrored.is_active) == ("Acme", "Support", True)
-    assert mirrored.source == CardMirror.Source.READ
+    assert mirrored.source == CardMirror.Source.RECONCILE
     assert CardMirror.objects.get(number__e164=EMPTY_NUMBER).has_card is False
     sync = TeamSync.objects.get(team=team)
     assert sync.refreshed_by == "bob" and sync.error_message == ""
@@ -124,7 +125,7 @@ def test_the_card_page_and_saves_feed_the_mirror(client, bob, team, sandbox):
 
 def test_it_shows_a_pending_card(client, vera, team, sandbox):
     sandbox.set_card(EMPTY_NUMBER, first_name="Acme", last_name="New", is_active=False)
-    mirror.refresh_team(team=team)
+    reconcile_team(team=team)
     client.force_login(vera)
     response = client.get(URL)
     assert row_of(response, EMPTY_NUMBER).status == "pending"
@@ -254,7 +255,7 @@ def test_it_sorts_by_name_with_cardless_numbers_last(client, alice, team, sandbo
     PhoneNumber.objects.create(team=team, e164="+15550001003")
     sandbox.add_account(TOKEN, ["+15550001003"])
     sandbox.set_card("+15550001003", first_name="Aaron")
-    mirror.refresh_team(team=team)
+    reconcile_team(team=team)
     client.force_login(alice)
     response = client.get(URL, {"sort": "name"})
     assert numbers_shown(response) == ["+15550001003", CARD_NUMBER, EMPTY_NUMBER]
@@ -281,7 +282,7 @@ def add_numbers(team, sandbox, count: int, *, cards: bool = True) -> list[str]:
 
 def test_it_shows_one_page_at_a_time_with_the_search_kept_in_the_links(client, vera, team, sandbox):
     add_numbers(team, sandbox, PAGE_SIZE + 10)
-    mirror.refresh_team(team=team)
+    reconcile_team(team=team)
     client.force_login(vera)
     first = client.get(URL)
     assert len(first.context["board"].rows) == PAGE_SIZE
@@ -357,7 +358,7 @@ def test_it_refuses_other_methods(client, vera):
 def test_its_queries_do_not_grow_with_the_number_of_numbers(client, alice, team, sandbox, count,
                                                             django_assert_max_num_queries):
     extra = add_numbers(team, sandbox, count - 2)
-    mirror.refresh_team(team=team)
+    reconcile_team(team=team)
     numbers = {n.e164: n for n in PhoneNumber.objects.filter(team=team)}
     AuditEntry.objects.bulk_create([
         AuditEntry(team=team, number=numbers[e164], phone_number=e164, user=alice, username="alice",
@@ -382,7 +383,7 @@ def test_its_queries_do_not_grow_with_the_number_of_numbers(client, alice, team,
 def test_refresh_costs_the_same_queries_at_any_size(client, alice, team, sandbox, django_assert_max_num_queries):
     add_numbers(team, sandbox, 300)
     client.force_login(alice)
-    mirror.refresh_team(team=team)  # the second refresh updates rows instead of creating them
+    reconcile_team(team=team)  # the second refresh updates rows instead of creating them
     with django_assert_max_num_queries(12):
         assert client.post(REFRESH).status_code == 302
     assert CardMirror.objects.filter(number__team=team).count() == 302
@@ -398,10 +399,10 @@ def test_a_refresh_does_not_overwrite_newer_knowledge(team, sandbox):
 
     mirror.record_card(number=number, card=Card(CARD_NUMBER, "Newer", is_active=True),
                        source=CardMirror.Source.WEBHOOK, as_of=later)
-    mirror.refresh_team(team=team)
+    reconcile_team(team=team)
     mirrored = CardMirror.objects.get(number=number)
     assert (mirrored.first_name, mirrored.source) == ("Newer", CardMirror.Source.WEBHOOK)
-    assert CardMirror.objects.get(number__e164=EMPTY_NUMBER).source == CardMirror.Source.READ
+    assert CardMirror.objects.get(number__e164=EMPTY_NUMBER).source == CardMirror.Source.RECONCILE
 
 
 # -- several teams ------------------------------------------------------------

@@ -20,7 +20,7 @@ from ..errors import meaning
 from ..linq import LinqError
 from ..selectors.dashboard import SORTS, Row, clean_page, clean_query, load_dashboard
 from ..selectors.teams import memberships_of
-from ..services import mirror
+from ..services.reconcile import reconcile_team
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -62,7 +62,7 @@ def dashboard_refresh(request: HttpRequest, slug: str) -> HttpResponse:
     team, membership = get_team_for_user(request, slug)  # first: outsiders learn nothing, not even 405
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    result = mirror.refresh_team(team=team, username=request.user.get_username())
+    result = reconcile_team(team=team, username=request.user.get_username())
     if result.ok:
         messages.success(request, "Cards refreshed from Linq.")
     else:

@@ -22,7 +22,7 @@ from contactcards.models import AuditEntry, Membership, PhoneNumber, Role, Team
 from contactcards.photos.demo import demo_photo_env, serve_demo_photos
 from contactcards.sandbox import SandboxServer, SandboxState
 from contactcards.sandbox.app import API_PREFIX
-from contactcards.services.mirror import refresh_team
+from contactcards.services.reconcile import reconcile_team, schedule_reconcile
 
 DEMO_LABELS = ("Support", "Sales", "Billing", "Onboarding", "New line")
 DEMO_USERS = (("demo", Role.OWNER), ("editor", Role.EDITOR), ("viewer", Role.VIEWER))
@@ -89,12 +89,17 @@ class Command(BaseCommand):
                     "run `bin/run --reset` to start both afresh."))
         state.save()
         settings.LINQ_API_BASE_URL = sandbox.url
-        refresh_team(team=Team.objects.get(slug="demo"), username="demo setup")  # the dashboard shows cards at once
+        reconcile_team(team=Team.objects.get(slug="demo"), username="demo setup")  # the dashboard shows cards at once
+        # Webhooks: the sandbox delivers signed events to this server (PUBLIC_URL) from a thread.
+        settings.PUBLIC_URL = settings.PUBLIC_URL or f"http://{addrport}"
+        state.webhooks.start_delivery()
+        schedule_reconcile()  # the periodic reconcile, run by the worker below
         photos = serve_demo_photos(state)  # uploads published over https, fetchable by the sandbox
         photos_line = f"Photos:       {photos.url} (self-signed https, for the sandbox)\n" if photos else ""
         # Rollouts run on the task queue: one worker beside the web server, talking to the same sandbox
         # (and, for bulk photo changes, to the same photo server).
-        worker = taskqueue.start_worker({"LINQ_API_BASE_URL": sandbox.url, **demo_photo_env()}, interval=0.5)
+        worker = taskqueue.start_worker({"LINQ_API_BASE_URL": sandbox.url, "PUBLIC_URL": settings.PUBLIC_URL,
+                                         **demo_photo_env()}, interval=0.5)
         self.stdout.write(self.style.SUCCESS(
             f"\nLinq sandbox: {sandbox.url}  (SANDBOX_PORT={sandbox.httpd.server_address[1]})\n"
             f"Dashboard:    http://{addrport}/\n{photos_line}Task worker:  pid {worker.pid}\n"

@@ -72,11 +72,21 @@ def bench_team(slug: str) -> tuple[Team, list[PhoneNumber], list]:
 def _entry(rng: random.Random, team: Team, number: PhoneNumber, user, created_at) -> AuditEntry:
     roll = rng.random()
     action = (AuditEntry.Action.TOKEN_CHANGE if roll < 0.02
-              else AuditEntry.Action.CREATE if roll < 0.10 else AuditEntry.Action.UPDATE)
+              else AuditEntry.Action.SUBSCRIPTION if roll < 0.025
+              else AuditEntry.Action.OUTSIDE if roll < 0.06
+              else AuditEntry.Action.CREATE if roll < 0.13 else AuditEntry.Action.UPDATE)
     # *_id rather than objects: the related-object descriptors are a measurable part of the cost
     entry = AuditEntry(team_id=team.pk, user_id=user.pk, username=user.get_username(), action=action,
                        created_at=created_at, client_ip=f"10.0.{rng.randrange(256)}.{rng.randrange(1, 255)}")
-    if action == AuditEntry.Action.TOKEN_CHANGE:
+    if action in (AuditEntry.Action.TOKEN_CHANGE, AuditEntry.Action.SUBSCRIPTION):
+        entry.outcome = AuditEntry.Outcome.SUCCESS
+        return entry
+    if action == AuditEntry.Action.OUTSIDE:  # changed in Linq's dashboard, found by its webhook
+        entry.number_id, entry.phone_number = number.pk, number.e164
+        entry.user_id, entry.username, entry.request_sent = None, "Dana Dashboard <dana@example.com>", False
+        entry.actor_type, entry.origin, entry.found_by = "team_member", "dashboard", "webhook"
+        entry.occurred_at = created_at
+        entry.changes = {"last_name": rng.sample(LAST_NAMES, 2)}
         entry.outcome = AuditEntry.Outcome.SUCCESS
         return entry
     entry.number_id, entry.phone_number = number.pk, number.e164

@@ -1,0 +1,1 @@
+"""Linq's webhooks: the per-team receiver, the stored events, and the subscription endpoint records."""
