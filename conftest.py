@@ -8,6 +8,9 @@ import pytest
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+from django.http import HttpRequest  # noqa: E402
+from django.test import Client as DjangoClient  # noqa: E402
+
 from contactcards.sandbox import SandboxServer, SandboxState  # noqa: E402
 
 # Photos (issue 14): local https file server, image server, moto S3 server, resolver and connection traps.
@@ -18,6 +21,26 @@ OTHER_TOKEN = "test-token-OTHER-2b8x"
 CARD_NUMBER = "+15550001001"   # has a card
 EMPTY_NUMBER = "+15550001002"  # has no card
 PASSWORD = "correct-horse-battery"
+
+
+def sign_in_request() -> HttpRequest:
+    """The request django-axes needs on every authenticate(): the test client's login() passes none."""
+    request = HttpRequest()
+    request.META["REMOTE_ADDR"] = "127.0.0.1"
+    return request
+
+
+class Client(DjangoClient):
+    """Django's test client; ``login()`` passes a request, as django-axes checks every sign-in against one."""
+
+    def login(self, **credentials) -> bool:
+        credentials.setdefault("request", sign_in_request())
+        return super().login(**credentials)
+
+
+@pytest.fixture
+def client() -> Client:
+    return Client()
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +57,28 @@ def sandbox(sandbox_server, settings) -> SandboxState:
     sandbox_server.state.clock = __import__("time").time
     settings.LINQ_API_BASE_URL = sandbox_server.url
     return sandbox_server.state
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """A real SMTP server on loopback for the whole run (see contactcards/tests/mail.py)."""
+    from contactcards.tests.mail import Inbox, SMTPServer
+
+    server = SMTPServer(Inbox())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server, settings):
+    """An empty inbox, and the app sending mail to it through Django's SMTP backend."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    smtp_server.handler.clear()
+    return smtp_server.handler
 
 
 @pytest.fixture

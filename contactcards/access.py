@@ -2,7 +2,8 @@
 
 Each helper loads the object for the signed-in user and returns it with the
 membership that grants access. Non-members get 404 (they cannot learn that the
-object exists); read-only members get 403 when a view calls ``require_write``.
+object exists); read-only members get 403 when a view calls ``require_write``. A team that requires two-factor
+sign-in is out of reach (``TwoFactorRequired``) until the session is verified with a second factor.
 """
 
 from __future__ import annotations
@@ -26,10 +27,20 @@ def user_memberships(request: HttpRequest) -> list[Membership]:
     return cached
 
 
+class TwoFactorRequired(Exception):
+    """The team requires two-factor sign-in and this session has not used it (accounts middleware answers)."""
+
+    def __init__(self, team: Team) -> None:
+        super().__init__(f"{team.name} requires two-factor sign-in.")
+        self.team = team
+
+
 def get_team_for_user(request: HttpRequest, slug: str) -> tuple[Team, Membership]:
     membership = next((m for m in user_memberships(request) if m.team.slug == slug), None)
     if membership is None:
         raise Http404("No such team.")
+    if membership.team.require_two_factor and not request.user.is_verified():
+        raise TwoFactorRequired(membership.team)
     return membership.team, membership
 
 

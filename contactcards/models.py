@@ -34,6 +34,8 @@ class Team(models.Model):
     token_encrypted = models.TextField(blank=True, editable=False)
     token_last4 = models.CharField(max_length=4, blank=True, editable=False)
     token_set_at = models.DateTimeField(null=True, blank=True, editable=False)
+    require_two_factor = models.BooleanField(
+        default=False, help_text="Members must sign in with a second factor before they see any team page.")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -175,6 +177,15 @@ class AuditEntry(models.Model):
         TOKEN_CHANGE = "token_change", "Change token"
         OUTSIDE = "outside", "Changed outside linqadmin"
         SUBSCRIPTION = "subscription", "Webhook subscription"
+        # Team administration (no Linq call unless said otherwise; `subject` names who or what).
+        MEMBER_INVITE = "member_invite", "Invite member"
+        MEMBER_ADD = "member_add", "Add member"
+        MEMBER_ROLE = "member_role", "Change member role"
+        MEMBER_REMOVE = "member_remove", "Remove member"
+        NUMBER_ADD = "number_add", "Add numbers"
+        NUMBER_REMOVE = "number_remove", "Remove number"
+        NUMBER_IMPORT = "number_import", "Import numbers"
+        TWO_FACTOR_POLICY = "two_factor_policy", "Change two-factor requirement"
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", "Success"
@@ -195,6 +206,8 @@ class AuditEntry(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
     username = models.CharField(max_length=150, blank=True)
     action = models.CharField(max_length=20, choices=Action.choices)
+    # Team administration: the member (username or invited address) the change was about.
+    subject = models.CharField(max_length=254, blank=True)
     changes = models.JSONField(default=dict, blank=True)  # {field: [old, new]}
     request_body = models.JSONField(null=True, blank=True)
     outcome = models.CharField(max_length=20, choices=Outcome.choices)

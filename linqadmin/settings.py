@@ -4,6 +4,7 @@ Defaults give a safe production posture (DEBUG off, secure cookies, real Linq);
 ``bin/run`` turns on the embedded demo defaults explicitly.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -57,7 +58,7 @@ RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=900)
 
 # -- Apps -------------------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "contactcards.accounts.apps.AdminConfig",  # Django's admin, with two-factor required in production
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -66,7 +67,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    "django_otp",
+    "django_otp.plugins.otp_static",
+    "django_otp.plugins.otp_totp",
+    "two_factor",
+    "axes",
     "contactcards",
+    "contactcards.accounts",
 ]
 
 MIDDLEWARE = [
@@ -76,11 +83,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "contactcards.accounts.middleware.SessionSecurityMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "contactcards.accounts.middleware.TeamTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "linqadmin.middleware.ContentSecurityPolicyMiddleware",
     "linqadmin.middleware.LinqTimeBudgetMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the page that explains it.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "linqadmin.urls"
@@ -117,6 +129,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
          "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
 
+# Two database roles in production (README "Production"): DATABASE_URL is the runtime role the app
+# serves with (it may only read and append to the audit history); MIGRATE_DATABASE_URL is the owner
+# role that `manage.py migrate` and `manage.py pruneaudit` switch to. Unset: one role does everything.
+MIGRATE_DATABASE = env.db_url("MIGRATE_DATABASE_URL") if env.str("MIGRATE_DATABASE_URL", default="") else None
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # "fragments": rendered HTML keyed by a digest of everything it shows (the dashboard's rows), so
@@ -148,6 +165,60 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# -- Sign-in: throttling (django-axes) -----------------------------------------
+# Axes checks every authenticate() call (our sign-in page, and the admin's, which redirects to it).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "contactcards.accounts.backends.ModelBackend",
+]
+# Failures are counted per (username, client address) pair: guessing alice's password from the
+# office locks out only "alice from the office" - bob at the same address still signs in, and
+# alice still signs in from home, so nobody can lock a colleague out everywhere by typing their
+# name. Spreading guesses over many addresses stays slow: AXES_FAILURE_LIMIT per address per
+# cool-off, against passwords the validators below keep long, and two-factor on top.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
+# The lock ends by itself; failed guesses during it do not extend it (the attacker cannot keep a
+# person locked out forever by guessing on).
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "contactcards.accounts.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failure kept (readable on the account page), not only the count
+AXES_CLIENT_IP_CALLABLE = "contactcards.views.utils.client_ip"  # X-Forwarded-For only behind a trusted proxy
+# The two-factor sign-in form posts "auth-username"/"auth-password": never store those in clear.
+AXES_SENSITIVE_PARAMETERS = ["username", "auth-username", "auth-password", "token-otp_token", "backup-otp_token"]
+AXES_VERBOSE = False
+
+# -- Two-factor (django-otp + django-two-factor-auth) ----------------------------
+TWO_FACTOR_LOGIN_TIMEOUT = 600
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="linqadmin")
+# The admin site accepts only two-factor-verified staff; on by default outside DEBUG.
+ADMIN_REQUIRE_TWO_FACTOR = env.bool("ADMIN_REQUIRE_TWO_FACTOR", default=not DEBUG)
+
+# -- Sessions -----------------------------------------------------------------
+# Idle timeout: a session ends after this long without a request (default: a working day).
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=8 * 60) * 60
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT
+SESSION_REFRESH_SECONDS = 60  # how stale the renewal may get: a session write per minute of activity, not per page
+SESSION_COOKIE_SAMESITE = "Lax"
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "payment=(), usb=(), interest-cohort=(), browsing-topics=()"
+)
+
+# -- Invitations and password reset -------------------------------------------------
+INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_MINUTES", default=60) * 60
+
+# -- Email ------------------------------------------------------------------------
+# EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587 or consolemail:// (bin/run).
+vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="linqadmin <linqadmin@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -246,6 +317,8 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
         # runserver's access log goes through the same handler (one JSON line per request too).
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # django-axes logs every sign-in at INFO; failures and lockouts (WARNING) are what matters.
+        "axes": {"level": "WARNING"},
     },
 }
 if LOG_FORMAT not in ("text", "json"):

@@ -29,3 +29,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}-test"}  # noqa: F405
 # The session's live worker has a queue of its own (contactcards/tests/worker.py).
 TASKS["default"]["QUEUES"] = sorted({*TASKS["default"]["QUEUES"], "live"})  # noqa: F405
+# Admin tests sign staff in without a second factor; test_two_factor turns this on to check it.
+ADMIN_REQUIRE_TWO_FACTOR = False
+# A session is renewed (saved) when it starts, not again during a test: query counts stay exact
+# whatever the clock does. Idle-timeout tests set this to 0.
+SESSION_REFRESH_SECONDS = 10**9

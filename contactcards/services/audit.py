@@ -188,12 +188,27 @@ def reconcile(number: PhoneNumber, card: Card | None) -> list[AuditEntry]:
     return done
 
 
-def record_token_change(*, team: Team, user: AbstractBaseUser, client_ip: str | None = None) -> AuditEntry:
-    """Who changed the team's token and when - never the value."""
+def record_team_change(*, team: Team, user: AbstractBaseUser | None, action: str, subject: str = "",
+                       changes: dict | None = None, number: PhoneNumber | None = None,
+                       client_ip: str | None = None) -> AuditEntry:
+    """One team-administration row: who changed what about the team (no Linq call: ``request_sent`` False).
+
+    ``subject`` names the member (username, or the invited address); ``number`` the number
+    added or removed (kept as text too, so the row outlives it). Pages and management commands
+    reach this through the same service functions, so both are recorded alike.
+    """
+    signed_in = user is not None and user.is_authenticated
     return AuditEntry.objects.create(
-        team=team, user=user, username=user.get_username(), action=AuditEntry.Action.TOKEN_CHANGE,
-        outcome=AuditEntry.Outcome.SUCCESS, client_ip=client_ip,
+        team=team, user=user if signed_in else None, username=user.get_username() if signed_in else "",
+        action=action, subject=subject[:254], changes=changes or {},
+        number=number, phone_number=number.e164 if number is not None else "",
+        outcome=AuditEntry.Outcome.SUCCESS, request_sent=False, client_ip=client_ip,
     )
+
+
+def record_token_change(*, team: Team, user: AbstractBaseUser | None, client_ip: str | None = None) -> AuditEntry:
+    """Who changed the team's token and when - never the value."""
+    return record_team_change(team=team, user=user, action=AuditEntry.Action.TOKEN_CHANGE, client_ip=client_ip)
 
 
 @dataclass(frozen=True)

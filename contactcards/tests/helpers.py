@@ -14,9 +14,12 @@ from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
+from django_otp.oath import totp
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page
 
-from conftest import CARD_NUMBER, EMPTY_NUMBER, PASSWORD
+from conftest import CARD_NUMBER, EMPTY_NUMBER, PASSWORD, sign_in_request
 from contactcards.management.commands.seedaudit import keep_created_at
 from contactcards.models import AuditEntry, PhoneNumber, Team
 
@@ -49,6 +52,45 @@ class _Forms(HTMLParser):
             self._current = None
 
 
+# -- accounts: the two-step sign-in page (django-two-factor-auth's wizard), codes -------
+
+LOGIN_URL = "/accounts/login/"
+
+
+def sign_in_client(client, username: str, password: str = PASSWORD, *, ip: str = "127.0.0.1", next_path: str = ""):
+    """Post the username/password step, from ``ip``; returns the response (not followed)."""
+    url = f"{LOGIN_URL}?next={next_path}" if next_path else LOGIN_URL
+    return client.post(url, {"login_view-current_step": "auth", "auth-username": username,
+                             "auth-password": password}, REMOTE_ADDR=ip)
+
+
+def enter_code(client, code: str, *, step: str = "token", ip: str = "127.0.0.1", next_path: str = ""):
+    """Post the second step (the app's code, or a recovery code with ``step="backup"``)."""
+    field = "token-otp_token" if step == "token" else "backup-otp_token"
+    url = f"{LOGIN_URL}?next={next_path}" if next_path else LOGIN_URL
+    return client.post(url, {"login_view-current_step": step, field: code}, REMOTE_ADDR=ip)
+
+
+def add_totp_device(user) -> TOTPDevice:
+    return TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+
+
+def current_code(device: TOTPDevice) -> str:
+    """The code the person's authenticator app shows now (computed from the device key)."""
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):0{device.digits}d}"
+
+
+def add_recovery_codes(user, *codes: str) -> StaticDevice:
+    device = StaticDevice.objects.create(user=user, name="backup", confirmed=True)
+    for code in codes:
+        device.token_set.create(token=code)
+    return device
+
+
+def is_signed_in(client) -> bool:
+    return "_auth_user_id" in client.session
+
+
 def forms_on(response) -> list[dict]:
     parser = _Forms()
     parser.feed(response.content.decode())
@@ -71,7 +113,7 @@ def retry_form(response) -> dict[str, str] | None:
 
 
 def login(client, user):
-    assert client.login(username=user.username, password=PASSWORD)
+    assert client.login(request=sign_in_request(), username=user.username, password=PASSWORD)
     return client
 
 

@@ -17,10 +17,9 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.utils import timezone
 
-from conftest import CARD_NUMBER
+from conftest import CARD_NUMBER, Client
 from contactcards.models import AuditEntry, FormToken, PhoneNumber
 from contactcards.services.guard import FORM_TOKEN_TTL
 from contactcards.tests.helpers import URL, card_form, load, login, text

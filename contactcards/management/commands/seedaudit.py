@@ -74,7 +74,8 @@ def _entry(rng: random.Random, team: Team, number: PhoneNumber, user, created_at
     action = (AuditEntry.Action.TOKEN_CHANGE if roll < 0.02
               else AuditEntry.Action.SUBSCRIPTION if roll < 0.025
               else AuditEntry.Action.OUTSIDE if roll < 0.06
-              else AuditEntry.Action.CREATE if roll < 0.13 else AuditEntry.Action.UPDATE)
+              else rng.choice(TEAM_ADMIN_ACTIONS) if roll < 0.09
+              else AuditEntry.Action.CREATE if roll < 0.16 else AuditEntry.Action.UPDATE)
     # *_id rather than objects: the related-object descriptors are a measurable part of the cost
     entry = AuditEntry(team_id=team.pk, user_id=user.pk, username=user.get_username(), action=action,
                        created_at=created_at, client_ip=f"10.0.{rng.randrange(256)}.{rng.randrange(1, 255)}")
@@ -88,6 +89,16 @@ def _entry(rng: random.Random, team: Team, number: PhoneNumber, user, created_at
         entry.occurred_at = created_at
         entry.changes = {"last_name": rng.sample(LAST_NAMES, 2)}
         entry.outcome = AuditEntry.Outcome.SUCCESS
+        return entry
+    if action in TEAM_ADMIN_ACTIONS:  # no Linq call
+        entry.outcome, entry.request_sent = AuditEntry.Outcome.SUCCESS, False
+        if action.startswith("number_"):
+            entry.number_id, entry.phone_number = number.pk, number.e164
+        elif action == AuditEntry.Action.TWO_FACTOR_POLICY:
+            entry.changes = {"require_two_factor": [False, True]}
+        else:
+            entry.subject = f"{rng.choice(FIRST_NAMES).lower()}@example.com"
+            entry.changes = {"role": [None, rng.choice(Role.values)]}
         return entry
     entry.number_id, entry.phone_number = number.pk, number.e164
     field = rng.choice(("first_name", "last_name", "image_url"))
@@ -114,6 +125,13 @@ def _entry(rng: random.Random, team: Team, number: PhoneNumber, user, created_at
         entry.request_sent = rng.random() < 0.5
         entry.error_message = rng.choice(NETWORK_ERRORS)
     return entry
+
+
+TEAM_ADMIN_ACTIONS = [
+    AuditEntry.Action.MEMBER_INVITE, AuditEntry.Action.MEMBER_ADD, AuditEntry.Action.MEMBER_ROLE,
+    AuditEntry.Action.MEMBER_REMOVE, AuditEntry.Action.NUMBER_ADD, AuditEntry.Action.NUMBER_REMOVE,
+    AuditEntry.Action.NUMBER_IMPORT, AuditEntry.Action.TWO_FACTOR_POLICY,
+]
 
 
 class Command(BaseCommand):

@@ -47,7 +47,7 @@ def test_editing_with_the_keyboard_alone(site, alice, sandbox, page: Page):
     page.goto(f"{site.url}/accounts/login/")
     tab_to(page, "a.skip")
     assert focus_outline(page) != "none"
-    tab_to(page, "#id_username")
+    tab_to(page, "#id_auth-username")
     page.keyboard.type("alice")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)

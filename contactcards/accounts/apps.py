@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class AccountsConfig(AppConfig):
+    default = True
+    name = "contactcards.accounts"
+    label = "accounts"
+    verbose_name = "Accounts"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401  (stamps each new session with the account's session epoch)
+
+
+class AdminConfig(admin_apps.AdminConfig):
+    """Django's admin, on a site that requires two-factor sign-in when ADMIN_REQUIRE_TWO_FACTOR is on."""
+
+    default = False  # INSTALLED_APPS names it explicitly
+    default_site = "contactcards.accounts.admin_site.AdminSite"

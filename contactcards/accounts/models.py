@@ -1,0 +1,61 @@
+"""Invitations to a team, and each account's session epoch ("sign out everywhere")."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from contactcards.models import Role, Team
+
+
+def _nonce() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class Invitation(models.Model):
+    """An owner's invitation to join a team with a role chosen up front.
+
+    The emailed link carries a signed, timestamped reference to this row (see ``services``); the
+    row makes it one-time (``accepted_at``) and revocable (``revoked_at``). Rows are kept after
+    use: they say who invited whom, and the history has the same facts.
+    """
+
+    team = models.ForeignKey(Team, models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.EDITOR)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
+    nonce = models.CharField(max_length=32, default=_nonce, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["team", "accepted_at", "revoked_at"], name="invitation_team_open")]
+
+    def __str__(self) -> str:
+        return f"invitation of {self.email} to {self.team} as {self.role}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class AccountSecurity(models.Model):
+    """Per account: sessions stamped with an older epoch than this are signed out on their next request."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, primary_key=True,
+                                related_name="account_security")
+    session_epoch = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "account security"
+
+    def __str__(self) -> str:
+        return f"session epoch {self.session_epoch} of {self.user}"

@@ -1,0 +1,39 @@
+"""Reads for the account pages: a person's own sign-in activity, from django-axes's logs.
+
+Axes writes a row for every successful sign-in (AccessLog) and every failed one
+(AccessFailureLog, flagged when it locked the account out). Each person sees the rows for their
+own username; superusers see everyone's in the admin (Axes's read-only admin pages).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from axes.models import AccessFailureLog, AccessLog
+from django.contrib.auth.models import AbstractBaseUser
+
+
+@dataclass(frozen=True)
+class SignInEvent:
+    at: datetime
+    kind: str  # "success" | "failure" | "lockout"
+    ip_address: str | None
+    user_agent: str
+
+    @property
+    def label(self) -> str:
+        return {"success": "Signed in", "failure": "Wrong password",
+                "lockout": "Wrong password - sign-in paused"}[self.kind]
+
+
+def sign_in_activity(user: AbstractBaseUser, *, limit: int = 30) -> list[SignInEvent]:
+    """The newest ``limit`` sign-ins and failed attempts for this account, newest first."""
+    username = user.get_username()
+    fields = ("attempt_time", "ip_address", "user_agent")
+    successes = [SignInEvent(at, "success", ip, agent) for at, ip, agent in
+                 AccessLog.objects.filter(username=username).order_by("-attempt_time").values_list(*fields)[:limit]]
+    failures = [SignInEvent(at, "lockout" if locked else "failure", ip, agent) for at, ip, agent, locked in
+                AccessFailureLog.objects.filter(username=username).order_by("-attempt_time")
+                .values_list(*fields, "locked_out")[:limit]]
+    return sorted(successes + failures, key=lambda event: event.at, reverse=True)[:limit]

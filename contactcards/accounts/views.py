@@ -1,0 +1,185 @@
+"""Account pages, sign-in, invitations, and the team's people/security settings that go with them."""
+
+from __future__ import annotations
+
+from axes.utils import reset as axes_reset
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+from django_otp.plugins.otp_static.models import StaticToken
+from two_factor.utils import default_device
+from two_factor.views import LoginView as TwoFactorLoginView
+
+from contactcards.access import get_team_for_user, require_owner
+from contactcards.models import Membership
+from contactcards.views.utils import client_ip
+
+from . import services
+from .forms import InvitedSignUpForm, InviteForm, TwoFactorPolicyForm
+from .models import Invitation
+from .selectors import sign_in_activity
+from .sessions import sign_out_everywhere
+
+
+class LoginView(TwoFactorLoginView):
+    """Username and password, then (for accounts that have one) the code from the authenticator app."""
+
+    template_name = "two_factor/core/login.html"
+    redirect_authenticated_user = True
+    code_labels = {"token": "Code from your authenticator app", "backup": "Recovery code"}
+
+    def get_form(self, step=None, **kwargs):
+        form = super().get_form(step=step, **kwargs)
+        label = self.code_labels.get(step or self.steps.current)
+        if label and "otp_token" in form.fields:
+            form.fields["otp_token"].label = label
+            form.fields["otp_token"].widget.attrs["autocomplete"] = "one-time-code"
+        return form
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's reset; a new password also lifts a sign-in pause on the account (django-axes)."""
+
+    success_url = reverse_lazy("password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        axes_reset(username=form.user.get_username())
+        return response
+
+
+def account(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    device = default_device(user)
+    context = {
+        "device": device,
+        "verified": user.is_verified(),
+        "recovery_codes_left": StaticToken.objects.filter(device__user=user, device__confirmed=True).count(),
+        "activity": sign_in_activity(user),
+        "required_by": [m.team for m in Membership.objects.filter(user=user, team__require_two_factor=True)
+                        .select_related("team")],
+    }
+    return render(request, "accounts/account.html", context)
+
+
+@require_POST
+def sign_out_everywhere_view(request: HttpRequest) -> HttpResponse:
+    sign_out_everywhere(request)
+    messages.success(request, "You are signed out on every device and browser, this one included.")
+    return redirect("login")
+
+
+def two_factor_required(request: HttpRequest) -> HttpResponse:
+    teams = [m.team for m in Membership.objects.filter(user=request.user, team__require_two_factor=True)
+             .select_related("team")]
+    return render(request, "accounts/two_factor_required.html", {"teams": teams}, status=403)
+
+
+# -- Invitations ---------------------------------------------------------------------------------
+
+def team_invite(request: HttpRequest, slug: str) -> HttpResponse:
+    team, membership = get_team_for_user(request, slug)
+    require_owner(membership)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    form = InviteForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        sent = services.invitation_create(
+            team=team, invited_by=request.user, email=form.cleaned_data["email"], role=form.cleaned_data["role"],
+            link_for=lambda token: request.build_absolute_uri(reverse("invitation_accept", args=[token])),
+            client_ip=client_ip(request))
+        if sent.emailed:
+            messages.success(request, f"Invitation sent to {sent.invitation.email}. The link works once and "
+                                      f"expires on {sent.invitation.expires_at:%Y-%m-%d}.")
+            return redirect(f"{reverse('team_settings', args=[team.slug])}#members")
+        return _invite_page(request, team, membership, form=InviteForm(), unsent=sent)
+    return _invite_page(request, team, membership, form=form, status=400 if form.is_bound else 200)
+
+
+def _invite_page(request: HttpRequest, team, membership, *, form: InviteForm, status: int = 200,
+                 unsent: services.InvitationSent | None = None) -> HttpResponse:
+    context = {"team": team, "membership": membership, "form": form, "unsent": unsent,
+               "invitation_days": settings.INVITATION_MAX_AGE_DAYS}
+    return render(request, "accounts/invite.html", context, status=status)
+
+
+def team_invitation_revoke(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    team, membership = get_team_for_user(request, slug)
+    require_owner(membership)
+    invitation = Invitation.objects.filter(team=team, pk=pk).first()
+    if invitation is None:
+        raise Http404("No such invitation.")
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    services.invitation_revoke(invitation=invitation)
+    messages.success(request, f"The invitation to {invitation.email} was withdrawn; its link no longer works.")
+    return redirect(f"{reverse('team_settings', args=[team.slug])}#members")
+
+
+@login_not_required
+@never_cache
+@sensitive_post_parameters("password1", "password2")
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """Signed in: join with one click. Not signed in: create an account, or sign in and come back."""
+    try:
+        invitation = services.invitation_from_token(token)
+    except services.InvitationError as error:
+        return render(request, "accounts/invitation_invalid.html", {"error": str(error)}, status=410)
+    context = {"invitation": invitation, "team": None}
+    if request.user.is_authenticated:
+        if request.method == "POST":
+            return _joined(request, invitation, request.user)
+        return render(request, "accounts/invitation.html", context)
+    form = InvitedSignUpForm(request.POST if request.method == "POST" else None, invitation=invitation)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user, _ = services.invitation_sign_up(
+                invitation=invitation, username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"], client_ip=client_ip(request))
+        except services.InvitationError as error:
+            return render(request, "accounts/invitation_invalid.html", {"error": str(error)}, status=410)
+        login(request, user, backend="contactcards.accounts.backends.ModelBackend")
+        messages.success(request, f"Welcome, {user.get_username()}: you joined {invitation.team.name} as "
+                                  f"{invitation.get_role_display().lower()}.")
+        return redirect("dashboard", slug=invitation.team.slug)
+    return render(request, "accounts/invitation.html", {**context, "form": form}, status=400 if form.is_bound else 200)
+
+
+def _joined(request: HttpRequest, invitation: Invitation, user) -> HttpResponse:
+    try:
+        membership = services.invitation_accept(invitation=invitation, user=user, client_ip=client_ip(request))
+    except services.InvitationError as error:
+        return render(request, "accounts/invitation_invalid.html", {"error": str(error)}, status=410)
+    if membership.role != invitation.role:
+        messages.info(request, f"You were already a member of {invitation.team.name}; your role stays "
+                               f"{membership.get_role_display().lower()}.")
+    else:
+        messages.success(request, f"You joined {invitation.team.name} as {membership.get_role_display().lower()}.")
+    return redirect("dashboard", slug=invitation.team.slug)
+
+
+# -- The team's two-factor requirement -------------------------------------------------------------
+
+def team_two_factor(request: HttpRequest, slug: str) -> HttpResponse:
+    team, membership = get_team_for_user(request, slug)
+    require_owner(membership)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    form = TwoFactorPolicyForm(request.POST)
+    required = form.is_valid() and form.cleaned_data["require_two_factor"]
+    if required and not request.user.is_verified():
+        messages.error(request, "Set up two-factor sign-in for your own account (and sign in with it) before "
+                                "you require it for the team.")
+        return redirect(f"{reverse('team_settings', args=[team.slug])}#security")
+    if services.team_two_factor_set(team=team, user=request.user, required=required, client_ip=client_ip(request)):
+        messages.success(request, "Members now need two-factor sign-in before they see this team." if required
+                         else "Two-factor sign-in is no longer required for this team.")
+    return redirect(f"{reverse('team_settings', args=[team.slug])}#security")
