@@ -177,12 +177,6 @@ class TokenForm(forms.Form):
         return token
 
 
-class MemberAddForm(forms.Form):
-    username = forms.CharField(max_length=150, strip=True, widget=forms.TextInput(attrs={"autocomplete": "off"}),
-                               error_messages={"required": "Enter the username of an existing account."})
-    role = forms.ChoiceField(choices=Role.choices, initial="editor")
-
-
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
 

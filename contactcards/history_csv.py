@@ -24,9 +24,11 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_STARTS = frozenset(FORMULA_PREFIXES)
 
 HEADER = [
-    "id", "created_at", "phone_number", "username", "action", "outcome", "request_sent", "applied", "http_status",
+    "id", "created_at", "phone_number", "username", "action", "subject", "outcome", "request_sent", "applied",
+    "http_status",
     "linq_code", "error_message", "trace_id", "retry_after", "duration_ms", "client_ip",
     *[f"{name}_{side}" for name in CARD_FIELDS for side in ("before", "after")],
+    "other_changes",  # team administration (a role, the two-factor requirement), as JSON
     "request_body",
 ]
 
@@ -64,13 +66,16 @@ def csv_row(row: tuple) -> list[object]:
     (action, outcome) are written as they are (None as an empty cell). ``request_body`` comes as the
     database's JSON text and leaves with sorted keys, the same on every database.
     """
-    (pk, created_at, phone_number, username, action, outcome, request_sent, applied, http_status, linq_code,
-     error_message, trace_id, retry_after, duration_ms, client_ip, *changes, request_body) = row
+    (pk, created_at, phone_number, username, action, subject, outcome, request_sent, applied, http_status,
+     linq_code, error_message, trace_id, retry_after, duration_ms, client_ip, *changes, team_changes,
+     request_body) = row
     return [
-        pk, created_at, _repeated_text(phone_number), _repeated_text(username), action, outcome,
+        pk, created_at, _repeated_text(phone_number), _repeated_text(username), action,
+        _text(subject) if subject else "", outcome,
         "yes" if request_sent else "no", "" if applied is None else "yes" if applied else "no", http_status,
         linq_code, _text(error_message) if error_message else "", _text(trace_id) if trace_id else "",
         retry_after, duration_ms, client_ip, *[_text(value) if value else "" for value in changes],
+        "" if not team_changes or team_changes == "{}" else _JSON.encode(_json_text(team_changes)),
         "" if request_body is None else _JSON.encode(_json_text(request_body)),
     ]
 

@@ -27,7 +27,6 @@ urlpatterns = [
     path("t/<slug:slug>/settings/", team_settings.team_settings, name="team_settings"),
     path("t/<slug:slug>/settings/token/", team_settings.settings_token, name="settings_token"),
     path("t/<slug:slug>/settings/token/test/", team_settings.settings_test_connection, name="settings_test_connection"),
-    path("t/<slug:slug>/settings/members/", team_settings.settings_member_add, name="settings_member_add"),
     path("t/<slug:slug>/settings/members/<int:membership_id>/role/", team_settings.settings_member_role,
          name="settings_member_role"),
     path("t/<slug:slug>/settings/members/<int:membership_id>/remove/", team_settings.settings_member_remove,

@@ -17,6 +17,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
@@ -127,11 +128,25 @@ def invitation_accept(*, invitation: Invitation, user: AbstractBaseUser, client_
     return membership
 
 
+def account_create(*, username: str, password: str, email: str = "") -> AbstractBaseUser:
+    """A new account; raises ValidationError (username rules and uniqueness, the password validators).
+
+    The invitation page and ``manage.py addmember --create`` both create accounts here, so a
+    password the validators refuse on the page is refused on the command line too.
+    """
+    user = get_user_model()(username=username, email=email)
+    validate_password(password, user=user)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    return user
+
+
 def invitation_sign_up(*, invitation: Invitation, username: str, password: str,
                        client_ip: str | None = None) -> tuple[AbstractBaseUser, Membership]:
-    """Create the account (already validated by the form) with the invited address, then accept."""
+    """Create the account with the invited address, then accept."""
     with transaction.atomic():
-        user = get_user_model().objects.create_user(username=username, email=invitation.email, password=password)
+        user = account_create(username=username, password=password, email=invitation.email)
         membership = invitation_accept(invitation=invitation, user=user, client_ip=client_ip)
     return user, membership
 

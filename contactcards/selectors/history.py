@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 from django.contrib.auth import get_user_model
-from django.db.models import CharField, F, Func, Q, QuerySet, Subquery, TextField
+from django.db.models import Case, CharField, F, Func, Q, QuerySet, Subquery, TextField, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -257,10 +257,12 @@ EXPORT_CHUNK = 5000
 # slow at: it picks each change's before/after out of the JSON (JsonItemText) and hands request_body over as
 # text (so Django does not decode JSON it would only encode again) - no model objects, no dicts.
 EXPORT_FIELDS = (
-    "id", "created_at", "phone_number", "username", "action", "outcome", "request_sent", "applied", "http_status",
-    "linq_code", "error_message", "trace_id", "retry_after", "duration_ms", "client_ip",
+    "id", "created_at", "phone_number", "username", "action", "subject", "outcome", "request_sent", "applied",
+    "http_status", "linq_code", "error_message", "trace_id", "retry_after", "duration_ms", "client_ip",
 )
 EXPORT_CHANGES = tuple(f"{name}_{side}" for name in CARD_FIELDS for side in ("before", "after"))
+# Rows whose changes are card fields (the columns above); any other row's changes go to other_changes.
+CARD_CHANGE_ACTIONS = (AuditEntry.Action.CREATE, AuditEntry.Action.UPDATE, AuditEntry.Action.OUTSIDE)
 
 
 class IsoTimestamp(Func):
@@ -299,8 +301,9 @@ class JsonItemText(Func):
 
 def history_export_rows(*, team: Team, filters: HistoryFilters) -> Iterator[tuple]:
     """Every entry of the filtered view (free text unbounded), newest first, as tuples read in chunks:
-    EXPORT_FIELDS (created_at as ISO text), then EXPORT_CHANGES (text or None), then request_body as
-    JSON text (or None).
+    EXPORT_FIELDS (created_at as ISO text), then EXPORT_CHANGES (text or None), then the changes of a
+    team-administration row (a role, the two-factor requirement) as JSON text (None for card writes),
+    then request_body as JSON text (or None).
 
     ``iterator()`` keeps memory flat: Postgres uses a server-side cursor, SQLite fetches in chunks.
     """
@@ -309,6 +312,8 @@ def history_export_rows(*, team: Team, filters: HistoryFilters) -> Iterator[tupl
     columns = ["created_at_text" if name == "created_at" else name for name in EXPORT_FIELDS]
     return (history_filtered(team=team, filters=filters)
             .annotate(**changes, created_at_text=IsoTimestamp("created_at"),
+                      team_changes_text=Case(When(action__in=CARD_CHANGE_ACTIONS, then=Value(None)),
+                                             default=Cast("changes", TextField()), output_field=TextField()),
                       request_body_text=Cast("request_body", TextField()))
-            .values_list(*columns, *EXPORT_CHANGES, "request_body_text")
+            .values_list(*columns, *EXPORT_CHANGES, "team_changes_text", "request_body_text")
             .iterator(chunk_size=EXPORT_CHUNK))

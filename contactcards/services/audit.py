@@ -188,20 +188,24 @@ def reconcile(number: PhoneNumber, card: Card | None) -> list[AuditEntry]:
     return done
 
 
+COMMAND_LINE = "(command line)"  # the "who" of a change made with manage.py (no username has brackets)
+
+
 def record_team_change(*, team: Team, user: AbstractBaseUser | None, action: str, subject: str = "",
-                       changes: dict | None = None, number: PhoneNumber | None = None,
+                       changes: dict | None = None, number: PhoneNumber | None = None, e164: str = "",
                        client_ip: str | None = None) -> AuditEntry:
     """One team-administration row: who changed what about the team (no Linq call: ``request_sent`` False).
 
     ``subject`` names the member (username, or the invited address); ``number`` the number
-    added or removed (kept as text too, so the row outlives it). Pages and management commands
-    reach this through the same service functions, so both are recorded alike.
+    added (kept as text too, so the row outlives it), or ``e164`` alone for one being removed.
+    Pages and management commands reach this through the same service functions, so both are
+    recorded alike; ``user`` None is the command line.
     """
     signed_in = user is not None and user.is_authenticated
     return AuditEntry.objects.create(
-        team=team, user=user if signed_in else None, username=user.get_username() if signed_in else "",
+        team=team, user=user if signed_in else None, username=user.get_username() if signed_in else COMMAND_LINE,
         action=action, subject=subject[:254], changes=changes or {},
-        number=number, phone_number=number.e164 if number is not None else "",
+        number=number, phone_number=number.e164 if number is not None else e164,
         outcome=AuditEntry.Outcome.SUCCESS, request_sent=False, client_ip=client_ip,
     )
 

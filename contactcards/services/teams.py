@@ -1,45 +1,52 @@
 """Team administration: the team's token, members and numbers.
 
 Owners call these through ``views/settings.py`` (access is checked there); the management
-commands and the admin call the same functions. Reads (what Linq lists, which numbers exist)
-are in ``selectors/teams.py``.
+commands and the admin call the same functions, so every rule (the last owner, the password
+validators) and every history row holds for all of them. ``actor`` is the person making the
+change (None from the command line); each change that happened is recorded with
+``audit.record_team_change`` - a change that changed nothing writes no row.
+Reads (what Linq lists, which numbers exist) are in ``selectors/teams.py``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from ..models import AuditEntry, Membership, PhoneNumber, Role, Team
 from ..phones import StoredNumber, stored_problems
 from ..selectors.teams import NumbersImport, numbers_existing, numbers_import_preview
-from .audit import record_token_change
+from .audit import record_team_change, record_token_change
+
+Actor = AbstractBaseUser | None
 
 
 def team_setup(*, slug: str, name: str, token: str = "") -> tuple[Team, bool]:
     """Create a team, or rename it; set its token when one is given (``manage.py createteam``)."""
-    team, created = Team.objects.get_or_create(slug=slug, defaults={"name": name})
-    team.name = name
-    if token:
-        team.set_token(token)
-    team.save()
+    with transaction.atomic():
+        team, created = Team.objects.get_or_create(slug=slug, defaults={"name": name})
+        if team.name != name:
+            team.name = name
+            team.save(update_fields=["name"])
+        if token:
+            token_change(team=team, user=None, token=token)
     return team, created
 
 
-def token_change(*, team: Team, user: AbstractBaseUser, token: str, client_ip: str | None = None) -> AuditEntry:
+def token_change(*, team: Team, user: Actor, token: str, client_ip: str | None = None) -> AuditEntry:
     """Replace the team's token and record who did it and when - never the value."""
-    team.set_token(token)
-    team.save(update_fields=["token_encrypted", "token_last4", "token_set_at"])
-    return record_token_change(team=team, user=user, client_ip=client_ip)
+    with transaction.atomic():
+        team.set_token(token)
+        team.save(update_fields=["token_encrypted", "token_last4", "token_set_at"])
+        return record_token_change(team=team, user=user, client_ip=client_ip)
 
 
 class TeamChangeError(Exception):
     """A team change refused for a reason the person can act on.
 
-    ``reason`` says which (numbers_exist, no_such_user, already_member, last_owner), ``values``
+    ``reason`` says which (numbers_exist, last_owner), ``values``
     what it is about; ``templates/includes/team_change_error.txt`` words it.
     """
 
@@ -54,50 +61,54 @@ class NumbersAdded:
     existing: list[str]
 
 
-def numbers_add(*, team: Team, e164s: list[str], refuse_existing: bool = False) -> NumbersAdded:
+def numbers_add(*, team: Team, e164s: list[str], refuse_existing: bool = False, actor: Actor = None,
+                client_ip: str | None = None, imported: bool = False) -> NumbersAdded:
     """Add the numbers the team does not have yet; report the ones it already had.
 
     ``refuse_existing``: add nothing if the team has any of them already (TeamChangeError names them).
+    Each number added gets a history row ("Add numbers", or "Import numbers" when ``imported``
+    from what Linq lists), so the number's own history starts with it.
     """
     existing = numbers_existing(team=team, e164s=e164s)
     if existing and refuse_existing:
         raise TeamChangeError("numbers_exist", numbers=existing)
     new = [e164 for e164 in dict.fromkeys(e164s) if e164 not in existing]
-    # ignore_conflicts: a concurrent add of the same number is not an error, just already done.
-    PhoneNumber.objects.bulk_create([PhoneNumber(team=team, e164=e164) for e164 in new], ignore_conflicts=True)
+    with transaction.atomic():
+        # ignore_conflicts: a concurrent add of the same number is not an error, just already done.
+        PhoneNumber.objects.bulk_create([PhoneNumber(team=team, e164=e164) for e164 in new], ignore_conflicts=True)
+        action = AuditEntry.Action.NUMBER_IMPORT if imported else AuditEntry.Action.NUMBER_ADD
+        for number in PhoneNumber.objects.filter(team=team, e164__in=new).order_by("e164"):
+            record_team_change(team=team, user=actor, action=action, number=number, client_ip=client_ip)
     return NumbersAdded(added=new, existing=existing)
 
 
-def number_remove(*, number: PhoneNumber) -> None:
-    """Forget a number. Its audit rows stay (they keep the number as text)."""
-    number.delete()
+def number_remove(*, number: PhoneNumber, actor: Actor = None, client_ip: str | None = None) -> None:
+    """Forget a number. Its audit rows stay (they keep the number as text), and one more says who removed it."""
+    with transaction.atomic():
+        record_team_change(team=number.team, user=actor, action=AuditEntry.Action.NUMBER_REMOVE,
+                           e164=number.e164, client_ip=client_ip)
+        number.delete()
 
 
-def numbers_sync(*, team: Team) -> tuple[NumbersImport, NumbersAdded | None]:
+def numbers_sync(*, team: Team, actor: Actor = None) -> tuple[NumbersImport, NumbersAdded | None]:
     """Import every number Linq lists for the token (used by `manage.py syncnumbers`)."""
     preview = numbers_import_preview(team=team)
     if preview.error is not None:
         return preview, None
-    return preview, numbers_add(team=team, e164s=preview.new)
+    return preview, numbers_add(team=team, e164s=preview.new, actor=actor, imported=True)
 
 
-def membership_add(*, team: Team, username: str, role: str) -> Membership:
-    """Add an existing user to the team with a role."""
-    user = get_user_model().objects.filter(username=username).first()
-    if user is None:
-        raise TeamChangeError("no_such_user", username=username)
-    membership, created = Membership.objects.get_or_create(team=team, user=user, defaults={"role": role})
-    if not created:
-        raise TeamChangeError("already_member", username=username, role=membership.get_role_display())
-    return membership
-
-
-def membership_put(*, team: Team, user: AbstractBaseUser, role: str) -> tuple[Membership, bool]:
+def membership_put(*, team: Team, user: AbstractBaseUser, role: str, actor: Actor = None,
+                   client_ip: str | None = None) -> tuple[Membership, bool]:
     """Make ``user`` a member with ``role``: added (True), or their role set (False; the last owner stays)."""
-    existing = Membership.objects.filter(team=team, user=user).first()
-    if existing is None:
-        return Membership.objects.create(team=team, user=user, role=role), True
-    return membership_set_role(membership=existing, role=role), False
+    with transaction.atomic():
+        existing = Membership.objects.filter(team=team, user=user).first()
+        if existing is not None:
+            return membership_set_role(membership=existing, role=role, actor=actor, client_ip=client_ip), False
+        membership = Membership.objects.create(team=team, user=user, role=role)
+        record_team_change(team=team, user=actor, action=AuditEntry.Action.MEMBER_ADD, subject=user.get_username(),
+                           changes={"role": [None, role]}, client_ip=client_ip)
+    return membership, True
 
 
 def _other_owners_exist(membership: Membership) -> bool:
@@ -106,21 +117,30 @@ def _other_owners_exist(membership: Membership) -> bool:
     return any(pk != membership.pk for pk in owners.values_list("pk", flat=True))
 
 
-def membership_set_role(*, membership: Membership, role: str) -> Membership:
+def membership_set_role(*, membership: Membership, role: str, actor: Actor = None,
+                        client_ip: str | None = None) -> Membership:
     """Change a member's role; the last owner cannot be demoted."""
     with transaction.atomic():
+        if membership.role == role:
+            return membership
         if membership.role == Role.OWNER and role != Role.OWNER and not _other_owners_exist(membership):
             raise TeamChangeError("last_owner")
-        membership.role = role
+        before, membership.role = membership.role, role
         membership.save(update_fields=["role"])
+        record_team_change(team=membership.team, user=actor, action=AuditEntry.Action.MEMBER_ROLE,
+                           subject=membership.user.get_username(), changes={"role": [before, role]},
+                           client_ip=client_ip)
     return membership
 
 
-def membership_remove(*, membership: Membership) -> None:
+def membership_remove(*, membership: Membership, actor: Actor = None, client_ip: str | None = None) -> None:
     """Remove a member; the last owner cannot be removed."""
     with transaction.atomic():
         if membership.role == Role.OWNER and not _other_owners_exist(membership):
             raise TeamChangeError("last_owner")
+        record_team_change(team=membership.team, user=actor, action=AuditEntry.Action.MEMBER_REMOVE,
+                           subject=membership.user.get_username(), changes={"role": [membership.role, None]},
+                           client_ip=client_ip)
         membership.delete()
 
 

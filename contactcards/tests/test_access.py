@@ -68,7 +68,7 @@ def acme_objects(team, alice, bob, vera):
 def test_the_probe_covers_the_team_routes():
     names = {name for _, name in team_routes()}
     assert {"dashboard", "team_history", "card", "number_history", "team_settings", "settings_token",
-            "settings_test_connection", "settings_member_add", "settings_member_role", "settings_member_remove",
+            "settings_test_connection", "team_invite", "settings_member_role", "settings_member_remove",
             "settings_numbers_add", "settings_numbers_import", "settings_number_remove",
             "photo_library", "photo_check", "photo_image"} <= names
 

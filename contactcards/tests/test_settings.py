@@ -25,7 +25,7 @@ def test_it_works_for_the_owner(client, alice, team):
     assert f"ending in <span class=\"mono\">…{TOKEN[-4:]}</span>" in html
     assert 'type="password"' in html and 'name="token"' in html
     assert 'id="test-connection"' in html
-    assert 'id="member-add"' in html and 'id="numbers-add"' in html
+    assert 'id="invite"' in html and 'id="numbers-add"' in html  # people join by invitation
 
 
 @pytest.mark.parametrize("persona", ["bob", "vera"])

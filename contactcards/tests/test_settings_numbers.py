@@ -67,8 +67,9 @@ def test_owner_removes_a_number_and_its_history_stays(client, alice, team):
     assert EMPTY_NUMBER in team_numbers(team)
     assert client.post(REMOVE_URL).status_code == 302
     assert team_numbers(team) == [CARD_NUMBER]
-    entry = AuditEntry.objects.get()
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.CREATE)
     assert entry.phone_number == EMPTY_NUMBER and entry.number is None
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.NUMBER_REMOVE, phone_number=EMPTY_NUMBER).exists()
 
 
 @pytest.mark.parametrize("persona", ["bob", "vera"])

@@ -16,7 +16,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 
 from ..access import get_number_for_user, get_team_for_user, require_owner
 from ..errors import meaning
-from ..forms import ImportNumbersForm, MemberAddForm, MemberRoleForm, NumbersForm, TokenForm
+from ..forms import ImportNumbersForm, MemberRoleForm, NumbersForm, TokenForm
 from ..models import Membership, Role, Team
 from ..selectors import teams as team_selectors
 from ..services import teams as team_services
@@ -41,7 +41,6 @@ def _render(request: HttpRequest, team: Team, membership: Membership, *, status:
         "owner_count": sum(1 for m in members if m.role == Role.OWNER),
         "numbers": team_selectors.team_numbers(team=team),
         "token_form": forms.get("token_form") or TokenForm(),
-        "member_form": forms.get("member_form") or MemberAddForm(),
         "numbers_form": forms.get("numbers_form") or NumbersForm(),
         "connection": forms.get("connection"),
         "connection_error": forms.get("connection_error"),
@@ -80,23 +79,6 @@ def settings_test_connection(request: HttpRequest, slug: str) -> HttpResponse:
     return _render(request, team, membership, connection=check, connection_error=error)
 
 
-def settings_member_add(request: HttpRequest, slug: str) -> HttpResponse:
-    team, membership, refused = _owner_or_403(request, slug)
-    if refused:
-        return refused
-    form = MemberAddForm(request.POST)
-    if form.is_valid():
-        try:
-            added = team_services.membership_add(team=team, username=form.cleaned_data["username"],
-                                            role=form.cleaned_data["role"])
-        except team_services.TeamChangeError as error:
-            form.add_error("username", _words(error))
-        else:
-            messages.success(request, f"{added.user.get_username()} joined the team as {added.get_role_display()}.")
-            return redirect("team_settings", slug=team.slug)
-    return _render(request, team, membership, member_form=form, status=400)
-
-
 def _member_or_404(team: Team, membership_id: int) -> Membership:
     member = team_selectors.team_member_get(team=team, membership_id=membership_id)
     if member is None:
@@ -114,7 +96,8 @@ def settings_member_role(request: HttpRequest, slug: str, membership_id: int) ->
         messages.error(request, "Choose owner, editor or viewer.")
         return _render(request, team, membership, status=400)
     try:
-        team_services.membership_set_role(membership=member, role=form.cleaned_data["role"])
+        team_services.membership_set_role(membership=member, role=form.cleaned_data["role"], actor=request.user,
+                                          client_ip=client_ip(request))
     except team_services.TeamChangeError as error:
         messages.error(request, _words(error))
         return _render(request, team, membership, status=400)
@@ -133,7 +116,7 @@ def settings_member_remove(request: HttpRequest, slug: str, membership_id: int) 
                         text=f"{name} will no longer see this team. Their past changes stay in the history.",
                         button="Remove member")
     try:
-        team_services.membership_remove(membership=member)
+        team_services.membership_remove(membership=member, actor=request.user, client_ip=client_ip(request))
     except team_services.TeamChangeError as error:
         messages.error(request, _words(error))
         return _render(request, team, membership, status=400)
@@ -151,7 +134,8 @@ def settings_numbers_add(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return _render(request, team, membership, numbers_form=form, status=400)
     try:
-        result = team_services.numbers_add(team=team, e164s=form.cleaned_data["numbers"], refuse_existing=True)
+        result = team_services.numbers_add(team=team, e164s=form.cleaned_data["numbers"], refuse_existing=True,
+                                           actor=request.user, client_ip=client_ip(request))
     except team_services.TeamChangeError as error:
         form.add_error("numbers", _words(error))
         return _render(request, team, membership, numbers_form=form, status=400)
@@ -171,7 +155,7 @@ def settings_number_remove(request: HttpRequest, slug: str, e164: str) -> HttpRe
                         text="The number leaves this dashboard; its card at Linq is not changed, and its "
                              "history stays in the team's audit log.",
                         button="Remove number")
-    team_services.number_remove(number=number)
+    team_services.number_remove(number=number, actor=request.user, client_ip=client_ip(request))
     messages.success(request, f"{e164} was removed from the team.")
     return redirect("team_settings", slug=team.slug)
 
@@ -184,7 +168,8 @@ def settings_numbers_import(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         form = ImportNumbersForm(request.POST)
         if form.is_valid():
-            result = team_services.numbers_add(team=team, e164s=form.cleaned_data["numbers"])
+            result = team_services.numbers_add(team=team, e164s=form.cleaned_data["numbers"], imported=True,
+                                               actor=request.user, client_ip=client_ip(request))
             note = f" Already in the team: {', '.join(result.existing)}." if result.existing else ""
             messages.success(request, f"Imported {len(result.added)} number{'s' if len(result.added) != 1 else ''}"
                                       f"{': ' + ', '.join(result.added) if result.added else ''}.{note}")
