@@ -1,7 +1,7 @@
 from django.urls import include, path, register_converter
 
 from .converters import E164Converter
-from .views import cards, history, teams, webhooks
+from .views import cards, history, restore, teams, webhooks
 from .views import settings as team_settings
 
 register_converter(E164Converter, "e164")
@@ -20,6 +20,7 @@ urlpatterns = [
     path("t/<slug:slug>/history/", history.team_history, name="team_history"),
     path("t/<slug:slug>/history/export.csv", history.history_export, name="history_export"),
     path("t/<slug:slug>/history/<int:pk>/", history.entry_detail, name="audit_entry"),
+    path("t/<slug:slug>/history/<int:pk>/restore/", restore.restore_version, name="restore_version"),
     path("t/<slug:slug>/numbers/<e164:e164>/", cards.card_detail, name="card"),
     path("", include("contactcards.photos.urls")),  # issue 14: photo check, library, stored photos
     path("t/<slug:slug>/numbers/<e164:e164>/history/", history.number_history, name="number_history"),

@@ -40,6 +40,7 @@ class Attempt:
     changes: Changes
     body: dict[str, str]
     client_ip: str | None = None
+    restored_from: int | None = None  # "restore this version": the entry whose version is restored
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def record_attempt(attempt: Attempt) -> AuditEntry:
     return AuditEntry(
         team=number.team, number=number, phone_number=number.e164, user=user,
         username=user.get_username(), action=attempt.action, changes=attempt.changes,
-        request_body=attempt.body, client_ip=attempt.client_ip,
+        request_body=attempt.body, client_ip=attempt.client_ip, restored_from=attempt.restored_from,
     )
 
 

@@ -50,8 +50,10 @@ def card_update(
     submitted: dict[str, str | None],
     token: str = "",
     client_ip: str | None = None,
+    restored_from: int | None = None,
 ) -> SaveOutcome:
     """PATCH the person's changes, at most once per form, never over someone else's change.
+    (``restored_from``: the history entry whose version this save restores, recorded on its row.)
 
     Under the number's lock: skip a form whose token was already used, refuse a spent budget,
     re-read the card, stop with a conflict if a field the person changed was also changed at
@@ -72,6 +74,7 @@ def card_update(
         if current.error is not None:
             body = {name: new for name, (_old, new) in changes.items()}
             attempt = Attempt(number=number, user=user, action=AuditEntry.Action.UPDATE, changes=changes,
+                              restored_from=restored_from,
                               body=body, client_ip=client_ip)
             return NotChecked(error=current.error, entry=record_not_sent(attempt, current.error))
         reconcile(number, current.card)  # earlier attempts that never got an answer: settle them first
@@ -86,6 +89,7 @@ def card_update(
             return Unchanged(card=current.card)
         body = {name: new for name, (_old, new) in seen.to_send.items()}
         attempt = Attempt(number=number, user=user, action=AuditEntry.Action.UPDATE, changes=seen.to_send,
+                          restored_from=restored_from,
                           body=body, client_ip=client_ip)
         return _write(attempt, client, lambda c: c.update_card(number.e164, body), token,
                       others_changed=seen.others_changed, typed=typed)

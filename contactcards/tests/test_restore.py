@@ -1,0 +1,99 @@
+"""Restore this version: compare with Linq's card now, then one PATCH of only the differing fields."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import CARD_NUMBER
+from contactcards.models import AuditEntry
+
+CARD = f"/t/acme/numbers/{CARD_NUMBER}/"
+
+
+def save(client, **values):
+    form = client.get(CARD).context["form"]
+    data = {name: form[name].value() or "" for name in ("first_name", "last_name", "image_url", "loaded", "token")}
+    response = client.post(CARD, {**data, **values})
+    assert response.status_code == 200
+    return AuditEntry.objects.filter(action="update").order_by("-id").first()
+
+
+@pytest.fixture
+def versions(client, bob, sandbox):
+    client.force_login(bob)
+    desk = save(client, last_name="Desk")
+    help_ = save(client, last_name="Help")
+    sandbox.set_card(CARD_NUMBER, first_name="Zed", last_name="Help",
+                     image_url=sandbox.cards[CARD_NUMBER]["image_url"])  # someone else, since
+    return desk, help_
+
+
+def restore_url(entry) -> str:
+    return f"/t/acme/history/{entry.pk}/restore/"
+
+
+def test_it_shows_what_would_change_then_restores_with_one_patch_of_only_those_fields(client, versions, sandbox):
+    desk, _ = versions
+    page = client.get(restore_url(desk))
+    assert page.status_code == 200
+    assert [name for name, _now, _then in page.context["differences"]] == ["last_name"]
+    writes_before = len(sandbox.writes_for(CARD_NUMBER))
+    form = page.context["form"]
+    response = client.post(restore_url(desk), {f.html_name: f.value() or "" for f in form})
+    assert response.status_code == 302 and response["Location"] == CARD
+    writes = sandbox.writes_for(CARD_NUMBER)[writes_before:]
+    assert [w.body for w in writes] == [{"last_name": "Desk"}]
+    assert (sandbox.cards[CARD_NUMBER]["first_name"], sandbox.cards[CARD_NUMBER]["last_name"]) == ("Zed", "Desk")
+    restored = AuditEntry.objects.filter(action="update").order_by("-id").first()
+    assert restored.restored_from == desk.pk and restored.changes == {"last_name": ["Help", "Desk"]}
+    detail = client.get(f"/t/acme/history/{restored.pk}/").content.decode()
+    assert f'href="/t/acme/history/{desk.pk}/"' in detail
+
+
+def test_a_change_at_linq_after_the_comparison_is_a_conflict_and_sends_nothing(client, versions, sandbox):
+    desk, _ = versions
+    form = client.get(restore_url(desk)).context["form"]
+    sandbox.set_card(CARD_NUMBER, first_name="Zed", last_name="Yet another",
+                     image_url=sandbox.cards[CARD_NUMBER]["image_url"])
+    writes_before = len(sandbox.writes_for(CARD_NUMBER))
+    response = client.post(restore_url(desk), {f.html_name: f.value() or "" for f in form})
+    assert response.status_code == 409 and 'id="restore-outcome"' in response.content.decode()
+    assert len(sandbox.writes_for(CARD_NUMBER)) == writes_before
+
+
+def test_nothing_to_restore_when_linq_already_has_that_version(client, versions):
+    _, help_ = versions
+    assert 'id="nothing-to-restore"' in client.get(restore_url(help_)).content.decode()
+
+
+def test_personas(client, alice, vera, charlie, versions):
+    desk, _ = versions
+    client.force_login(alice)
+    assert client.get(restore_url(desk)).status_code == 200
+    assert 'id="restore-link"' in client.get(f"/t/acme/history/{desk.pk}/").content.decode()
+    client.force_login(vera)
+    assert client.get(restore_url(desk)).status_code == 403
+    assert client.post(restore_url(desk)).status_code == 403
+    assert 'id="restore-link"' not in client.get(f"/t/acme/history/{desk.pk}/").content.decode()
+    client.force_login(charlie)
+    assert client.get(restore_url(desk)).status_code == 404
+    assert client.post(restore_url(desk)).status_code == 404
+
+
+def test_entries_without_a_version_are_404_and_bad_posts_keep_the_page(client, bob, versions, team):
+    token_change = AuditEntry.objects.create(team=team, user=bob, username="bob", action="token_change",
+                                             outcome="success")
+    assert client.get(restore_url(token_change)).status_code == 404
+    assert client.get("/t/acme/history/999999999/restore/").status_code == 404
+    desk, _ = versions
+    response = client.post(restore_url(desk), {"loaded": "tampered", "token": "\x00"})
+    assert response.status_code == 200 and "stale" in response.content.decode()
+    assert client.put(restore_url(desk)).status_code == 405
+
+
+def test_the_number_timeline_offers_restore_to_writers_only(client, vera, versions):
+    desk, _ = versions
+    timeline = client.get(f"/t/acme/numbers/{CARD_NUMBER}/history/").content.decode()
+    assert f'href="/t/acme/history/{desk.pk}/restore/"' in timeline
+    client.force_login(vera)
+    assert "/restore/" not in client.get(f"/t/acme/numbers/{CARD_NUMBER}/history/").content.decode()
