@@ -80,8 +80,8 @@ def seed(out: str) -> None:
     django.setup()
     from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
+    from django.test import Client
 
     from contactcards.models import AuditEntry, Membership, PhoneNumber, Team, point_numbers_at_newest_entries
     from contactcards.services.reconcile import reconcile_team
@@ -108,12 +108,10 @@ def seed(out: str) -> None:
     loner = get_user_model().objects.create_user("loner", password="bench-password-1")  # in no team
 
     def signed_in(who) -> str:
-        session = SessionStore()
-        session["_auth_user_id"] = str(who.pk)
-        session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
-        session["_auth_user_hash"] = who.get_session_auth_hash()
-        session.create()
-        return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+        """A session made by Django's own login() (so every sign-in rule's session keys are there)."""
+        client = Client()
+        client.force_login(who)
+        return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
     Path(out).write_text(json.dumps({"cookie": signed_in(user), "loner": signed_in(loner)}))
 
