@@ -44,7 +44,7 @@ class CardForm(forms.Form):
     last_name = forms.CharField(max_length=100, required=False, strip=True,
                                 widget=forms.TextInput(attrs={"autocomplete": "off"}))
     image_url = forms.CharField(
-        label="Image URL", max_length=2000, required=False, strip=True,
+        label="Photo link", max_length=2000, required=False, strip=True,
         widget=forms.URLInput(attrs={"placeholder": "https://…", "inputmode": "url"}),
         help_text="A public https link to a JPEG or PNG. Linq copies the image to its own CDN.",
     )
@@ -125,9 +125,9 @@ class CardForm(forms.Form):
         # Only a new image URL is checked: the URL Linq returns for a stored image is its own.
         if image_url and image_url != (loaded.get("image_url") or ""):
             if not image_url.lower().startswith("https://") or len(image_url) <= len("https://"):
-                self.add_error("image_url", "The image URL must start with https:// (Linq only fetches secure links).")
+                self.add_error("image_url", "The photo link must start with https:// (Linq only fetches secure links).")
             elif any(ch.isspace() for ch in image_url):
-                self.add_error("image_url", "The image URL cannot contain spaces.")
+                self.add_error("image_url", "The photo link cannot contain spaces.")
         if self.editing and loaded and not image_url and loaded.get("image_url"):
             self.add_error("image_url", "Linq's API cannot remove a photo. Paste a new link, or keep the current one.")
         return cleaned

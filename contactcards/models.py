@@ -401,5 +401,15 @@ class TeamSync(models.Model):
         return f"sync of {self.team_id}"
 
 
+class UserPreference(models.Model):
+    """What one person chose for themselves. ``time_zone`` empty: follow the browser's zone."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
+    time_zone = models.CharField(max_length=64, blank=True, help_text="IANA name, e.g. Europe/Paris; empty: browser's")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.time_zone or 'browser time zone'}"
+
+
 from .photos.models import Photo  # noqa: E402,F401  (issue 14: one app, models split by area)
 from .webhooks.models import OutsideChangeAlert, WebhookEndpoint, WebhookEvent  # noqa: E402,F401  (issue 11)

@@ -1,12 +1,13 @@
 from django.urls import include, path, register_converter
 
 from .converters import E164Converter
-from .views import cards, history, restore, teams, webhooks
+from .views import cards, history, preferences, restore, teams, webhooks
 from .views import settings as team_settings
 
 register_converter(E164Converter, "e164")
 
 urlpatterns = [
+    path("account/time-zone/", preferences.time_zone, name="time_zone"),
     path("", teams.home, name="home"),
     path("t/<slug:slug>/", teams.dashboard, name="dashboard"),
     path("t/<slug:slug>/refresh/", teams.dashboard_refresh, name="dashboard_refresh"),

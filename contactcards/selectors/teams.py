@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..clients import linq_client_for
 from ..linq import LinqError
-from ..models import Membership, PhoneNumber, Team
+from ..models import Membership, PhoneNumber, Role, Team
 from ..phones import PhoneNumberError, parse_many
 
 
@@ -18,6 +18,12 @@ def memberships_of(*, user_id: int | None) -> list[Membership]:
 def team_members(*, team: Team) -> list[Membership]:
     """The team's memberships with their users, by username (for the settings page)."""
     return list(Membership.objects.filter(team=team).select_related("user").order_by("user__username"))
+
+
+def team_owner_names(*, team: Team) -> list[str]:
+    """Usernames of the team's owners: who a viewer or an editor should ask (one query)."""
+    return list(Membership.objects.filter(team=team, role=Role.OWNER).order_by("user__username")
+                .values_list("user__username", flat=True))
 
 
 def team_member_get(*, team: Team, membership_id: int) -> Membership | None:

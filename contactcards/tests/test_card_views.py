@@ -150,10 +150,11 @@ def test_garbage_post_never_500s(client, bob):
 # -- Linq's errors, inline, input kept, audited -------------------------------
 
 LINQ_ERRORS = [
-    ({"kind": "error", "status": 500, "code": 2022}, "api_error", 500, 2022, "could not complete the card setup"),
+    ({"kind": "error", "status": 500, "code": 2022}, "api_error", 500, 2022,
+     "could not complete the change to this card"),
     ({"kind": "error", "status": 503, "code": 4004}, "api_error", 503, 4004, "not active"),
     ({"kind": "error", "status": 429, "code": 1007, "retry_after": 120}, "api_error", 429, 1007,
-     "Try again in 2 minutes"),
+     "Try again in 2 min."),
     ({"kind": "error", "status": 500, "code": 3006}, "api_error", 500, 3006, "internal problem"),
     ({"kind": "error", "status": 403, "code": 2006}, "api_error", 403, 2006, "refused access"),
     # 404/2012 on a PATCH switches to the set-up form instead: test_pending_cards.py.

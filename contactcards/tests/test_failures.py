@@ -27,7 +27,7 @@ def test_2022_offers_retry_now_with_the_same_changes(client, bob, sandbox):
     form, response = save(client, bob, first_name="Again", last_name="Desk")
     assert len(sandbox.writes_for(CARD_NUMBER)) == 1  # not retried by itself
     page = text(response)
-    assert "Linq could not complete the card setup" in page and "Retry now" in page
+    assert "Linq could not complete the change to this card" in page and "Retry now" in page
     assert card_form(response)["first_name"] == "Again"  # input kept
 
     retry = retry_form(response)
@@ -51,7 +51,7 @@ def test_retry_now_is_not_offered_when_the_budget_is_spent(client, bob, sandbox)
     sandbox.add_fault({"kind": "error", "status": 500, "code": 2022, "methods": ["PATCH"], "times": 1})
     response = client.post(URL, {**form, "last_name": "Third"})
     page = text(response)
-    assert "Linq could not complete the card setup" in page
+    assert "Linq could not complete the change to this card" in page
     assert "Retry now" not in page and "You can retry once the wait below is over" in page
     assert "No Linq writes left" in page
 
@@ -65,7 +65,7 @@ def test_4004_explains_the_card_is_not_active_and_blocks_until_the_wait(client, 
     _form, response = save(client, bob, first_name="Later")
     page = text(response)
     assert "the card is left not active" in page
-    assert "Try again in 2 minutes, not sooner" in page
+    assert "Try again in 1 min 30 s, not sooner" in page
     assert "Retry now" not in page and retry_form(response) is None
     assert card_form(response)["first_name"] == "Later"
 

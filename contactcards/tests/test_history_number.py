@@ -49,12 +49,12 @@ def test_it_shows_real_changes_and_a_failed_attempt(client, sandbox, card_number
     newest, oldest = entries
     assert newest.startswith("outcome-api_error")
     assert "Failed: API error" in newest and "(not applied)" in newest
-    assert re.search(r'<th scope="row">last_name</th><td class="old">Support</td><td class="new">Help</td>', newest)
+    assert re.search(r'<th scope="row">Last name</th><td class="old">Support</td><td class="new">Help</td>', newest)
     error = AuditEntry.objects.get(outcome="api_error")
     assert "code 2022" in newest and error.trace_id and error.trace_id in newest
     assert f"Linq said: “{error.error_message}”" in newest
     assert oldest.startswith("outcome-success")
-    assert re.search(r'<th scope="row">first_name</th><td class="old">Acme</td><td class="new">Acme Co</td>', oldest)
+    assert re.search(r'<th scope="row">First name</th><td class="old">Acme</td><td class="new">Acme Co</td>', oldest)
 
 
 def test_it_shows_only_this_numbers_entries(client, team, card_number, alice):

@@ -25,4 +25,15 @@
     (label || input).scrollIntoView({ block: "center" });
     input.focus({ preventScroll: true });
   });
+
+  // Tell the server this browser's time zone (contactcards/timezones.py): times are shown in it
+  // unless the person chose another on the time-zone page. Zone names are plain cookie text.
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && /^[A-Za-z0-9_+\/-]{1,64}$/.test(zone) && document.cookie.indexOf("tz=" + zone) === -1) {
+      document.cookie = "tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax";
+    }
+  } catch (e) {
+    // No Intl support: the server's default zone is used, and shown.
+  }
 })();

@@ -7,13 +7,23 @@
 (function () {
   "use strict";
 
-  function format(seconds) {
-    if (seconds < 90) {
-      return "in " + seconds + " s";
+  // The same words as contactcards/durations.py: "45 s", "9 min 55 s", "2 h 5 min".
+  var UNITS = [["d", 86400], ["h", 3600], ["min", 60], ["s", 1]];
+  function duration(seconds) {
+    if (seconds < 60) {
+      return seconds + " s";
     }
-    var minutes = Math.floor(seconds / 60);
-    var rest = seconds % 60;
-    return "in " + minutes + " min " + (rest < 10 ? "0" : "") + rest + " s";
+    for (var i = 0; i < UNITS.length - 1; i++) {
+      if (seconds >= UNITS[i][1]) {
+        var major = Math.floor(seconds / UNITS[i][1]);
+        var minor = Math.floor((seconds % UNITS[i][1]) / UNITS[i + 1][1]);
+        return major + " " + UNITS[i][0] + (minor ? " " + minor + " " + UNITS[i + 1][0] : "");
+      }
+    }
+    return seconds + " s";
+  }
+  function format(seconds) {
+    return "in " + duration(seconds);
   }
 
   document.querySelectorAll("[data-countdown]").forEach(function (el) {
@@ -28,6 +38,14 @@
         clearInterval(timer);
         el.closest(".budget").setAttribute("role", "status"); // announce the end once, not every second
         el.textContent = "now: you can save again";
+        // Save was off only because of the wait: switch it back on (the server still decides).
+        document.querySelectorAll("[data-budget-locked]").forEach(function (button) {
+          button.disabled = false;
+          button.removeAttribute("data-budget-locked");
+        });
+        document.querySelectorAll("[data-budget-reason]").forEach(function (reason) {
+          reason.hidden = true;
+        });
         return;
       }
       el.textContent = format(left);

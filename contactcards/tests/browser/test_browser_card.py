@@ -54,7 +54,7 @@ def test_the_preview_follows_the_typing(site, alice, page: Page):
     expect(page.locator("#preview-name")).to_have_text("Zed Widgets")
     expect(page.locator("#change-summary")).to_have_text("2 fields will change: first name, last name.")
 
-    page.get_by_label("Image URL").fill(PHOTO_URL)
+    page.get_by_label("Photo link").fill(PHOTO_URL)
     expect(page.locator("#preview-image")).to_have_attribute("src", PHOTO_URL)
     expect(page.locator("#preview-image")).to_be_visible()
     expect(page.locator("#change-summary")).to_have_text("3 fields will change: first name, last name, photo.")
@@ -65,7 +65,7 @@ def test_the_preview_follows_the_typing(site, alice, page: Page):
 def test_an_image_that_cannot_load_falls_back_to_initials(site, alice, page: Page):
     open_card(page, site)
 
-    page.get_by_label("Image URL").fill("https://photos.example.invalid/missing.png")
+    page.get_by_label("Photo link").fill("https://photos.example.invalid/missing.png")
 
     note = page.locator("#preview-image-note")
     expect(note).to_contain_text("could not be loaded")
@@ -73,7 +73,7 @@ def test_an_image_that_cannot_load_falls_back_to_initials(site, alice, page: Pag
     expect(page.locator("#preview-initials")).to_have_text("AS")
     expect(page.locator("#preview-initials")).to_be_visible()
 
-    page.get_by_label("Image URL").fill("http://insecure.example.test/a.png")
+    page.get_by_label("Photo link").fill("http://insecure.example.test/a.png")
     expect(note).to_have_text("No preview: the link must start with https://.")
 
 
@@ -96,7 +96,8 @@ def test_setting_up_a_card(site, alice, sandbox, page: Page):
 
 
 ERROR_CASES = {
-    "setup-failed": ({"kind": "error", "status": 500, "code": 2022}, "Linq could not complete the card setup."),
+    "setup-failed": ({"kind": "error", "status": 500, "code": 2022},
+                     "Linq could not complete the change to this card."),
     "upstream-limited": ({"kind": "error", "status": 503, "code": 4004}, "upstream service is rate-limited"),
     "timeout": ({"kind": "timeout", "seconds": 3, "apply_write": False}, "Linq did not answer in time."),
     "dropped": ({"kind": "drop", "apply_write": False}, "The connection to Linq was dropped."),
@@ -133,7 +134,7 @@ def test_an_image_linq_cannot_fetch_is_marked_on_its_field(site, alice, sandbox,
     open_card(page, site)
     bad = "https://photos.example.invalid/acme.png"
 
-    page.get_by_label("Image URL").fill(bad)
+    page.get_by_label("Photo link").fill(bad)
     page.get_by_role("button", name="Save changes").click()
 
     summary = page.locator("#error-summary")
@@ -141,13 +142,13 @@ def test_an_image_linq_cannot_fetch_is_marked_on_its_field(site, alice, sandbox,
     expect(summary).to_contain_text("Linq could not use this image.")
     field_error = page.locator("#id_image_url_error")
     expect(field_error).to_contain_text("Linq could not use this image.")
-    image = page.get_by_label("Image URL")
+    image = page.get_by_label("Photo link")
     expect(image).to_have_value(bad)
     expect(image).to_have_attribute("aria-invalid", "true")
     assert "id_image_url_error" in image.get_attribute("aria-describedby").split()
     screenshot(page, "card-error")
 
-    summary.get_by_role("link", name="Image URL").click()
+    summary.get_by_role("link", name="Photo link").click()
     expect(image).to_be_focused()
 
 
@@ -187,7 +188,8 @@ def test_the_history_shows_the_change(site, alice, page: Page):
 
 def test_a_viewer_has_no_save_button_and_cannot_post(site, vera, sandbox, page: Page):
     open_card(page, site, username="vera")
-    expect(page.get_by_text("Your role is read-only.")).to_be_visible()
+    expect(page.locator("#ask-owners")).to_contain_text("ask the team's owner, alice")
+    expect(page.locator("#budget")).to_have_count(0)  # a viewer has no write budget to watch
     expect(page.get_by_role("button", name="Save changes")).to_have_count(0)
 
     token = page.locator("input[name=csrfmiddlewaretoken]").first.input_value()

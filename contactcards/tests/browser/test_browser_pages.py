@@ -74,23 +74,6 @@ def test_editing_with_the_keyboard_alone(site, alice, sandbox, page: Page):
     assert [w.body for w in sandbox.writes_for(CARD_NUMBER)] == [{"last_name": "Help Desk"}]
 
 
-PHONE_PAGES = {"card": f"numbers/{CARD_NUMBER}/", "dashboard": "", "history": "history/"}
-
-
-@pytest.mark.parametrize("path", PHONE_PAGES.values(), ids=PHONE_PAGES.keys())
-def test_phone_width_has_no_sideways_scrolling(site, alice, page: Page, path):
-    page.set_viewport_size({"width": 375, "height": 740})
-    sign_in(page, site.url, "alice")
-    page.goto(f"{site.url}/t/acme/{path}")
-
-    assert page.evaluate("document.documentElement.scrollWidth") <= 375
-    buttons = page.locator("main button:visible, header button:visible")
-    for box in (buttons.nth(i).bounding_box() for i in range(buttons.count())):
-        assert box["x"] >= 0 and box["x"] + box["width"] <= 375
-    if path == PHONE_PAGES["card"]:
-        screenshot(page, "card-phone")
-
-
 def test_owner_tests_the_connection_on_the_settings_page(site, alice, page: Page):
     sign_in(page, site.url, "alice")
     page.get_by_role("link", name="Settings").click()
