@@ -151,6 +151,10 @@ class NumbersForm(forms.Form):
                   "separated by commas or new lines.",
     )
 
+    # Shown only after Linq did not list a number for the token (settings view): the owner may know
+    # better (a number Linq is still provisioning), but then its first save may fail with 403/2006.
+    add_unlisted = forms.BooleanField(required=False, label="Add them anyway")
+
     def clean_numbers(self) -> list[str]:
         return _numbers_or_errors(split_pasted(self.cleaned_data["numbers"]))
 

@@ -63,6 +63,22 @@ def numbers_import_preview(*, team: Team) -> NumbersImport:
 
 
 @dataclass(frozen=True)
+class NumbersAtLinq:
+    """Which of some numbers the team's token can see at Linq (one GET /v3/phone_numbers)."""
+
+    unlisted: list[str]
+    error: LinqError | None = None  # Linq could not be asked: nothing is known
+
+
+def numbers_at_linq(*, team: Team, e164s: list[str]) -> NumbersAtLinq:
+    listing = numbers_import_preview(team=team)
+    if listing.error is not None:
+        return NumbersAtLinq(unlisted=[], error=listing.error)
+    visible = set(listing.visible)
+    return NumbersAtLinq(unlisted=[e164 for e164 in e164s if e164 not in visible])
+
+
+@dataclass(frozen=True)
 class ConnectionCheck:
     """The outcome of "Test connection": how many numbers the token sees, or the error."""
 

@@ -63,7 +63,8 @@ def test_a_pasted_list_is_split_without_splitting_a_spaced_number():
 # -- the doors: settings form, import, commands ----------------------------------------------------
 
 
-def test_settings_accepts_pasted_numbers_and_stores_them_normalised(client, alice, team):
+def test_settings_accepts_pasted_numbers_and_stores_them_normalised(client, alice, team, sandbox):
+    sandbox.add_account(TOKEN, ["+15550100009", "+15550100010", "+15550100011"])
     client.force_login(alice)
     response = client.post(reverse("settings_numbers_add", args=["acme"]),
                            {"numbers": "+1 (555) 010-0009\n+1-555-010-0010, +1 555 010 0011"})

@@ -20,11 +20,35 @@ def team_numbers(team):
 # -- add ----------------------------------------------------------------------
 
 
-def test_owner_adds_numbers(client, alice, team):
+def test_owner_adds_numbers(client, alice, team, sandbox):
+    sandbox.add_account(TOKEN, [NEW, "+442071838750"])
     client.force_login(alice)
-    response = client.post(ADD_URL, {"numbers": f"{NEW}, +442071838750\n{NEW}"})
-    assert response.status_code == 302
+    response = client.post(ADD_URL, {"numbers": f"{NEW}, +442071838750\n{NEW}"}, follow=True)
     assert team_numbers(team) == sorted([CARD_NUMBER, EMPTY_NUMBER, NEW, "+442071838750"])
+    assert "Linq lists each of them for the team&#x27;s token." in response.content.decode()
+    assert [r.method for r in sandbox.requests] == ["GET"]  # one read of /v3/phone_numbers, no write
+
+
+def test_a_number_the_token_cannot_see_is_not_added_silently(client, alice, team, sandbox):
+    client.force_login(alice)
+    response = client.post(ADD_URL, {"numbers": NEW})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert f"Linq does not list {NEW} for this team" in html and "403, code 2006" in html
+    assert 'name="add_unlisted"' in html and NEW in html  # input kept, the owner may insist
+    assert NEW not in team_numbers(team)
+    response = client.post(ADD_URL, {"numbers": NEW, "add_unlisted": "on"}, follow=True)
+    assert NEW in team_numbers(team)
+    assert "first save may fail with 403/2006" in response.content.decode()
+    assert not [r for r in sandbox.requests if r.method != "GET"]
+
+
+def test_numbers_are_added_when_linq_cannot_be_asked(client, alice, team, settings):
+    settings.LINQ_API_BASE_URL = "http://127.0.0.1:9/api/partner"
+    client.force_login(alice)
+    response = client.post(ADD_URL, {"numbers": NEW}, follow=True)
+    assert NEW in team_numbers(team)
+    assert "Linq could not be asked whether the token can see it" in response.content.decode()
 
 
 @pytest.mark.parametrize("persona", ["bob", "vera"])
@@ -46,7 +70,8 @@ def test_adding_numbers_checks_team_membership(client, charlie, team):
     ("", "This field is required"),
     (f"{NEW} {CARD_NUMBER}", f"Already in this team: {CARD_NUMBER}"),
 ])
-def test_adding_numbers_handles_bad_input(client, alice, team, numbers, message):
+def test_adding_numbers_handles_bad_input(client, alice, team, sandbox, numbers, message):
+    sandbox.add_account(TOKEN, [NEW])
     client.force_login(alice)
     response = client.post(ADD_URL, {"numbers": numbers})
     assert response.status_code == 400

@@ -44,6 +44,7 @@ def _render(request: HttpRequest, team: Team, membership: Membership, *, status:
         "numbers_form": forms.get("numbers_form") or NumbersForm(),
         "connection": forms.get("connection"),
         "connection_error": forms.get("connection_error"),
+        "offer_add_unlisted": forms.get("offer_add_unlisted", False),
     }
     return render(request, "contactcards/settings.html", context, status=status)
 
@@ -133,14 +134,20 @@ def settings_numbers_add(request: HttpRequest, slug: str) -> HttpResponse:
     form = NumbersForm(request.POST)
     if not form.is_valid():
         return _render(request, team, membership, numbers_form=form, status=400)
+    # Before adding: does the token see these numbers at Linq? (One free GET; a number it cannot
+    # see would fail its first save with 403/2006 and spend a write on the way.)
+    at_linq = team_selectors.numbers_at_linq(team=team, e164s=form.cleaned_data["numbers"])
+    if at_linq.unlisted and not form.cleaned_data["add_unlisted"]:
+        form.add_error("numbers", render_to_string("includes/numbers_unlisted.txt", {"unlisted": at_linq.unlisted}))
+        return _render(request, team, membership, numbers_form=form, offer_add_unlisted=True, status=400)
     try:
         result = team_services.numbers_add(team=team, e164s=form.cleaned_data["numbers"], refuse_existing=True,
                                            actor=request.user, client_ip=client_ip(request))
     except team_services.TeamChangeError as error:
         form.add_error("numbers", _words(error))
         return _render(request, team, membership, numbers_form=form, status=400)
-    messages.success(request, f"Added {len(result.added)} number{'s' if len(result.added) != 1 else ''}: "
-                              f"{', '.join(result.added)}.")
+    messages.success(request, render_to_string("includes/numbers_added.txt",
+                                               {"added": result.added, "at_linq": at_linq}).strip())
     return redirect("team_settings", slug=team.slug)
 
 
