@@ -186,7 +186,7 @@ def test_the_history_shows_the_change(site, alice, page: Page):
     screenshot(page, "history")
 
 
-def test_a_viewer_has_no_save_button_and_cannot_post(site, vera, sandbox, page: Page):
+def test_a_viewer_has_no_save_button_and_cannot_post(site, alice, vera, sandbox, page: Page):
     open_card(page, site, username="vera")
     expect(page.locator("#ask-owners")).to_contain_text("ask the team's owner, alice")
     expect(page.locator("#budget")).to_have_count(0)  # a viewer has no write budget to watch
