@@ -179,6 +179,14 @@ def workers(transactional_db, sandbox_server, sandbox):
     started.stop_all()
 
 
+@pytest.fixture
+def clock(monkeypatch, sandbox, workers):
+    """Move time for the app, the sandbox and the test's workers alike: ``clock.advance(minutes=10)``."""
+    from contactcards.tests.clock import Clock
+
+    return Clock(monkeypatch, sandbox, workers)
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {

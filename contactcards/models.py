@@ -92,6 +92,7 @@ class PhoneNumber(models.Model):
     team = models.ForeignKey(Team, models.CASCADE, related_name="numbers")
     e164 = models.CharField("number", max_length=16, validators=[validate_e164])
     label = models.CharField(max_length=100, blank=True)
+    tags = models.ManyToManyField("Tag", blank=True, related_name="numbers")
     created = models.DateTimeField(auto_now_add=True)
     # The number's newest audit entry, kept by AuditEntry.save(): the dashboard shows and counts
     # "last change" for a page of numbers by a join instead of a subquery per number. A pointer,
@@ -241,6 +242,8 @@ class AuditEntry(models.Model):
     # "Restore this version": the id of the entry whose version this write restored. A plain id,
     # not a foreign key: pruning may delete that entry, and this row may not be updated to forget it.
     restored_from = models.BigIntegerField(null=True, blank=True)
+    # The rollout (bulk edit or CSV import) this write belongs to, if any.
+    job = models.ForeignKey("Job", models.SET_NULL, null=True, blank=True, related_name="audit_entries")
 
     objects = AuditQuerySet.as_manager()
 
@@ -409,6 +412,105 @@ class UserPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.time_zone or 'browser time zone'}"
+
+
+TAG_RE = re.compile(r"^[\w][\w .&/+-]{0,39}$")
+
+
+def validate_tag(value: str) -> None:
+    if not TAG_RE.match(value or ""):
+        raise ValidationError(
+            "%(value)s is not a tag: up to 40 letters, digits, spaces or . & / + - _ (no commas).",
+            params={"value": value[:60]}, code="tag",
+        )
+
+
+class Tag(models.Model):
+    """A team's tag; numbers have any number of them (filter the dashboard, select numbers for a rollout)."""
+
+    team = models.ForeignKey(Team, models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=40, validators=[validate_tag])
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["team", "name"], name="unique_tag_per_team")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Job(models.Model):
+    """A rollout: many card changes confirmed at once (bulk edit or CSV import), run by task workers.
+
+    Progress lives in :class:`JobItem` rows (one per number); the task queue only carries item ids.
+    """
+
+    class Source(models.TextChoices):
+        BULK = "bulk", "Bulk edit"
+        CSV = "csv", "CSV import"
+
+    team = models.ForeignKey(Team, models.CASCADE, related_name="jobs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
+    username = models.CharField(max_length=150, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    description = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.CharField(max_length=150, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["team", "-created_at"], name="job_team_newest")]
+
+    def __str__(self) -> str:
+        return f"Job {self.pk} ({self.get_source_display()}) for {self.team}"
+
+
+class JobItem(models.Model):
+    """One number's change within a job. State moves only by conditional UPDATEs (see rollout/jobs.py)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        WAITING = "waiting", "Waiting for budget"
+        RUNNING = "running", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+        CANCELLED = "cancelled", "Cancelled"
+
+    OPEN_STATES = (State.QUEUED, State.WAITING, State.RUNNING)
+
+    job = models.ForeignKey(Job, models.CASCADE, related_name="items")
+    number = models.ForeignKey(PhoneNumber, models.SET_NULL, null=True, related_name="+")
+    phone_number = models.CharField(max_length=16)
+    row = models.PositiveIntegerField(null=True, blank=True)  # CSV line number
+    action = models.CharField(max_length=20, choices=AuditEntry.Action.choices[:2])
+    loaded = models.JSONField(default=dict)  # the card as the preview saw it
+    desired = models.JSONField(default=dict)  # the card as it should be afterwards
+    changes = models.JSONField(default=dict)  # {field: [old, new]} at preview time
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    server_errors = models.PositiveSmallIntegerField(default=0)  # 500/2022 answers so far
+    not_before = models.DateTimeField(null=True, blank=True)  # waiting: the next free slot
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    card_active = models.BooleanField(null=True, blank=True)  # after sending: active at Linq, or pending
+    reason = models.TextField(blank=True)
+    linq_code = models.PositiveIntegerField(null=True, blank=True)
+    entry = models.ForeignKey(AuditEntry, models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["job", "state"], name="jobitem_job_state")]
+
+    def __str__(self) -> str:
+        return f"{self.phone_number} in job {self.job_id}: {self.state}"
+
+    def token_for(self, attempt: int) -> str:
+        """The save's one-time token for one attempt: an attempt sends at most one write, and a worker
+        that finds the token used knows the write was made (and its audit row says how it went)."""
+        return f"job{self.job_id}-item{self.pk}-try{attempt}"
 
 
 from .photos.models import Photo  # noqa: E402,F401  (issue 14: one app, models split by area)

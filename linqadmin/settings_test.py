@@ -34,3 +34,9 @@ ADMIN_REQUIRE_TWO_FACTOR = False
 # A session is renewed (saved) when it starts, not again during a test: query counts stay exact
 # whatever the clock does. Idle-timeout tests set this to 0.
 SESSION_REFRESH_SECONDS = 10**9
+
+# Worker processes started by a test that moved its clock (contactcards/tests/clock.py) share that time.
+if os.environ.get("LINQADMIN_TEST_CLOCK_OFFSET"):
+    from contactcards.tests.clock import shift_django_now
+
+    shift_django_now(float(os.environ["LINQADMIN_TEST_CLOCK_OFFSET"]))

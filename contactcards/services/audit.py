@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from ..clients import log_linq_failure
 from ..linq import Card, CardResult, LinqClient, LinqError
-from ..models import AuditEntry, PhoneNumber, Team
+from ..models import AuditEntry, Job, PhoneNumber, Team
 from ..selectors.cards import card_fetch
 from . import mirror
 from .diff import Changes, took_effect
@@ -41,6 +41,7 @@ class Attempt:
     body: dict[str, str]
     client_ip: str | None = None
     restored_from: int | None = None  # "restore this version": the entry whose version is restored
+    job: Job | None = None  # the rollout this write belongs to
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ def record_attempt(attempt: Attempt) -> AuditEntry:
         team=number.team, number=number, phone_number=number.e164, user=user,
         username=user.get_username(), action=attempt.action, changes=attempt.changes,
         request_body=attempt.body, client_ip=attempt.client_ip, restored_from=attempt.restored_from,
+        job=attempt.job,
     )
 
 

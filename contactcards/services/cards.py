@@ -21,7 +21,7 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from ..clients import linq_client_for
 from ..linq import LinqClient
-from ..models import AuditEntry, PhoneNumber
+from ..models import AuditEntry, Job, PhoneNumber
 from ..photos.services import ImageCheck, check_new_image, photo_used
 from ..selectors.cards import card_fetch
 from .audit import AlreadySent, Attempt, WriteRecord, reconcile, record_not_sent, send_write, write_ahead
@@ -51,6 +51,7 @@ def card_update(
     token: str = "",
     client_ip: str | None = None,
     restored_from: int | None = None,
+    job: Job | None = None,
 ) -> SaveOutcome:
     """PATCH the person's changes, at most once per form, never over someone else's change.
     (``restored_from``: the history entry whose version this save restores, recorded on its row.)
@@ -75,7 +76,7 @@ def card_update(
             body = {name: new for name, (_old, new) in changes.items()}
             attempt = Attempt(number=number, user=user, action=AuditEntry.Action.UPDATE, changes=changes,
                               restored_from=restored_from,
-                              body=body, client_ip=client_ip)
+                              body=body, client_ip=client_ip, job=job)
             return NotChecked(error=current.error, entry=record_not_sent(attempt, current.error))
         reconcile(number, current.card)  # earlier attempts that never got an answer: settle them first
         if current.card is None:  # deleted at Linq since the form was loaded
@@ -90,7 +91,7 @@ def card_update(
         body = {name: new for name, (_old, new) in seen.to_send.items()}
         attempt = Attempt(number=number, user=user, action=AuditEntry.Action.UPDATE, changes=seen.to_send,
                           restored_from=restored_from,
-                          body=body, client_ip=client_ip)
+                          body=body, client_ip=client_ip, job=job)
         return _write(attempt, client, lambda c: c.update_card(number.e164, body), token,
                       others_changed=seen.others_changed, typed=typed)
 
@@ -104,6 +105,7 @@ def card_create(
     submitted: dict[str, str | None],
     token: str = "",
     client_ip: str | None = None,
+    job: Job | None = None,
 ) -> SaveOutcome:
     """POST a first card, at most once per form.
 
@@ -119,7 +121,7 @@ def card_create(
     if image is not None and not image.ok:
         return ImageRefused(check=image)
     attempt = Attempt(number=number, user=user, action=AuditEntry.Action.CREATE, changes=changes,
-                      body=LinqClient.create_body(number.e164, **fields), client_ip=client_ip)
+                      body=LinqClient.create_body(number.e164, **fields), client_ip=client_ip, job=job)
 
     def work() -> SaveOutcome | Then:
         client = linq_client_for(number.team)  # one client (one connection) for the re-read and the write

@@ -56,9 +56,10 @@ class Workers:
     def __init__(self, sandbox_url: str) -> None:
         self.sandbox_url = sandbox_url
         self.started: list[subprocess.Popen] = []
+        self.extra_env: dict[str, str] = {}  # e.g. the test clock's offset
 
     def env(self, queue: str) -> dict[str, str]:
-        return worker_env(self.sandbox_url, LINQADMIN_TASKS_QUEUE=queue)
+        return worker_env(self.sandbox_url, LINQADMIN_TASKS_QUEUE=queue, **self.extra_env)
 
     def run_batch(self, queue: str = "default", timeout: float = 180) -> subprocess.CompletedProcess:
         """Run every task that is due on ``queue`` in a fresh worker process, then return."""
@@ -69,7 +70,8 @@ class Workers:
 
     def start(self, queue: str = LIVE_QUEUE, *, interval: float = 0.05, **options) -> subprocess.Popen:
         """Start a long-running worker polling ``queue``."""
-        process = taskqueue.start_worker(self.env(queue), queue=queue, interval=interval, **options)
+        process = taskqueue.start_worker(self.env(queue), queue=queue, interval=interval,
+                                         extra=["--verbosity", "0"], **options)
         self.started.append(process)
         return process
 

@@ -1,0 +1,156 @@
+"""Every card of a team as CSV, and a CSV read back into rollout targets with per-row problems.
+
+Export columns: number, label, tags, first_name, last_name, image_url, status (status is read-only:
+it is ignored on import). Tags are separated by commas inside their cell. Text that a spreadsheet
+would take for a formula is prefixed with an apostrophe (``history_csv.neutralise``); the import
+strips it again.
+
+The import accepts what spreadsheets write: UTF-8 with or without a BOM, ``,`` or ``;`` or tab
+separators, quoted cells with line breaks, blank lines, columns in any order and any subset of
+them as long as ``number`` is there. A file that cannot be read as a whole (not UTF-8, no
+``number`` column, unknown columns, too large) gets one clear message and no rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+
+from ..history_csv import neutralise
+from ..linq import Card
+from ..linq.client import CARD_FIELDS
+from ..models import E164_RE, PhoneNumber, validate_tag
+from .plan import Target
+
+COLUMNS = ["number", "label", "tags", "first_name", "last_name", "image_url", "status"]
+READ_ONLY = {"status"}
+MAX_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 20_000
+MAX_LABEL = 100
+
+
+def export_rows(numbers: list[PhoneNumber], cards: dict[str, Card] | None) -> Iterator[list[object]]:
+    """Header, then one row per number (``cards`` None: Linq could not be read, card columns empty)."""
+    yield COLUMNS
+    for number in numbers:
+        card = (cards or {}).get(number.e164)
+        fields = card.fields() if card else dict.fromkeys(CARD_FIELDS, "")
+        if cards is None:
+            status = "unknown"
+        else:
+            status = "no card" if card is None else ("active" if card.is_active else "pending")
+        tags = ", ".join(tag.name for tag in number.tags.all())
+        yield [neutralise(value) for value in (number.e164, number.label, tags, *fields.values(), status)]
+
+
+def write_csv(rows: Iterator[list[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+@dataclass
+class ParsedCsv:
+    targets: list[Target] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # about the file as a whole: nothing is imported
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _text(raw: bytes) -> str | None:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+
+
+def _delimiter(text: str) -> str:
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    counts = {sep: first.count(sep) for sep in (",", ";", "\t")}
+    return max(counts, key=lambda sep: counts[sep]) if any(counts.values()) else ","
+
+
+def _cell(value: str) -> str:
+    value = value.replace("\x00", "").strip()
+    if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@"):  # our own export's formula guard
+        value = value[1:]
+    return value
+
+
+def parse_cards_csv(raw: bytes) -> ParsedCsv:
+    if len(raw) > MAX_BYTES:
+        return ParsedCsv(problems=[f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB; split it."])
+    text = _text(raw)
+    if text is None:
+        return ParsedCsv(problems=["The file is not UTF-8 text. Save it as “CSV UTF-8” and try again."])
+    if "\x00" in text:
+        return ParsedCsv(problems=["The file contains binary data (NUL characters); it is not a CSV file."])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    try:
+        header: list[str] | None = None
+        targets = []
+        line = 1  # where the next record starts (a quoted cell may span lines)
+        for record in reader:
+            start, line = line, reader.line_num + 1
+            if not any(cell.strip() for cell in record):
+                continue  # blank line
+            if header is None:
+                header = [cell.strip().lower().lstrip("\ufeff") for cell in record]
+                problem = _check_header(header)
+                if problem:
+                    return ParsedCsv(problems=[problem])
+                continue
+            if len(targets) >= MAX_ROWS:
+                return ParsedCsv(problems=[f"The file has more than {MAX_ROWS:,} rows; split it."])
+            targets.append(_target(header, record, start))
+    except csv.Error as error:
+        return ParsedCsv(problems=[f"Line {reader.line_num}: the file is not valid CSV ({error})."])
+    if header is None:
+        return ParsedCsv(problems=["The file is empty. Export the cards first and edit that file."])
+    if not targets:
+        return ParsedCsv(problems=["The file has a header but no rows."])
+    return ParsedCsv(targets=targets)
+
+
+def _check_header(header: list[str]) -> str | None:
+    unknown = [name or "(empty)" for name in header if name not in COLUMNS]
+    if unknown:
+        return (f"Unknown column{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
+                f"The columns are: {', '.join(COLUMNS)} (number is required, the others are optional).")
+    if "number" not in header:
+        return f"The file has no “number” column. The columns are: {', '.join(COLUMNS)}."
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        return f"Column{'s' if len(repeated) > 1 else ''} {', '.join(repeated)} appear more than once."
+    return None
+
+
+def _target(header: list[str], record: list[str], line: int) -> Target:
+    problems = []
+    if len(record) > len(header) and any(cell.strip() for cell in record[len(header):]):
+        problems.append(f"The row has {len(record)} cells but the header has {len(header)} columns.")
+    cells = {name: _cell(record[i]) if i < len(record) else "" for i, name in enumerate(header)}
+    e164 = cells["number"].replace(" ", "")
+    if not E164_RE.match(e164):
+        problems.append(f"“{e164[:30]}” is not an E.164 number (a +, the country code and the number).")
+    label = cells.get("label") if "label" in header else None
+    if label is not None and len(label) > MAX_LABEL:
+        problems.append(f"The label is longer than {MAX_LABEL} characters.")
+    tags = None
+    if "tags" in header:
+        tags = tuple(dict.fromkeys(tag.strip() for tag in cells["tags"].split(",") if tag.strip()))
+        for tag in tags:
+            try:
+                validate_tag(tag)
+            except ValidationError as error:
+                problems.append(error.messages[0])
+    values = {name: cells[name] for name in CARD_FIELDS if name in header}
+    return Target(e164=e164[:20], values=values, row=line, label=label, tags=tags, problems=tuple(problems))

@@ -1,0 +1,332 @@
+"""Rollouts: a confirmed plan becomes a Job with one JobItem per number, run by task-queue workers.
+
+Every item goes through the card page's save service (``services.card_update`` / ``card_create``):
+the number's lock, the write budget, the conflict re-read and the audit entry (which carries the
+job) all hold for rollouts exactly as for one person saving one card.
+
+Exactly once, across workers and crashes:
+
+* An item changes state only through a conditional UPDATE (``WHERE state = <what we saw>``), so of
+  two workers that picked up the same item one claims it and the other does nothing.
+* Each attempt has its own one-time save token (``FormToken``): it is consumed in the same
+  transaction as the write's audit row, so if a worker dies after a write was recorded, the next
+  look at the item finds the token and takes the recorded outcome instead of writing again.
+* A worker killed mid-call (nothing recorded, outcome unknown) leaves its item RUNNING; the job's
+  watchdog task gives such an item back to the queue after :data:`LEASE`. The next attempt re-reads
+  the card under the lock and sends only what Linq does not already have, so a write that did
+  reach Linq is not sent twice, and nothing is lost.
+
+Waiting is scheduled, never polled: an item whose number has no write left is enqueued again with
+``run_after`` at the budget's next free slot; 429 and 503/4004 wait as long as Linq asked; 500/2022
+is retried a bounded number of times (each retry passes the budget check again).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Count, F, Min, Q
+from django.utils import timezone
+
+from .. import services
+from ..linq import LinqError
+from ..models import AuditEntry, FormToken, Job, JobItem, PhoneNumber, Tag, Team
+from .plan import Plan, PlanRow
+
+logger = logging.getLogger(__name__)
+
+State = JobItem.State
+LEASE = timedelta(minutes=5)  # longer than the slowest save: lock wait + re-read + write + re-read
+MAX_SERVER_ERRORS = 3  # 500/2022 (and other retryable failures) before an item fails
+MAX_LINQ_WAIT = timedelta(hours=1)  # a longer Retry-After is clamped (absurd values must not park an item forever)
+DEFAULT_LINQ_WAIT = timedelta(seconds=60)  # 429/503 without a usable wait
+
+
+# -- creating and cancelling ------------------------------------------------------
+
+
+def job_create(*, team: Team, user, plan: Plan, source: str, description: str = "") -> Job:
+    """Record the job (items to send, items skipped), apply label/tag changes, enqueue the items."""
+    if not plan.can_confirm:
+        raise ValueError("This plan cannot be confirmed.")
+    with transaction.atomic():
+        job = Job.objects.create(team=team, created_by=user, username=user.get_username(), source=source,
+                                 description=description[:200])
+        _apply_local_changes(team, plan.rows)
+        items = [_item(job, row) for row in plan.rows if row.sends or row.kind == "skip"]
+        JobItem.objects.bulk_create(items, batch_size=500)
+        if not any(row.sends for row in plan.rows):
+            Job.objects.filter(pk=job.pk).update(finished_at=timezone.now())
+        transaction.on_commit(lambda: _enqueue_job(job))
+    return job
+
+
+def _item(job: Job, row: PlanRow) -> JobItem:
+    sends = row.sends
+    return JobItem(
+        job=job, number=row.number, phone_number=row.e164, row=row.row,
+        action=AuditEntry.Action.CREATE if row.kind == "create" else AuditEntry.Action.UPDATE,
+        loaded=row.loaded, desired=row.desired, changes=row.changes,
+        state=State.QUEUED if sends else State.SKIPPED,
+        reason="" if sends else "Unchanged: the card already has these values.",
+        finished_at=None if sends else timezone.now(),
+    )
+
+
+def _apply_local_changes(team: Team, rows: list[PlanRow]) -> None:
+    """Labels and tags live here, not at Linq: they change when the job is confirmed."""
+    for row in rows:
+        if row.kind == "cannot" or row.number is None:
+            continue
+        if row.label is not None:
+            PhoneNumber.objects.filter(pk=row.number.pk).update(label=row.label[1])
+        if row.tags is not None:
+            row.number.tags.set(tags_named(team, row.tags[1]))
+
+
+def tags_named(team: Team, names: list[str]) -> list[Tag]:
+    """The team's tags with these names, created when new."""
+    existing = {tag.name: tag for tag in Tag.objects.filter(team=team, name__in=names)}
+    missing = [Tag(team=team, name=name) for name in names if name not in existing]
+    Tag.objects.bulk_create(missing, ignore_conflicts=True)
+    if missing:
+        existing = {tag.name: tag for tag in Tag.objects.filter(team=team, name__in=names)}
+    return [existing[name] for name in names]
+
+
+def _enqueue_job(job: Job) -> None:
+    from .. import taskqueue
+    from . import tasks
+
+    for item_id in job.items.filter(state=State.QUEUED).values_list("pk", flat=True):
+        taskqueue.enqueue(tasks.run_job_item, item_id)
+    if job.items.filter(state=State.QUEUED).exists():
+        taskqueue.enqueue(tasks.check_job, job.pk, run_after=timezone.now() + LEASE)
+
+
+def job_cancel(*, job: Job, username: str) -> int:
+    """Cancel every item not yet being sent; an item already sending finishes. Returns how many stopped."""
+    now = timezone.now()
+    with transaction.atomic():
+        stopped = job.items.filter(state__in=(State.QUEUED, State.WAITING)).update(
+            state=State.CANCELLED, reason=f"Cancelled by {username}.", finished_at=now, not_before=None)
+        Job.objects.filter(pk=job.pk, cancelled_at__isnull=True).update(cancelled_at=now, cancelled_by=username)
+    _finish_if_done(job.pk)
+    return stopped
+
+
+# -- running one item ----------------------------------------------------------------
+
+
+def run_item(item_id: int) -> str:
+    """The task body: claim the item, save through the card service, record what happened."""
+    item = JobItem.objects.select_related("job__team", "job__created_by", "number").filter(pk=item_id).first()
+    if item is None or item.state not in (State.QUEUED, State.WAITING):
+        return "not open"  # done, cancelled, or another worker has it
+    now = timezone.now()
+    if item.not_before and item.not_before > now:
+        return "not yet"  # an earlier task for this item; the one scheduled for its slot will run it
+    claimed = JobItem.objects.filter(pk=item.pk, state=item.state, attempts=item.attempts).update(
+        state=State.RUNNING, claimed_at=now, attempts=F("attempts") + 1, not_before=None)
+    if claimed != 1:
+        return "taken"
+    item.state, item.attempts, item.claimed_at = State.RUNNING, item.attempts + 1, now
+    if item.number is None or item.job.created_by is None:
+        return _finish(item, State.FAILED, "The number or the person who started the job was removed.")
+    try:
+        result = _save(item)
+    except Exception as error:  # a bug must not leave the item running forever
+        logger.exception("Job item %s failed", item.pk)
+        return _finish(item, State.FAILED, f"Internal error: {type(error).__name__}.")
+    return _record(item, result)
+
+
+def _save(item: JobItem) -> services.SaveResult:
+    team = item.job.team
+    item.number.team = team
+    common = {"number": item.number, "user": item.job.created_by, "token": item.token_for(item.attempts),
+              "job": item.job}
+    if item.action == AuditEntry.Action.CREATE:
+        return services.card_create(submitted=item.desired, **common)
+    return services.card_update(loaded=item.loaded, submitted=item.desired, **common)
+
+
+def _record(item: JobItem, result: services.SaveResult) -> str:
+    status = result.status
+    if status == "saved":
+        return _finish(item, State.SENT, "", entry=result.entry,
+                       card_active=result.card.is_active if result.card else None)
+    if status == "unchanged":
+        if item.attempts > 1:  # the re-read shows the change: an earlier attempt's write reached Linq
+            return _finish(item, State.SENT, "Linq already shows the change (an earlier attempt's write "
+                                             "reached it); nothing sent again.",
+                           card_active=result.card.is_active if result.card else None)
+        return _finish(item, State.SKIPPED, "Unchanged: Linq already has these values.")
+    if status == "duplicate":  # this attempt's token was already used: take the recorded outcome
+        return _from_entry(item, result.previous)
+    if status == "blocked":
+        return _wait(item, result.budget.next_write_at, "No write left for this number; waiting for its next slot.")
+    if status == "busy":
+        return _retry(item, "The number was busy with another save.", None)
+    if status == "conflict":
+        fields = ", ".join(f"{c.label} (preview: “{c.loaded}”, Linq now: “{c.remote}”)" for c in result.conflicts)
+        return _finish(item, State.FAILED, f"Changed at Linq since the preview: {fields}. Preview again.")
+    if status == "exists":
+        return _finish(item, State.FAILED, "A card was set up for this number since the preview. Preview again.")
+    return _failed(item, result.error, result.entry, result.applied)
+
+
+def _failed(item: JobItem, error: LinqError | None, entry: AuditEntry | None, applied: bool | None) -> str:
+    if error is None:
+        return _finish(item, State.FAILED, "Unknown failure.", entry=entry)
+    reason = _reason(error)
+    if error.outcome_unknown and applied is True:
+        return _finish(item, State.SENT, "Linq did not answer, but the re-read card shows the change.", entry=entry)
+    if error.status == 429 or (error.status == 503 and error.code in (4004, None)):
+        wait = _clamped_wait(error.retry_after)
+        return _wait(item, timezone.now() + wait, f"{reason} Waiting as Linq asked.", entry=entry,
+                     code=error.code)
+    if error.retryable and error.kind != "token" and not (error.outcome_unknown and applied is None):
+        return _retry(item, reason, entry, code=error.code)
+    return _finish(item, State.FAILED, reason, entry=entry, code=error.code)
+
+
+def _reason(error: LinqError) -> str:
+    parts = [error.message]
+    if error.status:
+        parts.append(f"(HTTP {error.status}{f', Linq code {error.code}' if error.code else ''})")
+    return " ".join(parts)[:500]
+
+
+def _clamped_wait(seconds: int | None) -> timedelta:
+    if not seconds or seconds <= 0:
+        return DEFAULT_LINQ_WAIT
+    return min(timedelta(seconds=seconds), MAX_LINQ_WAIT)
+
+
+def _retry(item: JobItem, reason: str, entry: AuditEntry | None, *, code: int | None = None) -> str:
+    """A bounded retry for failures that may pass (500/2022, a busy lock, a failed re-read)."""
+    errors = item.server_errors + 1
+    JobItem.objects.filter(pk=item.pk).update(server_errors=errors)
+    if errors >= MAX_SERVER_ERRORS:
+        return _finish(item, State.FAILED, f"{reason} Failed {errors} times; giving up.", entry=entry, code=code)
+    backoff = timedelta(seconds=15 * 2 ** (errors - 1))
+    return _wait(item, timezone.now() + backoff, f"{reason} Trying again ({errors} of {MAX_SERVER_ERRORS}).",
+                 entry=entry, code=code)
+
+
+def _wait(item: JobItem, until: datetime, reason: str, *, entry: AuditEntry | None = None,
+          code: int | None = None) -> str:
+    """Park the item until ``until`` and schedule its task then (run_after): no polling in between."""
+    from .. import taskqueue
+    from . import tasks
+
+    updated = JobItem.objects.filter(pk=item.pk, state=State.RUNNING, attempts=item.attempts).update(
+        state=State.WAITING, not_before=until, reason=reason, claimed_at=None,
+        entry=entry or F("entry"), linq_code=code)
+    if updated:
+        taskqueue.enqueue(tasks.run_job_item, item.pk, run_after=until)
+    return "waiting"
+
+
+def _finish(item: JobItem, state: str, reason: str, *, entry: AuditEntry | None = None,
+            card_active: bool | None = None, code: int | None = None) -> str:
+    updated = JobItem.objects.filter(pk=item.pk, state=State.RUNNING, attempts=item.attempts).update(
+        state=state, reason=reason, finished_at=timezone.now(), entry=entry or F("entry"),
+        card_active=card_active, linq_code=code, not_before=None)
+    if updated:
+        _finish_if_done(item.job_id)
+    return state
+
+
+def _from_entry(item: JobItem, entry: AuditEntry | None) -> str:
+    """Finish an item from the audit row of the write its attempt already made (no call)."""
+    if entry is None:
+        return _finish(item, State.FAILED, "A write was recorded without its outcome; check the history.")
+    if entry.is_success:
+        return _finish(item, State.SENT, "", entry=entry)
+    return _finish(item, State.FAILED, f"{entry.error_message} (HTTP {entry.http_status})", entry=entry,
+                   code=entry.linq_code)
+
+
+def _finish_if_done(job_id: int) -> None:
+    if not JobItem.objects.filter(job_id=job_id, state__in=JobItem.OPEN_STATES).exists():
+        Job.objects.filter(pk=job_id, finished_at__isnull=True).update(finished_at=timezone.now())
+
+
+# -- the watchdog: items whose worker died ----------------------------------------------
+
+
+def check_job(job_id: int) -> str:
+    """Give back items a dead worker left RUNNING, re-enqueue lost ones; come back later while the job is open."""
+    from .. import taskqueue
+    from . import tasks
+
+    now = timezone.now()
+    stale = list(JobItem.objects.filter(job_id=job_id, state=State.RUNNING, claimed_at__lt=now - LEASE)
+                 .values_list("pk", "attempts"))
+    for pk, attempts in stale:
+        item = JobItem.objects.select_related("job").get(pk=pk)
+        used = FormToken.objects.select_related("entry").filter(token=item.token_for(attempts)).first()
+        if used is not None:  # its write was recorded before the worker died: take that outcome
+            _from_entry(item, used.entry)
+            continue
+        # Nothing recorded: the call may or may not have reached Linq. The next attempt re-reads the
+        # card under the lock and sends only what is still missing.
+        if JobItem.objects.filter(pk=pk, state=State.RUNNING, attempts=attempts).update(
+                state=State.QUEUED, claimed_at=None,
+                reason="Its worker stopped mid-save; checking the card and trying again."):
+            taskqueue.enqueue(tasks.run_job_item, pk)
+    if JobItem.objects.filter(job_id=job_id, state__in=JobItem.OPEN_STATES).exists():
+        taskqueue.enqueue(tasks.check_job, job_id, run_after=now + LEASE)
+        return "open"
+    _finish_if_done(job_id)
+    return "finished"
+
+
+# -- progress ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Progress:
+    counts: dict[str, int]
+    total: int
+    active: int  # sent, and the card is active at Linq
+    pending: int  # sent, Linq has not applied it to the line yet
+    waiting_until: datetime | None  # the earliest slot a waiting item waits for
+    finished: bool
+    cancelled: bool
+
+    @property
+    def done(self) -> int:
+        return sum(self.counts[s] for s in (State.SENT, State.FAILED, State.SKIPPED, State.CANCELLED))
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else int(100 * self.done / self.total)
+
+    def as_dict(self) -> dict:
+        return {
+            "counts": self.counts, "total": self.total, "done": self.done, "percent": self.percent,
+            "active": self.active, "pending": self.pending, "finished": self.finished, "cancelled": self.cancelled,
+            "waiting_until": self.waiting_until.isoformat() if self.waiting_until else None,
+        }
+
+
+def job_progress(job: Job) -> Progress:
+    """Counts per state in one query."""
+    aggregates = {state: Count("pk", filter=Q(state=state)) for state in State.values}
+    row = job.items.aggregate(
+        **aggregates,
+        total=Count("pk"),
+        active=Count("pk", filter=Q(state=State.SENT, card_active=True)),
+        pending=Count("pk", filter=Q(state=State.SENT, card_active=False)),
+        waiting_until=Min("not_before", filter=Q(state=State.WAITING)),
+    )
+    counts = {state: row[state] for state in State.values}
+    finished = not any(counts[s] for s in JobItem.OPEN_STATES)
+    return Progress(counts=counts, total=row["total"], active=row["active"], pending=row["pending"],
+                    waiting_until=row["waiting_until"], finished=finished, cancelled=job.cancelled_at is not None)
