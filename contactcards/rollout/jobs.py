@@ -31,9 +31,23 @@ from django.db import transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
-from .. import services
 from ..linq import LinqError
 from ..models import AuditEntry, FormToken, Job, JobItem, PhoneNumber, Tag, Team
+from ..services import cards
+from ..services.outcomes import (
+    Blocked,
+    Busy,
+    Conflict,
+    Duplicate,
+    Failed,
+    NotChecked,
+    OutcomeUnknown,
+    Saved,
+    SaveOutcome,
+    SwitchToCreate,
+    SwitchToEdit,
+    Unchanged,
+)
 from .plan import Plan, PlanRow
 
 logger = logging.getLogger(__name__)
@@ -137,59 +151,67 @@ def run_item(item_id: int) -> str:
     if item.number is None or item.job.created_by is None:
         return _finish(item, State.FAILED, "The number or the person who started the job was removed.")
     try:
-        result = _save(item)
+        outcome = _save(item)
     except Exception as error:  # a bug must not leave the item running forever
         logger.exception("Job item %s failed", item.pk)
         return _finish(item, State.FAILED, f"Internal error: {type(error).__name__}.")
-    return _record(item, result)
+    return _record(item, outcome)
 
 
-def _save(item: JobItem) -> services.SaveResult:
-    team = item.job.team
-    item.number.team = team
+def _save(item: JobItem) -> SaveOutcome:
+    item.number.team = item.job.team
     common = {"number": item.number, "user": item.job.created_by, "token": item.token_for(item.attempts),
               "job": item.job}
     if item.action == AuditEntry.Action.CREATE:
-        return services.card_create(submitted=item.desired, **common)
-    return services.card_update(loaded=item.loaded, submitted=item.desired, **common)
+        return cards.card_create(submitted=item.desired, **common)
+    return cards.card_update(loaded=item.loaded, submitted=item.desired, **common)
 
 
-def _record(item: JobItem, result: services.SaveResult) -> str:
-    status = result.status
-    if status == "saved":
-        return _finish(item, State.SENT, "", entry=result.entry,
-                       card_active=result.card.is_active if result.card else None)
-    if status == "unchanged":
-        if item.attempts > 1:  # the re-read shows the change: an earlier attempt's write reached Linq
-            return _finish(item, State.SENT, "Linq already shows the change (an earlier attempt's write "
-                                             "reached it); nothing sent again.",
-                           card_active=result.card.is_active if result.card else None)
-        return _finish(item, State.SKIPPED, "Unchanged: Linq already has these values.")
-    if status == "duplicate":  # this attempt's token was already used: take the recorded outcome
-        return _from_entry(item, result.previous)
-    if status == "blocked":
-        return _wait(item, result.budget.next_write_at, "No write left for this number; waiting for its next slot.")
-    if status == "busy":
-        return _retry(item, "The number was busy with another save.", None)
-    if status == "conflict":
-        fields = ", ".join(f"{c.label} (preview: “{c.loaded}”, Linq now: “{c.remote}”)" for c in result.conflicts)
-        return _finish(item, State.FAILED, f"Changed at Linq since the preview: {fields}. Preview again.")
-    if status == "exists":
-        return _finish(item, State.FAILED, "A card was set up for this number since the preview. Preview again.")
-    return _failed(item, result.error, result.entry, result.applied)
+def _record(item: JobItem, outcome: SaveOutcome) -> str:
+    """One job-item state per save outcome."""
+    match outcome:
+        case Saved(card=card, entry=entry, unanswered=unanswered):
+            note = "Linq did not answer, but the re-read card shows the change." if unanswered else ""
+            return _finish(item, State.SENT, note, entry=entry, card_active=card.is_active)
+        case Unchanged(card=card) if item.attempts > 1:
+            # The re-read shows the change: an earlier attempt's write reached Linq.
+            return _finish(item, State.SENT, "Linq already shows the change (an earlier attempt's write reached "
+                                             "it); nothing sent again.",
+                           card_active=card.is_active if card else None)
+        case Unchanged():
+            return _finish(item, State.SKIPPED, "Unchanged: Linq already has these values.")
+        case Duplicate(previous=previous):  # this attempt's token was used: take the recorded outcome
+            return _from_entry(item, previous)
+        case Blocked(budget=budget):
+            return _wait(item, budget.next_write_at, "No write left for this number; waiting for its next slot.")
+        case Busy():
+            return _retry(item, "The number was busy with another save.", None)
+        case Conflict(conflicts=conflicts):
+            fields = ", ".join(f"{c.label} (preview: “{c.loaded}”, Linq now: “{c.remote}”)" for c in conflicts)
+            return _finish(item, State.FAILED, f"Changed at Linq since the preview: {fields}. Preview again.")
+        case SwitchToEdit():
+            return _finish(item, State.FAILED, "A card was set up for this number since the preview. Preview again.")
+        case SwitchToCreate():
+            return _finish(item, State.FAILED, "The card was deleted at Linq since the preview. Preview again.")
+        case NotChecked(error=error, entry=entry):
+            if error.retryable:
+                return _retry(item, f"The card could not be re-read: {_reason(error)}", entry, code=error.code)
+            return _finish(item, State.FAILED, _reason(error), entry=entry, code=error.code)
+        case Failed(error=error, entry=entry):
+            return _failed(item, error, entry)
+        case OutcomeUnknown(error=error, entry=entry):
+            return _finish(item, State.FAILED, f"{_reason(error)} Linq did not answer and the card could not be "
+                                               "re-read: check it before trying again.", entry=entry, code=error.code)
+    raise TypeError(f"unexpected save outcome {outcome!r}")
 
 
-def _failed(item: JobItem, error: LinqError | None, entry: AuditEntry | None, applied: bool | None) -> str:
-    if error is None:
-        return _finish(item, State.FAILED, "Unknown failure.", entry=entry)
+def _failed(item: JobItem, error: LinqError, entry: AuditEntry) -> str:
     reason = _reason(error)
-    if error.outcome_unknown and applied is True:
-        return _finish(item, State.SENT, "Linq did not answer, but the re-read card shows the change.", entry=entry)
     if error.status == 429 or (error.status == 503 and error.code in (4004, None)):
         wait = _clamped_wait(error.retry_after)
         return _wait(item, timezone.now() + wait, f"{reason} Waiting as Linq asked.", entry=entry,
                      code=error.code)
-    if error.retryable and error.kind != "token" and not (error.outcome_unknown and applied is None):
+    if error.retryable:  # 500/2022 and the like; a re-read showed an unanswered write did not apply
         return _retry(item, reason, entry, code=error.code)
     return _finish(item, State.FAILED, reason, entry=entry, code=error.code)
 

@@ -17,11 +17,13 @@ from typing import Literal
 
 from django.utils import timezone
 
-from .. import services
+from ..clients import linq_client_for
 from ..forms import CardForm, sign_loaded
 from ..linq import Card, LinqError
 from ..linq.client import CARD_FIELDS
 from ..models import AuditEntry, PhoneNumber, Team
+from ..selectors.budget import WRITE_ACTIONS, WRITE_WINDOW, write_budget
+from ..services.diff import changed_fields
 
 Kind = Literal["change", "create", "skip", "cannot"]
 FIELD_LABELS = {"first_name": "First name", "last_name": "Last name", "image_url": "Photo URL"}
@@ -110,14 +112,13 @@ def validate_values(values: dict[str, str], loaded: dict[str, str] | None) -> li
 def _budget_waits(team: Team, numbers: Iterable[PhoneNumber]) -> dict[int, datetime]:
     """When each number can be written again, for the few with writes in the last ten minutes (one query)."""
     recent = set(
-        AuditEntry.objects.filter(team=team, action__in=services.WRITE_ACTIONS,
-                                  created_at__gt=timezone.now() - services.WRITE_WINDOW)
+        AuditEntry.objects.filter(team=team, action__in=WRITE_ACTIONS, created_at__gt=timezone.now() - WRITE_WINDOW)
         .values_list("number_id", flat=True)
     )
     waits = {}
     for number in numbers:
         if number.pk in recent:
-            budget = services.write_budget(number=number)
+            budget = write_budget(number=number)
             if budget.exhausted:
                 waits[number.pk] = budget.next_write_at
     return waits
@@ -127,7 +128,7 @@ def build_plan(team: Team, targets: list[Target], *, cards: dict[str, Card] | No
     """Preview every target against the team's cards as Linq has them now (one call)."""
     if cards is None:
         try:
-            cards = {card.phone_number: card for card in services.linq_client_for(team).list_cards()}
+            cards = {card.phone_number: card for card in linq_client_for(team).list_cards()}
         except LinqError as error:
             return Plan(rows=[], error=error)
     numbers = {n.e164: n for n in PhoneNumber.objects.filter(team=team).prefetch_related("tags")}
@@ -170,7 +171,7 @@ def _plan_row(target: Target, number: PhoneNumber, card: Card | None, waits: dat
         return PlanRow(kind="create", desired=desired, changes=changes, waits_until=waits, **common)
     loaded = card.fields()
     desired = {**loaded, **values}
-    changes = services.changed_fields(loaded, desired)
+    changes = changed_fields(loaded, desired)
     if not changes:
         return PlanRow(kind="skip", loaded=loaded, desired=desired, **common)
     problems = validate_values(desired, loaded)

@@ -12,9 +12,12 @@ import signal
 import pytest
 from django_tasks_db.models import DBTaskResult
 
-from contactcards import services, taskqueue
+from contactcards import taskqueue
 from contactcards.models import AuditEntry, Job, JobItem, PhoneNumber
 from contactcards.rollout import jobs, tasks
+from contactcards.selectors.budget import write_budget
+from contactcards.services.cards import card_update
+from contactcards.services.outcomes import Saved
 
 from .rollout_helpers import many_numbers, numbers, start_bulk, start_import, wait_for, writes
 
@@ -119,10 +122,9 @@ def test_a_number_with_a_spent_budget_is_sent_when_its_slot_opens(workers, clock
     number, other = many_numbers(team, sandbox, 2)
     for name in ("One", "Two", "Three"):  # three writes through the card page: the budget is spent
         loaded = dict(sandbox.cards[number.e164])
-        result = services.card_update(number=number, user=alice, loaded=loaded,
-                                      submitted={**loaded, "first_name": name})
-        assert result.status == "saved"
-    slot = services.write_budget(number=number).next_write_at
+        outcome = card_update(number=number, user=alice, loaded=loaded, submitted={**loaded, "first_name": name})
+        assert isinstance(outcome, Saved)
+    slot = write_budget(number=number).next_write_at
     job = start_bulk(team, alice, [number.e164, other.e164], {"first_name": "Later"})
 
     workers.run_batch()
