@@ -10,7 +10,7 @@ from django import forms
 from django.core import signing
 
 from .linq.client import CARD_FIELDS
-from .models import Role
+from .models import Role, validate_tag
 from .phones import parse_many, split_pasted
 from .text import name_problem
 
@@ -202,3 +202,21 @@ class ImportNumbersForm(forms.Form):
 
     def clean_numbers(self) -> list[str]:
         return _numbers_or_errors(self.cleaned_data["numbers"])
+
+
+class LabelTagsForm(forms.Form):
+    """A number's label and tags (owners, in the team settings)."""
+
+    MAX_TAGS = 20
+
+    label = forms.CharField(max_length=100, required=False, strip=True)
+    tags = forms.CharField(max_length=1000, required=False, strip=True,
+                           help_text="Comma-separated, e.g. support, floor 2.")
+
+    def clean_tags(self) -> list[str]:
+        names = list(dict.fromkeys(t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()))
+        if len(names) > self.MAX_TAGS:
+            raise forms.ValidationError(f"At most {self.MAX_TAGS} tags per number.")
+        for name in names:
+            validate_tag(name)
+        return names

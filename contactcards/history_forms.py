@@ -31,6 +31,10 @@ class HistoryFilterForm(forms.Form):
         required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": "Enter the end date as YYYY-MM-DD."},
     )
+    job = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1, label="Job",
+                             error_messages={"invalid": "A job is a whole number (see the Jobs page).",
+                                             "min_value": "A job is a whole number (see the Jobs page).",
+                                             "max_value": "No such job."})
     q = forms.CharField(
         required=False, max_length=MAX_TEXT, strip=True, label="Text",
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "name, number, value, error…"}),
@@ -67,10 +71,11 @@ class HistoryFilterForm(forms.Form):
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),
             q=data.get("q") or "",
+            job_id=data.get("job"),
         )
 
     SELECTS = ("number", "user", "action", "outcome")
-    INPUTS = (("date_from", "date"), ("date_to", "date"), ("q", "search"))
+    INPUTS = (("date_from", "date"), ("date_to", "date"), ("job", "number"), ("q", "search"))
 
     def render_context(self) -> dict:
         """What the filter bar needs, precomputed: rendering 50-option selects through Django's

@@ -1,7 +1,7 @@
 from django.urls import include, path, register_converter
 
 from .converters import E164Converter
-from .views import cards, history, preferences, restore, teams, webhooks
+from .views import cards, history, preferences, restore, rollout, teams, webhooks
 from .views import settings as team_settings
 
 register_converter(E164Converter, "e164")
@@ -24,6 +24,14 @@ urlpatterns = [
     path("t/<slug:slug>/history/<int:pk>/restore/", restore.restore_version, name="restore_version"),
     path("t/<slug:slug>/numbers/<e164:e164>/", cards.card_detail, name="card"),
     path("", include("contactcards.photos.urls")),  # issue 14: photo check, library, stored photos
+    # many numbers at once (issue 12): bulk edit, CSV out and in, the jobs that roll changes out
+    path("t/<slug:slug>/bulk/", rollout.bulk_edit, name="bulk_edit"),
+    path("t/<slug:slug>/cards.csv", rollout.cards_export, name="cards_export"),
+    path("t/<slug:slug>/import/", rollout.cards_import, name="cards_import"),
+    path("t/<slug:slug>/jobs/", rollout.job_list, name="job_list"),
+    path("t/<slug:slug>/jobs/<int:pk>/", rollout.job_detail, name="job_detail"),
+    path("t/<slug:slug>/jobs/<int:pk>/progress.json", rollout.job_progress, name="job_progress"),
+    path("t/<slug:slug>/jobs/<int:pk>/cancel/", rollout.job_cancel, name="job_cancel"),
     path("t/<slug:slug>/numbers/<e164:e164>/history/", history.number_history, name="number_history"),
     # team settings (issue 3): token, connection test, members, numbers
     path("t/<slug:slug>/settings/", team_settings.team_settings, name="team_settings"),
@@ -36,6 +44,8 @@ urlpatterns = [
     path("t/<slug:slug>/settings/numbers/", team_settings.settings_numbers_add, name="settings_numbers_add"),
     path("t/<slug:slug>/settings/numbers/import/", team_settings.settings_numbers_import,
          name="settings_numbers_import"),
+    path("t/<slug:slug>/settings/numbers/<e164:e164>/labels/", team_settings.settings_number_labels,
+         name="settings_number_labels"),
     path("t/<slug:slug>/settings/numbers/<e164:e164>/remove/", team_settings.settings_number_remove,
          name="settings_number_remove"),
 ]

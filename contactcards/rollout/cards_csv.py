@@ -23,7 +23,8 @@ from django.core.exceptions import ValidationError
 from ..history_csv import neutralise
 from ..linq import Card
 from ..linq.client import CARD_FIELDS
-from ..models import E164_RE, PhoneNumber, validate_tag
+from ..models import PhoneNumber, validate_tag
+from ..phones import PhoneNumberError, parse_e164
 from .plan import Target
 
 COLUMNS = ["number", "label", "tags", "first_name", "last_name", "image_url", "status"]
@@ -138,9 +139,11 @@ def _target(header: list[str], record: list[str], line: int) -> Target:
     if len(record) > len(header) and any(cell.strip() for cell in record[len(header):]):
         problems.append(f"The row has {len(record)} cells but the header has {len(header)} columns.")
     cells = {name: _cell(record[i]) if i < len(record) else "" for i, name in enumerate(header)}
-    e164 = cells["number"].replace(" ", "")
-    if not E164_RE.match(e164):
-        problems.append(f"“{e164[:30]}” is not an E.164 number (a +, the country code and the number).")
+    try:
+        e164 = parse_e164(cells["number"])
+    except PhoneNumberError as error:
+        e164 = cells["number"][:20]
+        problems.append(str(error))
     label = cells.get("label") if "label" in header else None
     if label is not None and len(label) > MAX_LABEL:
         problems.append(f"The label is longer than {MAX_LABEL} characters.")

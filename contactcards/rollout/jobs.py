@@ -32,7 +32,7 @@ from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
 from ..linq import LinqError
-from ..models import AuditEntry, FormToken, Job, JobItem, PhoneNumber, Tag, Team
+from ..models import AuditEntry, FormToken, Job, JobItem, Team
 from ..services import cards
 from ..services.outcomes import (
     Blocked,
@@ -48,6 +48,7 @@ from ..services.outcomes import (
     SwitchToEdit,
     Unchanged,
 )
+from ..services.teams import number_label_tags
 from .plan import Plan, PlanRow
 
 logger = logging.getLogger(__name__)
@@ -93,22 +94,11 @@ def _item(job: Job, row: PlanRow) -> JobItem:
 def _apply_local_changes(team: Team, rows: list[PlanRow]) -> None:
     """Labels and tags live here, not at Linq: they change when the job is confirmed."""
     for row in rows:
-        if row.kind == "cannot" or row.number is None:
+        if row.kind == "cannot" or row.number is None or not row.local_change:
             continue
-        if row.label is not None:
-            PhoneNumber.objects.filter(pk=row.number.pk).update(label=row.label[1])
-        if row.tags is not None:
-            row.number.tags.set(tags_named(team, row.tags[1]))
-
-
-def tags_named(team: Team, names: list[str]) -> list[Tag]:
-    """The team's tags with these names, created when new."""
-    existing = {tag.name: tag for tag in Tag.objects.filter(team=team, name__in=names)}
-    missing = [Tag(team=team, name=name) for name in names if name not in existing]
-    Tag.objects.bulk_create(missing, ignore_conflicts=True)
-    if missing:
-        existing = {tag.name: tag for tag in Tag.objects.filter(team=team, name__in=names)}
-    return [existing[name] for name in names]
+        row.number.team = team
+        number_label_tags(number=row.number, label=row.label[1] if row.label else None,
+                          tags=row.tags[1] if row.tags else None)
 
 
 def _enqueue_job(job: Job) -> None:

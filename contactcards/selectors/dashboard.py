@@ -16,21 +16,29 @@ from typing import Literal
 
 from django.db.models import (
     BooleanField,
+    Case,
     Count,
+    Exists,
     ExpressionWrapper,
     F,
+    IntegerField,
     Min,
+    OuterRef,
     Q,
     QuerySet,
     TextField,
     Value,
+    When,
 )
 from django.db.models.functions import Concat, Lower
 
-from ..models import AuditEntry, CardMirror, PhoneNumber, Team, TeamSync
+from ..models import AuditEntry, CardMirror, PhoneNumber, Tag, Team, TeamSync
 
 Status = Literal["active", "pending", "none", "error", "unknown"]
-SORTS = {"number": "Number", "name": "Name", "last": "Last change"}
+SORTS = {"number": "Number", "name": "Name", "label": "Label", "status": "Status", "last": "Last change"}
+# Status filters (issue 12), each a SQL condition over the number, its mirror row and its newest entry.
+STATUS_FILTERS = {"active": "Active", "pending": "Pending", "none": "No card", "error": "Last change failed",
+                  "outside": "Changed outside linqadmin", "unknown": "Not read yet"}
 DEFAULT_SORT = "number"
 MAX_QUERY_LENGTH = 100
 PAGE_SIZE = 50
@@ -93,6 +101,9 @@ class Dashboard:
     matching: int  # numbers matching the search
     query: str = ""
     sort: str = DEFAULT_SORT
+    tag: str = ""
+    status: str = ""
+    tags: list[str] = field(default_factory=list)  # the team's tags, for the filter
     page: int = 1
     page_size: int = PAGE_SIZE
     counts: dict[str, int] = field(default_factory=dict)
@@ -120,6 +131,10 @@ class Dashboard:
         return self.page + 1 if self.page < self.pages else None
 
     @property
+    def filtered(self) -> bool:
+        return bool(self.query or self.tag or self.status)
+
+    @property
     def never_loaded(self) -> int:
         return self.counts.get("unknown", 0)
 
@@ -142,7 +157,39 @@ def _search(query: str) -> tuple[Q, Concat]:
             | Q(mirror__has_card=True, full_name__icontains=query)), full_name
 
 
+_FAILED = Q(last_entry__outcome__isnull=False) & ~Q(last_entry__outcome=AuditEntry.Outcome.SUCCESS)
+
+
+def status_condition(status: str) -> Q:
+    """The numbers a status filter keeps (the same rules as ``Row.status``, in SQL)."""
+    if status == "error":
+        return _FAILED
+    if status == "outside":
+        return Q(mirror__outside_changed_at__isnull=False) & (
+            Q(mirror__seen_at__isnull=True) | Q(mirror__seen_at__lt=F("mirror__outside_changed_at")))
+    ok = ~_FAILED
+    if status == "unknown":
+        return ok & Q(mirror__isnull=True)
+    if status == "none":
+        return ok & Q(mirror__has_card=False)
+    return ok & Q(mirror__has_card=True, mirror__is_active=(status == "active"))
+
+
+def tag_condition(tag: str) -> Exists:
+    return Exists(PhoneNumber.tags.through.objects.filter(phonenumber_id=OuterRef("pk"), tag__name=tag))
+
+
+_STATUS_RANK = Case(When(_FAILED, then=Value(0)), When(mirror__isnull=True, then=Value(4)),
+                    When(mirror__has_card=False, then=Value(1)), When(mirror__is_active=False, then=Value(2)),
+                    default=Value(3), output_field=IntegerField())
+
+
 def _ordering(sort: str) -> list:
+    if sort == "label":  # unlabelled last
+        return [Case(When(label="", then=Value(1)), default=Value(0), output_field=IntegerField()),
+                Lower("label"), "e164"]
+    if sort == "status":  # what needs attention first: failed, no card, pending, active, not read
+        return [_STATUS_RANK, "e164"]
     if sort == "name":  # cardless and never-read numbers last
         return [F("mirror__has_card").desc(nulls_last=True), Lower("mirror__first_name"),
                 Lower("mirror__last_name"), "e164"]
@@ -215,8 +262,37 @@ def team_sync(team: Team) -> TeamSync | None:
         return None
 
 
+def filtered_numbers(*, team: Team, query: str = "", tag: str = "", status: str = ""):
+    """The team's numbers and the condition the dashboard's search and filters put on them (None: all)."""
+    numbers = team_numbers(team)
+    conditions = []
+    if query:
+        match, full_name = _search(query)
+        numbers = numbers.annotate(full_name=full_name)
+        conditions.append(match)
+    if tag:
+        conditions.append(tag_condition(tag))
+    if status in STATUS_FILTERS:
+        conditions.append(status_condition(status))
+    condition = None
+    for part in conditions:
+        condition = part if condition is None else condition & part
+    return numbers, condition
+
+
+def matching_numbers(*, team: Team, query: str = "", tag: str = "", status: str = "") -> list[str]:
+    """Every number (E.164) the dashboard shows for this search and these filters, on all pages."""
+    numbers, condition = filtered_numbers(team=team, query=clean_query(query), tag=tag, status=status)
+    shown = numbers.filter(condition) if condition is not None else numbers
+    return list(shown.order_by("e164").values_list("e164", flat=True))
+
+
+def team_tags(team: Team) -> list[str]:
+    return list(Tag.objects.filter(team=team).values_list("name", flat=True))
+
+
 def load_dashboard(*, team: Team, query: str = "", sort: str = DEFAULT_SORT, page: int = 1,
-                   page_size: int = PAGE_SIZE) -> Dashboard:
+                   page_size: int = PAGE_SIZE, tag: str = "", status: str = "") -> Dashboard:
     """One page of the team's numbers with their last known cards, in three small queries.
 
     The counts (one grouped query), the page (numbers joined with their mirror row and newest
@@ -224,11 +300,10 @@ def load_dashboard(*, team: Team, query: str = "", sort: str = DEFAULT_SORT, pag
     """
     query = clean_query(query)
     sort = sort if sort in SORTS else DEFAULT_SORT
-    numbers = team_numbers(team)
-    match = None
-    if query:
-        match, full_name = _search(query)
-        numbers = numbers.annotate(full_name=full_name)
+    tags = team_tags(team)
+    tag = tag if tag in tags else ""
+    status = status if status in STATUS_FILTERS else ""
+    numbers, match = filtered_numbers(team=team, query=query, tag=tag, status=status)
     counts, total, matching, oldest = _counts(numbers, match)
     pages = max(1, -(-matching // page_size))
     page = min(clean_page(page), pages)
@@ -236,5 +311,6 @@ def load_dashboard(*, team: Team, query: str = "", sort: str = DEFAULT_SORT, pag
     rows = _page_rows(shown, sort=sort, offset=(page - 1) * page_size, limit=page_size) if matching else []
     return Dashboard(
         rows=rows, total=total, matching=matching, query=query, sort=sort, page=page, page_size=page_size,
+        tag=tag, status=status, tags=tags,
         counts=counts, oldest=oldest, sync=team_sync(team),
     )

@@ -49,6 +49,7 @@ class HistoryFilters:
     date_from: date | None = None
     date_to: date | None = None
     q: str = ""
+    job_id: int | None = None  # a rollout's writes
 
 
 class InvalidCursor(ValueError):
@@ -126,6 +127,8 @@ def history_filtered(*, team: Team, filters: HistoryFilters, with_text: bool = T
         entries = AuditEntry.objects.filter(team=team)
     if filters.user_id is not None:
         entries = entries.filter(user_id=filters.user_id)
+    if filters.job_id is not None:
+        entries = entries.filter(job_id=filters.job_id)
     if filters.action:
         entries = entries.filter(action=filters.action)
     if filters.outcome:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from ..models import AuditEntry, Membership, PhoneNumber, Role, Team
+from ..models import AuditEntry, Membership, PhoneNumber, Role, Tag, Team
 from ..phones import StoredNumber, stored_problems
 from ..selectors.teams import NumbersImport, numbers_existing, numbers_import_preview
 from .audit import record_team_change, record_token_change
@@ -153,3 +153,24 @@ def numbers_not_normal(*, fix: bool = False, model=PhoneNumber) -> list[StoredNu
             if problem.fixable:
                 model.objects.filter(pk=problem.pk).update(e164=problem.normal)
     return problems
+
+
+def tags_named(*, team: Team, names: list[str]) -> list[Tag]:
+    """The team's tags with these names, created when new (a concurrent create is not an error)."""
+    existing = {tag.name: tag for tag in Tag.objects.filter(team=team, name__in=names)}
+    missing = [Tag(team=team, name=name) for name in names if name not in existing]
+    if missing:
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {tag.name: tag for tag in Tag.objects.filter(team=team, name__in=names)}
+    return [existing[name] for name in dict.fromkeys(names)]
+
+
+def number_label_tags(*, number: PhoneNumber, label: str | None = None, tags: list[str] | None = None) -> None:
+    """Set a number's label and/or its tags (None: leave as is). Tags no number uses any more are removed."""
+    with transaction.atomic():
+        if label is not None:
+            PhoneNumber.objects.filter(pk=number.pk).update(label=label.strip())
+            number.label = label.strip()
+        if tags is not None:
+            number.tags.set(tags_named(team=number.team, names=tags))
+            Tag.objects.filter(team=number.team, numbers__isnull=True).delete()

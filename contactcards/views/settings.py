@@ -12,11 +12,12 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from ..access import get_number_for_user, get_team_for_user, require_owner
 from ..errors import meaning
-from ..forms import ImportNumbersForm, MemberRoleForm, NumbersForm, TokenForm
+from ..forms import ImportNumbersForm, LabelTagsForm, MemberRoleForm, NumbersForm, TokenForm
 from ..models import Membership, Role, Team
 from ..selectors import teams as team_selectors
 from ..services import teams as team_services
@@ -39,7 +40,9 @@ def _render(request: HttpRequest, team: Team, membership: Membership, *, status:
         "membership": membership,
         "members": [(m, MemberRoleForm(initial={"role": m.role}, prefix=f"m{m.pk}")) for m in members],
         "owner_count": sum(1 for m in members if m.role == Role.OWNER),
-        "numbers": team_selectors.team_numbers(team=team),
+        "numbers": [(n, LabelTagsForm(prefix=f"lt{n.pk}", initial={
+            "label": n.label, "tags": ", ".join(t.name for t in n.tags.all())}))
+            for n in team_selectors.team_numbers_with_tags(team=team)],
         "token_form": forms.get("token_form") or TokenForm(),
         "numbers_form": forms.get("numbers_form") or NumbersForm(),
         "connection": forms.get("connection"),
@@ -203,3 +206,19 @@ def _confirm(request: HttpRequest, team: Team, membership: Membership, *, title:
              button: str) -> HttpResponse:
     return render(request, "contactcards/settings_confirm.html",
                   {"team": team, "membership": membership, "title": title, "text": text, "button": button})
+
+
+def settings_number_labels(request: HttpRequest, slug: str, e164: str) -> HttpResponse:
+    """An owner sets a number's label and tags (POST from the numbers list)."""
+    number, membership = get_number_for_user(request, slug, e164)
+    require_owner(membership)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    form = LabelTagsForm(request.POST, prefix=f"lt{number.pk}")
+    if not form.is_valid():
+        problems = " ".join(e for errors in form.errors.values() for e in errors)
+        messages.error(request, f"{number.e164}: nothing changed. {problems}")
+        return redirect(f"{reverse('team_settings', args=[number.team.slug])}#numbers")
+    team_services.number_label_tags(number=number, label=form.cleaned_data["label"], tags=form.cleaned_data["tags"])
+    messages.success(request, f"{number.e164}: label and tags saved.")
+    return redirect(f"{reverse('team_settings', args=[number.team.slug])}#numbers")

@@ -18,7 +18,7 @@ from ..access import get_team_for_user
 from ..clients import team_token
 from ..errors import meaning
 from ..linq import LinqError
-from ..selectors.dashboard import SORTS, Row, clean_page, clean_query, load_dashboard
+from ..selectors.dashboard import SORTS, STATUS_FILTERS, Row, clean_page, clean_query, load_dashboard
 from ..selectors.teams import memberships_of
 from ..services.reconcile import reconcile_team
 
@@ -43,15 +43,17 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     if request.session.get("team") != team.slug:
         request.session["team"] = team.slug  # home goes back to the team used last
     board = load_dashboard(team=team, query=request.GET.get("q", ""), sort=request.GET.get("sort", ""),
-                           page=clean_page(request.GET.get("page")))
+                           page=clean_page(request.GET.get("page")), tag=request.GET.get("tag", ""),
+                           status=request.GET.get("status", ""))
     url_prefix = numbers_url(team)
     context = {
         "team": team,
         "membership": membership,
         "board": board,
-        "rows_html": rendered_rows(board.rows, numbers_url=url_prefix),
+        "rows_html": rendered_rows(board.rows, numbers_url=url_prefix, selectable=membership.can_write),
         "sorts": SORTS,
-        "filter_qs": _filter_qs(board.query, board.sort),
+        "status_filters": STATUS_FILTERS,
+        "filter_qs": _filter_qs(board.query, board.sort, board.tag, board.status),
         "error": _token_error(team),
     }
     return render(request, "contactcards/dashboard.html", context)
@@ -81,7 +83,7 @@ ROW_TEMPLATE = "includes/dashboard_row.html"
 FRAGMENT_TIMEOUT = 24 * 3600
 
 
-def rendered_rows(rows: list[Row], *, numbers_url: str) -> SafeString:
+def rendered_rows(rows: list[Row], *, numbers_url: str, selectable: bool = False) -> SafeString:
     """The table rows' HTML, rendered once per content and reused from the fragment cache.
 
     Keys are digests of every value the row template shows (the Row, the link prefix, the time
@@ -90,7 +92,7 @@ def rendered_rows(rows: list[Row], *, numbers_url: str) -> SafeString:
     A whole page is cached under the digest of its rows, and each row under its own, so a page
     where one number changed re-renders one row.
     """
-    context_key = repr((numbers_url, timezone.get_current_timezone_name(), translation.get_language()))
+    context_key = repr((numbers_url, timezone.get_current_timezone_name(), translation.get_language(), selectable))
     row_keys = [_digest(context_key, repr(row)) for row in rows]  # a dataclass repr names every field
     cache = caches["fragments"]
     page_key = _digest(*row_keys)
@@ -100,7 +102,8 @@ def rendered_rows(rows: list[Row], *, numbers_url: str) -> SafeString:
         missing = {}
         for key, row in zip(row_keys, rows, strict=True):
             if key not in found:
-                found[key] = missing[key] = render_to_string(ROW_TEMPLATE, {"row": row, "numbers_url": numbers_url})
+                found[key] = missing[key] = render_to_string(ROW_TEMPLATE, {"row": row, "numbers_url": numbers_url,
+                                                                              "selectable": selectable})
         html = "".join(found[key] for key in row_keys)
         cache.set_many({**missing, page_key: html}, timeout=FRAGMENT_TIMEOUT)
     return mark_safe(html)  # noqa: S308 - our own template's output, escaped there
@@ -122,6 +125,7 @@ def _token_error(team):
     return meaning(LinqError(problem, kind="token", sent=False)) if problem else None
 
 
-def _filter_qs(query: str, sort: str) -> str:
-    """The search and sort as a query string, for page links and the way back after a refresh."""
-    return urlencode({key: value for key, value in (("q", query), ("sort", sort)) if value and value != "number"})
+def _filter_qs(query: str, sort: str, tag: str = "", status: str = "") -> str:
+    """The search, filters and sort as a query string, for page links and the way back after a refresh."""
+    pairs = (("q", query), ("tag", tag), ("status", status), ("sort", sort))
+    return urlencode({key: value for key, value in pairs if value and value != "number"})
