@@ -54,6 +54,8 @@ from .plan import Plan, PlanRow
 logger = logging.getLogger(__name__)
 
 State = JobItem.State
+# A write-ahead attempt whose answer never came (the worker died during the call).
+UNSETTLED = (AuditEntry.Outcome.PENDING, AuditEntry.Outcome.UNKNOWN)
 LEASE = timedelta(minutes=5)  # longer than the slowest save: lock wait + re-read + write + re-read
 MAX_SERVER_ERRORS = 3  # 500/2022 (and other retryable failures) before an item fails
 MAX_LINQ_WAIT = timedelta(hours=1)  # a longer Retry-After is clamped (absurd values must not park an item forever)
@@ -283,11 +285,11 @@ def check_job(job_id: int) -> str:
     for pk, attempts in stale:
         item = JobItem.objects.select_related("job").get(pk=pk)
         used = FormToken.objects.select_related("entry").filter(token=item.token_for(attempts)).first()
-        if used is not None:  # its write was recorded before the worker died: take that outcome
-            _from_entry(item, used.entry)
+        if used is not None and used.entry is not None and used.entry.outcome not in UNSETTLED:
+            _from_entry(item, used.entry)  # its write's outcome was recorded before the worker died
             continue
-        # Nothing recorded: the call may or may not have reached Linq. The next attempt re-reads the
-        # card under the lock and sends only what is still missing.
+        # No outcome recorded: the call may or may not have reached Linq. The next attempt (a new
+        # token) re-reads the card under the lock and sends only what is still missing.
         if JobItem.objects.filter(pk=pk, state=State.RUNNING, attempts=attempts).update(
                 state=State.QUEUED, claimed_at=None,
                 reason="Its worker stopped mid-save; checking the card and trying again."):

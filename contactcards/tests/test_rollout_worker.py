@@ -102,8 +102,9 @@ def test_a_worker_killed_mid_job_resumes_without_a_double_write(workers, clock, 
     worker.send_signal(signal.SIGKILL)
     worker.wait()
     stuck = JobItem.objects.get(job=job, phone_number=victim)
-    assert stuck.state == State.RUNNING  # nothing recorded: the transaction died with the worker
-    assert not AuditEntry.objects.filter(job=job, phone_number=victim).exists()
+    assert stuck.state == State.RUNNING  # its worker died before recording anything about the item
+    # The write-ahead audit stored the attempt before the call; its outcome never came.
+    assert AuditEntry.objects.get(job=job, phone_number=victim).outcome == AuditEntry.Outcome.PENDING
 
     del workers.extra_env["TEST_LINQ_READ_TIMEOUT"]
     clock.advance(seconds=jobs.LEASE.total_seconds() + 1)  # the watchdog's turn: the item's lease expired
