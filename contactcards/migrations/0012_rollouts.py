@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contactcards', '0010_team_administration'),
+        ('contactcards', '0011_user_preference'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
