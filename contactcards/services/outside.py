@@ -60,7 +60,15 @@ def note_read(*, number: PhoneNumber, card: Card | None, as_of: datetime) -> Aud
     if not mirror.record_card(number=number, card=card, source=mirror.Source.READ, as_of=as_of) or before is None:
         return None  # older than what we know, or the first thing we know
     changes = card_diff(before if before["has_card"] else None, mirror.card_values(card) if card else None)
-    return record_outside_change(number=number, found_by="read", changes=changes) if changes else None
+    if not changes or _our_write_in_flight(number):
+        return None
+    return record_outside_change(number=number, found_by="read", changes=changes)
+
+
+def _our_write_in_flight(number: PhoneNumber) -> bool:
+    """A write of ours is between "sent" and "answer recorded": a read now may already show it, and the
+    difference is ours, not someone else's (its outcome updates the mirror; reconcile finds the rest)."""
+    return AuditEntry.objects.writes().in_flight().filter(number_id=number.pk).exists()
 
 
 def _email_owners(entry: AuditEntry) -> None:

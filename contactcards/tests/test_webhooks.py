@@ -212,6 +212,21 @@ def test_a_change_found_by_a_read_is_not_recorded_again_by_its_webhook(client, b
     assert outside_entries() == [found]
 
 
+def test_a_read_while_our_own_write_is_in_flight_is_not_an_outside_change(client, bob, endpoint, sandbox):
+    """A second tab (or a double click) reads the card after Linq applied our PATCH but before its
+    answer was recorded: the difference is ours, not someone else's."""
+    from contactcards.models import PhoneNumber
+    from contactcards.services.audit import Attempt, write_ahead
+
+    number = PhoneNumber.objects.get(e164=CARD_NUMBER)
+    write_ahead(Attempt(number=number, user=bob, action=AuditEntry.Action.UPDATE,
+                        changes={"first_name": ["Acme", "Ours"]}, body={"first_name": "Ours"}))
+    sandbox.set_card(CARD_NUMBER, first_name="Ours")  # Linq applied it; our answer is not recorded yet
+    client.force_login(bob)
+    assert client.get(f"/t/acme/numbers/{CARD_NUMBER}/").status_code == 200
+    assert outside_entries() == []
+
+
 # -- owners who asked get an email -------------------------------------------------------
 
 
