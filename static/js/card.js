@@ -59,9 +59,15 @@
     return (value("first_name").charAt(0) + value("last_name").charAt(0)).toUpperCase();
   }
 
+  // An uploaded file (issue 14, photos.js) replaces the photo whatever the link says.
+  function fileChosen() {
+    var input = form.elements.photo;
+    return Boolean(input && input.files && input.files.length);
+  }
+
   function changedLabels() {
     return FIELDS.filter(function (field) {
-      return value(field.name) !== loaded[field.name];
+      return value(field.name) !== loaded[field.name] || (field.name === "image_url" && fileChosen());
     }).map(function (field) {
       return field.label;
     });
@@ -122,6 +128,9 @@
   }
 
   function updatePhoto() {
+    if (fileChosen()) {
+      return; // the chosen file is previewed (see "photo:chosen" below)
+    }
     var url = value("image_url");
     if (!url) {
       els.image.removeAttribute("src");
@@ -167,6 +176,21 @@
     if (event.target.name === "image_url") {
       clearTimeout(imageTimer);
       imageTimer = setTimeout(updatePhoto, IMAGE_DELAY_MS);
+    }
+  });
+
+  // The chosen file, previewed from a data: URL (the CSP allows those for images).
+  form.addEventListener("photo:chosen", function (event) {
+    els.image.setAttribute("src", event.detail.dataUrl);
+    showPhoto(true, "");
+    updateSummary();
+  });
+  form.addEventListener("change", function (event) {
+    if (event.target.name === "photo") {
+      updateSummary();
+      if (!fileChosen()) {
+        updatePhoto();
+      }
     }
   });
 
