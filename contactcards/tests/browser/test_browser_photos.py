@@ -63,7 +63,7 @@ def test_upload_crop_and_save_sends_an_https_link_to_the_cropped_square(site, al
     screenshot(page, "photo-crop")
 
     page.get_by_role("button", name="Save changes").click()
-    expect(page.get_by_text("Saved. Linq updated: image URL.")).to_be_visible()
+    expect(page.get_by_text("Saved. Linq updated: photo.")).to_be_visible()
 
     photo = Photo.objects.get(source="upload")
     writes = sandbox.writes_for(CARD_NUMBER)
@@ -87,7 +87,7 @@ def test_upload_crop_and_save_sends_an_https_link_to_the_cropped_square(site, al
 def test_the_link_is_checked_as_it_is_typed(site, alice, sandbox, page: Page, image_server, trap):
     image_server.routes["/wide.png"] = Route(body=png_bytes(900, 600))
     open_card(page, site)
-    link = page.get_by_label("Image URL")
+    link = page.get_by_label("Photo link")
     verdict = page.locator("#photo-check")
 
     link.fill(image_server.url("/wide.png"))
@@ -109,5 +109,5 @@ def test_a_photo_from_the_library_fills_the_link(site, alice, sandbox, page: Pag
     open_card(page, site)
     page.get_by_text("Upload a photo instead, or use one from the team library").click()
     page.locator(f"input[name=library_photo][value='{used.pk}']").check()
-    expect(page.get_by_label("Image URL")).to_have_value(used.url)
+    expect(page.get_by_label("Photo link")).to_have_value(used.url)
     expect(page.locator("#change-summary")).to_have_text("1 field will change: photo.")
