@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import statistics
@@ -32,13 +33,16 @@ import time
 import urllib.request
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = "postgres://linqadmin:linqadmin@127.0.0.1:5432"
 PG_NAME = "linqadmin_bench_dashboard"
 SIZES = (5, 500)
-# Fixed test-only secrets: the seeding process and every gunicorn worker must agree on them.
-SECRET_KEY = "bench-only-secret-key-not-for-production-0123456789abcdef"
-FERNET_KEY = "q3vJ1cQ0m9kJ8k3m4tB3fJ5qv3Yk0Qe7w9r1u2i3o4E="
+# Secrets made afresh for each run (the database is created afresh too); the seeding process and
+# every gunicorn worker get them through the environment, so they agree.
+SECRET_KEY = "bench-only-" + secrets.token_urlsafe(40)
+FERNET_KEY = Fernet.generate_key().decode()
 TOKEN = "bench-token-0000"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 
 import pytest
@@ -91,7 +92,7 @@ def test_the_same_event_through_another_message_is_recorded_once(client, endpoin
 
 
 REFUSALS = {
-    "wrong secret": {"secret": "whsec_" + "d3Jvbmcta2V5LXdyb25nLWtleS0wMTIzNDU2Nzg5"},
+    "wrong secret": {"secret": "whsec_" + base64.b64encode(b"wrong-key-wrong-key-0123456789").decode()},
     "stale timestamp": {"timestamp": -301},  # seconds from now, when the test runs
     "from the future": {"timestamp": +400},
     "no signature": {"signature": ""},

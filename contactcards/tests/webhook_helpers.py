@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
@@ -13,7 +14,7 @@ from standardwebhooks.webhooks import Webhook
 from contactcards.models import WebhookEndpoint
 
 DANA = {"type": "team_member", "id": "tm_1", "name": "Dana Dashboard", "email": "dana@example.com"}
-SECRET = "whsec_" + "c2VjcmV0LWZvci10ZXN0cy1vbmx5LTAxMjM0NTY3"
+SECRET = "whsec_" + base64.b64encode(b"secret-for-tests-only-01234567").decode()
 
 
 def endpoint_for(team, secret: str = SECRET) -> WebhookEndpoint:
