@@ -1,10 +1,24 @@
 """Translations ready: LocaleMiddleware on, English shipped (locale/en), page chrome marked for gettext."""
 
+import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.utils import translation
+
+from contactcards.tests.i18n_lint import (
+    javascript_files,
+    python_files,
+    template_files,
+    untranslated_in_javascript,
+    untranslated_in_python,
+    untranslated_in_template,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,3 +41,92 @@ def test_pages_name_their_language(client, alice):
     with translation.override("en"):
         html = client.get("/t/acme/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert '<html lang="en' in html and "Sign out" in html
+
+
+# -- every string marked: templates, Python, JavaScript (contactcards/tests/i18n_lint.py) -----------
+
+
+
+def _name(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+@pytest.mark.parametrize("path", template_files(), ids=_name)
+def test_template_words_are_marked_for_translation(path):
+    assert untranslated_in_template(path.read_text()) == []
+
+
+@pytest.mark.parametrize("path", python_files(), ids=_name)
+def test_python_words_are_marked_for_translation(path):
+    assert untranslated_in_python(path.read_text()) == []
+
+
+@pytest.mark.parametrize("path", javascript_files(), ids=_name)
+def test_javascript_words_are_marked_for_translation(path):
+    assert untranslated_in_javascript(path.read_text()) == []
+
+
+def test_the_template_check_finds_what_it_should():
+    source = (
+        '{% load i18n %}<p title="Open it">{% translate "Fine" %} {{ name }}</p>\n'
+        "<span>Loose words</span>{# a comment #}\n"
+        '{% blocktranslate %}Also fine {{ x }}{% endblocktranslate %}<input type="submit" value="Go on">\n'
+        '<img alt="" src="x.png"><td data-label="Number">{{ n }}</td><button type="button">&times;</button>\n'
+    )
+    found = untranslated_in_template(source)
+    assert [line for line, _ in found] == [1, 2, 3, 4]
+    assert 'title="Open it"' in found[0][1] and "Loose words" in found[1][1]
+    assert 'value="Go on"' in found[2][1] and 'data-label="Number"' in found[3][1]
+
+
+def test_the_python_check_finds_what_it_should():
+    source = (
+        "from django.utils.translation import gettext as _\n"
+        "messages.success(request, 'Saved it')\n"
+        "messages.success(request, _('Saved it'))\n"
+        "raise ValidationError(f'Bad {x}')\n"
+        "field = forms.CharField(label='Name', help_text=_('Help'))\n"
+        "class Kind(models.TextChoices):\n"
+        "    A = 'a', 'A kind'\n"
+        "    B = 'b', _('B kind')\n"
+    )
+    assert [line for line, _ in untranslated_in_python(source)] == [2, 4, 5, 7]
+
+
+def test_the_javascript_check_finds_what_it_should():
+    source = (
+        'el.textContent = "Saved.";\n'
+        'el.textContent = gettext("Saved.");\n'
+        'el.className = "photo-check photo-check-" + kind;\n'
+        'var s = interpolate(ngettext("1 field will change.", "%s fields will change.", n), [n]);\n'
+        'el.querySelector("[data-x] .y");\n'
+    )
+    assert untranslated_in_javascript(source) == [(1, "Saved.")]
+
+
+# -- the catalogue is current: makemessages finds nothing that locale/en lacks ----------------------
+
+_MSGID = re.compile(r'^msgid ((?:"(?:\\.|[^"\\])*"\s*)+)', re.M)
+
+
+def _msgids(po: Path) -> set[str]:
+    return {"".join(re.findall(r'"((?:\\.|[^"\\])*)"', block)) for block in _MSGID.findall(po.read_text())} - {""}
+
+
+@pytest.mark.parametrize("domain", ["django", "djangojs"])
+def test_the_english_catalogue_holds_every_marked_string(domain, tmp_path):
+    """What a translator gets from `makemessages -l <lang>` is exactly what locale/en holds (and vice versa)."""
+    for part in ("manage.py", "linqadmin", "contactcards", "templates", "static"):
+        source = ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / part, ignore=shutil.ignore_patterns("tests", "__pycache__"))
+        else:
+            shutil.copy(source, tmp_path / part)
+    (tmp_path / "locale").mkdir()
+    subprocess.run([sys.executable, "manage.py", "makemessages", "-l", "en", "-d", domain, "--no-obsolete"],
+                   cwd=tmp_path, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    made = _msgids(tmp_path / "locale" / "en" / "LC_MESSAGES" / f"{domain}.po")
+    shipped = _msgids(ROOT / "locale" / "en" / "LC_MESSAGES" / f"{domain}.po")
+    assert made, "makemessages found no strings"
+    assert made - shipped == set(), "run: python manage.py makemessages -l en -d " + domain
+    assert shipped - made == set(), "run: python manage.py makemessages -l en -d " + domain + " --no-obsolete"
