@@ -9,6 +9,9 @@ In one run, on PostgreSQL (database ``linqadmin_bench_dashboard``, created afres
 * loads each page with ``wrk`` for a few seconds, in rounds, interleaved: the sign-in page, a
   signed-in page of a user in no team (the floor for any page that reads a session), the
   dashboard at 5 numbers, at 500 numbers, and a searched/sorted later page at 500;
+* loads the 500-number dashboard once more while a writer changes one of its numbers 20 times a
+  second (a busy fleet: every change replaces the board version, so most views compute the board
+  afresh instead of reusing it - the cost of a cold board, see selectors/dashboard.py);
 * prints requests per second, each page's ratio to the sign-in page, and the number of calls the
   sandbox received while the dashboards were being loaded (it must be 0: no Linq call per view).
 
@@ -29,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -159,6 +163,39 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60) -> N
     raise SystemExit("gunicorn did not start in time")
 
 
+CHURNED_500 = "500, while 20 changes/s"
+CHURNED = {CHURNED_500}
+
+
+class Churn:
+    """While active, change a label of the 500-number team 20 times a second (its board version moves)."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self.stop = threading.Event()
+        self.changes = 0
+
+    def __enter__(self) -> Churn:
+        if self.enabled:
+            self.thread = threading.Thread(target=self._run, daemon=True)
+            self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(f"{PG_SERVER}/{PG_NAME}", autocommit=True) as conn:
+            while not self.stop.wait(0.05):
+                self.changes += 1
+                conn.execute("UPDATE contactcards_phonenumber SET label = %s WHERE e164 = %s",
+                             (f"Line 1 ({self.changes})", "+15555000001"))
+
+    def __exit__(self, *exc) -> None:
+        if self.enabled:
+            self.stop.set()
+            self.thread.join()
+
+
 def run(args: argparse.Namespace) -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install -y --no-install-recommends wrk)")
@@ -198,6 +235,7 @@ def run(args: argparse.Namespace) -> None:
             "dashboard, 5 numbers": ("/t/bench5/", cookie),
             "dashboard, 500 numbers": ("/t/bench500/", cookie),
             "500: search + sort + page 2": ("/t/bench500/?q=Acme&sort=name&page=2", cookie),
+            CHURNED_500: ("/t/bench500/", cookie),
         }
         for name, (path, page_cookie) in pages.items():
             status, html = fetch(base + path, page_cookie)
@@ -208,8 +246,9 @@ def run(args: argparse.Namespace) -> None:
         results: dict[str, list[tuple[float, float, int]]] = {name: [] for name in pages}
         for round_ in range(args.rounds):
             for name, (path, page_cookie) in pages.items():
-                results[name].append(wrk(base + path, cookie=page_cookie, seconds=args.seconds,
-                                         connections=args.connections))
+                with Churn(enabled=name in CHURNED):
+                    results[name].append(wrk(base + path, cookie=page_cookie, seconds=args.seconds,
+                                             connections=args.connections))
             print(f"  round {round_ + 1}/{args.rounds} done", flush=True)
         linq_calls = len(state.requests)
     finally:

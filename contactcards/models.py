@@ -440,6 +440,24 @@ class Tag(models.Model):
         return self.name
 
 
+class BoardVersion(models.Model):
+    """A token that changes whenever anything a team's dashboard shows changes (numbers, labels, tags,
+    card mirror, the newest change's outcome), so a computed board can be reused until then.
+
+    Written only by database triggers (migration 0013), on every path that touches those tables -
+    the ORM, bulk updates, raw SQL, the admin - so no code can forget it. On PostgreSQL they run at
+    commit (deferred) on this row of its own, which nothing else locks: a writer holds it only for
+    the instant of its commit. The value is random, never a counter, so it never repeats (a
+    restored backup or a rolled-back test cannot bring an old value back with different data).
+    """
+
+    team = models.OneToOneField(Team, models.CASCADE, primary_key=True, related_name="board")
+    version = models.CharField(max_length=40)
+
+    def __str__(self) -> str:
+        return f"board of team {self.team_id}: {self.version}"
+
+
 class Job(models.Model):
     """A rollout: many card changes confirmed at once (bulk edit or CSV import), run by task workers.
 
