@@ -33,14 +33,17 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Concat, Lower
+from django.utils.translation import gettext_lazy as _
 
 from ..models import AuditEntry, BoardVersion, CardMirror, PhoneNumber, Tag, Team, TeamSync
 
 Status = Literal["active", "pending", "none", "error", "unknown"]
-SORTS = {"number": "Number", "name": "Name", "label": "Label", "status": "Status", "last": "Last change"}
+SORTS = {"number": _("Number"), "name": _("Name"), "label": _("Label"), "status": _("Status"),
+         "last": _("Last change")}
 # Status filters (issue 12), each a SQL condition over the number, its mirror row and its newest entry.
-STATUS_FILTERS = {"active": "Active", "pending": "Pending", "none": "No card", "error": "Last change failed",
-                  "outside": "Changed outside linqadmin", "unknown": "Not read yet"}
+STATUS_FILTERS = {"active": _("Active"), "pending": _("Pending"), "none": _("No card"),
+                  "error": _("Last change failed"), "outside": _("Changed outside linqadmin"),
+                  "unknown": _("Not read yet")}
 DEFAULT_SORT = "number"
 MAX_QUERY_LENGTH = 100
 PAGE_SIZE = 50
