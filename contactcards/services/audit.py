@@ -24,10 +24,10 @@ from django.utils import timezone
 from ..clients import log_linq_failure
 from ..linq import Card, CardResult, LinqClient, LinqError
 from ..models import AuditEntry, Job, PhoneNumber, Team
-from ..selectors.cards import card_fetch
 from . import mirror
 from .diff import Changes, took_effect
 from .guard import consume_form_token, link_form_token
+from .reads import card_fetch
 
 
 @dataclass(frozen=True)

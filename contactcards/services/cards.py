@@ -23,7 +23,6 @@ from ..clients import linq_client_for
 from ..linq import LinqClient
 from ..models import AuditEntry, Job, PhoneNumber
 from ..photos.services import ImageCheck, check_new_image, photo_used
-from ..selectors.cards import card_fetch
 from .audit import AlreadySent, Attempt, WriteRecord, reconcile, record_not_sent, send_write, write_ahead
 from .diff import Changes, changed_fields, compare, normalise
 from .guard import Then, duplicate_of, guarded
@@ -40,6 +39,7 @@ from .outcomes import (
     SwitchToEdit,
     Unchanged,
 )
+from .reads import card_fetch
 
 
 def card_update(

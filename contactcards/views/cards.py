@@ -23,11 +23,12 @@ from ..models import Membership, PhoneNumber
 from ..photos.forms import CardPhotoForm
 from ..photos.services import card_photo, team_photos
 from ..selectors.budget import write_budget
-from ..selectors.cards import card_fetch, recent_entries
+from ..selectors.cards import recent_entries
 from ..services import outcomes as o
 from ..services.audit import reconcile
 from ..services.cards import card_create, card_update
 from ..services.mirror import mark_seen
+from ..services.reads import card_fetch
 from .utils import client_ip
 
 

@@ -13,11 +13,11 @@ from ..errors import meaning
 from ..forms import CardForm
 from ..linq.client import CARD_FIELDS
 from ..models import AuditEntry
-from ..selectors.cards import card_fetch
 from ..selectors.history import audit_entry_get
 from ..selectors.versions import restorable, version_after
 from ..services import outcomes as o
 from ..services.cards import card_update
+from ..services.reads import card_fetch
 from .utils import client_ip
 
 
