@@ -141,12 +141,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # "fragments": rendered HTML keyed by a digest of everything it shows (the dashboard's rows), so
 # a cached fragment can never be stale, only unused. Per process on purpose: a deploy that
 # changes a template restarts the processes and so starts with an empty cache.
+# "boards": computed dashboard pages (about 15 kB each) keyed by the team's board version, which
+# database triggers replace on every change the page shows (selectors/dashboard.py); a small bound
+# keeps each process's memory in check (at most about 15 MB).
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "fragments": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "fragments",
         "OPTIONS": {"MAX_ENTRIES": 20_000},
+    },
+    "boards": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "boards",
+        "OPTIONS": {"MAX_ENTRIES": 1_000},
     },
 }
 

@@ -314,7 +314,7 @@ def load_dashboard(*, team: Team, query: str = "", sort: str = DEFAULT_SORT, pag
 
     Computed in three small queries - the team's tags, the counts (one grouped query) and the page
     (numbers joined with their mirror row and newest audit entry) - then kept in the process's
-    "fragments" cache under the team's board version, which database triggers replace whenever
+    "boards" cache under the team's board version, which database triggers replace whenever
     anything shown here changes (migration 0013, ``BoardVersion``). A board is therefore reused
     only while it is exactly what the queries would return, and costs no query then.
     """
@@ -322,7 +322,7 @@ def load_dashboard(*, team: Team, query: str = "", sort: str = DEFAULT_SORT, pag
     sort = sort if sort in SORTS else DEFAULT_SORT
     page = clean_page(page)
     version = board_version(team)
-    cache = caches["fragments"]
+    cache = caches["boards"]
     key = None
     if version is not None:
         parts = repr((team.pk, version, query, sort, page, page_size, tag, status))
