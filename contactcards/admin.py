@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
 from .models import AuditEntry, Membership, PhoneNumber, Team
@@ -17,9 +18,9 @@ class TeamAdminForm(forms.ModelForm):
     """The token is write-only: the input is never filled in, and a blank one keeps the stored token."""
 
     token = forms.CharField(
-        label="New Linq API token", required=False, strip=True, max_length=500,
+        label=_("New Linq API token"), required=False, strip=True, max_length=500,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Stored encrypted and never shown again. Leave blank to keep the current token.",
+        help_text=_("Stored encrypted and never shown again. Leave blank to keep the current token."),
     )
 
     class Meta:
@@ -42,7 +43,7 @@ class TeamAdmin(admin.ModelAdmin):
     fields = ["name", "slug", "token_hint", "token_set_at", "token"]
     inlines = [MembershipInline]
 
-    @admin.display(description="Linq token")
+    @admin.display(description=_("Linq token"))
     def token_hint(self, team: Team) -> str:
         return f"set, ends in …{team.token_last4}" if team.has_token else "not set"
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import math
 
-UNITS = (("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
+from django.utils.translation import pgettext_lazy
+
+UNITS = ((pgettext_lazy("time unit", "d"), 86400), (pgettext_lazy("time unit", "h"), 3600),
+         (pgettext_lazy("time unit", "min"), 60), (pgettext_lazy("time unit", "s"), 1))
 
 
 def humane_duration(seconds: float | int | None) -> str:
@@ -17,11 +20,11 @@ def humane_duration(seconds: float | int | None) -> str:
         return ""
     total = max(0, math.ceil(float(seconds)))
     if total < 60:
-        return f"{total} s"
+        return f"{total} {UNITS[-1][0]}"
     for index, (name, size) in enumerate(UNITS[:-1]):
         if total >= size:
             major, rest = divmod(total, size)
             minor_name, minor_size = UNITS[index + 1]
             minor = rest // minor_size
             return f"{major} {name} {minor} {minor_name}" if minor else f"{major} {name}"
-    return f"{total} s"  # unreachable: total >= 60 matched "min"
+    return f"{total} {UNITS[-1][0]}"  # unreachable: total >= 60 matched "min"

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from django import forms
 from django.core import signing
+from django.utils.translation import gettext_lazy as _
 
 from .linq.client import CARD_FIELDS
 from .models import Role, validate_tag
@@ -33,20 +34,29 @@ def unsign_loaded(signed: str) -> dict[str, str]:
     return signing.loads(signed, salt=_LOADED_SALT)
 
 
+NAME_FIELDS = {"first_name": _("first name"), "last_name": _("last name")}
+NAME_PROBLEMS = {
+    "direction": _("The %(field)s contains an invisible text-direction character (%(char)s), which would make the "
+                   "name display in a misleading order. Remove it and type the name again."),
+    "control": _("The %(field)s contains an invisible control character (%(char)s), often pasted by accident. "
+                 "Remove it and type the name again."),
+}
+
+
 class CardForm(forms.Form):
     """Create or edit a card. In edit mode, ``loaded`` carries (signed) what the form was loaded with."""
 
     first_name = forms.CharField(
         max_length=100, strip=True,
-        error_messages={"required": "First name is required."},
+        error_messages={"required": _("First name is required.")},
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     last_name = forms.CharField(max_length=100, required=False, strip=True,
                                 widget=forms.TextInput(attrs={"autocomplete": "off"}))
     image_url = forms.CharField(
-        label="Photo link", max_length=2000, required=False, strip=True,
-        widget=forms.URLInput(attrs={"placeholder": "https://…", "inputmode": "url"}),
-        help_text="A public https link to a JPEG or PNG. Linq copies the image to its own CDN.",
+        label=_("Photo link"), max_length=2000, required=False, strip=True,
+        widget=forms.URLInput(attrs={"placeholder": _("https://…"), "inputmode": "url"}),
+        help_text=_("A public https link to a JPEG or PNG. Linq copies the image to its own CDN."),
     )
     loaded = forms.CharField(widget=forms.HiddenInput, required=False)
     # One-time token: the first save of this form sends; a double click or resubmit finds it used.
@@ -72,7 +82,7 @@ class CardForm(forms.Form):
         token = (self.cleaned_data.get("token") or "").strip().lower()
         if token and not _TOKEN_RE.match(token):
             self.renew_token()
-            raise forms.ValidationError("This form is out of date. Check the values and save again.")
+            raise forms.ValidationError(_("This form is out of date. Check the values and save again."))
         return token
 
     @property
@@ -96,7 +106,7 @@ class CardForm(forms.Form):
             return unsign_loaded(raw or "")
         except signing.BadSignature:
             raise forms.ValidationError(
-                "This form is out of date. The card has been reloaded; check it and save again."
+                _("This form is out of date. The card has been reloaded; check it and save again.")
             ) from None
 
     @property
@@ -109,7 +119,7 @@ class CardForm(forms.Form):
     def clean_first_name(self) -> str:
         value = self.cleaned_data["first_name"]
         if not value.strip():
-            raise forms.ValidationError("First name is required.")
+            raise forms.ValidationError(_("First name is required."))
         return value
 
     def clean(self) -> dict:
@@ -121,15 +131,18 @@ class CardForm(forms.Form):
             # Only what the person typed is checked: a name Linq already has is shown as it is.
             problem = name_problem(value) if value != (loaded.get(name) or "") else None
             if problem:
-                self.add_error(name, f"The {name.replace('_', ' ')} {problem}")
+                kind, char = problem
+                self.add_error(name, NAME_PROBLEMS[kind] % {"field": NAME_FIELDS[name], "char": char})
         # Only a new image URL is checked: the URL Linq returns for a stored image is its own.
         if image_url and image_url != (loaded.get("image_url") or ""):
             if not image_url.lower().startswith("https://") or len(image_url) <= len("https://"):
-                self.add_error("image_url", "The photo link must start with https:// (Linq only fetches secure links).")
+                self.add_error("image_url",
+                               _("The photo link must start with https:// (Linq only fetches secure links)."))
             elif any(ch.isspace() for ch in image_url):
-                self.add_error("image_url", "The photo link cannot contain spaces.")
+                self.add_error("image_url", _("The photo link cannot contain spaces."))
         if self.editing and loaded and not image_url and loaded.get("image_url"):
-            self.add_error("image_url", "Linq's API cannot remove a photo. Paste a new link, or keep the current one.")
+            self.add_error("image_url",
+                           _("Linq's API cannot remove a photo. Paste a new link, or keep the current one."))
         return cleaned
 
     def submitted(self) -> dict[str, str]:
@@ -147,13 +160,13 @@ def _numbers_or_errors(values: list[str]) -> list[str]:
 class NumbersForm(forms.Form):
     numbers = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One or more numbers with the country code, e.g. +1 555 010 0009 or +15550100009, "
-                  "separated by commas or new lines.",
+        help_text=_("One or more numbers with the country code, e.g. +1 555 010 0009 or +15550100009, "
+                  "separated by commas or new lines."),
     )
 
     # Shown only after Linq did not list a number for the token (settings view): the owner may know
     # better (a number Linq is still provisioning), but then its first save may fail with 403/2006.
-    add_unlisted = forms.BooleanField(required=False, label="Add them anyway")
+    add_unlisted = forms.BooleanField(required=False, label=_("Add them anyway"))
 
     def clean_numbers(self) -> list[str]:
         return _numbers_or_errors(split_pasted(self.cleaned_data["numbers"]))
@@ -166,18 +179,18 @@ class TokenForm(forms.Form):
     """A new Linq token. The input is a password field that is never filled in again."""
 
     token = forms.CharField(
-        label="New Linq API token", max_length=500, strip=True,
+        label=_("New Linq API token"), max_length=500, strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password", "spellcheck": "false"}),
-        error_messages={"required": "Paste the token Linq gave you."},
-        help_text="Stored encrypted. It is never shown again, only its last four characters.",
+        error_messages={"required": _("Paste the token Linq gave you.")},
+        help_text=_("Stored encrypted. It is never shown again, only its last four characters."),
     )
 
     def clean_token(self) -> str:
         token = self.cleaned_data["token"]
         if any(ch.isspace() for ch in token):
-            raise forms.ValidationError("A token has no spaces or line breaks; check what was pasted.")
+            raise forms.ValidationError(_("A token has no spaces or line breaks; check what was pasted."))
         if len(token) < 8:
-            raise forms.ValidationError("This is too short to be a Linq token.")
+            raise forms.ValidationError(_("This is too short to be a Linq token."))
         return token
 
 
@@ -190,7 +203,7 @@ class ImportNumbersForm(forms.Form):
 
     numbers = forms.MultipleChoiceField(
         required=True, widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Choose at least one number to add."},
+        error_messages={"required": _("Choose at least one number to add.")},
     )
 
     def __init__(self, *args, choices: list[str] | None = None, **kwargs) -> None:
@@ -211,12 +224,12 @@ class LabelTagsForm(forms.Form):
 
     label = forms.CharField(max_length=100, required=False, strip=True)
     tags = forms.CharField(max_length=1000, required=False, strip=True,
-                           help_text="Comma-separated, e.g. support, floor 2.")
+                           help_text=_("Comma-separated, e.g. support, floor 2."))
 
     def clean_tags(self) -> list[str]:
         names = list(dict.fromkeys(t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()))
         if len(names) > self.MAX_TAGS:
-            raise forms.ValidationError(f"At most {self.MAX_TAGS} tags per number.")
+            raise forms.ValidationError(_("At most %(max)d tags per number.") % {"max": self.MAX_TAGS})
         for name in names:
             validate_tag(name)
         return names

@@ -8,6 +8,7 @@ members, never from the audit table.
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .models import AuditEntry, PhoneNumber
 from .selectors.history import HistoryFilters
@@ -16,29 +17,29 @@ MAX_TEXT = 100
 
 
 class HistoryFilterForm(forms.Form):
-    number = forms.ChoiceField(required=False, label="Number")
-    user = forms.ChoiceField(required=False, label="Who")
-    action = forms.ChoiceField(required=False, choices=[("", "Any action"), *AuditEntry.Action.choices])
+    number = forms.ChoiceField(required=False, label=_("Number"))
+    user = forms.ChoiceField(required=False, label=_("Who"))
+    action = forms.ChoiceField(required=False, choices=[("", _("Any action")), *AuditEntry.Action.choices])
     outcome = forms.ChoiceField(
-        required=False, choices=[("", "Any outcome"), *AuditEntry.Outcome.choices],
-        error_messages={"invalid_choice": "Choose an outcome from the list: success, API error or network error."},
+        required=False, choices=[("", _("Any outcome")), *AuditEntry.Outcome.choices],
+        error_messages={"invalid_choice": _("Choose an outcome from the list: success, API error or network error.")},
     )
     date_from = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter the start date as YYYY-MM-DD."},
+        required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": _("Enter the start date as YYYY-MM-DD.")},
     )
     date_to = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter the end date as YYYY-MM-DD."},
+        required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": _("Enter the end date as YYYY-MM-DD.")},
     )
-    job = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1, label="Job",
-                             error_messages={"invalid": "A job is a whole number (see the Jobs page).",
-                                             "min_value": "A job is a whole number (see the Jobs page).",
-                                             "max_value": "No such job."})
+    job = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1, label=_("Job"),
+                             error_messages={"invalid": _("A job is a whole number (see the Jobs page)."),
+                                             "min_value": _("A job is a whole number (see the Jobs page)."),
+                                             "max_value": _("No such job.")})
     q = forms.CharField(
-        required=False, max_length=MAX_TEXT, strip=True, label="Text",
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "name, number, value, error…"}),
-        help_text="Matches user names, numbers and their labels, changed values, Linq errors and trace ids.",
+        required=False, max_length=MAX_TEXT, strip=True, label=_("Text"),
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("name, number, value, error…")}),
+        help_text=_("Matches user names, numbers and their labels, changed values, Linq errors and trace ids."),
     )
 
     def __init__(self, data, *, numbers: list[PhoneNumber], members: list, **kwargs) -> None:
@@ -56,7 +57,7 @@ class HistoryFilterForm(forms.Form):
         cleaned = super().clean()
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and start > end:
-            self.add_error("date_to", "The end date is before the start date.")
+            self.add_error("date_to", _("The end date is before the start date."))
         return cleaned
 
     def filters(self) -> HistoryFilters:

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from . import crypto
 from .phones import E164_RE, PhoneNumberError, is_e164, parse_e164  # noqa: F401 (E164_RE re-exported)
@@ -22,9 +23,9 @@ def validate_e164(value: str) -> None:
     try:
         parse_e164(value)
     except PhoneNumberError as error:
-        raise ValidationError("%(message)s", params={"message": str(error)}, code="e164") from None
+        raise ValidationError(_("%(message)s"), params={"message": str(error)}, code="e164") from None
     raise ValidationError(
-        "%(value)s is not stored in E.164 form: write it as %(normal)s.",
+        _("%(value)s is not stored in E.164 form: write it as %(normal)s."),
         params={"value": value, "normal": parse_e164(value)}, code="e164",
     )
 
@@ -36,7 +37,7 @@ class Team(models.Model):
     token_last4 = models.CharField(max_length=4, blank=True, editable=False)
     token_set_at = models.DateTimeField(null=True, blank=True, editable=False)
     require_two_factor = models.BooleanField(
-        default=False, help_text="Members must sign in with a second factor before they see any team page.")
+        default=False, help_text=_("Members must sign in with a second factor before they see any team page."))
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -63,9 +64,9 @@ class Team(models.Model):
 
 
 class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    EDITOR = "editor", "Editor"
-    VIEWER = "viewer", "Viewer"
+    OWNER = "owner", _("Owner")
+    EDITOR = "editor", _("Editor")
+    VIEWER = "viewer", _("Viewer")
 
 
 class Membership(models.Model):
@@ -174,33 +175,33 @@ class AuditEntry(models.Model):
     """
 
     class Action(models.TextChoices):
-        CREATE = "create", "Create card"
-        UPDATE = "update", "Update card"
-        TOKEN_CHANGE = "token_change", "Change token"
-        OUTSIDE = "outside", "Changed outside linqadmin"
-        SUBSCRIPTION = "subscription", "Webhook subscription"
+        CREATE = "create", _("Create card")
+        UPDATE = "update", _("Update card")
+        TOKEN_CHANGE = "token_change", _("Change token")
+        OUTSIDE = "outside", _("Changed outside linqadmin")
+        SUBSCRIPTION = "subscription", _("Webhook subscription")
         # Team administration (no Linq call unless said otherwise; `subject` names who or what).
-        MEMBER_INVITE = "member_invite", "Invite member"
-        MEMBER_ADD = "member_add", "Add member"
-        MEMBER_ROLE = "member_role", "Change member role"
-        MEMBER_REMOVE = "member_remove", "Remove member"
-        NUMBER_ADD = "number_add", "Add numbers"
-        NUMBER_REMOVE = "number_remove", "Remove number"
-        NUMBER_IMPORT = "number_import", "Import numbers"
-        TWO_FACTOR_POLICY = "two_factor_policy", "Change two-factor requirement"
+        MEMBER_INVITE = "member_invite", _("Invite member")
+        MEMBER_ADD = "member_add", _("Add member")
+        MEMBER_ROLE = "member_role", _("Change member role")
+        MEMBER_REMOVE = "member_remove", _("Remove member")
+        NUMBER_ADD = "number_add", _("Add numbers")
+        NUMBER_REMOVE = "number_remove", _("Remove number")
+        NUMBER_IMPORT = "number_import", _("Import numbers")
+        TWO_FACTOR_POLICY = "two_factor_policy", _("Change two-factor requirement")
 
     class Outcome(models.TextChoices):
-        SUCCESS = "success", "Success"
-        API_ERROR = "api_error", "API error"
-        NETWORK_ERROR = "network_error", "Network error"
-        PENDING = "pending", "Sent, outcome not yet known"
-        UNKNOWN = "unknown", "Outcome unknown"  # no answer was ever recorded (the process stopped)
+        SUCCESS = "success", _("Success")
+        API_ERROR = "api_error", _("API error")
+        NETWORK_ERROR = "network_error", _("Network error")
+        PENDING = "pending", _("Sent, outcome not yet known")
+        UNKNOWN = "unknown", _("Outcome unknown")  # no answer was ever recorded (the process stopped)
 
     class Stage(models.TextChoices):
         """Which call of a save the row's facts are about."""
 
-        WRITE = "write", "Write"
-        CHECK = "check", "Re-read before writing"  # it failed, so the write was not sent
+        WRITE = "write", _("Write")
+        CHECK = "check", _("Re-read before writing")  # it failed, so the write was not sent
 
     team = models.ForeignKey(Team, models.PROTECT, related_name="audit_entries")
     number = models.ForeignKey(PhoneNumber, models.SET_NULL, null=True, blank=True, related_name="audit_entries")
@@ -213,7 +214,8 @@ class AuditEntry(models.Model):
     changes = models.JSONField(default=dict, blank=True)  # {field: [old, new]}
     request_body = models.JSONField(null=True, blank=True)
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
-    request_sent = models.BooleanField(default=True, help_text="False when the request certainly never reached Linq.")
+    request_sent = models.BooleanField(default=True,
+                                       help_text=_("False when the request certainly never reached Linq."))
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     linq_code = models.PositiveIntegerField(null=True, blank=True)
     linq_code_text = models.CharField(max_length=41, blank=True)  # a code that does not fit linq_code (-1, 2**40)
@@ -357,10 +359,10 @@ class CardMirror(models.Model):
     """
 
     class Source(models.TextChoices):
-        READ = "read", "read from Linq"
-        WRITE = "write", "our write"
-        WEBHOOK = "webhook", "Linq webhook"
-        RECONCILE = "reconcile", "reconcile"
+        READ = "read", _("read from Linq")
+        WRITE = "write", _("our write")
+        WEBHOOK = "webhook", _("Linq webhook")
+        RECONCILE = "reconcile", _("reconcile")
 
     number = models.OneToOneField(PhoneNumber, models.CASCADE, primary_key=True, related_name="mirror")
     has_card = models.BooleanField(default=False)
@@ -409,7 +411,8 @@ class UserPreference(models.Model):
     """What one person chose for themselves. ``time_zone`` empty: follow the browser's zone."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
-    time_zone = models.CharField(max_length=64, blank=True, help_text="IANA name, e.g. Europe/Paris; empty: browser's")
+    time_zone = models.CharField(max_length=64, blank=True,
+                                 help_text=_("IANA name, e.g. Europe/Paris; empty: browser's"))
 
     def __str__(self) -> str:
         return f"{self.user} · {self.time_zone or 'browser time zone'}"
@@ -421,7 +424,7 @@ TAG_RE = re.compile(r"^[\w][\w .&/+-]{0,39}$")
 def validate_tag(value: str) -> None:
     if not TAG_RE.match(value or ""):
         raise ValidationError(
-            "%(value)s is not a tag: up to 40 letters, digits, spaces or . & / + - _ (no commas).",
+            _("%(value)s is not a tag: up to 40 letters, digits, spaces or . & / + - _ (no commas)."),
             params={"value": value[:60]}, code="tag",
         )
 
@@ -465,8 +468,8 @@ class Job(models.Model):
     """
 
     class Source(models.TextChoices):
-        BULK = "bulk", "Bulk edit"
-        CSV = "csv", "CSV import"
+        BULK = "bulk", _("Bulk edit")
+        CSV = "csv", _("CSV import")
 
     team = models.ForeignKey(Team, models.CASCADE, related_name="jobs")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
@@ -490,13 +493,13 @@ class JobItem(models.Model):
     """One number's change within a job. State moves only by conditional UPDATEs (see rollout/jobs.py)."""
 
     class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        WAITING = "waiting", "Waiting for budget"
-        RUNNING = "running", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped"
-        CANCELLED = "cancelled", "Cancelled"
+        QUEUED = "queued", _("Queued")
+        WAITING = "waiting", _("Waiting for budget")
+        RUNNING = "running", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped")
+        CANCELLED = "cancelled", _("Cancelled")
 
     OPEN_STATES = (State.QUEUED, State.WAITING, State.RUNNING)
 

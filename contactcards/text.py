@@ -30,13 +30,12 @@ def visible(value: str) -> str:
     return "".join(f"<U+{ord(ch):04X}>" if is_hidden(ch) or ch == "\u00a0" else ch for ch in value)
 
 
-def name_problem(value: str) -> str | None:
-    """Why a name cannot be sent as typed, or None. Names the first offending character."""
+def name_problem(value: str) -> tuple[str, str] | None:
+    """Why a name cannot be sent as typed, or None: ("direction" or "control", the first offending
+    character described). The form words it (contactcards/forms.py)."""
     for ch in value:
         if ch in BIDI_CONTROLS:
-            return (f"contains an invisible text-direction character ({describe_char(ch)}), which "
-                    "would make the name display in a misleading order. Remove it and type the name again.")
+            return "direction", describe_char(ch)
         if unicodedata.category(ch) == "Cc":
-            return (f"contains an invisible control character ({describe_char(ch)}), often pasted by "
-                    "accident. Remove it and type the name again.")
+            return "control", describe_char(ch)
     return None

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
+from django.utils.translation import gettext_lazy as _
 
 from contactcards.models import Role
 
@@ -9,10 +10,10 @@ from .models import Invitation
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label="Email address", max_length=254,
+    email = forms.EmailField(label=_("Email address"), max_length=254,
                              widget=forms.EmailInput(attrs={"autocomplete": "off"}))
-    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.EDITOR,
-                             help_text="Owners manage the team; editors change cards; viewers only read.")
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.EDITOR,
+                             help_text=_("Owners manage the team; editors change cards; viewers only read."))
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("auto_id", "invite_%s")  # the settings page has other "email"/"role" fields
@@ -30,4 +31,4 @@ class InvitedSignUpForm(UserCreationForm):
 
 class TwoFactorPolicyForm(forms.Form):
     require_two_factor = forms.BooleanField(
-        label="Require two-factor sign-in for every member", required=False)
+        label=_("Require two-factor sign-in for every member"), required=False)

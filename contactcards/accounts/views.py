@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -73,7 +74,7 @@ def account(request: HttpRequest) -> HttpResponse:
 @require_POST
 def sign_out_everywhere_view(request: HttpRequest) -> HttpResponse:
     sign_out_everywhere(request)
-    messages.success(request, "You are signed out on every device and browser, this one included.")
+    messages.success(request, _("You are signed out on every device and browser, this one included."))
     return redirect("login")
 
 
@@ -97,8 +98,8 @@ def team_invite(request: HttpRequest, slug: str) -> HttpResponse:
             link_for=lambda token: request.build_absolute_uri(reverse("invitation_accept", args=[token])),
             client_ip=client_ip(request))
         if sent.emailed:
-            messages.success(request, f"Invitation sent to {sent.invitation.email}. The link works once and "
-                                      f"expires on {sent.invitation.expires_at:%Y-%m-%d}.")
+            messages.success(request, _("Invitation sent to %(email)s. The link works once and expires on %(date)s.")
+                             % {"email": sent.invitation.email, "date": f"{sent.invitation.expires_at:%Y-%m-%d}"})
             return redirect(f"{reverse('team_settings', args=[team.slug])}#members")
         return _invite_page(request, team, membership, form=InviteForm(), unsent=sent)
     return _invite_page(request, team, membership, form=form, status=400 if form.is_bound else 200)
@@ -120,7 +121,8 @@ def team_invitation_revoke(request: HttpRequest, slug: str, pk: int) -> HttpResp
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     services.invitation_revoke(invitation=invitation)
-    messages.success(request, f"The invitation to {invitation.email} was withdrawn; its link no longer works.")
+    messages.success(request, _("The invitation to %(email)s was withdrawn; its link no longer works.")
+                     % {"email": invitation.email})
     return redirect(f"{reverse('team_settings', args=[team.slug])}#members")
 
 
@@ -141,14 +143,14 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     form = InvitedSignUpForm(request.POST if request.method == "POST" else None, invitation=invitation)
     if request.method == "POST" and form.is_valid():
         try:
-            user, _ = services.invitation_sign_up(
+            user, _created = services.invitation_sign_up(
                 invitation=invitation, username=form.cleaned_data["username"],
                 password=form.cleaned_data["password1"], client_ip=client_ip(request))
         except services.InvitationError as error:
             return render(request, "accounts/invitation_invalid.html", {"error": str(error)}, status=410)
         login(request, user, backend="contactcards.accounts.backends.ModelBackend")
-        messages.success(request, f"Welcome, {user.get_username()}: you joined {invitation.team.name} as "
-                                  f"{invitation.get_role_display().lower()}.")
+        messages.success(request, _("Welcome, %(user)s: you joined %(team)s as %(role)s.") % {
+            "user": user.get_username(), "team": invitation.team.name, "role": invitation.get_role_display().lower()})
         return redirect("dashboard", slug=invitation.team.slug)
     return render(request, "accounts/invitation.html", {**context, "form": form}, status=400 if form.is_bound else 200)
 
@@ -159,10 +161,11 @@ def _joined(request: HttpRequest, invitation: Invitation, user) -> HttpResponse:
     except services.InvitationError as error:
         return render(request, "accounts/invitation_invalid.html", {"error": str(error)}, status=410)
     if membership.role != invitation.role:
-        messages.info(request, f"You were already a member of {invitation.team.name}; your role stays "
-                               f"{membership.get_role_display().lower()}.")
+        messages.info(request, _("You were already a member of %(team)s; your role stays %(role)s.") % {
+            "team": invitation.team.name, "role": membership.get_role_display().lower()})
     else:
-        messages.success(request, f"You joined {invitation.team.name} as {membership.get_role_display().lower()}.")
+        messages.success(request, _("You joined %(team)s as %(role)s.") % {
+            "team": invitation.team.name, "role": membership.get_role_display().lower()})
     return redirect("dashboard", slug=invitation.team.slug)
 
 
@@ -176,8 +179,8 @@ def team_two_factor(request: HttpRequest, slug: str) -> HttpResponse:
     form = TwoFactorPolicyForm(request.POST)
     required = form.is_valid() and form.cleaned_data["require_two_factor"]
     if required and not request.user.is_verified():
-        messages.error(request, "Set up two-factor sign-in for your own account (and sign in with it) before "
-                                "you require it for the team.")
+        messages.error(request, _("Set up two-factor sign-in for your own account (and sign in with it) before "
+                                "you require it for the team."))
         return redirect(f"{reverse('team_settings', args=[team.slug])}#security")
     if services.team_two_factor_set(team=team, user=request.user, required=required, client_ip=client_ip(request)):
         messages.success(request, "Members now need two-factor sign-in before they see this team." if required

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from .images import MAX_UPLOAD_BYTES, CropBox
 
@@ -11,11 +13,11 @@ _MAX_COORD = 100_000  # no JPEG/PNG we accept is wider than this; larger numbers
 
 class PhotoUploadForm(forms.Form):
     photo = forms.FileField(
-        label="Photo file", required=False,
+        label=_("Photo file"), required=False,
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png", "data-photo-input": ""}),
-        help_text=(f"JPEG or PNG, up to {MAX_UPLOAD_BYTES // 1_000_000} MB. It is cropped to a square "
-                   "(the middle, unless you choose), resized to 1024x1024 and stripped of metadata "
-                   "(location, camera) before it is stored."),
+        help_text=format_lazy(_("JPEG or PNG, up to {mb} MB. It is cropped to a square (the middle, unless you "
+                                "choose), resized to 1024x1024 and stripped of metadata (location, camera) "
+                                "before it is stored."), mb=MAX_UPLOAD_BYTES // 1_000_000),
     )
     crop_left = forms.IntegerField(required=False, min_value=0, max_value=_MAX_COORD, widget=forms.HiddenInput)
     crop_top = forms.IntegerField(required=False, min_value=0, max_value=_MAX_COORD, widget=forms.HiddenInput)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Photo(models.Model):
@@ -17,8 +18,8 @@ class Photo(models.Model):
     """
 
     class Source(models.TextChoices):
-        UPLOAD = "upload", "Uploaded"
-        LINK = "link", "Link"
+        UPLOAD = "upload", _("Uploaded")
+        LINK = "link", _("Link")
 
     team = models.ForeignKey("contactcards.Team", models.CASCADE, related_name="photos")
     source = models.CharField(max_length=10, choices=Source.choices)
@@ -29,7 +30,7 @@ class Photo(models.Model):
     height = models.PositiveIntegerField()
     format = models.CharField(max_length=8)
     size_bytes = models.PositiveIntegerField()
-    name = models.CharField(max_length=200, blank=True, help_text="The uploaded file's name, for people.")
+    name = models.CharField(max_length=200, blank=True, help_text=_("The uploaded file's name, for people."))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

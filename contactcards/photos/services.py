@@ -29,6 +29,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..models import Team
 from .fetch import FetchPolicy, FetchRefused, fetch_image, parse_networks
@@ -106,13 +107,13 @@ def check_image_url(url: str) -> ImageCheck:
     """Fetch and decode ``url`` as Linq would; refuse with a reason instead of raising."""
     url = (url or "").strip()
     if len(url) > 2000:
-        return ImageCheck(url=url[:2000], ok=False, reason="invalid_url", message="The link is too long.")
+        return ImageCheck(url=url[:2000], ok=False, reason="invalid_url", message=_("The link is too long."))
     try:
         fetched = fetch_image(url, fetch_policy())
         info = inspect_image(fetched.body)
     except (FetchRefused, ImageProblem) as refused:
         return ImageCheck(url=url, ok=False, reason=refused.reason, message=refused.message)
-    return ImageCheck(url=url, ok=True, info=info, message="Linq will be able to fetch this image.",
+    return ImageCheck(url=url, ok=True, info=info, message=_("Linq will be able to fetch this image."),
                       advice=tuple(info.advice()))
 
 
@@ -195,7 +196,7 @@ def _display_name(name: str | None) -> str:
 def _library_entry(*, team: Team, url: str, defaults: dict[str, Any]) -> Photo:
     try:
         with transaction.atomic():
-            photo, _ = Photo.objects.get_or_create(team=team, url=url, defaults=defaults)
+            photo, _created = Photo.objects.get_or_create(team=team, url=url, defaults=defaults)
     except IntegrityError:  # two uploads of the same file at once: the other one won
         photo = Photo.objects.get(team=team, url=url)
     return photo
@@ -233,7 +234,7 @@ def card_photo(*, team: Team, user: AbstractBaseUser, data, files) -> CardPhoto:
     if picked:
         photo = library_photo(team=team, photo_id=picked)
         if photo is None:
-            form.add_error("library_photo", "That photo is not in this team's library (any more).")
+            form.add_error("library_photo", _("That photo is not in this team's library (any more)."))
             return CardPhoto(form=form, error="The photo was not used: it is not in this team's library (any more).")
         return CardPhoto(form=CardPhotoForm(), url=photo.url)
     return CardPhoto(form=CardPhotoForm())

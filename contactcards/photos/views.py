@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from ..access import get_team_for_user, require_write
 from . import services
@@ -38,13 +39,13 @@ def photo_library(request: HttpRequest, slug: str) -> HttpResponse:
         if form.is_valid() and upload is not None:
             outcome = services.photo_upload(team=team, user=request.user, file=upload, crop=form.crop())
             if outcome.ok:
-                messages.success(request, f"Added to the library: {outcome.photo.label}.")
+                messages.success(request, _("Added to the library: %(label)s.") % {"label": outcome.photo.label})
                 for note in outcome.advice:
                     messages.warning(request, note)
                 return redirect("photo_library", slug=team.slug)
             form.add_error("photo", outcome.error)
         elif upload is None:
-            form.add_error("photo", "Choose a JPEG or PNG file to upload.")
+            form.add_error("photo", _("Choose a JPEG or PNG file to upload."))
     context = {
         "team": team, "membership": membership, "form": form,
         "photos": services.team_photos(team=team), "uploads_available": services.storage_is_public(),

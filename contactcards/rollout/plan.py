@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Literal
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ..clients import linq_client_for
 from ..forms import CardForm, sign_loaded
@@ -26,7 +27,7 @@ from ..selectors.budget import WRITE_ACTIONS, WRITE_WINDOW, write_budget
 from ..services.diff import changed_fields
 
 Kind = Literal["change", "create", "skip", "cannot"]
-FIELD_LABELS = {"first_name": "First name", "last_name": "Last name", "image_url": "Photo URL"}
+FIELD_LABELS = {"first_name": _("First name"), "last_name": _("Last name"), "image_url": _("Photo URL")}
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,8 @@ def validate_values(values: dict[str, str], loaded: dict[str, str] | None) -> li
     form = CardForm(data, loaded=loaded)
     if form.is_valid():
         return []
-    return [f"{FIELD_LABELS.get(name, name)}: {' '.join(errors)}" for name, errors in form.errors.items()]
+    return [_("%(field)s: %(errors)s") % {"field": FIELD_LABELS.get(name, name), "errors": " ".join(errors)}
+            for name, errors in form.errors.items()]
 
 
 def _budget_waits(team: Team, numbers: Iterable[PhoneNumber]) -> dict[int, datetime]:

@@ -175,13 +175,16 @@ def python_files() -> list[Path]:
 
 _JS_COMMENTS = re.compile(r"/\*.*?\*/|^\s*//[^\n]*", re.S | re.M)
 _JS_STRING = re.compile(r"""(["'])((?:\\.|(?!\1)[^\\\n])*)\1""")
-_JS_TRANSLATED = re.compile(r"""(?:\bn?gettext\(\s*|\bngettext\(\s*(["'])(?:\\.|(?!\1).)*\1\s*,\s*)$""")
+_JS_TRANSLATED = re.compile(
+    r"""(?:\b(?:n|p|np)?gettext\(\s*|\b(?:ngettext|pgettext|npgettext)\(\s*(["'])(?:\\.|(?!\1).)*\1\s*,\s*)$""")
 
 
 def _is_prose(literal: str) -> bool:
     """Words for people, not code: a word, and a space or a sentence's end; no selector or class-list marks."""
     if literal == "use strict" or re.search(r"[\[\]#>]|^\.", literal):
         return False  # a CSS selector
+    if re.search(r"\w=\S", literal):
+        return False  # key=value syntax: a cookie's or a URL's attributes
     tokens = literal.split()
     if all(re.fullmatch(r"[a-z0-9_-]+", token) for token in tokens) and re.search(r"[-_]", literal):
         return False  # a list of class names

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from ..access import get_team_for_user, require_write
 from ..errors import meaning
@@ -39,12 +40,12 @@ def restore_version(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                                   submitted=_restoring(version, form.loaded_values), token=form.cleaned_data["token"],
                                   client_ip=client_ip(request), restored_from=entry.pk)
             if isinstance(outcome, o.Saved):
-                messages.success(request, f"Version of entry {entry.pk} restored: Linq updated "
-                                          f"{', '.join(name.replace('_', ' ') for name in outcome.changed)}.")
+                messages.success(request, _("Version of entry %(entry)s restored: Linq updated %(fields)s.") % {
+                    "entry": entry.pk, "fields": ", ".join(name.replace("_", " ") for name in outcome.changed)})
                 return redirect("card", slug=team.slug, e164=number.e164)
             return _page(request, team, membership, entry, version, outcome=outcome, status=409
                          if isinstance(outcome, o.Conflict) else 200)
-        messages.warning(request, "The form was stale: here is the comparison with Linq's card as it is now.")
+        messages.warning(request, _("The form was stale: here is the comparison with Linq's card as it is now."))
     return _page(request, team, membership, entry, version)
 
 

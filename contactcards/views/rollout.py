@@ -19,6 +19,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonR
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from ..access import get_team_for_user, require_write
 from ..clients import linq_client_for
@@ -76,21 +78,22 @@ def _plan_context(plan: Plan, membership: Membership) -> dict:
 class BulkForm(forms.Form):
     """Which fields to set on every selected number, and to what."""
 
-    set_first_name = forms.BooleanField(required=False, label="Set the first name")
+    set_first_name = forms.BooleanField(required=False, label=_("Set the first name"))
     first_name = forms.CharField(required=False, max_length=100, strip=True)
-    set_last_name = forms.BooleanField(required=False, label="Set the last name")
+    set_last_name = forms.BooleanField(required=False, label=_("Set the last name"))
     last_name = forms.CharField(required=False, max_length=100, strip=True)
-    set_image_url = forms.BooleanField(required=False, label="Set the photo URL")
-    image_url = forms.CharField(required=False, max_length=2000, strip=True, label="Photo URL")
+    set_image_url = forms.BooleanField(required=False, label=_("Set the photo URL"))
+    image_url = forms.CharField(required=False, max_length=2000, strip=True, label=_("Photo URL"))
 
     def clean(self) -> dict:
         cleaned = super().clean()
         chosen = [name for name in CARD_FIELDS if cleaned.get(f"set_{name}")]
         if not chosen:
-            raise forms.ValidationError("Tick at least one field to set.")
+            raise forms.ValidationError(_("Tick at least one field to set."))
         for name in chosen:
             if not cleaned.get(name):
-                self.add_error(name, f"{FIELD_LABELS[name]}: enter the new value (Linq cannot remove a field).")
+                self.add_error(name, _("%(field)s: enter the new value (Linq cannot remove a field).")
+                               % {"field": FIELD_LABELS[name]})
         return cleaned
 
     def values(self) -> dict[str, str]:
@@ -122,7 +125,7 @@ def bulk_edit(request: HttpRequest, slug: str) -> HttpResponse:
                "selection": _selection_fields(data),
                "field_pairs": [(form[f"set_{name}"], form[name]) for name in CARD_FIELDS]}
     if not e164s:
-        messages.warning(request, "Select at least one number on the dashboard first.")
+        messages.warning(request, _("Select at least one number on the dashboard first."))
         return redirect("dashboard", slug=team.slug)
     if request.method == "GET":
         return render(request, "contactcards/rollout_bulk.html", context)
@@ -131,9 +134,10 @@ def bulk_edit(request: HttpRequest, slug: str) -> HttpResponse:
     plan = build_plan(team, [Target(e164=e164, values=form.values()) for e164 in e164s])
     if request.POST.get("action") == "confirm" and plan.ok:
         if _same_plan(plan, request.POST.get("fingerprint", "")) and plan.can_confirm:
-            changed = ", ".join(FIELD_LABELS[name].lower() for name in form.values())
+            changed = ", ".join(str(FIELD_LABELS[name]).lower() for name in form.values())
             job = jobs.job_create(team=team, user=request.user, plan=plan, source=Job.Source.BULK,
-                                  description=f"Set {changed} on {len(e164s)} numbers")
+                                  description=_("Set %(fields)s on %(count)d numbers") % {
+                                      "fields": changed, "count": len(e164s)})
             return redirect("job_detail", slug=team.slug, pk=job.pk)
         context["changed_since"] = True
     carry = context["selection"] + [(name, value) for name, value in form.cleaned_data.items()
@@ -170,7 +174,7 @@ def cards_export(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(label="CSV file", error_messages={"required": "Choose a CSV file to upload."})
+    file = forms.FileField(label=_("CSV file"), error_messages={"required": _("Choose a CSV file to upload.")})
 
 
 def cards_import(request: HttpRequest, slug: str) -> HttpResponse:
@@ -185,7 +189,7 @@ def cards_import(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             raw = signing.loads(request.POST.get("payload", ""), salt=_CSV_SALT).encode()
         except signing.BadSignature:
-            messages.error(request, "That preview is out of date or was altered. Upload the file again.")
+            messages.error(request, _("That preview is out of date or was altered. Upload the file again."))
             return redirect("cards_import", slug=team.slug)
         name = request.POST.get("filename", "")[:100]
     else:
@@ -194,7 +198,7 @@ def cards_import(request: HttpRequest, slug: str) -> HttpResponse:
             return render(request, "contactcards/rollout_import.html", {**context, "form": form}, status=400)
         upload = form.cleaned_data["file"]
         if upload.size > MAX_BYTES:
-            form.add_error("file", f"The file is larger than {context['max_mb']} MB; split it.")
+            form.add_error("file", _("The file is larger than %(mb)s MB; split it.") % {"mb": context["max_mb"]})
             return render(request, "contactcards/rollout_import.html", {**context, "form": form}, status=400)
         raw, name = upload.read(), upload.name[:100]
     parsed = parse_cards_csv(raw)
@@ -206,7 +210,8 @@ def cards_import(request: HttpRequest, slug: str) -> HttpResponse:
     if request.POST.get("action") == "confirm" and plan.ok:
         if _same_plan(plan, request.POST.get("fingerprint", "")) and plan.can_confirm:
             job = jobs.job_create(team=team, user=request.user, plan=plan, source=Job.Source.CSV,
-                                  description=f"Import of {name or 'a CSV file'} ({len(parsed.targets)} rows)")
+                                  description=_("Import of %(file)s (%(rows)d rows)") % {
+                                      "file": name or _("a CSV file"), "rows": len(parsed.targets)})
             return redirect("job_detail", slug=team.slug, pk=job.pk)
         context["changed_since"] = True
     payload = signing.dumps(raw.decode("utf-8-sig"), salt=_CSV_SALT, compress=True)
@@ -281,6 +286,7 @@ def job_cancel(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     stopped = jobs.job_cancel(job=job, username=request.user.get_username())
-    messages.success(request, f"Cancelled: {stopped} item{'s' if stopped != 1 else ''} will not be sent. "
-                              "Items already being sent finish.")
+    messages.success(request, ngettext("Cancelled: %(count)d item will not be sent. Items already being sent finish.",
+                                       "Cancelled: %(count)d items will not be sent. Items already being sent finish.",
+                                       stopped) % {"count": stopped})
     return redirect("job_detail", slug=job.team.slug, pk=job.pk)

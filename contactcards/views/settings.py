@@ -13,6 +13,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from ..access import get_number_for_user, get_team_for_user, require_owner
@@ -70,7 +72,8 @@ def settings_token(request: HttpRequest, slug: str) -> HttpResponse:
         return _render(request, team, membership, token_form=form, status=400)
     token = form.cleaned_data["token"]
     team_services.token_change(team=team, user=request.user, token=token, client_ip=client_ip(request))
-    messages.success(request, f"Token saved (ends in …{team.token_last4}). Use “Test connection” to check it.")
+    messages.success(request, _("Token saved (ends in …%(last4)s). Use “Test connection” to check it.")
+                     % {"last4": team.token_last4})
     return redirect("team_settings", slug=team.slug)
 
 
@@ -97,7 +100,7 @@ def settings_member_role(request: HttpRequest, slug: str, membership_id: int) ->
         return refused
     form = MemberRoleForm(request.POST, prefix=f"m{member.pk}")
     if not form.is_valid():
-        messages.error(request, "Choose owner, editor or viewer.")
+        messages.error(request, _("Choose owner, editor or viewer."))
         return _render(request, team, membership, status=400)
     try:
         team_services.membership_set_role(membership=member, role=form.cleaned_data["role"], actor=request.user,
@@ -105,7 +108,8 @@ def settings_member_role(request: HttpRequest, slug: str, membership_id: int) ->
     except team_services.TeamChangeError as error:
         messages.error(request, _words(error))
         return _render(request, team, membership, status=400)
-    messages.success(request, f"{member.user.get_username()} is now {member.get_role_display()}.")
+    messages.success(request, _("%(name)s is now %(role)s.") % {"name": member.user.get_username(),
+                                                                 "role": member.get_role_display()})
     return redirect("team_settings", slug=team.slug)
 
 
@@ -116,15 +120,17 @@ def settings_member_remove(request: HttpRequest, slug: str, membership_id: int) 
         return refused
     name = member.user.get_username()
     if request.method == "GET":
-        return _confirm(request, team, membership, title=f"Remove {name} from {team.name}?",
-                        text=f"{name} will no longer see this team. Their past changes stay in the history.",
-                        button="Remove member")
+        return _confirm(request, team, membership,
+                        title=_("Remove %(name)s from %(team)s?") % {"name": name, "team": team.name},
+                        text=_("%(name)s will no longer see this team. Their past changes stay in the history.")
+                        % {"name": name},
+                        button=_("Remove member"))
     try:
         team_services.membership_remove(membership=member, actor=request.user, client_ip=client_ip(request))
     except team_services.TeamChangeError as error:
         messages.error(request, _words(error))
         return _render(request, team, membership, status=400)
-    messages.success(request, f"{name} was removed from the team.")
+    messages.success(request, _("%(name)s was removed from the team.") % {"name": name})
     if member.user_id == request.user.pk:
         return redirect("home")
     return redirect("team_settings", slug=team.slug)
@@ -161,12 +167,13 @@ def settings_number_remove(request: HttpRequest, slug: str, e164: str) -> HttpRe
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
     if request.method == "GET":
-        return _confirm(request, team, membership, title=f"Remove {number.e164} from {team.name}?",
-                        text="The number leaves this dashboard; its card at Linq is not changed, and its "
-                             "history stays in the team's audit log.",
-                        button="Remove number")
+        return _confirm(request, team, membership,
+                        title=_("Remove %(number)s from %(team)s?") % {"number": number.e164, "team": team.name},
+                        text=_("The number leaves this dashboard; its card at Linq is not changed, and its "
+                               "history stays in the team's audit log."),
+                        button=_("Remove number"))
     team_services.number_remove(number=number, actor=request.user, client_ip=client_ip(request))
-    messages.success(request, f"{e164} was removed from the team.")
+    messages.success(request, _("%(number)s was removed from the team.") % {"number": e164})
     return redirect("team_settings", slug=team.slug)
 
 
@@ -180,9 +187,13 @@ def settings_numbers_import(request: HttpRequest, slug: str) -> HttpResponse:
         if form.is_valid():
             result = team_services.numbers_add(team=team, e164s=form.cleaned_data["numbers"], imported=True,
                                                actor=request.user, client_ip=client_ip(request))
-            note = f" Already in the team: {', '.join(result.existing)}." if result.existing else ""
-            messages.success(request, f"Imported {len(result.added)} number{'s' if len(result.added) != 1 else ''}"
-                                      f"{': ' + ', '.join(result.added) if result.added else ''}.{note}")
+            count = len(result.added)
+            words = (ngettext("Imported %(count)d number: %(numbers)s.", "Imported %(count)d numbers: %(numbers)s.",
+                              count) % {"count": count, "numbers": ", ".join(result.added)}
+                     if count else _("Imported 0 numbers."))
+            if result.existing:
+                words += " " + _("Already in the team: %(numbers)s.") % {"numbers": ", ".join(result.existing)}
+            messages.success(request, words)
             return redirect("team_settings", slug=team.slug)
         return _import_page(request, team, membership, form=form, status=400)
     return _import_page(request, team, membership)
@@ -217,8 +228,9 @@ def settings_number_labels(request: HttpRequest, slug: str, e164: str) -> HttpRe
     form = LabelTagsForm(request.POST, prefix=f"lt{number.pk}")
     if not form.is_valid():
         problems = " ".join(e for errors in form.errors.values() for e in errors)
-        messages.error(request, f"{number.e164}: nothing changed. {problems}")
+        messages.error(request, _("%(number)s: nothing changed. %(problems)s") % {"number": number.e164,
+                                                                                 "problems": problems})
         return redirect(f"{reverse('team_settings', args=[number.team.slug])}#numbers")
     team_services.number_label_tags(number=number, label=form.cleaned_data["label"], tags=form.cleaned_data["tags"])
-    messages.success(request, f"{number.e164}: label and tags saved.")
+    messages.success(request, _("%(number)s: label and tags saved.") % {"number": number.e164})
     return redirect(f"{reverse('team_settings', args=[number.team.slug])}#numbers")

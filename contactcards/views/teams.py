@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from ..access import get_team_for_user
 from ..clients import team_token
@@ -66,7 +67,7 @@ def dashboard_refresh(request: HttpRequest, slug: str) -> HttpResponse:
         return HttpResponseNotAllowed(["POST"])
     result = reconcile_team(team=team, username=request.user.get_username())
     if result.ok:
-        messages.success(request, "Cards refreshed from Linq.")
+        messages.success(request, _("Cards refreshed from Linq."))
     else:
         words = render_to_string("includes/refresh_failed.txt", {"error": meaning(result.error),
                                                                   "membership": membership})

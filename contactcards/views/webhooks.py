@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from ..access import get_team_for_user, require_owner
@@ -118,10 +119,10 @@ def webhooks_alerts(request: HttpRequest, slug: str) -> HttpResponse:
         return refused
     if request.POST.get("alert") == "on":
         OutsideChangeAlert.objects.get_or_create(team=team, user=request.user)
-        messages.success(request, "You will get an email when a card is changed outside linqadmin.")
+        messages.success(request, _("You will get an email when a card is changed outside linqadmin."))
     else:
         OutsideChangeAlert.objects.filter(team=team, user=request.user).delete()
-        messages.success(request, "No more emails about outside changes.")
+        messages.success(request, _("No more emails about outside changes."))
     return redirect("webhooks", slug=team.slug)
 
 

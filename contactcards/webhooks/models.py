@@ -9,6 +9,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from .. import crypto
 
@@ -58,10 +59,10 @@ class WebhookEvent(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting to be processed"
-        RECORDED = "recorded", "Recorded in the history"
-        MATCHED = "matched", "Matched to a change made here"
-        IGNORED = "ignored", "Ignored"
+        PENDING = "pending", _("Waiting to be processed")
+        RECORDED = "recorded", _("Recorded in the history")
+        MATCHED = "matched", _("Matched to a change made here")
+        IGNORED = "ignored", _("Ignored")
 
     team = models.ForeignKey("contactcards.Team", models.CASCADE, related_name="webhook_events")
     webhook_id = models.CharField(max_length=200)

@@ -5,14 +5,21 @@
  */
 (function () {
   "use strict";
+  // Words go through Django's JavaScript catalogue (/jsi18n/, loaded first by base.html);
+  // without it (a failed load) the English words are shown.
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (_, key) { return values[key]; });
+  };
 
   var FIELDS = [
-    { name: "first_name", label: "first name", data: "loadedFirstName" },
-    { name: "last_name", label: "last name", data: "loadedLastName" },
-    { name: "image_url", label: "photo", data: "loadedImageUrl" },
+    { name: "first_name", label: gettext("first name"), data: "loadedFirstName" },
+    { name: "last_name", label: gettext("last name"), data: "loadedLastName" },
+    { name: "image_url", label: gettext("photo"), data: "loadedImageUrl" },
   ];
   var IMAGE_DELAY_MS = 350; // wait for a pause in typing before fetching a half-typed link
-  var UNLOADABLE = "The image could not be loaded from this link; the initials are shown instead.";
+  var UNLOADABLE = gettext("The image could not be loaded from this link; the initials are shown instead.");
 
   // A photo that cannot be loaded in the current-card block falls back to the initials.
   document.querySelectorAll("img[data-initials]").forEach(function (img) {
@@ -76,13 +83,15 @@
   function describeChanges() {
     var changed = changedLabels();
     if (creating) {
-      return changed.length ? "Creating the card sends: " + changed.join(", ") + "." : "";
+      return changed.length
+        ? interpolate(gettext("Creating the card sends: %(fields)s."), { fields: changed.join(", ") }, true)
+        : "";
     }
     if (!changed.length) {
-      return "No changes: saving sends nothing.";
+      return gettext("No changes: saving sends nothing.");
     }
-    var count = changed.length === 1 ? "1 field will change: " : changed.length + " fields will change: ";
-    return count + changed.join(", ") + ".";
+    return interpolate(ngettext("%(count)s field will change: %(fields)s.", "%(count)s fields will change: %(fields)s.",
+      changed.length), { count: changed.length, fields: changed.join(", ") }, true);
   }
 
   function updateSummary() {
@@ -100,14 +109,14 @@
       // The button stays enabled: a disabled button drops out of the tab order and gives no
       // reason, while pressing it now gets the server's "nothing was sent" confirmation.
       els.button.classList.toggle("noop", noop);
-      els.button.textContent = noop ? "Save (no changes)" : buttonLabel;
+      els.button.textContent = noop ? gettext("Save (no changes)") : buttonLabel;
       els.button.setAttribute("aria-describedby", "change-summary");
     }
   }
 
   function updateName() {
     var name = (value("first_name") + " " + value("last_name")).trim();
-    els.name.textContent = name || "No name yet";
+    els.name.textContent = name || gettext("No name yet");
     els.name.classList.toggle("bubble-name-empty", !name);
     els.initials.textContent = initials() || "?";
   }
@@ -135,13 +144,13 @@
     if (!url) {
       els.image.removeAttribute("src");
       showPhoto(false, loaded.image_url && !creating
-        ? "Linq's API cannot remove a photo: paste a new link, or keep the current one."
+        ? gettext("Linq's API cannot remove a photo: paste a new link, or keep the current one.")
         : "");
       return;
     }
     if (!previewable(url)) {
       els.image.removeAttribute("src");
-      showPhoto(false, "No preview: the link must start with https://.");
+      showPhoto(false, gettext("No preview: the link must start with https://."));
       return;
     }
     if (els.image.getAttribute("src") === url) {

@@ -6,12 +6,20 @@
  */
 (function () {
   "use strict";
+  // Words go through Django's JavaScript catalogue (/jsi18n/, loaded first by base.html);
+  // without it (a failed load) the English words are shown.
+  var gettext = window.gettext || function (text) { return text; };
+  var pgettext = window.pgettext || function (context, text) { return text; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (_, key) { return values[key]; });
+  };
 
   // The same words as contactcards/durations.py: "45 s", "9 min 55 s", "2 h 5 min".
-  var UNITS = [["d", 86400], ["h", 3600], ["min", 60], ["s", 1]];
+  var UNITS = [[pgettext("time unit", "d"), 86400], [pgettext("time unit", "h"), 3600],
+               [pgettext("time unit", "min"), 60], [pgettext("time unit", "s"), 1]];
   function duration(seconds) {
     if (seconds < 60) {
-      return seconds + " s";
+      return seconds + " " + UNITS[3][0];
     }
     for (var i = 0; i < UNITS.length - 1; i++) {
       if (seconds >= UNITS[i][1]) {
@@ -20,10 +28,10 @@
         return major + " " + UNITS[i][0] + (minor ? " " + minor + " " + UNITS[i + 1][0] : "");
       }
     }
-    return seconds + " s";
+    return seconds + " " + UNITS[3][0];
   }
   function format(seconds) {
-    return "in " + duration(seconds);
+    return interpolate(gettext("in %(duration)s"), { duration: duration(seconds) }, true);
   }
 
   document.querySelectorAll("[data-countdown]").forEach(function (el) {
@@ -37,7 +45,7 @@
       if (left <= 0) {
         clearInterval(timer);
         el.closest(".budget").setAttribute("role", "status"); // announce the end once, not every second
-        el.textContent = "now: you can save again";
+        el.textContent = gettext("now: you can save again");
         // Save was off only because of the wait: switch it back on (the server still decides).
         document.querySelectorAll("[data-budget-locked]").forEach(function (button) {
           button.disabled = false;

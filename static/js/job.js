@@ -2,6 +2,12 @@
    Without JavaScript the page refreshes itself (a <noscript> meta refresh) and shows the same facts. */
 (function () {
   "use strict";
+  // Words go through Django's JavaScript catalogue (/jsi18n/, loaded first by base.html);
+  // without it (a failed load) the English words are shown.
+  var gettext = window.gettext || function (text) { return text; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (_, key) { return values[key]; });
+  };
 
   var section = document.getElementById("job");
   if (!section || !window.fetch) {
@@ -25,13 +31,14 @@
     });
     setText(section.querySelector('[data-count="active"]'), String(data.active));
     setText(section.querySelector('[data-count="pending"]'), String(data.pending));
-    setText(section.querySelector("[data-waiting-until]"), data.waiting_label ? " until " + data.waiting_label : "");
+    setText(section.querySelector("[data-waiting-until]"), data.waiting_label
+      ? " " + interpolate(gettext("until %(time)s"), { time: data.waiting_label }, true) : "");
     var bar = document.getElementById("job-bar");
     bar.max = data.total;
     bar.value = data.done;
     bar.textContent = data.percent + "%";
-    var status = data.finished ? (data.cancelled ? "Cancelled." : "Finished.")
-      : "Running: " + data.done + " of " + data.total + " done.";
+    var status = data.finished ? (data.cancelled ? gettext("Cancelled.") : gettext("Finished."))
+      : interpolate(gettext("Running: %(done)s of %(total)s done."), { done: data.done, total: data.total }, true);
     setText(document.getElementById("job-status"), status);
     if (data.finished) {
       var cancel = document.getElementById("cancel-form");
@@ -56,7 +63,7 @@
         if (item.entry_url) {
           var link = document.createElement("a");
           link.href = item.entry_url;
-          link.textContent = "history entry";
+          link.textContent = gettext("history entry");
           detail.appendChild(link);
         }
       }

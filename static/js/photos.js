@@ -6,6 +6,12 @@
  */
 (function () {
   "use strict";
+  // Words go through Django's JavaScript catalogue (/jsi18n/, loaded first by base.html);
+  // without it (a failed load) the English words are shown.
+  var gettext = window.gettext || function (text) { return text; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (_, key) { return values[key]; });
+  };
 
   // -- crop box ---------------------------------------------------------------------------
 
@@ -51,10 +57,10 @@
       fields.left.value = crop.left;
       fields.top.value = crop.top;
       fields.side.value = crop.side;
-      var text = "Square of " + crop.side + "x" + crop.side + " pixels from " + natural.width + "x" +
-        natural.height + ", at " + crop.left + "," + crop.top + ".";
+      var text = interpolate(gettext("Square of %(side)sx%(side)s pixels from %(width)sx%(height)s, at %(left)s,%(top)s."),
+        { side: crop.side, width: natural.width, height: natural.height, left: crop.left, top: crop.top }, true);
       if (crop.side < 600) {
-        text += " Smaller than 600x600: it will be enlarged and may look blurry.";
+        text += " " + gettext("Smaller than 600x600: it will be enlarged and may look blurry.");
       }
       summary.textContent = text;
       box.setAttribute("aria-valuetext", text);
@@ -183,11 +189,11 @@
         return;
       }
       if (!/^https:\/\/\S+$/i.test(url)) {
-        show("The link must start with https:// (Linq only fetches secure links).", "refused");
+        show(gettext("The link must start with https:// (Linq only fetches secure links)."), "refused");
         return;
       }
       controller = new AbortController();
-      show("Checking the link the way Linq will fetch it\u2026", "pending");
+      show(gettext("Checking the link the way Linq will fetch it\u2026"), "pending");
       fetch(endpoint + "?url=" + encodeURIComponent(url), {
         credentials: "same-origin",
         headers: { Accept: "application/json" },
@@ -205,15 +211,16 @@
           }
           if (result.ok) {
             var kb = Math.max(1, Math.round(result.bytes / 1000));
-            show("Linq can fetch this: " + result.format + ", " + result.width + "x" + result.height +
-              " pixels, " + kb + " kB.", result.advice.length ? "advice" : "ok", result.advice);
+            show(interpolate(gettext("Linq can fetch this: %(format)s, %(width)sx%(height)s pixels, %(kb)s kB."),
+              { format: result.format, width: result.width, height: result.height, kb: kb }, true),
+            result.advice.length ? "advice" : "ok", result.advice);
           } else {
-            show(result.message + " Saving will not send it to Linq.", "refused");
+            show(result.message + " " + gettext("Saving will not send it to Linq."), "refused");
           }
         })
         .catch(function (error) {
           if (error.name !== "AbortError") {
-            show("The link could not be checked now; it will be checked again when you save.", "pending");
+            show(gettext("The link could not be checked now; it will be checked again when you save."), "pending");
           }
         });
     }
