@@ -33,6 +33,7 @@ _TEMPLATE_SYNTAX = re.compile(r"{%.*?%}|{{.*?}}", re.S)
 _SCRIPT_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.S | re.I)
 _TAG = re.compile(r"<(/?)([a-zA-Z][\w-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>", re.S)
 _ATTRIBUTE = re.compile(r"([\w:-]+)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s\"'>]+)")
+_DEFAULT_WORDS = re.compile(r"""\|\s*default(?:_if_none)?:\s*(["'])(.*?)\1""")
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
 
@@ -48,10 +49,13 @@ def _words(text: str) -> list[str]:
 def untranslated_in_template(source: str) -> list[tuple[int, str]]:
     """(line, words) of each piece of text in ``source`` that is not marked for translation."""
     text = _COMMENTS.sub(_blank, source)
+    found: list[tuple[int, str]] = [
+        (text.count("\n", 0, match.start()) + 1, match.group(0))  # {{ x|default:"words" }}: use _("words")
+        for match in _DEFAULT_WORDS.finditer(text) if _words(match.group(2))
+    ]
     text = _BLOCK_TRANSLATE.sub(_blank, text)
     text = _TEMPLATE_SYNTAX.sub(_blank, text)
     text = _SCRIPT_STYLE.sub(_blank, text)
-    found: list[tuple[int, str]] = []
 
     def line_of(offset: int) -> int:
         return text.count("\n", 0, offset) + 1
@@ -61,7 +65,7 @@ def untranslated_in_template(source: str) -> list[tuple[int, str]]:
         values = {key.lower(): value.strip("\"'") for key, value in _ATTRIBUTE.findall(attributes)}
         for key, value in values.items():
             visible = key in VISIBLE_ATTRIBUTES or (
-                key == "value" and name in ("input", "button") and values.get("type") in ("submit", "button", "reset"))
+                key == "value" and name == "input" and values.get("type") in ("submit", "button", "reset"))
             if visible and _words(value):
                 found.append((line_of(match.start()), f'{key}="{value.strip()}"'))
         return _blank(match)

@@ -72,11 +72,14 @@ def test_the_template_check_finds_what_it_should():
         "<span>Loose words</span>{# a comment #}\n"
         '{% blocktranslate %}Also fine {{ x }}{% endblocktranslate %}<input type="submit" value="Go on">\n'
         '<img alt="" src="x.png"><td data-label="Number">{{ n }}</td><button type="button">&times;</button>\n'
+        '<button name="action" value="preview">{% translate "Preview" %}</button>{{ who|default:"someone" }}\n'
+        '{{ who|default:_("someone") }}\n'
     )
     found = untranslated_in_template(source)
-    assert [line for line, _ in found] == [1, 2, 3, 4]
+    assert [line for line, _ in found] == [1, 2, 3, 4, 5]
     assert 'title="Open it"' in found[0][1] and "Loose words" in found[1][1]
     assert 'value="Go on"' in found[2][1] and 'data-label="Number"' in found[3][1]
+    assert 'default:"someone"' in found[4][1]  # a button's value is a code, not words; a default is words
 
 
 def test_the_python_check_finds_what_it_should():
