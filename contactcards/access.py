@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
 
 from .models import Membership, PhoneNumber, Team
 
@@ -32,7 +33,7 @@ class TwoFactorRequired(Exception):
     """The team requires two-factor sign-in and this session has not used it (accounts middleware answers)."""
 
     def __init__(self, team: Team) -> None:
-        super().__init__(f"{team.name} requires two-factor sign-in.")
+        super().__init__(_("%(team)s requires two-factor sign-in.") % {"team": team.name})
         self.team = team
 
 
@@ -56,9 +57,9 @@ def get_number_for_user(request: HttpRequest, slug: str, e164: str) -> tuple[Pho
 
 def require_write(membership: Membership) -> None:
     if not membership.can_write:
-        raise PermissionDenied("Your role in this team is read-only.")
+        raise PermissionDenied(_("Your role in this team is read-only."))
 
 
 def require_owner(membership: Membership) -> None:
     if not membership.is_owner:
-        raise PermissionDenied("Only the team's owners can do this.")
+        raise PermissionDenied(_("Only the team's owners can do this."))

@@ -50,8 +50,8 @@ class HistoryFilterForm(forms.Form):
             (n.e164, f"{n.e164} {n.label}".strip()) for n in numbers
         ]
         self.fields["user"].choices = [("", "Anyone")] + [(name, name) for name in self._users]
-        self.fields["number"].error_messages["invalid_choice"] = "That number is not one of this team's numbers."
-        self.fields["user"].error_messages["invalid_choice"] = "That user is not a member of this team."
+        self.fields["number"].error_messages["invalid_choice"] = _("That number is not one of this team's numbers.")
+        self.fields["user"].error_messages["invalid_choice"] = _("That user is not a member of this team.")
 
     def clean(self) -> dict:
         cleaned = super().clean()

@@ -130,7 +130,7 @@ class AuditQuerySet(models.QuerySet):
     """Bulk updates and deletes are refused: the history is append-only."""
 
     def update(self, **kwargs):  # type: ignore[override]
-        raise AuditImmutableError("Audit entries cannot be changed.")
+        raise AuditImmutableError("Audit entries cannot be changed.")  # no-i18n
 
     def _fill_once(self, **values) -> int:
         """Used by AuditEntry.fill_outcome / fill_reconciled only, on rows filtered to "not filled yet"."""
@@ -156,7 +156,7 @@ class AuditQuerySet(models.QuerySet):
         )
 
     def delete(self):  # type: ignore[override]
-        raise AuditImmutableError("Audit entries cannot be deleted (use `manage.py pruneaudit`).")
+        raise AuditImmutableError("Audit entries cannot be deleted (use `manage.py pruneaudit`).")  # no-i18n
 
     def _raw_delete(self, using):  # used by pruneaudit only
         return super()._raw_delete(using)
@@ -267,13 +267,13 @@ class AuditEntry(models.Model):
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not self._state.adding:
-            raise AuditImmutableError("Audit entries cannot be changed.")
+            raise AuditImmutableError("Audit entries cannot be changed.")  # no-i18n
         super().save(*args, **kwargs)
         if self.number_id is not None:
             point_numbers_at_newest_entries(PhoneNumber.objects.filter(pk=self.number_id))
 
     def delete(self, *args, **kwargs):
-        raise AuditImmutableError("Audit entries cannot be deleted (use `manage.py pruneaudit`).")
+        raise AuditImmutableError("Audit entries cannot be deleted (use `manage.py pruneaudit`).")  # no-i18n
 
     @property
     def is_success(self) -> bool:
@@ -298,7 +298,7 @@ class AuditEntry(models.Model):
         (by its own request, or by a reconciler that decided it was lost)."""
         self._check_outcome_fields(values)
         if values.get("outcome", self.Outcome.PENDING) == self.Outcome.PENDING:
-            raise AuditImmutableError("An outcome must say what happened.")
+            raise AuditImmutableError("An outcome must say what happened.")  # no-i18n
         return self._fill(AuditEntry.objects.filter(pk=self.pk, outcome=self.Outcome.PENDING), values)
 
     def fill_reconciled(self, *, applied: bool | None, at: datetime) -> bool:
@@ -318,7 +318,7 @@ class AuditEntry(models.Model):
     def _check_outcome_fields(values: dict) -> None:
         others = set(values) - set(OUTCOME_FIELDS)
         if others:
-            raise AuditImmutableError(f"What was attempted cannot be changed: {sorted(others)}")
+            raise AuditImmutableError(f"What was attempted cannot be changed: {sorted(others)}")  # no-i18n
 
 
 def point_numbers_at_newest_entries(numbers: models.QuerySet[PhoneNumber]) -> int:

@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from django.utils.translation import gettext as _
+
 from .text import visible
 
 E164_PATTERN = r"\+[1-9][0-9]{6,14}"
@@ -38,7 +40,8 @@ class PhoneNumberError(ValueError):
     def __init__(self, value: str, reason: str) -> None:
         self.value = value
         self.reason = reason
-        super().__init__(f"{shown(value)} is not a phone number in E.164 form: {reason}")
+        super().__init__(_("%(value)s is not a phone number in E.164 form: %(reason)s")
+                         % {"value": shown(value), "reason": reason})
 
 
 def shown(value: object) -> str:
@@ -57,36 +60,37 @@ def is_e164(value: object) -> bool:
 def parse_e164(value: object) -> str:
     """The number in normal form, or PhoneNumberError saying what is wrong with ``value``."""
     if not isinstance(value, str):
-        raise PhoneNumberError(str(value), "it is not text.")
+        raise PhoneNumberError(str(value), _("it is not text."))
     text = value.strip()
     if not text:
         raise PhoneNumberError(value, "it is empty.")
     if len(text) > MAX_INPUT_LENGTH:
-        raise PhoneNumberError(value, "it is far too long for a phone number.")
+        raise PhoneNumberError(value, _("it is far too long for a phone number."))
     compact = _SEPARATORS.sub("", text)
     if _E164.fullmatch(compact):
         return compact
     odd = next((ch for ch in compact[1:] if not ("0" <= ch <= "9")), None) if compact else None
     if odd is not None and unicodedata.category(odd) == "Nd":
-        raise PhoneNumberError(value, f"only the digits 0-9 are allowed, not {shown(odd)} "
-                                      f"({unicodedata.name(odd, 'a non-ASCII digit').lower()}).")
+        raise PhoneNumberError(value, _("only the digits 0-9 are allowed, not %(char)s (%(name)s).") % {
+            "char": shown(odd), "name": unicodedata.name(odd, "a non-ASCII digit").lower()})
     if odd is not None and odd != "+":
-        raise PhoneNumberError(value, f"{shown(odd)} is not allowed (use +, the digits 0-9, and "
-                                      "optionally spaces, dashes, dots or brackets).")
+        raise PhoneNumberError(value, _("%(char)s is not allowed (use +, the digits 0-9, and optionally spaces, "
+                                        "dashes, dots or brackets).") % {"char": shown(odd)})
     if not compact.startswith("+"):
-        raise PhoneNumberError(value, "it must start with + and the country code (for example +14155550123).")
+        raise PhoneNumberError(value, _("it must start with + and the country code (for example +14155550123)."))
     if compact[1:2] == "0":
-        raise PhoneNumberError(value, "a country code never starts with 0.")
+        raise PhoneNumberError(value, _("a country code never starts with 0."))
     digits = len(compact) - 1
     if compact.count("+") > 1:
-        raise PhoneNumberError(value, "it has more than one +.")
+        raise PhoneNumberError(value, _("it has more than one +."))
     return _raise_length(value, digits)
 
 
 def _raise_length(value: str, digits: int) -> str:
     if digits < 7:
-        raise PhoneNumberError(value, f"{digits} digits is too short (7 to 15 after the +).")
-    raise PhoneNumberError(value, f"{digits} digits is too long (E.164 allows at most 15 after the +).")
+        raise PhoneNumberError(value, _("%(digits)d digits is too short (7 to 15 after the +).") % {"digits": digits})
+    raise PhoneNumberError(value, _("%(digits)d digits is too long (E.164 allows at most 15 after the +).")
+                           % {"digits": digits})
 
 
 def split_pasted(text: str) -> list[str]:
@@ -147,10 +151,12 @@ def stored_problems(rows: list[tuple[int, int, str]]) -> list[StoredNumber]:
             continue
         if (team_id, normal) in taken:
             problems.append(StoredNumber(pk, team_id, value, None,
-                                         f"{shown(value)} is {normal} written differently, and the team "
-                                         f"already has {normal}: remove one of them."))
+                                         _("%(value)s is %(normal)s written differently, and the team "
+                                           "already has %(normal)s: remove one of them.")
+                                         % {"value": shown(value), "normal": normal}))
         else:
             taken.add((team_id, normal))
             problems.append(StoredNumber(pk, team_id, value, normal,
-                                         f"{shown(value)} is not in normal form; it is {normal}."))
+                                         _("%(value)s is not in normal form; it is %(normal)s.")
+                                         % {"value": shown(value), "normal": normal}))
     return problems

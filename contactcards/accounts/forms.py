@@ -26,7 +26,7 @@ class InvitedSignUpForm(UserCreationForm):
     def __init__(self, *args, invitation: Invitation, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.instance.email = invitation.email
-        self.fields["username"].help_text = "Letters, digits and @/./+/-/_ only; you sign in with it."
+        self.fields["username"].help_text = _("Letters, digits and @/./+/-/_ only; you sign in with it.")
 
 
 class TwoFactorPolicyForm(forms.Form):

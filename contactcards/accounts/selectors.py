@@ -12,6 +12,7 @@ from datetime import datetime
 
 from axes.models import AccessFailureLog, AccessLog
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils.translation import gettext as _
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class SignInEvent:
     @property
     def label(self) -> str:
         return {"success": "Signed in", "failure": "Wrong password",
-                "lockout": "Wrong password - sign-in paused"}[self.kind]
+                "lockout": _("Wrong password - sign-in paused")}[self.kind]
 
 
 def sign_in_activity(user: AbstractBaseUser, *, limit: int = 30) -> list[SignInEvent]:

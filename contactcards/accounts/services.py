@@ -23,6 +23,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from contactcards.models import AuditEntry, Membership, Team
 from contactcards.services.audit import record_team_change
@@ -83,9 +84,9 @@ def invitation_revoke(*, invitation: Invitation) -> None:
 
 def invitation_from_token(token: str) -> Invitation:
     """The open invitation this link names, or InvitationError saying why it cannot be used."""
-    not_valid = InvitationError("This invitation link is not valid. Check that you opened the whole link from "
-                                "the email, or ask an owner of the team to invite you again.")
-    expired = InvitationError("This invitation has expired. Ask an owner of the team to invite you again.")
+    not_valid = InvitationError(_("This invitation link is not valid. Check that you opened the whole link from "
+                                "the email, or ask an owner of the team to invite you again."))
+    expired = InvitationError(_("This invitation has expired. Ask an owner of the team to invite you again."))
     try:
         data = signing.loads(token[:1000], salt=_SALT, max_age=timedelta(days=settings.INVITATION_MAX_AGE_DAYS))
     except signing.SignatureExpired:
@@ -98,10 +99,10 @@ def invitation_from_token(token: str) -> Invitation:
     if invitation is None:
         raise not_valid
     if invitation.accepted_at is not None:
-        raise InvitationError("This invitation has already been used. Sign in to reach the team.")
+        raise InvitationError(_("This invitation has already been used. Sign in to reach the team."))
     if invitation.revoked_at is not None:
-        raise InvitationError("This invitation was withdrawn or replaced by a newer one. Use the newest email, "
-                              "or ask an owner of the team to invite you again.")
+        raise InvitationError(_("This invitation was withdrawn or replaced by a newer one. Use the newest email, "
+                              "or ask an owner of the team to invite you again."))
     if invitation.expires_at <= timezone.now():
         raise expired
     return invitation
@@ -118,7 +119,7 @@ def invitation_accept(*, invitation: Invitation, user: AbstractBaseUser, client_
                                           expires_at__gt=timezone.now()).update(
             accepted_at=timezone.now(), accepted_by=user)
         if not spent:  # a concurrent accept, or it expired/was withdrawn after the page was shown
-            raise InvitationError("This invitation has already been used or is no longer valid.")
+            raise InvitationError(_("This invitation has already been used or is no longer valid."))
         membership, created = Membership.objects.get_or_create(
             team=invitation.team, user=user, defaults={"role": invitation.role})
         if created:

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -35,7 +36,7 @@ class LoginView(TwoFactorLoginView):
 
     template_name = "two_factor/core/login.html"
     redirect_authenticated_user = True
-    code_labels = {"token": "Code from your authenticator app", "backup": "Recovery code"}
+    code_labels = {"token": gettext_lazy("Code from your authenticator app"), "backup": gettext_lazy("Recovery code")}
 
     def get_form(self, step=None, **kwargs):
         form = super().get_form(step=step, **kwargs)
@@ -183,6 +184,6 @@ def team_two_factor(request: HttpRequest, slug: str) -> HttpResponse:
                                 "you require it for the team."))
         return redirect(f"{reverse('team_settings', args=[team.slug])}#security")
     if services.team_two_factor_set(team=team, user=request.user, required=required, client_ip=client_ip(request)):
-        messages.success(request, "Members now need two-factor sign-in before they see this team." if required
-                         else "Two-factor sign-in is no longer required for this team.")
+        messages.success(request, _("Members now need two-factor sign-in before they see this team.") if required
+                         else _("Two-factor sign-in is no longer required for this team."))
     return redirect(f"{reverse('team_settings', args=[team.slug])}#security")

@@ -38,6 +38,8 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
+from ..words import _
+
 RefusalReason = Literal[
     "invalid_url", "not_https", "unresolvable", "private_address", "timeout", "unreachable", "tls",
     "too_many_redirects", "bad_status", "too_large",
@@ -94,6 +96,19 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     return seen
 
 
+# The words for address_problem's kinds, in a refusal's sentence.
+ADDRESS_KINDS = {
+    "unspecified": _("unspecified"), "loopback": _("loopback"),
+    "link-local": _("link-local"), "multicast": _("multicast"),
+    "private": _("private"), "reserved": _("reserved"),
+    "not publicly routable": _("not publicly routable"),
+}
+
+
+def _unresolvable(host: str) -> str:
+    return _("The host name %(host)s does not resolve to an address.", host=host)
+
+
 def address_problem(address: IPAddress) -> str | None:
     """Why this address is not a public internet address, or None when it is."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
@@ -130,23 +145,23 @@ def check_target(url: str, policy: FetchPolicy) -> Target:
         port = parts.port or 443
         raw_host = parts.hostname or ""
     except ValueError:
-        raise FetchRefused("invalid_url", "This is not a valid link.") from None
+        raise FetchRefused("invalid_url", _("This is not a valid link.")) from None
     if parts.scheme.lower() != "https":
-        raise FetchRefused("not_https", "The link must start with https:// (Linq only fetches secure links).")
+        raise FetchRefused("not_https", _("The link must start with https:// (Linq only fetches secure links)."))
     if not raw_host:
-        raise FetchRefused("invalid_url", "The link has no host name.")
+        raise FetchRefused("invalid_url", _("The link has no host name."))
     if parts.username is not None or parts.password is not None:
-        raise FetchRefused("invalid_url", "Links with a user name or password in them are not accepted.")
+        raise FetchRefused("invalid_url", _("Links with a user name or password in them are not accepted."))
     try:
         host = raw_host.encode("idna").decode("ascii").lower() if not raw_host.isascii() else raw_host.lower()
     except UnicodeError:
-        raise FetchRefused("invalid_url", "The link's host name is not valid.") from None
+        raise FetchRefused("invalid_url", _("The link's host name is not valid.")) from None
     try:
         addresses = resolve(host, port)
     except (OSError, UnicodeError, ValueError):
-        raise FetchRefused("unresolvable", f"The host name {host} does not resolve to an address.") from None
+        raise FetchRefused("unresolvable", _unresolvable(host)) from None
     if not addresses:
-        raise FetchRefused("unresolvable", f"The host name {host} does not resolve to an address.")
+        raise FetchRefused("unresolvable", _unresolvable(host))
     for address in addresses:
         if any(address in network for network in policy.allowed_networks):
             continue
@@ -154,8 +169,9 @@ def check_target(url: str, policy: FetchPolicy) -> Target:
         if problem:
             raise FetchRefused(
                 "private_address",
-                f"{host} points to a {problem} address ({address}), not a public one: Linq could not fetch "
-                "it, and this dashboard does not fetch from internal networks.",
+                _("%(host)s points to a %(kind)s address (%(address)s), not a public one: Linq could not fetch "
+                  "it, and this dashboard does not fetch from internal networks.",
+                  host=host, kind=ADDRESS_KINDS.get(problem, problem), address=address),
                 extra={"address": str(address)},
             )
     path = parts.path or "/"
@@ -189,20 +205,22 @@ def fetch_image(url: str, policy: FetchPolicy) -> Fetched:
             if response.is_redirect:
                 location = response.headers.get("Location", "")
                 if not location:
-                    raise FetchRefused("bad_status", f"The server answered {response.status_code} without a "
-                                                     "Location to go to.", status=response.status_code)
+                    raise FetchRefused("bad_status", _("The server answered %(status)s without a Location to go to.",
+                                                       status=response.status_code), status=response.status_code)
                 current = urljoin(current, location)
                 continue
             if response.status_code != 200:
-                raise FetchRefused("bad_status", f"The server answered {response.status_code} instead of the "
-                                                 "image (Linq would get the same).", status=response.status_code)
+                raise FetchRefused("bad_status", _("The server answered %(status)s instead of the image (Linq would "
+                                                   "get the same).", status=response.status_code),
+                                   status=response.status_code)
             body = _read_capped(response, policy, deadline)
             return Fetched(url=current, body=body, content_type=response.headers.get("Content-Type", ""),
                            redirects=hop)
         finally:
             response.close()
             session.close()
-    raise FetchRefused("too_many_redirects", f"The link redirects more than {policy.max_redirects} times.")
+    raise FetchRefused("too_many_redirects",
+                       _("The link redirects more than %(count)d times.", count=policy.max_redirects))
 
 
 def _get(target: Target, policy: FetchPolicy) -> tuple[requests.Session, requests.Response]:
@@ -223,19 +241,21 @@ def _get(target: Target, policy: FetchPolicy) -> tuple[requests.Session, request
             )
         except requests.exceptions.SSLError:
             session.close()
-            raise FetchRefused("tls", f"{target.host} did not present a valid certificate for its name.") from None
+            raise FetchRefused("tls", _("%(host)s did not present a valid certificate for its name.",
+                                        host=target.host)) from None
         except requests.exceptions.Timeout:
             session.close()
-            raise FetchRefused("timeout", f"{target.host} did not answer in time.") from None
+            raise FetchRefused("timeout", _("%(host)s did not answer in time.", host=target.host)) from None
         except requests.exceptions.RequestException:
             session.close()
-            last_error = FetchRefused("unreachable", f"Could not connect to {target.host}.")
+            last_error = FetchRefused("unreachable", _("Could not connect to %(host)s.", host=target.host))
     assert last_error is not None
     raise last_error
 
 
 def _read_capped(response: requests.Response, policy: FetchPolicy, deadline: float) -> bytes:
-    too_large = FetchRefused("too_large", f"The image is larger than {_megabytes(policy.max_bytes)}.",
+    too_large = FetchRefused("too_large",
+                             _("The image is larger than %(size)s.", size=_megabytes(policy.max_bytes)),
                              extra={"max_bytes": policy.max_bytes})
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > policy.max_bytes:
@@ -248,12 +268,12 @@ def _read_capped(response: requests.Response, policy: FetchPolicy, deadline: flo
             if total > policy.max_bytes:
                 raise too_large
             if time.monotonic() > deadline:
-                raise FetchRefused("timeout", "The image took too long to download.")
+                raise FetchRefused("timeout", _("The image took too long to download."))
             chunks.append(chunk)
     except requests.exceptions.RequestException as error:
         if isinstance(error, requests.exceptions.ConnectionError) and "timed out" in str(error).lower():
-            raise FetchRefused("timeout", "The image took too long to download.") from None
-        raise FetchRefused("unreachable", "The connection broke while downloading the image.") from None
+            raise FetchRefused("timeout", _("The image took too long to download.")) from None
+        raise FetchRefused("unreachable", _("The connection broke while downloading the image.")) from None
     return b"".join(chunks)
 
 

@@ -29,9 +29,11 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from ..models import Team
+from ..words import translated
 from .fetch import FetchPolicy, FetchRefused, fetch_image, parse_networks
 from .forms import CardPhotoForm
 from .images import (
@@ -103,6 +105,11 @@ class ImageCheck:
         return f"{self.info.format}, {self.info.width}x{self.info.height} pixels, {kb} kB."
 
 
+def words(message: str) -> str:
+    """A message from fetch.py or images.py (Django-free) in the person's language."""
+    return translated(message, gettext)
+
+
 def check_image_url(url: str) -> ImageCheck:
     """Fetch and decode ``url`` as Linq would; refuse with a reason instead of raising."""
     url = (url or "").strip()
@@ -112,9 +119,9 @@ def check_image_url(url: str) -> ImageCheck:
         fetched = fetch_image(url, fetch_policy())
         info = inspect_image(fetched.body)
     except (FetchRefused, ImageProblem) as refused:
-        return ImageCheck(url=url, ok=False, reason=refused.reason, message=refused.message)
+        return ImageCheck(url=url, ok=False, reason=refused.reason, message=words(refused.message))
     return ImageCheck(url=url, ok=True, info=info, message=_("Linq will be able to fetch this image."),
-                      advice=tuple(info.advice()))
+                      advice=tuple(words(note) for note in info.advice()))
 
 
 def check_new_image(changes: dict[str, list[str]]) -> ImageCheck | None:
@@ -160,15 +167,15 @@ def photo_upload(*, team: Team, user: AbstractBaseUser | None, file: UploadedFil
     hash of the stored bytes) and is one library entry.
     """
     if not storage_is_public():
-        return UploadOutcome(None, "Uploads are not available: the photo storage has no public https address "
-                                   "for Linq to fetch from (see PHOTOS_* in the README).")
+        return UploadOutcome(None, _("Uploads are not available: the photo storage has no public https address "
+                                   "for Linq to fetch from (see PHOTOS_* in the README)."))
     if file.size is not None and file.size > MAX_UPLOAD_BYTES:
-        return UploadOutcome(None, f"The file is larger than {MAX_UPLOAD_BYTES // 1_000_000} MB.")
+        return UploadOutcome(None, _("The file is larger than %(mb)s MB.") % {"mb": MAX_UPLOAD_BYTES // 1_000_000})
     data = file.read(MAX_UPLOAD_BYTES + 1)
     try:
         prepared = prepare_upload(data, crop)
     except ImageProblem as problem:
-        return UploadOutcome(None, problem.message)
+        return UploadOutcome(None, words(problem.message))
     digest = hashlib.sha256(prepared.data).hexdigest()
     storage = photo_storage()
     key = f"{digest}.jpg"
@@ -178,14 +185,14 @@ def photo_upload(*, team: Team, user: AbstractBaseUser | None, file: UploadedFil
         url = storage.url(key)
     except Exception:  # S3 down, disk full, permissions: the person gets a message, we get the trace
         logger.exception("Storing an uploaded photo failed")
-        return UploadOutcome(None, "The photo could not be stored just now. Try again in a moment.")
+        return UploadOutcome(None, _("The photo could not be stored just now. Try again in a moment."))
     photo = _library_entry(team=team, url=url, defaults={
         "source": Photo.Source.UPLOAD, "storage_key": key, "sha256": digest,
         "width": OUTPUT_SIDE, "height": OUTPUT_SIDE,
         "format": "JPEG", "size_bytes": len(prepared.data), "name": _display_name(file.name),
         "created_by": user,
     })
-    return UploadOutcome(photo, advice=tuple(prepared.advice))
+    return UploadOutcome(photo, advice=tuple(words(note) for note in prepared.advice))
 
 
 def _display_name(name: str | None) -> str:
@@ -228,14 +235,14 @@ def card_photo(*, team: Team, user: AbstractBaseUser, data, files) -> CardPhoto:
         outcome = photo_upload(team=team, user=user, file=upload, crop=form.crop())
         if not outcome.ok:
             form.add_error("photo", outcome.error)
-            return CardPhoto(form=form, error=f"The photo was not used: {outcome.error}")
+            return CardPhoto(form=form, error=_("The photo was not used: %(reason)s") % {"reason": outcome.error})
         return CardPhoto(form=CardPhotoForm(), url=outcome.photo.url, advice=outcome.advice)
     picked = form.cleaned_data.get("library_photo")
     if picked:
         photo = library_photo(team=team, photo_id=picked)
         if photo is None:
             form.add_error("library_photo", _("That photo is not in this team's library (any more)."))
-            return CardPhoto(form=form, error="The photo was not used: it is not in this team's library (any more).")
+            return CardPhoto(form=form, error=_("The photo was not used: it is not in this team's library (any more)."))
         return CardPhoto(form=CardPhotoForm(), url=photo.url)
     return CardPhoto(form=CardPhotoForm())
 

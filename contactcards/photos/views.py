@@ -65,9 +65,9 @@ def photo_image(request: HttpRequest, slug: str, photo_id: int) -> HttpResponse:
     try:
         handle = services.photo_storage().open(photo.storage_key, "rb")
     except (OSError, FileNotFoundError):
-        raise Http404("The stored file is missing.") from None
+        raise Http404(_("The stored file is missing.")) from None
     except Exception:  # the storage backend is unreachable (S3 down): no photo, no 500
-        raise Http404("The photo storage is not reachable.") from None
+        raise Http404(_("The photo storage is not reachable.")) from None
     response = FileResponse(handle, content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=86400"
     return response

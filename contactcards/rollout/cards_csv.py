@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ..history_csv import neutralise
 from ..linq import Card
@@ -88,12 +90,13 @@ def _cell(value: str) -> str:
 
 def parse_cards_csv(raw: bytes) -> ParsedCsv:
     if len(raw) > MAX_BYTES:
-        return ParsedCsv(problems=[f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB; split it."])
+        return ParsedCsv(problems=[_("The file is larger than %(mb)s MB; split it.")
+                                   % {"mb": MAX_BYTES // (1024 * 1024)}])
     text = _text(raw)
     if text is None:
-        return ParsedCsv(problems=["The file is not UTF-8 text. Save it as “CSV UTF-8” and try again."])
+        return ParsedCsv(problems=[_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")])
     if "\x00" in text:
-        return ParsedCsv(problems=["The file contains binary data (NUL characters); it is not a CSV file."])
+        return ParsedCsv(problems=[_("The file contains binary data (NUL characters); it is not a CSV file.")])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
         header: list[str] | None = None
@@ -110,34 +113,40 @@ def parse_cards_csv(raw: bytes) -> ParsedCsv:
                     return ParsedCsv(problems=[problem])
                 continue
             if len(targets) >= MAX_ROWS:
-                return ParsedCsv(problems=[f"The file has more than {MAX_ROWS:,} rows; split it."])
+                return ParsedCsv(problems=[_("The file has more than %(rows)s rows; split it.")
+                                           % {"rows": f"{MAX_ROWS:,}"}])
             targets.append(_target(header, record, start))
     except csv.Error as error:
-        return ParsedCsv(problems=[f"Line {reader.line_num}: the file is not valid CSV ({error})."])
+        return ParsedCsv(problems=[_("Line %(line)s: the file is not valid CSV (%(error)s).")
+                                   % {"line": reader.line_num, "error": error}])
     if header is None:
-        return ParsedCsv(problems=["The file is empty. Export the cards first and edit that file."])
+        return ParsedCsv(problems=[_("The file is empty. Export the cards first and edit that file.")])
     if not targets:
-        return ParsedCsv(problems=["The file has a header but no rows."])
+        return ParsedCsv(problems=[_("The file has a header but no rows.")])
     return ParsedCsv(targets=targets)
 
 
 def _check_header(header: list[str]) -> str | None:
-    unknown = [name or "(empty)" for name in header if name not in COLUMNS]
+    unknown = [name or _("(empty)") for name in header if name not in COLUMNS]
     if unknown:
-        return (f"Unknown column{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
-                f"The columns are: {', '.join(COLUMNS)} (number is required, the others are optional).")
+        return ngettext("Unknown column: %(names)s. The columns are: %(columns)s (number is required, the others "
+                        "are optional).",
+                        "Unknown columns: %(names)s. The columns are: %(columns)s (number is required, the others "
+                        "are optional).", len(unknown)) % {"names": ", ".join(unknown), "columns": ", ".join(COLUMNS)}
     if "number" not in header:
-        return f"The file has no “number” column. The columns are: {', '.join(COLUMNS)}."
+        return _("The file has no “number” column. The columns are: %(columns)s.") % {"columns": ", ".join(COLUMNS)}
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
-        return f"Column{'s' if len(repeated) > 1 else ''} {', '.join(repeated)} appear more than once."
+        return ngettext("Column %(names)s appear more than once.", "Columns %(names)s appear more than once.",
+                        len(repeated)) % {"names": ", ".join(repeated)}
     return None
 
 
 def _target(header: list[str], record: list[str], line: int) -> Target:
     problems = []
     if len(record) > len(header) and any(cell.strip() for cell in record[len(header):]):
-        problems.append(f"The row has {len(record)} cells but the header has {len(header)} columns.")
+        problems.append(_("The row has %(cells)d cells but the header has %(columns)d columns.")
+                        % {"cells": len(record), "columns": len(header)})
     cells = {name: _cell(record[i]) if i < len(record) else "" for i, name in enumerate(header)}
     try:
         e164 = parse_e164(cells["number"])
@@ -146,7 +155,7 @@ def _target(header: list[str], record: list[str], line: int) -> Target:
         problems.append(str(error))
     label = cells.get("label") if "label" in header else None
     if label is not None and len(label) > MAX_LABEL:
-        problems.append(f"The label is longer than {MAX_LABEL} characters.")
+        problems.append(_("The label is longer than %(max)d characters.") % {"max": MAX_LABEL})
     tags = None
     if "tags" in header:
         tags = tuple(dict.fromkeys(tag.strip() for tag in cells["tags"].split(",") if tag.strip()))

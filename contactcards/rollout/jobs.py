@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..linq import LinqError
 from ..models import AuditEntry, FormToken, Job, JobItem, Team
@@ -68,7 +69,7 @@ DEFAULT_LINQ_WAIT = timedelta(seconds=60)  # 429/503 without a usable wait
 def job_create(*, team: Team, user, plan: Plan, source: str, description: str = "") -> Job:
     """Record the job (items to send, items skipped), apply label/tag changes, enqueue the items."""
     if not plan.can_confirm:
-        raise ValueError("This plan cannot be confirmed.")
+        raise ValueError(_("This plan cannot be confirmed."))
     with transaction.atomic():
         job = Job.objects.create(team=team, created_by=user, username=user.get_username(), source=source,
                                  description=description[:200])
@@ -88,7 +89,7 @@ def _item(job: Job, row: PlanRow) -> JobItem:
         action=AuditEntry.Action.CREATE if row.kind == "create" else AuditEntry.Action.UPDATE,
         loaded=row.loaded, desired=row.desired, changes=row.changes,
         state=State.QUEUED if sends else State.SKIPPED,
-        reason="" if sends else "Unchanged: the card already has these values.",
+        reason="" if sends else _("Unchanged: the card already has these values."),
         finished_at=None if sends else timezone.now(),
     )
 
@@ -141,7 +142,7 @@ def run_item(item_id: int) -> str:
         return "taken"
     item.state, item.attempts, item.claimed_at = State.RUNNING, item.attempts + 1, now
     if item.number is None or item.job.created_by is None:
-        return _finish(item, State.FAILED, "The number or the person who started the job was removed.")
+        return _finish(item, State.FAILED, _("The number or the person who started the job was removed."))
     try:
         outcome = _save(item)
     except Exception as error:  # a bug must not leave the item running forever
@@ -163,37 +164,41 @@ def _record(item: JobItem, outcome: SaveOutcome) -> str:
     """One job-item state per save outcome."""
     match outcome:
         case Saved(card=card, entry=entry, unanswered=unanswered):
-            note = "Linq did not answer, but the re-read card shows the change." if unanswered else ""
+            note = _("Linq did not answer, but the re-read card shows the change.") if unanswered else ""
             return _finish(item, State.SENT, note, entry=entry, card_active=card.is_active)
         case Unchanged(card=card) if item.attempts > 1:
             # The re-read shows the change: an earlier attempt's write reached Linq.
-            return _finish(item, State.SENT, "Linq already shows the change (an earlier attempt's write reached "
-                                             "it); nothing sent again.",
+            return _finish(item, State.SENT, _("Linq already shows the change (an earlier attempt's write reached "
+                                             "it); nothing sent again."),
                            card_active=card.is_active if card else None)
         case Unchanged():
-            return _finish(item, State.SKIPPED, "Unchanged: Linq already has these values.")
+            return _finish(item, State.SKIPPED, _("Unchanged: Linq already has these values."))
         case Duplicate(previous=previous):  # this attempt's token was used: take the recorded outcome
             return _from_entry(item, previous)
         case Blocked(budget=budget):
-            return _wait(item, budget.next_write_at, "No write left for this number; waiting for its next slot.")
+            return _wait(item, budget.next_write_at, _("No write left for this number; waiting for its next slot."))
         case Busy():
-            return _retry(item, "The number was busy with another save.", None)
+            return _retry(item, _("The number was busy with another save."), None)
         case Conflict(conflicts=conflicts):
-            fields = ", ".join(f"{c.label} (preview: “{c.loaded}”, Linq now: “{c.remote}”)" for c in conflicts)
-            return _finish(item, State.FAILED, f"Changed at Linq since the preview: {fields}. Preview again.")
+            fields = ", ".join(_("%(field)s (preview: “%(loaded)s”, Linq now: “%(remote)s”)")
+                               % {"field": c.label, "loaded": c.loaded, "remote": c.remote} for c in conflicts)
+            return _finish(item, State.FAILED,
+                           _("Changed at Linq since the preview: %(fields)s. Preview again.") % {"fields": fields})
         case SwitchToEdit():
-            return _finish(item, State.FAILED, "A card was set up for this number since the preview. Preview again.")
+            return _finish(item, State.FAILED, _("A card was set up for this number since the preview. Preview again."))
         case SwitchToCreate():
-            return _finish(item, State.FAILED, "The card was deleted at Linq since the preview. Preview again.")
+            return _finish(item, State.FAILED, _("The card was deleted at Linq since the preview. Preview again."))
         case NotChecked(error=error, entry=entry):
             if error.retryable:
-                return _retry(item, f"The card could not be re-read: {_reason(error)}", entry, code=error.code)
+                return _retry(item, _("The card could not be re-read: %(reason)s") % {"reason": _reason(error)}, entry,
+                              code=error.code)
             return _finish(item, State.FAILED, _reason(error), entry=entry, code=error.code)
         case Failed(error=error, entry=entry):
             return _failed(item, error, entry)
         case OutcomeUnknown(error=error, entry=entry):
-            return _finish(item, State.FAILED, f"{_reason(error)} Linq did not answer and the card could not be "
-                                               "re-read: check it before trying again.", entry=entry, code=error.code)
+            return _finish(item, State.FAILED,
+                           _("%(reason)s Linq did not answer and the card could not be re-read: check it before "
+                             "trying again.") % {"reason": _reason(error)}, entry=entry, code=error.code)
     raise TypeError(f"unexpected save outcome {outcome!r}")
 
 
@@ -201,7 +206,8 @@ def _failed(item: JobItem, error: LinqError, entry: AuditEntry) -> str:
     reason = _reason(error)
     if error.status == 429 or (error.status == 503 and error.code in (4004, None)):
         wait = _clamped_wait(error.retry_after)
-        return _wait(item, timezone.now() + wait, f"{reason} Waiting as Linq asked.", entry=entry,
+        return _wait(item, timezone.now() + wait, _("%(reason)s Waiting as Linq asked.") % {"reason": reason},
+                     entry=entry,
                      code=error.code)
     if error.retryable:  # 500/2022 and the like; a re-read showed an unanswered write did not apply
         return _retry(item, reason, entry, code=error.code)
@@ -259,7 +265,7 @@ def _finish(item: JobItem, state: str, reason: str, *, entry: AuditEntry | None 
 def _from_entry(item: JobItem, entry: AuditEntry | None) -> str:
     """Finish an item from the audit row of the write its attempt already made (no call)."""
     if entry is None:
-        return _finish(item, State.FAILED, "A write was recorded without its outcome; check the history.")
+        return _finish(item, State.FAILED, _("A write was recorded without its outcome; check the history."))
     if entry.is_success:
         return _finish(item, State.SENT, "", entry=entry)
     return _finish(item, State.FAILED, f"{entry.error_message} (HTTP {entry.http_status})", entry=entry,
@@ -292,7 +298,7 @@ def check_job(job_id: int) -> str:
         # token) re-reads the card under the lock and sends only what is still missing.
         if JobItem.objects.filter(pk=pk, state=State.RUNNING, attempts=attempts).update(
                 state=State.QUEUED, claimed_at=None,
-                reason="Its worker stopped mid-save; checking the card and trying again."):
+                reason=_("Its worker stopped mid-save; checking the card and trying again.")):
             taskqueue.enqueue(tasks.run_job_item, pk)
     if JobItem.objects.filter(job_id=job_id, state__in=JobItem.OPEN_STATES).exists():
         taskqueue.enqueue(tasks.check_job, job_id, run_after=now + LEASE)

@@ -141,10 +141,11 @@ def build_plan(team: Team, targets: list[Target], *, cards: dict[str, Card] | No
         number = numbers.get(target.e164)
         reasons = list(target.problems)
         if not reasons and number is None:
-            reasons.append(f"{target.e164} is not one of this team's numbers.")
+            reasons.append(_("%(number)s is not one of this team's numbers.") % {"number": target.e164})
         if not reasons and target.e164 in seen:
-            where = f"row {seen[target.e164]}" if seen[target.e164] else "another row"
-            reasons.append(f"{target.e164} is already on {where}; keep one row per number.")
+            where = _("row %(row)s") % {"row": seen[target.e164]} if seen[target.e164] else _("another row")
+            reasons.append(_("%(number)s is already on %(where)s; keep one row per number.")
+                           % {"number": target.e164, "where": where})
         if reasons:
             rows.append(PlanRow(e164=target.e164, kind="cannot", row=target.row, number=number,
                                 reasons=tuple(reasons)))
@@ -165,7 +166,7 @@ def _plan_row(target: Target, number: PhoneNumber, card: Card | None, waits: dat
         if not values:
             return PlanRow(kind="skip", desired=desired, **common)
         if not desired["first_name"]:
-            return PlanRow(kind="cannot", reasons=("No card yet: a first name is needed to create one.",), **common)
+            return PlanRow(kind="cannot", reasons=(_("No card yet: a first name is needed to create one."),), **common)
         problems = validate_values(desired, None)
         if problems:
             return PlanRow(kind="cannot", reasons=tuple(problems), **common)

@@ -68,7 +68,7 @@ def receive(*, endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) 
     signed = {name: headers.get(name, "") for name in ("webhook-id", "webhook-timestamp", "webhook-signature")}
     try:
         if not _WEBHOOK_ID.match(webhook_id):
-            raise ValueError("webhook-id is missing, too long or not printable ASCII")
+            raise ValueError("webhook-id is missing, too long or not printable ASCII")  # no-i18n
         Webhook(secret).verify(body, signed, json_parse=False)
         signed_at = datetime.fromtimestamp(int(float(signed["webhook-timestamp"])), tz=UTC)
     except Exception as exc:  # noqa: BLE001 - the library raises several kinds; all mean "refused"
@@ -151,14 +151,14 @@ def parse_card_event(event: WebhookEvent) -> CardEvent | str:
     """The event, or why it cannot be used (a fact, stored on the event)."""
     payload = _json(bytes(event.body))
     if not payload:
-        return "the body is not a JSON object"
+        return "the body is not a JSON object"  # no-i18n
     if event.event_type not in CARD_EVENTS:
-        return f"not a contact-card event ({event.event_type or 'no event_type'})"
+        return f"not a contact-card event ({event.event_type or 'no event_type'})"  # no-i18n
     data = payload.get("data")
     if not isinstance(data, dict) or not event.phone_number:
-        return "no data.phone_number"
+        return "no data.phone_number"  # no-i18n
     if event.occurred_at is None:
-        return "no readable data.occurred_at"
+        return "no readable data.occurred_at"  # no-i18n
     raw_card = data.get("contact_card") if isinstance(data.get("contact_card"), dict) else {}
     card = {name: (_text(raw_card.get(name), 2000) or None) for name in FIELDS}
     change: dict[str, list[str]] = {}
@@ -198,11 +198,11 @@ def process_event(*, event_pk: int) -> str:
             return _done(event, WebhookEvent.Status.IGNORED, parsed)
         if parsed.event_id and WebhookEvent.objects.filter(team_id=event.team_id, event_id=parsed.event_id).exclude(
                 pk=event.pk).exclude(status=WebhookEvent.Status.PENDING).exists():
-            return _done(event, WebhookEvent.Status.IGNORED, "the same event_id was processed already")
+            return _done(event, WebhookEvent.Status.IGNORED, "the same event_id was processed already")  # no-i18n
         number = PhoneNumber.objects.select_related("team").filter(team_id=event.team_id,
                                                                    e164=parsed.phone_number).first()
         if number is None:
-            return _done(event, WebhookEvent.Status.IGNORED, "not one of the team's numbers")
+            return _done(event, WebhookEvent.Status.IGNORED, "not one of the team's numbers")  # no-i18n
         return _apply(event, parsed, number)
 
 

@@ -25,7 +25,7 @@ def visible(value: object) -> SafeString | object:
                                              for ch in value):
         return value
     parts = [
-        format_html('<span class="hidden-char" title="{}">U+{}</span>', describe_char(ch), f"{ord(ch):04X}")
+        format_html('<span class="hidden-char" title="{}">U+{}</span>', describe_char(ch), f"{ord(ch):04X}")  # no-i18n
         if is_hidden(ch) else escape(ch)
         for ch in value
     ]

@@ -116,7 +116,8 @@ def untranslated_in_python(source: str) -> list[tuple[int, str]]:
     def flag(node: ast.AST, why: str) -> None:
         found.append((node.lineno, f"{why}: {ast.unparse(node)[:80]}"))
 
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             name = _call_name(node)
             if name in _TRANSLATED_CALLS:
@@ -157,7 +158,41 @@ def untranslated_in_python(source: str) -> list[tuple[int, str]]:
                 isinstance(target, ast.Attribute) and target.attr == "short_description" for target in node.targets):
             if _is_bare_text(node.value):
                 flag(node.value, "short_description")
-    return sorted(found)
+    found += _prose(tree, source)
+    return sorted(set(found))
+
+
+# Text for operators and developers, not for the people using the dashboard: system checks, SQL,
+# the encryption keys' errors, the audit log's guard rails. A line ending in "# no-i18n" is exempt too.
+_OPERATOR_TEXT = ("checks.py", "dbroles.py", "crypto.py")
+_SQL = re.compile(r"^\s*(SELECT|CREATE|UPDATE|INSERT|DELETE|GRANT|REVOKE|SET|DROP|ALTER|replace|to_char)\b"
+                  r"|^[\w.+*-]+/[\w.+*-]+[;,]")  # SQL, or a media type list (Content-Type, Accept)
+_LOGGING = {"debug", "info", "warning", "error", "exception", "critical", "log"}
+
+
+def _prose(tree: ast.AST, source: str) -> list[tuple[int, str]]:
+    """Sentences in string literals (four words or more) outside gettext, logging and docstrings."""
+    lines = source.split("\n")
+    exempt: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)):
+            exempt.add(id(body[0].value))  # a docstring
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = _call_name(node)
+            logging_call = (isinstance(func, ast.Attribute) and name in _LOGGING
+                            and getattr(func.value, "id", "") in ("logger", "log", "logging"))
+            if name in _TRANSLATED_CALLS or logging_call:
+                exempt.update(id(sub) for sub in ast.walk(node))
+    found = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in exempt
+                and len(_words(node.value)) >= 4 and " " in node.value and not _SQL.match(node.value)
+                and not lines[node.lineno - 1].rstrip().endswith("# no-i18n")):
+            found.append((node.lineno, f"sentence: {node.value[:80]!r}"))
+    return found
 
 
 # Code whose words no person reads in the dashboard: tests, migrations (Django keeps the labels
@@ -171,7 +206,7 @@ def python_files() -> list[Path]:
     return sorted(
         path for path in (ROOT / "contactcards").rglob("*.py")
         if not any(part in _NOT_READ for part in path.relative_to(ROOT).parts)
-        and not path.name.startswith("bench")
+        and not path.name.startswith("bench") and path.name not in _OPERATOR_TEXT
     )
 
 

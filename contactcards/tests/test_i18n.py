@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.urls import reverse
 from django.utils import translation
 
 from contactcards.tests.i18n_lint import (
@@ -133,3 +134,63 @@ def test_the_english_catalogue_holds_every_marked_string(domain, tmp_path):
     assert made, "makemessages found no strings"
     assert made - shipped == set(), "run: python manage.py makemessages -l en -d " + domain
     assert shipped - made == set(), "run: python manage.py makemessages -l en -d " + domain + " --no-obsolete"
+
+
+# -- a translation takes effect everywhere: a pseudo-language built from the shipped catalogue -----
+
+PSEUDO = "eo"  # a language Django knows (so LocaleMiddleware accepts it); every string becomes ⟪…⟫
+
+
+@pytest.fixture
+def pseudo_language(tmp_path, settings):
+    """locale/en's catalogues with every msgstr set to ⟪msgid⟫, compiled with GNU gettext, switched on."""
+    target = tmp_path / PSEUDO / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    for domain in ("django", "djangojs"):
+        source = ROOT / "locale" / "en" / "LC_MESSAGES" / f"{domain}.po"
+        english = subprocess.run(["msgen", str(source)], check=True, capture_output=True).stdout
+        pseudo = subprocess.run(["msgfilter", "--keep-header", "sed", "-e", "s/^/⟪/", "-e", "s/$/⟫/"],
+                                input=english, check=True, capture_output=True).stdout
+        subprocess.run(["msgfmt", "-o", str(target / f"{domain}.mo"), "-"], input=pseudo, check=True,
+                       capture_output=True)
+    settings.LOCALE_PATHS = [tmp_path]
+    settings.LANGUAGES = [("en", "English"), (PSEUDO, "Pseudo")]
+    yield PSEUDO
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.mark.django_db
+def test_a_translation_reaches_templates_python_and_javascript(client, alice, team, pseudo_language):
+    client.force_login(alice)
+    html = client.get("/t/acme/", HTTP_ACCEPT_LANGUAGE=pseudo_language).content.decode()
+    assert f'<html lang="{pseudo_language}"' in html
+    for text in ("⟪Sign out⟫", "⟪Refresh from Linq⟫", "⟪Bulk edit the selected numbers⟫",
+                 "⟪Last change failed⟫"):  # base template, dashboard include, dashboard page, Python label
+        assert text in html, text
+    assert "Refresh from Linq<" not in html
+    settings_page = client.get("/t/acme/settings/", HTTP_ACCEPT_LANGUAGE=pseudo_language).content.decode()
+    assert "⟪Linq API token⟫" in settings_page and "⟪Webhooks and outside changes⟫" in settings_page
+    catalogue = client.get(reverse("javascript-catalog"), HTTP_ACCEPT_LANGUAGE=pseudo_language).content.decode()
+    # static/js/card.js's words, served by Django's JavaScriptCatalog (as JSON: ⟪ is \u27ea there)
+    assert '"No name yet": "\\u27eaNo name yet\\u27eb"' in catalogue
+
+
+@pytest.mark.django_db
+def test_messages_from_the_django_free_photo_checks_are_translated_too(pseudo_language):
+    """photos/fetch.py and images.py stay free of Django: their Words are translated where they are used."""
+    from contactcards.photos.services import check_image_url
+
+    with translation.override(pseudo_language):
+        check = check_image_url("http://cdn.example.com/logo.png")
+    assert not check.ok and check.message == "⟪The link must start with https:// (Linq only fetches secure links).⟫"
+
+
+def test_words_keep_their_template_and_values():
+    from contactcards.words import _ as words
+    from contactcards.words import translated
+
+    kind = words("loopback")
+    message = words("%(host)s points to a %(kind)s address.", host="x.test", kind=kind)
+    assert message == "x.test points to a loopback address."  # English where no translation is asked for
+    assert translated(message, lambda text: f"«{text}»") == "«x.test points to a «loopback» address.»"
+    assert translated("plain text", str.upper) == "plain text"

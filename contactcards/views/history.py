@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ..access import get_number_for_user, get_team_for_user
 from ..history_csv import csv_lines
@@ -33,7 +34,7 @@ from ..selectors.teams import team_numbers
 
 READ_METHODS = ("GET", "HEAD")
 
-BAD_CURSOR = "That page link is broken or out of date, so the newest entries are shown instead."
+BAD_CURSOR = _("That page link is broken or out of date, so the newest entries are shown instead.")
 CURSOR_PARAMS = ("before", "after")
 
 
@@ -117,7 +118,8 @@ def history_export(request: HttpRequest, slug: str) -> HttpResponse:
     form = _filter_form(request, team)
     if not form.is_valid():
         problems = "\n".join(f"- {msg}" for errors in form.errors.values() for msg in errors)
-        return HttpResponse(f"The export was not made because some filters are not valid:\n{problems}\n",
+        heading = _("The export was not made because some filters are not valid:")
+        return HttpResponse(f"{heading}\n{problems}\n",
                             status=400, content_type="text/plain; charset=utf-8")
     filters: HistoryFilters = form.filters()
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")

@@ -26,7 +26,7 @@ def restore_version(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     team, membership = get_team_for_user(request, slug)
     entry = audit_entry_get(team=team, pk=pk)
     if entry is None or not restorable(entry) or entry.number is None:
-        raise Http404("No version to restore here.")
+        raise Http404(_("No version to restore here."))
     require_write(membership)
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])

@@ -60,7 +60,7 @@ def _owner_only_rows(plan: Plan, membership: Membership) -> Plan:
         return plan
     rows = [
         PlanRow(e164=r.e164, kind="cannot", row=r.row, number=r.number, loaded=r.loaded,
-                reasons=("Only owners change labels and tags; leave those cells as they are.",))
+                reasons=(_("Only owners change labels and tags; leave those cells as they are."),))
         if r.local_change and r.kind != "cannot" else r
         for r in plan.rows
     ]
@@ -254,7 +254,7 @@ def _state_label(item: JobItem) -> str:
     if item.state == JobItem.State.WAITING and item.not_before:
         return f"Waiting until {timezone.localtime(item.not_before):%H:%M}"
     if item.state == JobItem.State.SENT:
-        return {True: "Sent · active", False: "Sent · pending at Linq"}.get(item.card_active, "Sent")
+        return {True: "Sent · active", False: _("Sent · pending at Linq")}.get(item.card_active, "Sent")
     return item.get_state_display()
 
 

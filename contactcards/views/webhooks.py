@@ -80,7 +80,7 @@ def webhooks_create(request: HttpRequest, slug: str) -> HttpResponse:
     if refused:
         return refused
     done = subscriptions.subscription_create(team=team, user=request.user, client_ip=client_ip(request))
-    return _after(request, team, membership, done, "Subscribed: Linq will deliver this team's card events here.")
+    return _after(request, team, membership, done, _("Subscribed: Linq will deliver this team's card events here."))
 
 
 def webhooks_subscription(request: HttpRequest, slug: str, subscription_id: str) -> HttpResponse:

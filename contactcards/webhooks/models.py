@@ -39,7 +39,7 @@ class WebhookEndpoint(models.Model):
     last_refused_reason = models.CharField(max_length=200, blank=True)
 
     def __str__(self) -> str:
-        return f"webhook endpoint of team {self.team_id}"
+        return f"webhook endpoint of team {self.team_id}"  # no-i18n
 
     def set_secret(self, secret: str) -> None:
         self.secret_encrypted = crypto.encrypt(secret) if secret else ""
