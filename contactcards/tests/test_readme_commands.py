@@ -147,6 +147,9 @@ def test_production_and_scriptable_setup_commands(checkout, sandbox_server, sand
                 assert "+14155550199" in result.stdout
         ran.append(command)
     assert ran == commands
+    # "Languages": a new language's catalogues are made and compiled as the README says.
+    assert (checkout / "locale" / "de" / "LC_MESSAGES" / "django.mo").is_file()
+    assert (checkout / "locale" / "de" / "LC_MESSAGES" / "djangojs.po").is_file()
 
 
 def test_gunicorn_refuses_to_serve_without_secrets(checkout):
