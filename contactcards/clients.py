@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.conf import settings
-from django.utils.translation import gettext_lazy as _
 
 from .crypto import TokenDecryptionError
 from .linq import LinqClient, LinqError
@@ -18,9 +17,9 @@ from .models import Team
 logger = logging.getLogger(__name__)
 
 # Facts handed to the client as its ``token_problem`` (the message of its "token" errors);
-# errors.py gives them a meaning, templates/includes/error_words.html the words.
-TOKEN_MISSING = _("no Linq token is set for this team")
-TOKEN_UNREADABLE = _("the stored Linq token cannot be decrypted with the configured keys")
+# errors.py gives them a meaning, templates/includes/error_words.html the words (so not translated here).
+TOKEN_MISSING = "no Linq token is set for this team"  # no-i18n
+TOKEN_UNREADABLE = "the stored Linq token cannot be decrypted with the configured keys"  # no-i18n
 
 # When the current request's time for Linq runs out (time.monotonic()); None outside a request.
 _deadline: ContextVar[float | None] = ContextVar("linq_deadline", default=None)

@@ -24,7 +24,7 @@ class SignInEvent:
 
     @property
     def label(self) -> str:
-        return {"success": "Signed in", "failure": "Wrong password",
+        return {"success": _("Signed in"), "failure": _("Wrong password"),
                 "lockout": _("Wrong password - sign-in paused")}[self.kind]
 
 
