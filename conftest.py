@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -213,3 +215,28 @@ def django_db_setup(django_db_setup, django_db_blocker):
             cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                            "WHERE datname = current_database() AND pid <> pg_backend_pid()")
         connection.close()
+
+
+# -- a pseudo-language (contactcards/tests/test_i18n.py, browser tests) ------------------------------
+
+PSEUDO = "eo"  # a language Django knows (so LocaleMiddleware accepts it); every string becomes ⟪…⟫
+
+
+@pytest.fixture
+def pseudo_language(tmp_path, settings):
+    """locale/en's catalogues with every msgstr set to ⟪msgid⟫, compiled with GNU gettext, switched on."""
+    target = tmp_path / PSEUDO / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    for domain in ("django", "djangojs"):
+        source = Path(__file__).resolve().parent / "locale" / "en" / "LC_MESSAGES" / f"{domain}.po"
+        english = subprocess.run(["msgen", str(source)], check=True, capture_output=True).stdout
+        pseudo = subprocess.run(["msgfilter", "--keep-header", "sed", "-e", "s/^/⟪/", "-e", "s/$/⟫/"],
+                                input=english, check=True, capture_output=True).stdout
+        subprocess.run(["msgfmt", "-o", str(target / f"{domain}.mo"), "-"], input=pseudo, check=True,
+                       capture_output=True)
+    settings.LOCALE_PATHS = [tmp_path]
+    settings.LANGUAGES = [("en", "English"), (PSEUDO, "Pseudo")]
+    yield PSEUDO
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)

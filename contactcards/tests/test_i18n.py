@@ -138,27 +138,6 @@ def test_the_english_catalogue_holds_every_marked_string(domain, tmp_path):
 
 # -- a translation takes effect everywhere: a pseudo-language built from the shipped catalogue -----
 
-PSEUDO = "eo"  # a language Django knows (so LocaleMiddleware accepts it); every string becomes ⟪…⟫
-
-
-@pytest.fixture
-def pseudo_language(tmp_path, settings):
-    """locale/en's catalogues with every msgstr set to ⟪msgid⟫, compiled with GNU gettext, switched on."""
-    target = tmp_path / PSEUDO / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    for domain in ("django", "djangojs"):
-        source = ROOT / "locale" / "en" / "LC_MESSAGES" / f"{domain}.po"
-        english = subprocess.run(["msgen", str(source)], check=True, capture_output=True).stdout
-        pseudo = subprocess.run(["msgfilter", "--keep-header", "sed", "-e", "s/^/⟪/", "-e", "s/$/⟫/"],
-                                input=english, check=True, capture_output=True).stdout
-        subprocess.run(["msgfmt", "-o", str(target / f"{domain}.mo"), "-"], input=pseudo, check=True,
-                       capture_output=True)
-    settings.LOCALE_PATHS = [tmp_path]
-    settings.LANGUAGES = [("en", "English"), (PSEUDO, "Pseudo")]
-    yield PSEUDO
-    translation.activate(settings.LANGUAGE_CODE)
-
-
 @pytest.mark.django_db
 def test_a_translation_reaches_templates_python_and_javascript(client, alice, team, pseudo_language):
     client.force_login(alice)

@@ -1,4 +1,14 @@
 /* linqadmin: behaviour shared by every page. Loaded with `defer`; the pages work without it. */
+
+// The page scripts' words go through Django's JavaScript catalogue (/jsi18n/, loaded just before this
+// file by base.html). Should it fail to load, they read in English.
+window.gettext = window.gettext || function (text) { return text; };
+window.ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
+window.pgettext = window.pgettext || function (context, text) { return text; };
+window.interpolate = window.interpolate || function (format, values) {
+  return format.replace(/%\((\w+)\)s/g, function (_, key) { return values[key]; });
+};
+
 (function () {
   "use strict";
 

@@ -5,13 +5,6 @@
  */
 (function () {
   "use strict";
-  // Words go through Django's JavaScript catalogue (/jsi18n/, loaded first by base.html);
-  // without it (a failed load) the English words are shown.
-  var gettext = window.gettext || function (text) { return text; };
-  var ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
-  var interpolate = window.interpolate || function (format, values) {
-    return format.replace(/%\((\w+)\)s/g, function (_, key) { return values[key]; });
-  };
 
   var FIELDS = [
     { name: "first_name", label: gettext("first name"), data: "loadedFirstName" },

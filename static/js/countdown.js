@@ -6,13 +6,6 @@
  */
 (function () {
   "use strict";
-  // Words go through Django's JavaScript catalogue (/jsi18n/, loaded first by base.html);
-  // without it (a failed load) the English words are shown.
-  var gettext = window.gettext || function (text) { return text; };
-  var pgettext = window.pgettext || function (context, text) { return text; };
-  var interpolate = window.interpolate || function (format, values) {
-    return format.replace(/%\((\w+)\)s/g, function (_, key) { return values[key]; });
-  };
 
   // The same words as contactcards/durations.py: "45 s", "9 min 55 s", "2 h 5 min".
   var UNITS = [[pgettext("time unit", "d"), 86400], [pgettext("time unit", "h"), 3600],

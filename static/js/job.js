@@ -2,12 +2,6 @@
    Without JavaScript the page refreshes itself (a <noscript> meta refresh) and shows the same facts. */
 (function () {
   "use strict";
-  // Words go through Django's JavaScript catalogue (/jsi18n/, loaded first by base.html);
-  // without it (a failed load) the English words are shown.
-  var gettext = window.gettext || function (text) { return text; };
-  var interpolate = window.interpolate || function (format, values) {
-    return format.replace(/%\((\w+)\)s/g, function (_, key) { return values[key]; });
-  };
 
   var section = document.getElementById("job");
   if (!section || !window.fetch) {

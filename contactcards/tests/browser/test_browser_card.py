@@ -235,3 +235,14 @@ def test_a_stored_photo_that_cannot_load_shows_initials(site, alice, sandbox, pa
     expect(page.locator("#preview-image")).to_be_hidden()
     expect(page.locator("#preview-image-note")).to_contain_text("could not be loaded")
     expect(page.locator("#change-summary")).to_have_text("No changes: saving sends nothing.")
+
+
+def test_the_card_page_scripts_speak_the_persons_language(site, alice, sandbox, page: Page, pseudo_language):
+    """static/js words come from Django's JavaScript catalogue: in a (pseudo) language, the live summary is in it."""
+    sign_in(page, site.url, "alice")
+    page.set_extra_http_headers({"Accept-Language": pseudo_language})
+    page.goto(card_url(site.url, CARD_NUMBER))
+    expect(page.locator("#change-summary")).to_have_text("⟪No changes: saving sends nothing.⟫")
+    expect(page.locator("#save-button")).to_have_text("⟪Save (no changes)⟫")
+    page.locator("#id_first_name").fill("Acme Help")
+    expect(page.locator("#change-summary")).to_have_text("⟪1 field will change: ⟪first name⟫.⟫")
