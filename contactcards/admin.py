@@ -1,4 +1,5 @@
-"""Django admin for staff: teams (token write-only), memberships, numbers, and a read-only audit log."""
+"""Django admin for staff: teams (token write-only), memberships and numbers (shown; they change through the
+team settings page or the management commands, so the history has them), and a read-only audit log."""
 
 from __future__ import annotations
 
@@ -28,10 +29,26 @@ class TeamAdminForm(forms.ModelForm):
         fields = ["name", "slug"]
 
 
-class MembershipInline(admin.TabularInline):
+class ThroughServicesOnly:
+    """Shown, never changed here: members and numbers change through the team's settings page or the
+    management commands (createteam, addmember, addnumber, syncnumbers), which go through
+    services/teams.py - the last-owner rule applies and the change is in the team's history."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class MembershipInline(ThroughServicesOnly, admin.TabularInline):
     model = Membership
     extra = 0
-    autocomplete_fields = ["user"]
+    fields = ["user", "role", "created"]
+    readonly_fields = fields
 
 
 @admin.register(Team)
@@ -60,7 +77,7 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ThroughServicesOnly, admin.ModelAdmin):
     list_display = ["user", "team", "role", "created"]
     list_filter = ["role", "team"]
     search_fields = ["user__username", "team__name", "team__slug"]
@@ -69,7 +86,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(PhoneNumber)
-class PhoneNumberAdmin(admin.ModelAdmin):
+class PhoneNumberAdmin(ThroughServicesOnly, admin.ModelAdmin):
     list_display = ["e164", "label", "team"]
     list_filter = ["team"]
     search_fields = ["e164", "label"]

@@ -81,3 +81,24 @@ def test_members_who_are_not_staff_cannot_use_the_admin(client, alice, team):
     client.force_login(alice)
     response = client.get("/admin/contactcards/team/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_members_and_numbers_change_only_through_the_services(client, root, alice, team):
+    """The admin shows them; adding, changing or removing them is the settings page's (and the history's)."""
+    from contactcards.models import Membership, PhoneNumber
+
+    client.force_login(root)
+    membership = Membership.objects.get(team=team, user=alice)
+    number = PhoneNumber.objects.filter(team=team).first()
+    assert client.get("/admin/contactcards/membership/add/").status_code == 403
+    assert client.get("/admin/contactcards/phonenumber/add/").status_code == 403
+    page = client.get(f"/admin/contactcards/membership/{membership.pk}/change/")
+    assert page.status_code == 200 and 'name="role"' not in page.content.decode()  # shown, not editable
+    client.post(f"/admin/contactcards/membership/{membership.pk}/change/", {"role": "viewer", "team": team.pk,
+                                                                          "user": alice.pk})
+    assert client.post(f"/admin/contactcards/membership/{membership.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.post(f"/admin/contactcards/phonenumber/{number.pk}/delete/", {"post": "yes"}).status_code == 403
+    membership.refresh_from_db()
+    assert membership.role == "owner" and PhoneNumber.objects.filter(pk=number.pk).exists()
+    team_page = client.get(f"/admin/contactcards/team/{team.pk}/change/").content.decode()
+    assert "alice" in team_page and 'name="memberships-0-role"' not in team_page
