@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ContactCardsConfig(AppConfig):
     name = "contactcards"
-    verbose_name = "Contact cards"
+    verbose_name = _("Contact cards")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -46,10 +46,10 @@ class HistoryFilterForm(forms.Form):
         super().__init__(data, **kwargs)
         self._numbers = {n.e164: n for n in numbers}
         self._users = {u.get_username(): u for u in members}
-        self.fields["number"].choices = [("", "Any number")] + [
+        self.fields["number"].choices = [("", _("Any number"))] + [
             (n.e164, f"{n.e164} {n.label}".strip()) for n in numbers
         ]
-        self.fields["user"].choices = [("", "Anyone")] + [(name, name) for name in self._users]
+        self.fields["user"].choices = [("", _("Anyone"))] + [(name, name) for name in self._users]
         self.fields["number"].error_messages["invalid_choice"] = _("That number is not one of this team's numbers.")
         self.fields["user"].error_messages["invalid_choice"] = _("That user is not a member of this team.")
 

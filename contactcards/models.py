@@ -379,7 +379,7 @@ class CardMirror(models.Model):
     seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "card mirror"
+        verbose_name = _("card mirror")
 
     def __str__(self) -> str:
         card = f"{self.first_name} {self.last_name}".strip() if self.has_card else "no card"

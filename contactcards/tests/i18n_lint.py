@@ -147,6 +147,9 @@ def untranslated_in_python(source: str) -> list[tuple[int, str]]:
                     for value in keyword.value.values:
                         if _is_bare_text(value):
                             flag(value, "error message")
+        elif (isinstance(node, ast.Tuple) and len(node.elts) == 2 and isinstance(node.elts[0], ast.Constant)
+              and node.elts[0].value == "" and _is_bare_text(node.elts[1])):
+            flag(node.elts[1], "empty choice label")  # ("", "Any number") in a list of choices
         elif isinstance(node, ast.ClassDef) and any(
                 (base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")).endswith("Choices")
                 for base in node.bases):
@@ -155,9 +158,10 @@ def untranslated_in_python(source: str) -> list[tuple[int, str]]:
                         and len(statement.value.elts) >= 2 and _is_bare_text(statement.value.elts[-1])):
                     flag(statement.value.elts[-1], "choice label")
         elif isinstance(node, ast.Assign) and any(
-                isinstance(target, ast.Attribute) and target.attr == "short_description" for target in node.targets):
+                isinstance(target, ast.Attribute | ast.Name) and getattr(target, "attr", getattr(target, "id", ""))
+                in ("short_description", "verbose_name") for target in node.targets):
             if _is_bare_text(node.value):
-                flag(node.value, "short_description")
+                flag(node.value, "description or verbose name")
     found += _prose(tree, source)
     return sorted(set(found))
 

@@ -252,9 +252,9 @@ def _item_rows(job: Job) -> list[dict]:
 
 def _state_label(item: JobItem) -> str:
     if item.state == JobItem.State.WAITING and item.not_before:
-        return f"Waiting until {timezone.localtime(item.not_before):%H:%M}"
+        return _("Waiting until %(time)s") % {"time": f"{timezone.localtime(item.not_before):%H:%M}"}
     if item.state == JobItem.State.SENT:
-        return {True: "Sent · active", False: _("Sent · pending at Linq")}.get(item.card_active, "Sent")
+        return {True: _("Sent · active"), False: _("Sent · pending at Linq")}.get(item.card_active, _("Sent"))
     return item.get_state_display()
 
 

@@ -100,7 +100,8 @@ def webhooks_subscription(request: HttpRequest, slug: str, subscription_id: str)
         return _render(request, team, membership, status=400, bad_action=True)
     done = subscriptions.subscription_change(team=team, user=request.user, subscription_id=subscription_id,
                                              action=action, client_ip=client_ip(request))
-    words = {"pause": "Subscription paused.", "resume": "Subscription resumed.", "delete": "Subscription deleted."}
+    words = {"pause": _("Subscription paused."), "resume": _("Subscription resumed."),
+             "delete": _("Subscription deleted.")}
     return _after(request, team, membership, done, words[action])
 
 
