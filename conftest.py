@@ -234,9 +234,14 @@ def pseudo_language(tmp_path, settings):
                                 input=english, check=True, capture_output=True).stdout
         subprocess.run(["msgfmt", "-o", str(target / f"{domain}.mo"), "-"], input=pseudo, check=True,
                        capture_output=True)
+    from django.core.cache import caches
+    from django.utils import translation
+
+    # /jsi18n/ is cached per language (cache_page): no catalogue from before or after this fixture
+    # may be served while it is on, nor its pseudo-catalogue after it.
+    caches["default"].clear()
     settings.LOCALE_PATHS = [tmp_path]
     settings.LANGUAGES = [("en", "English"), (PSEUDO, "Pseudo")]
     yield PSEUDO
-    from django.utils import translation
-
+    caches["default"].clear()
     translation.activate(settings.LANGUAGE_CODE)
