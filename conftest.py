@@ -13,10 +13,10 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 from django.http import HttpRequest  # noqa: E402
 from django.test import Client as DjangoClient  # noqa: E402
 
-from contactcards.sandbox import SandboxServer, SandboxState  # noqa: E402
+from devtools.sandbox import SandboxServer, SandboxState  # noqa: E402
 
 # Photos (issue 14): local https file server, image server, moto S3 server, resolver and connection traps.
-pytest_plugins = ["contactcards.tests.photo_fixtures"]
+pytest_plugins = ["tests.support.photo_fixtures"]
 
 TOKEN = "test-token-ACME-7f3k9Q"
 OTHER_TOKEN = "test-token-OTHER-2b8x"
@@ -63,8 +63,8 @@ def sandbox(sandbox_server, settings) -> SandboxState:
 
 @pytest.fixture(scope="session")
 def smtp_server():
-    """A real SMTP server on loopback for the whole run (see contactcards/tests/mail.py)."""
-    from contactcards.tests.mail import Inbox, SMTPServer
+    """A real SMTP server on loopback for the whole run (see tests/support/mail.py)."""
+    from tests.support.mail import Inbox, SMTPServer
 
     server = SMTPServer(Inbox())
     server.start()
@@ -153,7 +153,7 @@ def personas(alice, bob, vera, charlie):
 @pytest.fixture(scope="session")
 def _live_worker_process(django_db_setup, sandbox_server):
     """One real `db_worker` for the whole session, on its own queue, stopped before the test DB is dropped."""
-    from contactcards.tests.worker import Workers
+    from tests.support.worker import Workers
 
     workers = Workers(sandbox_server.url)
     process = workers.start()
@@ -164,7 +164,7 @@ def _live_worker_process(django_db_setup, sandbox_server):
 @pytest.fixture
 def live_worker(_live_worker_process, transactional_db, sandbox, settings):
     """A worker that runs this test's tasks as they come (for tests that watch work happen)."""
-    from contactcards.tests.worker import LIVE_QUEUE
+    from tests.support.worker import LIVE_QUEUE
 
     assert _live_worker_process.poll() is None, "the session's db_worker has died"
     settings.LINQADMIN_TASKS_QUEUE = LIVE_QUEUE
@@ -174,7 +174,7 @@ def live_worker(_live_worker_process, transactional_db, sandbox, settings):
 @pytest.fixture
 def workers(transactional_db, sandbox_server, sandbox):
     """Real `db_worker` processes on demand: ``workers.run_batch()`` runs what is due and returns."""
-    from contactcards.tests.worker import Workers
+    from tests.support.worker import Workers
 
     started = Workers(sandbox_server.url)
     yield started
@@ -184,7 +184,7 @@ def workers(transactional_db, sandbox_server, sandbox):
 @pytest.fixture
 def clock(monkeypatch, sandbox, workers):
     """Move time for the app, the sandbox and the test's workers alike: ``clock.advance(minutes=10)``."""
-    from contactcards.tests.clock import Clock
+    from tests.support.clock import Clock
 
     return Clock(monkeypatch, sandbox, workers)
 
@@ -217,7 +217,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
         connection.close()
 
 
-# -- a pseudo-language (contactcards/tests/test_i18n.py, browser tests) ------------------------------
+# -- a pseudo-language (tests/common/test_i18n.py, browser tests) ------------------------------
 
 PSEUDO = "eo"  # a language Django knows (so LocaleMiddleware accepts it); every string becomes ⟪…⟫
 

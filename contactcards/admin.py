@@ -10,9 +10,9 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
+from contactcards.common.http import client_ip
 from contactcards.models import AuditEntry, Membership, PhoneNumber, Team
-from contactcards.services import teams as team_services
-from contactcards.views.utils import client_ip
+from contactcards.teams import services as team_services
 
 
 class TeamAdminForm(forms.ModelForm):

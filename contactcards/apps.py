@@ -10,7 +10,7 @@ class ContactCardsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
-        from contactcards import (
+        from contactcards.common import (
             checks,  # noqa: F401  (registers the stored-data checks)
             timezones,
         )

@@ -1,8 +1,14 @@
 from django.urls import include, path, register_converter
 
-from contactcards.converters import E164Converter
-from contactcards.views import cards, history, preferences, restore, rollout, teams, webhooks
-from contactcards.views import settings as team_settings
+from contactcards.cards import views as cards
+from contactcards.common import preferences
+from contactcards.common.converters import E164Converter
+from contactcards.history import restore
+from contactcards.history import views as history
+from contactcards.rollout import views as rollout
+from contactcards.sync import views as webhooks
+from contactcards.teams import settings_views as team_settings
+from contactcards.teams import views as teams
 
 register_converter(E164Converter, "e164")
 

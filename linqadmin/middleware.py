@@ -44,7 +44,7 @@ class ContentSecurityPolicyMiddleware:
 class LinqTimeBudgetMiddleware:
     """Each request may spend at most ``LINQ_REQUEST_BUDGET`` seconds on Linq calls and lock waits.
 
-    Every Linq client made during the request (``contactcards.clients.linq_client_for``) gets what
+    Every Linq client made during the request (``contactcards.common.clients.linq_client_for``) gets what
     is left of it, so the sum of one save's calls - re-read, write, re-read after no answer - stays
     under the budget, and the budget stays well under the worker timeout: a save that runs out of
     time ends as "outcome unknown" (and is reconciled later), never as a killed worker.
@@ -54,7 +54,7 @@ class LinqTimeBudgetMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from contactcards.clients import linq_time_budget
+        from contactcards.common.clients import linq_time_budget
 
         with linq_time_budget(settings.LINQ_REQUEST_BUDGET):
             return self.get_response(request)

@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "contactcards",
     "contactcards.accounts",
 ]
+if DEBUG:  # demo data, sandbox faults, history seeding: never installed in production (devtools/demo)
+    INSTALLED_APPS.append("devtools.demo")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -87,7 +89,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "contactcards.accounts.middleware.SessionSecurityMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "contactcards.timezones.TimeZoneMiddleware",  # each person's own time zone (contactcards/timezones.py)
+    "contactcards.common.timezones.TimeZoneMiddleware",  # each person's own time zone
     "django.contrib.messages.middleware.MessageMiddleware",
     "contactcards.accounts.middleware.TeamTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -109,7 +111,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "contactcards.context_processors.teams",
+                "contactcards.common.context_processors.teams",
             ],
         },
     },
@@ -158,7 +160,7 @@ CACHES = {
     },
 }
 
-# -- Task queue (contactcards/taskqueue.py) ----------------------------------
+# -- Task queue (contactcards/common/taskqueue.py) ----------------------------------
 # django-tasks with its database backend: tasks are rows in this database, run by
 # `python manage.py db_worker` processes (bin/run starts one; see README "Production").
 LINQADMIN_TASKS_QUEUE = env.str("LINQADMIN_TASKS_QUEUE", default="default")
@@ -197,7 +199,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "contactcards.accounts.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failure kept (readable on the account page), not only the count
-AXES_CLIENT_IP_CALLABLE = "contactcards.views.utils.client_ip"  # X-Forwarded-For only behind a trusted proxy
+AXES_CLIENT_IP_CALLABLE = "contactcards.common.http.client_ip"  # X-Forwarded-For only behind a trusted proxy
 # The two-factor sign-in form posts "auth-username"/"auth-password": never store those in clear.
 AXES_SENSITIVE_PARAMETERS = ["username", "auth-username", "auth-password", "token-otp_token", "backup-otp_token"]
 AXES_VERBOSE = False

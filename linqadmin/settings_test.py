@@ -27,7 +27,7 @@ CSP_EXTRA_IMG_SRC = ["http://127.0.0.1:*", "http://localhost:*"]
 # file next to the configured one, never the default in-memory test database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}-test"}  # noqa: F405
-# The session's live worker has a queue of its own (contactcards/tests/worker.py).
+# The session's live worker has a queue of its own (tests/support/worker.py).
 TASKS["default"]["QUEUES"] = sorted({*TASKS["default"]["QUEUES"], "live"})  # noqa: F405
 # Admin tests sign staff in without a second factor; test_two_factor turns this on to check it.
 ADMIN_REQUIRE_TWO_FACTOR = False
@@ -35,8 +35,7 @@ ADMIN_REQUIRE_TWO_FACTOR = False
 # whatever the clock does. Idle-timeout tests set this to 0.
 SESSION_REFRESH_SECONDS = 10**9
 
-# Worker processes started by a test that moved its clock (contactcards/tests/clock.py) share that time.
-if os.environ.get("LINQADMIN_TEST_CLOCK_OFFSET"):
-    from contactcards.tests.clock import shift_django_now
-
-    shift_django_now(float(os.environ["LINQADMIN_TEST_CLOCK_OFFSET"]))
+# The demo-and-test tools app: demo commands, and the shared clock of worker processes started by a
+# test that moved its clock (devtools/demo/apps.py reads LINQADMIN_TEST_CLOCK_OFFSET).
+if "devtools.demo" not in INSTALLED_APPS:  # noqa: F405
+    INSTALLED_APPS = [*INSTALLED_APPS, "devtools.demo"]  # noqa: F405

@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.decorators.cache import cache_page
 from django.views.i18n import JavaScriptCatalog
 
-from contactcards.views import health
+from contactcards.common import health
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

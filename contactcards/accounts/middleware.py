@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from two_factor.utils import default_device
 
-from contactcards.access import TwoFactorRequired
 from contactcards.accounts.sessions import keep_alive, session_is_current
+from contactcards.common.access import TwoFactorRequired
 
 
 class SessionSecurityMiddleware:

@@ -26,8 +26,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contactcards.accounts.models import Invitation
+from contactcards.history.audit import record_team_change
 from contactcards.models import AuditEntry, Membership, Team
-from contactcards.services.audit import record_team_change
 
 log = logging.getLogger(__name__)
 _SALT = "linqadmin.invitation"

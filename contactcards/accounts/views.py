@@ -20,14 +20,14 @@ from django_otp.plugins.otp_static.models import StaticToken
 from two_factor.utils import default_device
 from two_factor.views import LoginView as TwoFactorLoginView
 
-from contactcards.access import get_team_for_user, require_owner
 from contactcards.accounts import services
 from contactcards.accounts.forms import InvitedSignUpForm, InviteForm, TwoFactorPolicyForm
 from contactcards.accounts.models import Invitation
 from contactcards.accounts.selectors import sign_in_activity
 from contactcards.accounts.sessions import sign_out_everywhere
+from contactcards.common.access import get_team_for_user, require_owner
+from contactcards.common.http import client_ip
 from contactcards.models import Membership
-from contactcards.views.utils import client_ip
 
 
 class LoginView(TwoFactorLoginView):

@@ -1,4 +1,4 @@
-"""Normalise phone numbers stored before validation was strict (see contactcards/phones.py).
+"""Normalise phone numbers stored before validation was strict (see contactcards/lib/phones.py).
 
 Rewrites the ones that only differ by pasted separators or surrounding whitespace (a trailing
 newline) and reports the rest on the console; those can be opened and removed in the settings,
@@ -9,7 +9,7 @@ from django.db import migrations
 
 
 def normalise(apps, schema_editor):
-    from contactcards.services.teams import numbers_not_normal
+    from contactcards.teams.services import numbers_not_normal
 
     for problem in numbers_not_normal(fix=True, model=apps.get_model("contactcards", "PhoneNumber")):
         if problem.fixable:

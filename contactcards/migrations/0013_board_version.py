@@ -4,7 +4,7 @@
 INSERT, UPDATE and DELETE of the team's numbers (label, newest entry), card mirror rows, tags and
 tag links, and on every UPDATE of its audit entries (an outcome filled in): whatever path the
 change takes (ORM, bulk update, raw SQL, admin). The dashboard reuses a board computed for the
-same token (contactcards/selectors/dashboard.py).
+same token (contactcards/teams/dashboard.py).
 
 * PostgreSQL: deferred constraint triggers, so the token's row is written at commit - a writer
   holds that row's lock only for the instant of its commit and takes no other lock after it, so

@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
+from contactcards.lib.words import translated
 from contactcards.models import Team
 from contactcards.photos.fetch import FetchPolicy, FetchRefused, fetch_image, parse_networks
 from contactcards.photos.forms import CardPhotoForm
@@ -46,7 +47,6 @@ from contactcards.photos.images import (
     prepare_upload,
 )
 from contactcards.photos.models import Photo
-from contactcards.words import translated
 
 logger = logging.getLogger(__name__)
 

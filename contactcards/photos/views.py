@@ -7,7 +7,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from contactcards.access import get_team_for_user, require_write
+from contactcards.common.access import get_team_for_user, require_write
 from contactcards.photos import services
 from contactcards.photos.forms import PhotoUploadForm
 from contactcards.photos.images import MIN_SIDE, OUTPUT_SIDE

@@ -22,11 +22,11 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from contactcards.history_csv import neutralise
+from contactcards.history.export import neutralise
+from contactcards.lib.phones import PhoneNumberError, parse_e164
 from contactcards.linq import Card
 from contactcards.linq.client import CARD_FIELDS
 from contactcards.models import PhoneNumber, validate_tag
-from contactcards.phones import PhoneNumberError, parse_e164
 from contactcards.rollout.plan import Target
 
 COLUMNS = ["number", "label", "tags", "first_name", "last_name", "image_url", "status"]

@@ -32,11 +32,8 @@ from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contactcards.linq import LinqError
-from contactcards.models import AuditEntry, FormToken, Job, JobItem, Team
-from contactcards.rollout.plan import Plan, PlanRow
-from contactcards.services import cards
-from contactcards.services.outcomes import (
+from contactcards.cards import services as cards
+from contactcards.cards.outcomes import (
     Blocked,
     Busy,
     Conflict,
@@ -50,7 +47,10 @@ from contactcards.services.outcomes import (
     SwitchToEdit,
     Unchanged,
 )
-from contactcards.services.teams import number_label_tags
+from contactcards.linq import LinqError
+from contactcards.models import AuditEntry, FormToken, Job, JobItem, Team
+from contactcards.rollout.plan import Plan, PlanRow
+from contactcards.teams.services import number_label_tags
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def _apply_local_changes(team: Team, rows: list[PlanRow]) -> None:
 
 
 def _enqueue_job(job: Job) -> None:
-    from contactcards import taskqueue
+    from contactcards.common import taskqueue
     from contactcards.rollout import tasks
 
     for item_id in job.items.filter(state=State.QUEUED).values_list("pk", flat=True):
@@ -241,7 +241,7 @@ def _retry(item: JobItem, reason: str, entry: AuditEntry | None, *, code: int | 
 def _wait(item: JobItem, until: datetime, reason: str, *, entry: AuditEntry | None = None,
           code: int | None = None) -> str:
     """Park the item until ``until`` and schedule its task then (run_after): no polling in between."""
-    from contactcards import taskqueue
+    from contactcards.common import taskqueue
     from contactcards.rollout import tasks
 
     updated = JobItem.objects.filter(pk=item.pk, state=State.RUNNING, attempts=item.attempts).update(
@@ -282,7 +282,7 @@ def _finish_if_done(job_id: int) -> None:
 
 def check_job(job_id: int) -> str:
     """Give back items a dead worker left RUNNING, re-enqueue lost ones; come back later while the job is open."""
-    from contactcards import taskqueue
+    from contactcards.common import taskqueue
     from contactcards.rollout import tasks
 
     now = timezone.now()

@@ -1,4 +1,4 @@
-"""``{{ value|visible }}``: text from Linq shown safely (see contactcards/text.py).
+"""``{{ value|visible }}``: text from Linq shown safely (see contactcards/lib/text.py).
 
 Each control or bidi embedding/override/isolate character is replaced by a visible marker
 (``U+202E`` in a span whose title names it), and the whole is wrapped in ``<bdi>`` so a
@@ -14,7 +14,7 @@ from django import template
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from contactcards.text import describe_char, is_hidden
+from contactcards.lib.text import describe_char, is_hidden
 
 register = template.Library()
 

@@ -2,7 +2,7 @@
 
 from django import template
 
-from contactcards.selectors.teams import team_owner_names
+from contactcards.teams.selectors import team_owner_names
 
 register = template.Library()
 

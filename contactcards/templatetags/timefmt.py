@@ -1,8 +1,8 @@
-"""``{{ seconds|duration }}``: one humane duration format everywhere (contactcards/durations.py)."""
+"""``{{ seconds|duration }}``: one humane duration format everywhere (contactcards/common/durations.py)."""
 
 from django import template
 
-from contactcards.durations import humane_duration
+from contactcards.common.durations import humane_duration
 
 register = template.Library()
 

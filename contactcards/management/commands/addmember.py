@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 from contactcards.accounts.services import account_create
 from contactcards.management.teams import team_from_slug
 from contactcards.models import Role
-from contactcards.services.teams import TeamChangeError, membership_put
+from contactcards.teams.services import TeamChangeError, membership_put
 
 
 class Command(BaseCommand):

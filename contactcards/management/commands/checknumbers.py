@@ -8,7 +8,7 @@ from cron or CI.
 
 from django.core.management.base import BaseCommand, CommandError
 
-from contactcards.services.teams import numbers_not_normal
+from contactcards.teams.services import numbers_not_normal
 
 
 class Command(BaseCommand):

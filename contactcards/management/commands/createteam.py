@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from contactcards.services.teams import team_setup
+from contactcards.teams.services import team_setup
 
 
 class Command(BaseCommand):

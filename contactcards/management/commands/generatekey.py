@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from contactcards.crypto import generate_key
+from contactcards.common.crypto import generate_key
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""Django's ``migrate``, run as the owner role when MIGRATE_DATABASE_URL is set (see ``contactcards.dbroles``).
+"""Django's ``migrate``, run as the owner role when MIGRATE_DATABASE_URL is set (see ``contactcards.common.dbroles``).
 
 Afterwards the runtime role (DATABASE_URL's user) gets its privileges on every table, new ones
 included, and only SELECT/INSERT on the audit history.
@@ -6,7 +6,7 @@ included, and only SELECT/INSERT on the audit history.
 
 from django.core.management.commands.migrate import Command as MigrateCommand
 
-from contactcards.dbroles import as_owner, grant_runtime_privileges, runtime_role
+from contactcards.common.dbroles import as_owner, grant_runtime_privileges, runtime_role
 
 
 class Command(MigrateCommand):

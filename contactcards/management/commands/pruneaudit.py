@@ -7,7 +7,7 @@ How it gets past the append-only protections, on purpose and nowhere else:
 
 * The model and its queryset refuse ``delete()``; this command uses the queryset's
   ``_raw_delete`` (one ``DELETE ... WHERE created_at < %s``, no signals, no per-row work).
-* With two database roles (``contactcards.dbroles``), the runtime role has no DELETE on the
+* With two database roles (``contactcards.common.dbroles``), the runtime role has no DELETE on the
   table at all: this command switches to the owner role (MIGRATE_DATABASE_URL) for the prune.
 * On PostgreSQL the trigger installed by migration 0002 rejects DELETE unless the transaction
   has run ``SET LOCAL linqadmin.allow_audit_prune = 'on'``. This command does that inside
@@ -24,7 +24,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections, models, router, transaction
 from django.utils import timezone
 
-from contactcards.dbroles import as_owner
+from contactcards.common.dbroles import as_owner
 from contactcards.models import AuditEntry
 
 ALLOW_PRUNE_SQL = "SET LOCAL linqadmin.allow_audit_prune = 'on'"

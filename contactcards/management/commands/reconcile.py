@@ -8,7 +8,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from contactcards.models import Team
-from contactcards.services.reconcile import reconcile_team, schedule_reconcile
+from contactcards.sync.reconcile import reconcile_team, schedule_reconcile
 
 
 class Command(BaseCommand):

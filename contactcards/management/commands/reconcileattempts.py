@@ -13,8 +13,8 @@ still be in flight are left alone. Exit status 1 if a card could not be read (tr
 
 from django.core.management.base import BaseCommand, CommandError
 
+from contactcards.history.audit import reconcile_all
 from contactcards.management.teams import team_from_slug
-from contactcards.services.audit import reconcile_all
 
 
 class Command(BaseCommand):

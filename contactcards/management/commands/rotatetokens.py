@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from contactcards import crypto
+from contactcards.common import crypto
 from contactcards.models import Team
 
 

@@ -3,10 +3,10 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.template.loader import render_to_string
 
-from contactcards.errors import meaning
+from contactcards.common.errors import meaning
 from contactcards.management.teams import team_from_slug
-from contactcards.selectors.teams import numbers_import_preview
-from contactcards.services.teams import numbers_sync
+from contactcards.teams.selectors import numbers_import_preview
+from contactcards.teams.services import numbers_sync
 
 
 class Command(BaseCommand):

@@ -1,0 +1,124 @@
+"""What a save can end in: one frozen type per case, built once by ``services.cards``, never changed.
+
+The card view is one ``match`` over these; every rule that decides between them (a failed
+write that the re-read shows applied is ``Saved``; which values "Save my version" starts from)
+lives in ``services/cards.py``. What an error means is ``errors.py``; the words are templates.
+
+    Saved           the change is at Linq (``unanswered`` set: the call got no answer, a re-read showed it)
+    Unchanged       nothing to send (nothing typed differs, or Linq already has these values)
+    Conflict        someone changed the same field at Linq meanwhile: nothing sent
+    SwitchToEdit    a create found a card at Linq (or Linq said 409/2014): nothing created
+    SwitchToCreate  an edit found no card at Linq any more, or one that is not active (pending), or
+                    Linq refused the PATCH with 404/2012: set it up again (POST the whole card)
+    ImageRefused    the new image link failed the check Linq's fetch would fail: nothing sent, no row
+    Blocked         the write budget is spent (or Linq asked to wait): nothing sent
+    Busy            another save held the number's lock too long: nothing sent
+    Duplicate       this form was already submitted: nothing sent again
+    NotChecked      the re-read before the write failed: nothing sent (recorded, not counted)
+    Failed          the write was sent and certainly did not take effect
+    OutcomeUnknown  the write was sent, got no usable answer, and the re-read failed too
+
+Fields that hold several values are tuples or read-only mappings, so an outcome cannot be
+changed by whoever receives it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from contactcards.cards.budget import Budget
+from contactcards.cards.diff import FieldConflict
+from contactcards.linq import Card, LinqError
+from contactcards.models import AuditEntry
+from contactcards.photos.services import ImageCheck
+
+
+@dataclass(frozen=True)
+class Saved:
+    card: Card  # as Linq returned it (or as the re-read found it)
+    entry: AuditEntry
+    changed: tuple[str, ...]  # the fields sent
+    created: bool = False  # a first card (POST), not an edit
+    others_changed: tuple[str, ...] = ()  # changed at Linq meanwhile by someone else, left as they are
+    unanswered: LinqError | None = None  # the write got no answer; the re-read showed it took effect
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    card: Card | None = None  # set when Linq already had the typed values (someone made the same change)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    card: Card  # Linq's card now
+    conflicts: tuple[FieldConflict, ...]
+    keep_mine: Mapping[str, str]  # what "Save my version" starts from: Linq's card, the person's changes on top
+
+
+@dataclass(frozen=True)
+class SwitchToEdit:
+    card: Card  # the card that exists at Linq
+    typed: Mapping[str, str]  # the person's input, to put on top of it
+
+
+@dataclass(frozen=True)
+class SwitchToCreate:
+    typed: Mapping[str, str]  # the person's input, for a new card
+    pending: bool = False  # Linq has a card that is not active: it is set up again, not edited
+    refused: AuditEntry | None = None  # the PATCH Linq refused with 404/2012 (it is in the history)
+
+
+@dataclass(frozen=True)
+class ImageRefused:
+    check: ImageCheck  # why the link would not work (checked before the lock, the budget and any call)
+
+
+@dataclass(frozen=True)
+class Blocked:
+    budget: Budget
+
+
+@dataclass(frozen=True)
+class Busy:
+    pass
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    previous: AuditEntry | None  # the write the first submission caused (None: no record of it)
+
+    @property
+    def took_effect(self) -> bool:
+        return self.previous is not None and bool(self.previous.is_success or self.previous.applied)
+
+
+@dataclass(frozen=True)
+class NotChecked:
+    error: LinqError  # why the card could not be re-read before the write
+    entry: AuditEntry | None  # the recorded attempt (None without a token: no call was possible)
+
+
+@dataclass(frozen=True)
+class Failed:
+    error: LinqError
+    entry: AuditEntry
+    rechecked: bool = False  # the call got no answer and a re-read showed it did not take effect
+    card: Card | None = None  # the re-read card, when there was one
+
+    @property
+    def applied(self) -> bool | None:
+        """What a re-read found (False), or None when the error itself says nothing took effect."""
+        return False if self.rechecked else None
+
+
+@dataclass(frozen=True)
+class OutcomeUnknown:
+    error: LinqError
+    entry: AuditEntry
+
+
+SaveOutcome = (
+    Saved | Unchanged | Conflict | SwitchToEdit | SwitchToCreate | ImageRefused | Blocked | Busy | Duplicate
+    | NotChecked | Failed | OutcomeUnknown
+)

@@ -1,0 +1,192 @@
+"""Saving a card: every card write to Linq goes through ``card_update`` or ``card_create``.
+
+Each save follows one shape: under the number's lock (``guard.guarded``) re-read the card (one
+free GET) -> diff (``diff.py``) -> store the attempt ahead of the write (``audit.write_ahead``);
+after the lock's commit, call once, never retried -> fill in the attempt's outcome
+(``audit.send_write``). It returns one frozen outcome (``outcomes.py``); every rule that decides
+between them is here.
+
+A card that is not active (its set-up did not complete) cannot be PATCHed - Linq answers 404/2012
+and wants the whole card POSTed again - so an edit of such a card, or an edit Linq refuses that
+way, switches to the set-up form with the person's input kept (``SwitchToCreate``), the mirror of
+a set-up that finds a card (409/2014, ``SwitchToEdit``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from contactcards.cards.diff import Changes, changed_fields, compare, normalise
+from contactcards.cards.guard import Then, duplicate_of, guarded
+from contactcards.cards.outcomes import (
+    Conflict,
+    Duplicate,
+    Failed,
+    ImageRefused,
+    NotChecked,
+    OutcomeUnknown,
+    Saved,
+    SaveOutcome,
+    SwitchToCreate,
+    SwitchToEdit,
+    Unchanged,
+)
+from contactcards.common.clients import linq_client_for
+from contactcards.history.audit import (
+    AlreadySent,
+    Attempt,
+    WriteRecord,
+    reconcile,
+    record_not_sent,
+    send_write,
+    write_ahead,
+)
+from contactcards.linq import LinqClient
+from contactcards.models import AuditEntry, Job, PhoneNumber
+from contactcards.photos.services import ImageCheck, check_new_image, photo_used
+from contactcards.sync.reads import card_fetch
+
+
+def card_update(
+    *,
+    number: PhoneNumber,
+    user: AbstractBaseUser,
+    loaded: dict[str, str | None],
+    submitted: dict[str, str | None],
+    token: str = "",
+    client_ip: str | None = None,
+    restored_from: int | None = None,
+    job: Job | None = None,
+) -> SaveOutcome:
+    """PATCH the person's changes, at most once per form, never over someone else's change.
+    (``restored_from``: the history entry whose version this save restores, recorded on its row.)
+
+    Under the number's lock: skip a form whose token was already used, refuse a spent budget,
+    re-read the card, stop with a conflict if a field the person changed was also changed at
+    Linq since the form was loaded, else PATCH only the person's changed fields that Linq does
+    not already have.
+    """
+    changes = changed_fields(loaded, submitted)
+    if not changes:
+        return Unchanged()
+    typed = MappingProxyType(normalise(submitted))
+    image = check_new_image(changes)  # issue 14: a link Linq could not fetch costs no write (before the lock)
+    if image is not None and not image.ok:
+        return ImageRefused(check=image)
+
+    def work() -> SaveOutcome | Then:
+        client = linq_client_for(number.team)  # one client (one connection) for the re-read and the write
+        current = card_fetch(number=number, client=client)
+        if current.error is not None:
+            body = {name: new for name, (_old, new) in changes.items()}
+            attempt = Attempt(number=number, user=user, action=AuditEntry.Action.UPDATE, changes=changes,
+                              restored_from=restored_from,
+                              body=body, client_ip=client_ip, job=job)
+            return NotChecked(error=current.error, entry=record_not_sent(attempt, current.error))
+        reconcile(number, current.card)  # earlier attempts that never got an answer: settle them first
+        if current.card is None:  # deleted at Linq since the form was loaded
+            return SwitchToCreate(typed=typed)
+        if not current.card.is_active:  # PATCH needs an active card: set it up again (POST), nothing sent
+            return SwitchToCreate(typed=typed, pending=True)
+        seen = compare(loaded=loaded, submitted=submitted, remote=current.card)
+        if seen.conflicts:
+            return Conflict(card=current.card, conflicts=seen.conflicts, keep_mine=MappingProxyType(seen.keep_mine))
+        if not seen.to_send:  # someone else already made exactly this change
+            return Unchanged(card=current.card)
+        body = {name: new for name, (_old, new) in seen.to_send.items()}
+        attempt = Attempt(number=number, user=user, action=AuditEntry.Action.UPDATE, changes=seen.to_send,
+                          restored_from=restored_from,
+                          body=body, client_ip=client_ip, job=job)
+        return _write(attempt, client, lambda c: c.update_card(number.e164, body), token,
+                      others_changed=seen.others_changed, typed=typed)
+
+    return _remember_photo(guarded(number, token, work), number=number, user=user, image=image)
+
+
+def card_create(
+    *,
+    number: PhoneNumber,
+    user: AbstractBaseUser,
+    submitted: dict[str, str | None],
+    token: str = "",
+    client_ip: str | None = None,
+    job: Job | None = None,
+) -> SaveOutcome:
+    """POST a first card, at most once per form.
+
+    The card is re-read first (free): if someone set one up meanwhile, nothing is sent and the
+    outcome is SwitchToEdit. On 409/2014 (a card appeared between re-read and POST), the card
+    is fetched for the same reason.
+    """
+    typed = MappingProxyType(normalise(submitted))
+    changes: Changes = {name: ["", value] for name, value in typed.items() if value}
+    fields = {"first_name": typed["first_name"], "last_name": typed["last_name"] or None,
+              "image_url": typed["image_url"] or None}
+    image = check_new_image(changes)  # issue 14: a link Linq could not fetch costs no write (before the lock)
+    if image is not None and not image.ok:
+        return ImageRefused(check=image)
+    attempt = Attempt(number=number, user=user, action=AuditEntry.Action.CREATE, changes=changes,
+                      body=LinqClient.create_body(number.e164, **fields), client_ip=client_ip, job=job)
+
+    def work() -> SaveOutcome | Then:
+        client = linq_client_for(number.team)  # one client (one connection) for the re-read and the write
+        current = card_fetch(number=number, client=client)
+        if current.error is not None:
+            return NotChecked(error=current.error, entry=record_not_sent(attempt, current.error))
+        reconcile(number, current.card)
+        if current.card is not None and current.card.is_active:
+            return SwitchToEdit(card=current.card, typed=typed)
+        return _write(attempt, client, lambda c: c.create_card(number.e164, **fields), token, created=True)
+
+    outcome = guarded(number, token, work)
+    if isinstance(outcome, Failed) and outcome.error.code == 2014:  # a card appeared after the re-read
+        existing = card_fetch(number=number)
+        if existing.card is not None:
+            return SwitchToEdit(card=existing.card, typed=typed)
+    return _remember_photo(outcome, number=number, user=user, image=image)
+
+
+def _remember_photo(outcome: SaveOutcome, *, number: PhoneNumber, user: AbstractBaseUser,
+                    image: ImageCheck | None) -> SaveOutcome:
+    """A photo link a card now uses joins the team's library, to be picked again for another number."""
+    if image is not None and isinstance(outcome, Saved) and "image_url" in outcome.changed:
+        photo_used(team=number.team, url=image.url, user=user, check=image)
+    return outcome
+
+
+def _write(attempt: Attempt, client: LinqClient, call, token: str, *, created: bool = False,
+           others_changed: tuple[str, ...] = (), typed: Mapping[str, str] | None = None) -> SaveOutcome | Then:
+    """Under the lock: store the attempt ahead of the write. Then (after the commit): the call, its
+    recorded outcome, and which save outcome that is."""
+    try:
+        entry = write_ahead(attempt, token)
+    except AlreadySent:
+        return duplicate_of(token) or Duplicate(previous=None)
+
+    def then() -> SaveOutcome:
+        record = send_write(entry, attempt, client=client, call=call)
+        return _outcome_of(record, attempt, created=created, others_changed=others_changed, typed=typed)
+
+    return then
+
+
+def _outcome_of(record: WriteRecord, attempt: Attempt, *, created: bool,
+                others_changed: tuple[str, ...], typed: Mapping[str, str] | None = None) -> SaveOutcome:
+    """``typed``: an edit's input, for the set-up form when Linq refuses the PATCH (None for a set-up)."""
+    changed = tuple(attempt.changes)
+    error = record.error
+    if error is not None and typed is not None and error.status == 404 and error.code == 2012:
+        # Linq refused the PATCH: no active card (its set-up did not complete). Set it up again.
+        return SwitchToCreate(typed=typed, pending=True, refused=record.entry)
+    if record.error is None:
+        return Saved(card=record.card, entry=record.entry, changed=changed, created=created,
+                     others_changed=others_changed)
+    if record.applied is True and record.card is not None:  # unanswered, but the re-read shows it
+        return Saved(card=record.card, entry=record.entry, changed=changed, created=created,
+                     others_changed=others_changed, unanswered=record.error)
+    if record.error.outcome_unknown and record.applied is None:
+        return OutcomeUnknown(error=record.error, entry=record.entry)
+    return Failed(error=record.error, entry=record.entry, rechecked=record.applied is False, card=record.card)

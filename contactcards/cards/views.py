@@ -1,0 +1,174 @@
+"""The card page: show a number's card, edit it, or set one up.
+
+Saves go through ``services.cards.card_update`` / ``card_create``, which decide what (if
+anything) is sent to Linq and return one outcome (``services/outcomes.py``). This view is one
+``match`` over those outcomes that picks the form and the context; the words are in the templates.
+Nothing here retries a write.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_http_methods
+
+from contactcards.cards import outcomes as o
+from contactcards.cards.budget import write_budget
+from contactcards.cards.forms import CardForm
+from contactcards.cards.selectors import recent_entries
+from contactcards.cards.services import card_create, card_update
+from contactcards.common.access import get_number_for_user, require_write
+from contactcards.common.errors import meaning
+from contactcards.common.http import client_ip
+from contactcards.history.audit import reconcile
+from contactcards.linq import Card
+from contactcards.linq.client import CARD_FIELDS
+from contactcards.models import Membership, PhoneNumber
+from contactcards.photos.forms import CardPhotoForm
+from contactcards.photos.services import card_photo, team_photos
+from contactcards.sync.mirror import mark_seen
+from contactcards.sync.reads import card_fetch
+
+
+@require_http_methods(["GET", "POST"])
+def card_detail(request: HttpRequest, slug: str, e164: str) -> HttpResponse:
+    number, membership = get_number_for_user(request, slug, e164)
+    page = _Page(request, number, membership)
+    if request.method == "GET":
+        mark_seen(number=number)  # someone here looked: the dashboard's "changed outside" mark goes
+        return page.current()
+    require_write(membership)
+    # Issue 14: an uploaded (stored now) or picked photo is sent as its link, and checked like a typed one.
+    photo = card_photo(team=number.team, user=request.user, data=request.POST, files=request.FILES)
+    page.photo_form = photo.form
+    data = request.POST.copy()
+    if photo.url:
+        data["image_url"] = photo.url
+    for note in photo.advice:
+        messages.warning(request, note)
+    if request.POST.get("action") == "create":
+        form = CardForm(data)
+        if not form.is_valid() or photo.error:
+            return page.render(form=_with_photo_error(form, photo.error))
+        outcome = card_create(number=number, user=request.user, submitted=form.submitted(),
+                              token=form.cleaned_data["token"], client_ip=client_ip(request))
+        return page.after_save(form, outcome)
+    form = CardForm(data, loaded={})
+    if not form.is_valid() or photo.error:
+        if "loaded" in form.errors:  # tampered or stale: start again from Linq's current card
+            messages.warning(request, form.errors["loaded"][0])
+            posted = {name: data.get(name, "") for name in CARD_FIELDS}
+            return page.current(initial=posted)
+        return page.render(form=_with_photo_error(form, photo.error))
+    outcome = card_update(number=number, user=request.user, loaded=form.loaded_values, submitted=form.submitted(),
+                          token=form.cleaned_data["token"], client_ip=client_ip(request))
+    return page.after_save(form, outcome)
+
+
+class _Page:
+    """One number's card page for one request: the shared context, and a page per outcome."""
+
+    def __init__(self, request: HttpRequest, number: PhoneNumber, membership: Membership) -> None:
+        self.request, self.number, self.membership = request, number, membership
+        self.photo_form = CardPhotoForm()  # the upload / library controls (kept with their errors on a POST)
+
+    def render(self, *, form: CardForm | None, card: Card | None = None, status: int = 200, **extra) -> HttpResponse:
+        error = extra.get("error")
+        if error is not None and error.field and form is not None:
+            words = render_to_string("includes/error_field.txt", {"error": error, "membership": self.membership})
+            form.add_error(error.field, words.strip())
+            if not error.code and not error.trace_id:
+                extra["error"] = None
+        context = {
+            "team": self.number.team,
+            "number": self.number,
+            "membership": self.membership,
+            "card": card,
+            "pending": card is not None and not card.is_active,  # set up again (POST), not edited
+            "form": form,
+            "mode": "unavailable" if form is None else ("edit" if form.editing else "create"),
+            "budget": extra.pop("budget", None) or write_budget(number=self.number),
+            "recent": recent_entries(number=self.number),
+            "photo_form": self.photo_form,
+            "library": team_photos(team=self.number.team, limit=12) if self.membership.can_write else (),
+            **extra,
+        }
+        return render(self.request, "contactcards/card.html", context, status=status)
+
+    def current(self, *, initial: dict[str, str] | None = None, **extra) -> HttpResponse:
+        """Re-read the card from Linq (free: reads do not spend the write budget) and show a fresh form.
+
+        Opening the number also settles earlier writes whose outcome is unknown (``reconcile``):
+        the card just read says whether each took effect. A card that is not active gets the set-up
+        form pre-filled with what Linq has: PATCH cannot complete it, one POST with the whole card can.
+        """
+        load = card_fetch(number=self.number)
+        if load.error is not None:
+            return self.render(form=None, load_error=meaning(load.error), **extra)
+        reconcile(self.number, load.card)
+        if load.card is not None and not load.card.is_active:
+            return self.render(card=load.card, form=CardForm(initial={**load.card.fields(), **(initial or {})}),
+                               **extra)
+        loaded = load.card.fields() if load.card else ({} if initial is not None else None)
+        return self.render(card=load.card, form=CardForm(initial=initial, loaded=loaded), **extra)
+
+    def after_save(self, form: CardForm, outcome: o.SaveOutcome) -> HttpResponse:
+        """One page per outcome. The form keeps the person's input whenever nothing took effect."""
+        match outcome:
+            case o.Saved(card=card):
+                return self.render(card=card, form=CardForm(loaded=card.fields()), saved=outcome,
+                                   unanswered=meaning(outcome.unanswered, applied=True) if outcome.unanswered else None)
+            case o.Unchanged(card=None):
+                return self.render(form=form, unchanged=outcome)
+            case o.Unchanged(card=card):
+                return self.render(card=card, form=CardForm(loaded=card.fields()), unchanged=outcome)
+            case o.Conflict(card=card, keep_mine=keep_mine):
+                return self.render(card=card, form=CardForm(initial=keep_mine, loaded=card.fields()),
+                                   conflicts=outcome.conflicts, status=409)
+            case o.SwitchToEdit(card=card, typed=typed):
+                return self.render(card=card, form=CardForm(initial=typed, loaded=card.fields()), switched=outcome)
+            case o.SwitchToCreate(typed=typed):
+                return self.render(form=CardForm(initial=typed), switched=outcome, pending=outcome.pending)
+            case o.ImageRefused(check=check):
+                form.add_error("image_url", render_to_string("includes/image_refused.txt", {"check": check}).strip())
+                return self.render(form=form)
+            case o.Blocked(budget=budget):
+                return self.render(form=form, budget=budget, budget_refused=True)
+            case o.Busy():
+                return self.render(form=form, busy=outcome)
+            case o.Duplicate() if outcome.took_effect:
+                return self.current(duplicate=outcome)
+            case o.Duplicate(previous=None):
+                return self.current(duplicate=outcome)
+            case o.Duplicate():
+                form.renew_token()  # the first submission failed: keep the input for a deliberate save
+                return self.render(card=card_fetch(number=self.number).card, form=form, duplicate=outcome)
+            case o.NotChecked(error=error):
+                return self.render(form=form, error=meaning(error), not_checked=True)
+            case o.OutcomeUnknown(error=error):
+                form.renew_token()  # the input stays; whether to save again is the person's call
+                return self.render(form=form, error=meaning(error))
+            case o.Failed(error=error, card=card):
+                # The form keeps the input under a new one-time token; "Retry now" resends the
+                # same changes only if a person asks.
+                form.renew_token()
+                understood = meaning(error, applied=outcome.applied)
+                retry = _retry_form(form) if understood.offer_retry else None
+                return self.render(card=card, form=form, error=understood, retry_form=retry)
+        raise TypeError(f"unhandled save outcome {outcome!r}")
+
+
+def _with_photo_error(form: CardForm, error: str) -> CardForm:
+    """The card form, with the photo's problem (shown under the file input too) in its error summary."""
+    if error:
+        form.add_error(None, error)
+    return form
+
+
+def _retry_form(form: CardForm) -> CardForm:
+    """The same changes as the failed save (same values, same loaded), under a new one-time token."""
+    # auto_id=False: its hidden copies must not reuse the ids of the visible form's inputs (labels, aria).
+    return CardForm(initial=form.submitted(), loaded=form.loaded_values if form.editing else None,
+                    auto_id=False)

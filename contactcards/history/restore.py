@@ -1,0 +1,70 @@
+""""Restore this version": from a history entry, show what would change against Linq's current card,
+then save it through the normal save (budget, conflict check, one PATCH of only the fields that differ,
+an audit entry that links to the version restored)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from contactcards.cards import outcomes as o
+from contactcards.cards.forms import CardForm
+from contactcards.cards.services import card_update
+from contactcards.common.access import get_team_for_user, require_write
+from contactcards.common.errors import meaning
+from contactcards.common.http import client_ip
+from contactcards.history.selectors import audit_entry_get
+from contactcards.history.versions import restorable, version_after
+from contactcards.linq.client import CARD_FIELDS
+from contactcards.models import AuditEntry
+from contactcards.sync.reads import card_fetch
+
+
+def restore_version(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    team, membership = get_team_for_user(request, slug)
+    entry = audit_entry_get(team=team, pk=pk)
+    if entry is None or not restorable(entry) or entry.number is None:
+        raise Http404(_("No version to restore here."))
+    require_write(membership)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    number = entry.number
+    number.team = team
+    version = version_after(entry)
+    if request.method == "POST":
+        form = CardForm(request.POST, loaded={})
+        if form.is_valid():
+            outcome = card_update(number=number, user=request.user, loaded=form.loaded_values,
+                                  submitted=_restoring(version, form.loaded_values), token=form.cleaned_data["token"],
+                                  client_ip=client_ip(request), restored_from=entry.pk)
+            if isinstance(outcome, o.Saved):
+                messages.success(request, _("Version of entry %(entry)s restored: Linq updated %(fields)s.") % {
+                    "entry": entry.pk, "fields": ", ".join(name.replace("_", " ") for name in outcome.changed)})
+                return redirect("card", slug=team.slug, e164=number.e164)
+            return _page(request, team, membership, entry, version, outcome=outcome, status=409
+                         if isinstance(outcome, o.Conflict) else 200)
+        messages.warning(request, _("The form was stale: here is the comparison with Linq's card as it is now."))
+    return _page(request, team, membership, entry, version)
+
+
+def _restoring(version: dict[str, str | None], current: dict[str, str | None]) -> dict[str, str | None]:
+    """What to submit: the version's known fields, the current value for fields the history does not know."""
+    return {name: version[name] if version[name] is not None else (current.get(name) or "") for name in CARD_FIELDS}
+
+
+def _page(request, team, membership, entry: AuditEntry, version, *, outcome=None, status: int = 200) -> HttpResponse:
+    load = card_fetch(number=entry.number)
+    current = load.card.fields() if load.card else None
+    differences = []
+    form = None
+    if current is not None:
+        target = _restoring(version, current)
+        differences = [(name, current[name], target[name]) for name in CARD_FIELDS if current[name] != target[name]]
+        form = CardForm(initial=target, loaded=current)
+    context = {"team": team, "membership": membership, "entry": entry, "number": entry.number,
+               "differences": differences, "form": form, "outcome": outcome,
+               "outcome_kind": type(outcome).__name__ if outcome is not None else "",
+               "load_error": meaning(load.error) if load.error else None, "no_card": load.error is None and not current}
+    return render(request, "contactcards/restore.html", context, status=status)

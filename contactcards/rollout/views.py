@@ -1,0 +1,292 @@
+"""Many numbers at once: bulk edit, CSV export/import, and the job pages that follow a rollout.
+
+Every change goes preview -> confirm: the preview (``rollout.plan``) reads the cards once and says
+what would happen per number; nothing is sent until the person confirms, and the confirm re-reads
+and refuses to go ahead if the result differs from what was previewed (a signed fingerprint).
+A confirmed plan becomes a job (``rollout.jobs``) that task workers run; the job page shows its
+progress, live with JavaScript (a JSON endpoint it polls) and by refreshing without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django import forms
+from django.contrib import messages
+from django.core import signing
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from contactcards.common.access import get_team_for_user, require_write
+from contactcards.common.clients import linq_client_for
+from contactcards.common.errors import meaning
+from contactcards.linq import LinqError
+from contactcards.linq.client import CARD_FIELDS
+from contactcards.models import Job, JobItem, Membership, PhoneNumber, Team
+from contactcards.rollout import jobs
+from contactcards.rollout.cards_csv import MAX_BYTES, export_rows, parse_cards_csv, write_csv
+from contactcards.rollout.plan import FIELD_LABELS, Plan, PlanRow, Target, build_plan
+from contactcards.teams.dashboard import STATUS_FILTERS, matching_numbers
+
+_CSV_SALT = "contactcards.rollout.csv"
+_PLAN_SALT = "contactcards.rollout.plan"
+MAX_SELECTION = 5000
+
+
+# -- preview fingerprint: confirm only what was previewed -----------------------------------
+
+
+def fingerprint(plan: Plan) -> str:
+    rows = [[r.e164, r.kind, r.changes, r.label, r.tags] for r in plan.rows]
+    return signing.dumps(hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest(), salt=_PLAN_SALT)
+
+
+def _same_plan(plan: Plan, signed: str) -> bool:
+    try:
+        expected = signing.loads(signed or "", salt=_PLAN_SALT)
+    except signing.BadSignature:
+        return False
+    return signing.loads(fingerprint(plan), salt=_PLAN_SALT) == expected
+
+
+def _owner_only_rows(plan: Plan, membership: Membership) -> Plan:
+    """Labels and tags are changed by owners: an editor's row that would change them cannot go ahead."""
+    if membership.is_owner:
+        return plan
+    rows = [
+        PlanRow(e164=r.e164, kind="cannot", row=r.row, number=r.number, loaded=r.loaded,
+                reasons=(_("Only owners change labels and tags; leave those cells as they are."),))
+        if r.local_change and r.kind != "cannot" else r
+        for r in plan.rows
+    ]
+    return Plan(rows=rows, error=plan.error, problems=plan.problems)
+
+
+def _plan_context(plan: Plan, membership: Membership) -> dict:
+    error = meaning(plan.error) if plan.error is not None else None
+    return {"plan": plan, "plan_error": error, "counts": plan.counts, "fingerprint": fingerprint(plan)}
+
+
+# -- bulk edit -----------------------------------------------------------------------------------
+
+
+class BulkForm(forms.Form):
+    """Which fields to set on every selected number, and to what."""
+
+    set_first_name = forms.BooleanField(required=False, label=_("Set the first name"))
+    first_name = forms.CharField(required=False, max_length=100, strip=True)
+    set_last_name = forms.BooleanField(required=False, label=_("Set the last name"))
+    last_name = forms.CharField(required=False, max_length=100, strip=True)
+    set_image_url = forms.BooleanField(required=False, label=_("Set the photo URL"))
+    image_url = forms.CharField(required=False, max_length=2000, strip=True, label=_("Photo URL"))
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        chosen = [name for name in CARD_FIELDS if cleaned.get(f"set_{name}")]
+        if not chosen:
+            raise forms.ValidationError(_("Tick at least one field to set."))
+        for name in chosen:
+            if not cleaned.get(name):
+                self.add_error(name, _("%(field)s: enter the new value (Linq cannot remove a field).")
+                               % {"field": FIELD_LABELS[name]})
+        return cleaned
+
+    def values(self) -> dict[str, str]:
+        return {name: self.cleaned_data[name] for name in CARD_FIELDS if self.cleaned_data.get(f"set_{name}")}
+
+
+def _selection(data, team: Team) -> tuple[list[str], str]:
+    """The chosen numbers: ticked ones (``n``), or all matching the dashboard filter (``all=1``)."""
+    if data.get("all") == "1":
+        query, tag, status = data.get("q", ""), data.get("tag", ""), data.get("status", "")
+        described = ", ".join(f"{k} “{v}”" for k, v in (("search", query), ("tag", tag),
+                                                          ("status", STATUS_FILTERS.get(status, ""))) if v)
+        e164s = matching_numbers(team=team, query=query, tag=tag, status=status)
+        return e164s[:MAX_SELECTION], described or "all numbers"
+    ticked = list(dict.fromkeys(data.getlist("n")))[:MAX_SELECTION]
+    known = set(PhoneNumber.objects.filter(team=team, e164__in=ticked).values_list("e164", flat=True))
+    return [e164 for e164 in ticked if e164 in known], ""
+
+
+def bulk_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    team, membership = get_team_for_user(request, slug)
+    require_write(membership)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    data = request.POST if request.method == "POST" else request.GET
+    e164s, described = _selection(data, team)
+    form = BulkForm(request.POST if request.method == "POST" else None)
+    context = {"team": team, "membership": membership, "form": form, "e164s": e164s, "described": described,
+               "selection": _selection_fields(data),
+               "field_pairs": [(form[f"set_{name}"], form[name]) for name in CARD_FIELDS]}
+    if not e164s:
+        messages.warning(request, _("Select at least one number on the dashboard first."))
+        return redirect("dashboard", slug=team.slug)
+    if request.method == "GET":
+        return render(request, "contactcards/rollout_bulk.html", context)
+    if not form.is_valid():
+        return render(request, "contactcards/rollout_bulk.html", context, status=400)
+    plan = build_plan(team, [Target(e164=e164, values=form.values()) for e164 in e164s])
+    if request.POST.get("action") == "confirm" and plan.ok:
+        if _same_plan(plan, request.POST.get("fingerprint", "")) and plan.can_confirm:
+            changed = ", ".join(str(FIELD_LABELS[name]).lower() for name in form.values())
+            job = jobs.job_create(team=team, user=request.user, plan=plan, source=Job.Source.BULK,
+                                  description=_("Set %(fields)s on %(count)d numbers") % {
+                                      "fields": changed, "count": len(e164s)})
+            return redirect("job_detail", slug=team.slug, pk=job.pk)
+        context["changed_since"] = True
+    carry = context["selection"] + [(name, value) for name, value in form.cleaned_data.items()
+                                    if value and name in form.fields]
+    carry = [(name, "on" if value is True else value) for name, value in carry]
+    return render(request, "contactcards/rollout_bulk.html",
+                  {**context, **_plan_context(plan, membership), "carry": carry})
+
+
+def _selection_fields(data) -> list[tuple[str, str]]:
+    """The selection as hidden inputs, so preview and confirm act on the same numbers."""
+    if data.get("all") == "1":
+        return [("all", "1")] + [(k, data.get(k, "")) for k in ("q", "tag", "status") if data.get(k)]
+    return [("n", e164) for e164 in dict.fromkeys(data.getlist("n"))][:MAX_SELECTION]
+
+
+# -- CSV out and in ----------------------------------------------------------------------------
+
+
+def cards_export(request: HttpRequest, slug: str) -> HttpResponse:
+    """Every card of the team as CSV (one call to Linq for all cards)."""
+    team, _membership = get_team_for_user(request, slug)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    numbers = list(PhoneNumber.objects.filter(team=team).prefetch_related("tags"))
+    try:
+        cards = {card.phone_number: card for card in linq_client_for(team).list_cards()}
+    except LinqError:
+        cards = None  # still export numbers, labels and tags; the status column says "unknown"
+    response = HttpResponse(write_csv(export_rows(numbers, cards)), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="{team.slug}-cards-{stamp}.csv"'
+    return response
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("CSV file"), error_messages={"required": _("Choose a CSV file to upload.")})
+
+
+def cards_import(request: HttpRequest, slug: str) -> HttpResponse:
+    team, membership = get_team_for_user(request, slug)
+    require_write(membership)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    context = {"team": team, "membership": membership, "max_mb": MAX_BYTES // (1024 * 1024)}
+    if request.method == "GET":
+        return render(request, "contactcards/rollout_import.html", {**context, "form": ImportForm()})
+    if request.POST.get("action") == "confirm":
+        try:
+            raw = signing.loads(request.POST.get("payload", ""), salt=_CSV_SALT).encode()
+        except signing.BadSignature:
+            messages.error(request, _("That preview is out of date or was altered. Upload the file again."))
+            return redirect("cards_import", slug=team.slug)
+        name = request.POST.get("filename", "")[:100]
+    else:
+        form = ImportForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return render(request, "contactcards/rollout_import.html", {**context, "form": form}, status=400)
+        upload = form.cleaned_data["file"]
+        if upload.size > MAX_BYTES:
+            form.add_error("file", _("The file is larger than %(mb)s MB; split it.") % {"mb": context["max_mb"]})
+            return render(request, "contactcards/rollout_import.html", {**context, "form": form}, status=400)
+        raw, name = upload.read(), upload.name[:100]
+    parsed = parse_cards_csv(raw)
+    context.update(form=ImportForm(), filename=name)
+    if not parsed.ok:
+        return render(request, "contactcards/rollout_import.html", {**context, "problems": parsed.problems},
+                      status=400)
+    plan = _owner_only_rows(build_plan(team, parsed.targets), membership)
+    if request.POST.get("action") == "confirm" and plan.ok:
+        if _same_plan(plan, request.POST.get("fingerprint", "")) and plan.can_confirm:
+            job = jobs.job_create(team=team, user=request.user, plan=plan, source=Job.Source.CSV,
+                                  description=_("Import of %(file)s (%(rows)d rows)") % {
+                                      "file": name or _("a CSV file"), "rows": len(parsed.targets)})
+            return redirect("job_detail", slug=team.slug, pk=job.pk)
+        context["changed_since"] = True
+    payload = signing.dumps(raw.decode("utf-8-sig"), salt=_CSV_SALT, compress=True)
+    carry = [("payload", payload), ("filename", name)]
+    return render(request, "contactcards/rollout_import.html",
+                  {**context, **_plan_context(plan, membership), "carry": carry, "show_rows": True})
+
+
+# -- jobs ----------------------------------------------------------------------------------------------
+
+
+def _job_for_user(request: HttpRequest, slug: str, pk: int) -> tuple[Job, Membership]:
+    team, membership = get_team_for_user(request, slug)
+    job = get_object_or_404(Job.objects.select_related("team"), pk=pk, team=team)
+    return job, membership
+
+
+def job_list(request: HttpRequest, slug: str) -> HttpResponse:
+    team, membership = get_team_for_user(request, slug)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    recent = list(Job.objects.filter(team=team)[:50])
+    rows = [(job, jobs.job_progress(job)) for job in recent]
+    return render(request, "contactcards/rollout_jobs.html", {"team": team, "membership": membership, "rows": rows})
+
+
+def _item_rows(job: Job) -> list[dict]:
+    slug = job.team.slug
+    rows = []
+    for item in job.items.all():
+        rows.append({
+            "id": item.pk, "number": item.phone_number, "row": item.row, "state": item.state,
+            "state_label": _state_label(item), "reason": item.reason, "changes": item.changes,
+            "entry_url": reverse("audit_entry", args=[slug, item.entry_id]) if item.entry_id else "",
+        })
+    return rows
+
+
+def _state_label(item: JobItem) -> str:
+    if item.state == JobItem.State.WAITING and item.not_before:
+        return _("Waiting until %(time)s") % {"time": f"{timezone.localtime(item.not_before):%H:%M}"}
+    if item.state == JobItem.State.SENT:
+        return {True: _("Sent · active"), False: _("Sent · pending at Linq")}.get(item.card_active, _("Sent"))
+    return item.get_state_display()
+
+
+def job_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    job, membership = _job_for_user(request, slug, pk)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    progress = jobs.job_progress(job)
+    context = {"team": job.team, "membership": membership, "job": job, "progress": progress,
+               "items": _item_rows(job), "states": JobItem.State}
+    return render(request, "contactcards/rollout_job.html", context)
+
+
+def job_progress(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """The job page's live data (polled by static/js/job.js)."""
+    job, _membership = _job_for_user(request, slug, pk)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    progress = jobs.job_progress(job)
+    waiting = progress.waiting_until
+    data = {**progress.as_dict(), "items": _item_rows(job),
+            "waiting_label": f"{timezone.localtime(waiting):%H:%M}" if waiting else ""}
+    return JsonResponse(data, headers={"Cache-Control": "no-store"})
+
+
+def job_cancel(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    job, membership = _job_for_user(request, slug, pk)
+    require_write(membership)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    stopped = jobs.job_cancel(job=job, username=request.user.get_username())
+    messages.success(request, ngettext("Cancelled: %(count)d item will not be sent. Items already being sent finish.",
+                                       "Cancelled: %(count)d items will not be sent. Items already being sent finish.",
+                                       stopped) % {"count": stopped})
+    return redirect("job_detail", slug=job.team.slug, pk=job.pk)

@@ -1,3 +1,0 @@
-from contactcards.sandbox.server import main
-
-main()

@@ -1,0 +1,37 @@
+"""Reads from Linq: one card's GET, remembered in the card mirror (services, not selectors: it writes).
+
+Reads are not audited and do not spend the write budget. What Linq answered (a card or "no card")
+goes to the mirror, so the dashboard shows it without asking Linq again; if it differs from what
+we knew, the history records a change made outside linqadmin (``services.outside.note_read``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from contactcards.common.clients import linq_client_for, log_linq_failure
+from contactcards.linq import Card, LinqClient, LinqError
+from contactcards.models import PhoneNumber
+from contactcards.sync.outside import note_read
+
+
+@dataclass(frozen=True)
+class CardLoad:
+    """The card (None: the number has none) or why it could not be read."""
+
+    card: Card | None
+    error: LinqError | None = None
+
+
+def card_fetch(*, number: PhoneNumber, client: LinqClient | None = None) -> CardLoad:
+    """GET the number's card and remember what Linq answered."""
+    started = timezone.now()
+    try:
+        card = (client or linq_client_for(number.team)).get_card(number.e164)
+    except LinqError as error:
+        log_linq_failure("GET card", number.e164, error)
+        return CardLoad(card=None, error=error)
+    note_read(number=number, card=card, as_of=started)  # a difference from what we knew: changed outside
+    return CardLoad(card=card)

@@ -1,0 +1,86 @@
+"""Reconcile: read all of a team's cards in one call and record what changed that nobody told us about.
+
+Used by the dashboard's refresh button, ``manage.py reconcile [SLUG]`` and the periodic task
+(``reconcile_all``, which schedules its next run itself). Every difference between Linq's cards
+and the mirror - a change no webhook told us about, or one made while webhooks were off - becomes
+a history entry "changed outside linqadmin (found by reconcile)". Numbers read for the first
+time are only remembered (there is nothing to compare them with).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from django_tasks import task
+
+from contactcards.common.clients import linq_client_for, log_linq_failure
+from contactcards.linq import LinqClient, LinqError
+from contactcards.models import AuditEntry, Team, TeamSync
+from contactcards.sync import mirror
+from contactcards.sync.outside import card_diff, record_outside_change
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    entries: list[AuditEntry] = field(default_factory=list)  # the outside changes found
+    error: LinqError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def reconcile_team(*, team: Team, username: str = "", client: LinqClient | None = None) -> ReconcileResult:
+    """One ``GET /v3/contact_card`` for all of the team's cards, compared with and recorded in the mirror."""
+    started = timezone.now()
+    try:
+        cards = (client or linq_client_for(team)).list_cards()
+    except LinqError as error:
+        if error.kind != "token":
+            log_linq_failure("GET all cards", team.slug, error)
+        TeamSync.objects.update_or_create(team=team, defaults={"error_at": started, "error_message": error.message})
+        return ReconcileResult(error=error)
+    entries = []
+    for change in mirror.record_cards(team=team, cards=cards, source=mirror.Source.RECONCILE, as_of=started):
+        if change.before is None:
+            continue  # first knowledge of this number: nothing to compare with
+        before = change.before if change.before["has_card"] else None
+        after = change.after if change.after["has_card"] else None
+        entries.append(record_outside_change(number=change.number, changes=card_diff(before, after),
+                                             found_by="reconcile"))
+    TeamSync.objects.update_or_create(
+        team=team, defaults={"refreshed_at": started, "refreshed_by": username, "error_at": None, "error_message": ""},
+    )
+    return ReconcileResult(entries=entries)
+
+
+@task()
+def reconcile_all(reschedule: bool = True) -> dict[str, int]:
+    """Reconcile every team that has a token; then schedule the next run (``RECONCILE_INTERVAL``)."""
+    found = {}
+    for team in Team.objects.exclude(token_encrypted=""):
+        result = reconcile_team(team=team, username="reconcile (periodic)")
+        found[team.slug] = len(result.entries) if result.ok else -1
+    if reschedule:
+        schedule_reconcile()
+    return found
+
+
+def schedule_reconcile() -> None:
+    """Enqueue the next periodic reconcile unless one is already waiting (one chain, however often called)."""
+    from django_tasks_db.models import DBTaskResult
+
+    from contactcards.common import taskqueue
+
+    interval = settings.RECONCILE_INTERVAL_SECONDS
+    if interval <= 0:
+        return
+    if DBTaskResult.objects.filter(task_path=reconcile_all.module_path, status="READY").exists():
+        return
+    taskqueue.enqueue(reconcile_all, run_after=timezone.now() + timedelta(seconds=interval))

@@ -1,0 +1,275 @@
+"""Linq's webhooks: receive (verify, store, queue) and process (history, mirror, matching our own writes).
+
+Receiving is fast and changes nothing but the event table: the Standard Webhooks signature is
+verified with the ``standardwebhooks`` package against the raw body (timestamps older or newer
+than 5 minutes are refused by it), the raw body is stored, and ``webhook-id`` is unique per
+team, so Linq's retries and replays are no-ops. Processing runs on the task queue.
+
+Processing is idempotent (an event is processed once, under a row lock) and order-proof: the
+mirror only moves forward in ``occurred_at`` (``services.mirror``), so an event that arrives
+after a newer one still enters the history but never overwrites newer knowledge. An event that
+one of our own writes caused - or that a read or reconcile already found - is matched to that
+entry instead of recorded twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django_tasks import task
+from standardwebhooks.webhooks import Webhook
+
+from contactcards.common.crypto import TokenDecryptionError
+from contactcards.linq import Card
+from contactcards.linq.client import clean_text
+from contactcards.models import AuditEntry, CardMirror, PhoneNumber, WebhookEndpoint, WebhookEvent
+from contactcards.sync import mirror
+from contactcards.sync.outside import card_diff, record_outside_change
+
+logger = logging.getLogger(__name__)
+
+CARD_EVENTS = ("contact_card.created", "contact_card.updated", "contact_card.deleted")
+FIELDS = ("first_name", "last_name", "image_url")
+MAX_BODY = 256 * 1024
+MATCH_WINDOW = timedelta(minutes=10)  # how far apart an event and the entry it confirms may be
+_WEBHOOK_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+# -- receiving -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The receiver's answer: HTTP status and a one-word reason (no secrets, nothing Linq sent back)."""
+
+    status: int
+    reason: str
+
+
+def receive(*, endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) -> Receipt:
+    """Verify one delivery and store it (once per webhook-id); queue its processing."""
+    try:
+        secret = endpoint.get_secret()
+    except TokenDecryptionError:
+        logger.error("The webhook secret of team %s cannot be decrypted", endpoint.team_id)
+        return Receipt(503, "secret_unreadable")  # ours to fix; Linq retries meanwhile
+    if not secret:
+        return Receipt(410, "no_subscription")
+    webhook_id = headers.get("webhook-id", "")
+    signed = {name: headers.get(name, "") for name in ("webhook-id", "webhook-timestamp", "webhook-signature")}
+    try:
+        if not _WEBHOOK_ID.match(webhook_id):
+            raise ValueError("webhook-id is missing, too long or not printable ASCII")  # no-i18n
+        Webhook(secret).verify(body, signed, json_parse=False)
+        signed_at = datetime.fromtimestamp(int(float(signed["webhook-timestamp"])), tz=UTC)
+    except Exception as exc:  # noqa: BLE001 - the library raises several kinds; all mean "refused"
+        return _refuse(endpoint, f"{type(exc).__name__}: {exc}")
+    payload = _json(body)
+    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.create(
+                team_id=endpoint.team_id, webhook_id=webhook_id, signed_at=signed_at, body=body,
+                event_type=_text(payload.get("event_type"), 100), event_id=_text(payload.get("event_id"), 200),
+                phone_number=_text(data.get("phone_number"), 32), occurred_at=_when(data.get("occurred_at")),
+            )
+    except IntegrityError:
+        return Receipt(200, "duplicate")  # a retry or replay: already stored, nothing changes
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(received=F("received") + 1,
+                                                          last_received_at=timezone.now())
+    transaction.on_commit(lambda: _enqueue(event.pk))
+    return Receipt(202, "accepted")
+
+
+def _enqueue(event_pk: int) -> None:
+    from contactcards.common import taskqueue
+
+    taskqueue.enqueue(process_webhook_event, event_pk)
+
+
+def _refuse(endpoint: WebhookEndpoint, reason: str) -> Receipt:
+    logger.warning("Refused a webhook delivery for team %s: %s", endpoint.team_id, reason[:200])
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        refused=F("refused") + 1, last_refused_at=timezone.now(), last_refused_reason=reason[:200])
+    return Receipt(400, "refused")
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _text(value: Any, limit: int) -> str:
+    return clean_text(value, limit) if isinstance(value, str) else ""
+
+
+def _when(value: Any) -> datetime | None:
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        parsed = parse_datetime(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed is None:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+# -- processing ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardEvent:
+    """A contact-card event, parsed and cleaned at the boundary."""
+
+    event_type: str
+    event_id: str
+    occurred_at: datetime
+    phone_number: str
+    card: dict[str, str | None]  # first_name, last_name, image_url
+    is_active: bool | None
+    change: dict[str, list[str]]  # {field: [from, to]}, '' for null
+    actor_type: str
+    actor_label: str
+    origin: str
+    trace_id: str
+
+
+def parse_card_event(event: WebhookEvent) -> CardEvent | str:
+    """The event, or why it cannot be used (a fact, stored on the event)."""
+    payload = _json(bytes(event.body))
+    if not payload:
+        return "the body is not a JSON object"  # no-i18n
+    if event.event_type not in CARD_EVENTS:
+        return f"not a contact-card event ({event.event_type or 'no event_type'})"  # no-i18n
+    data = payload.get("data")
+    if not isinstance(data, dict) or not event.phone_number:
+        return "no data.phone_number"  # no-i18n
+    if event.occurred_at is None:
+        return "no readable data.occurred_at"  # no-i18n
+    raw_card = data.get("contact_card") if isinstance(data.get("contact_card"), dict) else {}
+    card = {name: (_text(raw_card.get(name), 2000) or None) for name in FIELDS}
+    change: dict[str, list[str]] = {}
+    raw_change = data.get("change") if isinstance(data.get("change"), dict) else {}
+    for name in FIELDS:
+        pair = raw_change.get(name)
+        if isinstance(pair, dict):
+            change[name] = [_text(pair.get("from"), 2000), _text(pair.get("to"), 2000)]
+    actor = data.get("actor") if isinstance(data.get("actor"), dict) else {}
+    actor_type = _text(actor.get("type"), 20) or "unknown"
+    label = ""
+    if actor_type == "team_member":
+        name, email = _text(actor.get("name"), 100), _text(actor.get("email"), 120)
+        label = f"{name} <{email}>" if name and email else (name or email or "a team member")
+    active = raw_card.get("is_active")
+    return CardEvent(
+        event_type=event.event_type, event_id=event.event_id, occurred_at=event.occurred_at,
+        phone_number=event.phone_number, card=card, is_active=active if isinstance(active, bool) else None,
+        change=change, actor_type=actor_type, actor_label=label, origin=_text(data.get("origin"), 20),
+        trace_id=_text(payload.get("trace_id"), 64),
+    )
+
+
+@task()
+def process_webhook_event(event_pk: int) -> str:
+    """The task: process one stored event (a no-op when it was processed already)."""
+    return process_event(event_pk=event_pk)
+
+
+def process_event(*, event_pk: int) -> str:
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().filter(pk=event_pk).first()
+        if event is None or event.status != WebhookEvent.Status.PENDING:
+            return event.status if event is not None else "missing"
+        parsed = parse_card_event(event)
+        if isinstance(parsed, str):
+            return _done(event, WebhookEvent.Status.IGNORED, parsed)
+        if parsed.event_id and WebhookEvent.objects.filter(team_id=event.team_id, event_id=parsed.event_id).exclude(
+                pk=event.pk).exclude(status=WebhookEvent.Status.PENDING).exists():
+            return _done(event, WebhookEvent.Status.IGNORED, "the same event_id was processed already")  # no-i18n
+        number = PhoneNumber.objects.select_related("team").filter(team_id=event.team_id,
+                                                                   e164=parsed.phone_number).first()
+        if number is None:
+            return _done(event, WebhookEvent.Status.IGNORED, "not one of the team's numbers")  # no-i18n
+        return _apply(event, parsed, number)
+
+
+def _apply(event: WebhookEvent, parsed: CardEvent, number: PhoneNumber) -> str:
+    deleted = parsed.event_type == "contact_card.deleted"
+    active = True if parsed.is_active is None else parsed.is_active  # an event means Linq applied it
+    card = None if deleted else Card(phone_number=number.e164, first_name=parsed.card["first_name"] or "",
+                                     last_name=parsed.card["last_name"], image_url=parsed.card["image_url"],
+                                     is_active=active)
+    before = mirror_state(number)
+    mirror.record_card(number=number, card=card, source=mirror.Source.WEBHOOK, as_of=parsed.occurred_at)
+    event.card_active = None if deleted else active
+    matched = _matching_entry(number, parsed)
+    if matched is not None:
+        event.entry = matched
+        return _done(event, WebhookEvent.Status.MATCHED, "")
+    if parsed.event_type == "contact_card.updated" and parsed.change:
+        changes = {name: pair for name, pair in parsed.change.items() if pair[0] != pair[1]}
+    else:
+        after = None if deleted else {name: parsed.card[name] for name in FIELDS}
+        changes = card_diff(before if not deleted else (before or parsed.card), after)
+    event.entry = record_outside_change(
+        number=number, changes=changes, found_by="webhook", actor_type=parsed.actor_type,
+        actor_label=parsed.actor_label, origin=parsed.origin, occurred_at=parsed.occurred_at,
+        trace_id=parsed.trace_id)
+    return _done(event, WebhookEvent.Status.RECORDED, "")
+
+
+def mirror_state(number: PhoneNumber) -> dict[str, object] | None:
+    """The card the mirror holds for ``number`` (None: no card, or nothing known)."""
+    return CardMirror.objects.filter(number_id=number.pk, has_card=True).values(*FIELDS).first()
+
+
+def _matching_entry(number: PhoneNumber, parsed: CardEvent) -> AuditEntry | None:
+    """The entry this event is about, if we have it already: one of our writes with the same new
+    values (the event confirms it), or an outside change a read or reconcile found first."""
+    window = AuditEntry.objects.filter(
+        number=number, created_at__gte=parsed.occurred_at - MATCH_WINDOW,
+        created_at__lte=parsed.occurred_at + MATCH_WINDOW, webhook_events__isnull=True,
+    ).order_by("-created_at", "-id")
+    ours = window.filter(action__in=(AuditEntry.Action.CREATE, AuditEntry.Action.UPDATE),
+                         request_sent=True).exclude(outcome=AuditEntry.Outcome.API_ERROR)
+    found = window.filter(action=AuditEntry.Action.OUTSIDE, found_by__in=("read", "reconcile"))
+    deleted = parsed.event_type == "contact_card.deleted"
+    wanted = {name: "" if deleted else (parsed.card[name] or "") for name in FIELDS}
+    image_changed = deleted or parsed.event_type == "contact_card.created" or "image_url" in parsed.change
+    candidates = list(found[:20]) if deleted else [*ours[:20], *found[:20]]
+    return next((entry for entry in candidates if _same_new_values(entry.changes, wanted, image_changed)), None)
+
+
+def _same_new_values(changes: Any, wanted: dict[str, str], image_changed: bool) -> bool:
+    """Whether every field the entry changed has the event's value. Linq re-hosts images, so for
+    ``image_url`` "the event changed it too" is enough."""
+    if not isinstance(changes, dict) or not changes:
+        return False
+    for name, pair in changes.items():
+        if name not in wanted or not isinstance(pair, list) or len(pair) != 2:
+            return False
+        if name == "image_url" and wanted[name]:
+            if not image_changed:
+                return False
+        elif (pair[1] or "") != wanted[name]:
+            return False
+    return True
+
+
+def _done(event: WebhookEvent, status: str, note: str) -> str:
+    event.status, event.note, event.processed_at = status, note[:300], timezone.now()
+    event.save(update_fields=["status", "note", "processed_at", "entry", "card_active"])
+    return status

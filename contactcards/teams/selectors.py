@@ -1,0 +1,102 @@
+"""Reads for teams: memberships, members, numbers, and what Linq lists for the team's token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from contactcards.common.clients import linq_client_for
+from contactcards.lib.phones import PhoneNumberError, parse_many
+from contactcards.linq import LinqError
+from contactcards.models import Membership, PhoneNumber, Role, Team
+
+
+def memberships_of(*, user_id: int | None) -> list[Membership]:
+    """The signed-in user's memberships, with their teams (for home)."""
+    return list(Membership.objects.filter(user_id=user_id).select_related("team"))
+
+
+def team_members(*, team: Team) -> list[Membership]:
+    """The team's memberships with their users, by username (for the settings page)."""
+    return list(Membership.objects.filter(team=team).select_related("user").order_by("user__username"))
+
+
+def team_owner_names(*, team: Team) -> list[str]:
+    """Usernames of the team's owners: who a viewer or an editor should ask (one query)."""
+    return list(Membership.objects.filter(team=team, role=Role.OWNER).order_by("user__username")
+                .values_list("user__username", flat=True))
+
+
+def team_member_get(*, team: Team, membership_id: int) -> Membership | None:
+    """One membership of ``team`` (None for another team's, so the view can answer 404)."""
+    return Membership.objects.filter(team=team, pk=membership_id).select_related("user").first()
+
+
+def team_numbers(*, team: Team) -> list[PhoneNumber]:
+    return list(PhoneNumber.objects.filter(team=team).order_by("e164"))
+
+
+def team_numbers_with_tags(*, team: Team) -> list[PhoneNumber]:
+    return list(PhoneNumber.objects.filter(team=team).order_by("e164").prefetch_related("tags"))
+
+
+def numbers_existing(*, team: Team, e164s: list[str]) -> list[str]:
+    """Which of these numbers the team already has, in the order given."""
+    present = set(PhoneNumber.objects.filter(team=team, e164__in=e164s).values_list("e164", flat=True))
+    return [e164 for e164 in e164s if e164 in present]
+
+
+@dataclass(frozen=True)
+class NumbersImport:
+    """What Linq lists for the team's token, split into numbers the team has and new ones."""
+
+    visible: list[str]
+    new: list[str]
+    error: LinqError | None = None
+    refused: tuple[PhoneNumberError, ...] = ()  # listed by Linq but not E.164: never imported
+
+
+def numbers_import_preview(*, team: Team) -> NumbersImport:
+    """One GET /v3/phone_numbers; nothing is stored. Linq's numbers go through phones.parse_e164 too."""
+    try:
+        listed, refused = parse_many([info.phone_number for info in linq_client_for(team).list_phone_numbers()])
+    except LinqError as error:
+        return NumbersImport(visible=[], new=[], error=error)
+    existing = set(numbers_existing(team=team, e164s=listed))
+    return NumbersImport(visible=listed, new=[e164 for e164 in listed if e164 not in existing],
+                         refused=tuple(refused))
+
+
+@dataclass(frozen=True)
+class NumbersAtLinq:
+    """Which of some numbers the team's token can see at Linq (one GET /v3/phone_numbers)."""
+
+    unlisted: list[str]
+    error: LinqError | None = None  # Linq could not be asked: nothing is known
+
+
+def numbers_at_linq(*, team: Team, e164s: list[str]) -> NumbersAtLinq:
+    listing = numbers_import_preview(team=team)
+    if listing.error is not None:
+        return NumbersAtLinq(unlisted=[], error=listing.error)
+    visible = set(listing.visible)
+    return NumbersAtLinq(unlisted=[e164 for e164 in e164s if e164 not in visible])
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """The outcome of "Test connection": how many numbers the token sees, or the error."""
+
+    count: int = 0
+    error: LinqError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def connection_check(*, team: Team) -> ConnectionCheck:
+    """GET /v3/phone_numbers with the team's token. Never raises for anything Linq answers."""
+    try:
+        return ConnectionCheck(count=len(linq_client_for(team).list_phone_numbers()))
+    except LinqError as error:
+        return ConnectionCheck(error=error)

@@ -1,0 +1,132 @@
+"""Home and the team dashboard."""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.cache import caches
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from contactcards.common.access import get_team_for_user
+from contactcards.common.clients import team_token
+from contactcards.common.errors import meaning
+from contactcards.linq import LinqError
+from contactcards.sync.reconcile import reconcile_team
+from contactcards.teams.dashboard import SORTS, STATUS_FILTERS, Row, clean_page, clean_query, load_dashboard
+from contactcards.teams.selectors import memberships_of
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Go to the team used last, else the first team; explain when the user has none."""
+    memberships = memberships_of(user_id=request.user.pk)
+    last = request.session.get("team")
+    for membership in memberships:
+        if membership.team.slug == last:
+            return redirect("dashboard", slug=last)
+    if len(memberships) >= 1:
+        return redirect("dashboard", slug=memberships[0].team.slug)
+    return render(request, "contactcards/no_team.html")
+
+
+def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    """One page of the team's numbers with their last known cards, from the mirror (no call to Linq)."""
+    team, membership = get_team_for_user(request, slug)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    if request.session.get("team") != team.slug:
+        request.session["team"] = team.slug  # home goes back to the team used last
+    board = load_dashboard(team=team, query=request.GET.get("q", ""), sort=request.GET.get("sort", ""),
+                           page=clean_page(request.GET.get("page")), tag=request.GET.get("tag", ""),
+                           status=request.GET.get("status", ""))
+    url_prefix = numbers_url(team)
+    context = {
+        "team": team,
+        "membership": membership,
+        "board": board,
+        "rows_html": rendered_rows(board.rows, numbers_url=url_prefix, selectable=membership.can_write),
+        "sorts": SORTS,
+        "status_filters": STATUS_FILTERS,
+        "filter_qs": _filter_qs(board.query, board.sort, board.tag, board.status),
+        "error": _token_error(team),
+    }
+    return render(request, "contactcards/dashboard.html", context)
+
+
+def dashboard_refresh(request: HttpRequest, slug: str) -> HttpResponse:
+    """Read every card of the team from Linq in one call and remember them; any member may ask."""
+    team, membership = get_team_for_user(request, slug)  # first: outsiders learn nothing, not even 405
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    result = reconcile_team(team=team, username=request.user.get_username())
+    if result.ok:
+        messages.success(request, _("Cards refreshed from Linq."))
+    else:
+        words = render_to_string("includes/refresh_failed.txt", {"error": meaning(result.error),
+                                                                  "membership": membership})
+        messages.error(request, " ".join(words.split()))
+    query = clean_query(request.POST.get("q", ""))
+    sort = request.POST.get("sort", "")
+    back = reverse("dashboard", args=[team.slug])
+    qs = _filter_qs(query, sort if sort in SORTS else "")
+    return redirect(f"{back}?{qs}" if qs else back)
+
+
+_PLACEHOLDER = "+10000000000"
+ROW_TEMPLATE = "includes/dashboard_row.html"
+FRAGMENT_TIMEOUT = 24 * 3600
+
+
+def rendered_rows(rows: list[Row], *, numbers_url: str, selectable: bool = False) -> SafeString:
+    """The table rows' HTML, rendered once per content and reused from the fragment cache.
+
+    Keys are digests of every value the row template shows (the Row, the link prefix, the time
+    zone and language the dates are formatted in), so a cached row is never out of date: when
+    anything about a number changes, its key changes. The row template may use nothing else.
+    A whole page is cached under the digest of its rows, and each row under its own, so a page
+    where one number changed re-renders one row.
+    """
+    context_key = repr((numbers_url, timezone.get_current_timezone_name(), translation.get_language(), selectable))
+    row_keys = [_digest(context_key, repr(row)) for row in rows]  # a dataclass repr names every field
+    cache = caches["fragments"]
+    page_key = _digest(*row_keys)
+    html = cache.get(page_key)
+    if html is None:
+        found = cache.get_many(row_keys)
+        missing = {}
+        for key, row in zip(row_keys, rows, strict=True):
+            if key not in found:
+                found[key] = missing[key] = render_to_string(ROW_TEMPLATE, {"row": row, "numbers_url": numbers_url,
+                                                                              "selectable": selectable})
+        html = "".join(found[key] for key in row_keys)
+        cache.set_many({**missing, page_key: html}, timeout=FRAGMENT_TIMEOUT)
+    return mark_safe(html)  # noqa: S308 - our own template's output, escaped there
+
+
+def _digest(*parts: str) -> str:
+    return "dash:" + hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def numbers_url(team) -> str:
+    """The URL prefix of the team's card pages ("<prefix><e164>/", "<prefix><e164>/history/"): reversed
+    once per page rather than twice per row."""
+    return reverse("card", args=[team.slug, _PLACEHOLDER]).removesuffix(f"{_PLACEHOLDER}/")
+
+
+def _token_error(team):
+    """Why no call can be made for the team (no token, or none that decrypts), checked without a call."""
+    problem = team_token(team)[1]
+    return meaning(LinqError(problem, kind="token", sent=False)) if problem else None
+
+
+def _filter_qs(query: str, sort: str, tag: str = "", status: str = "") -> str:
+    """The search, filters and sort as a query string, for page links and the way back after a refresh."""
+    pairs = (("q", query), ("tag", tag), ("status", status), ("sort", sort))
+    return urlencode({key: value for key, value in pairs if value and value != "number"})

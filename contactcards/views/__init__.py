@@ -1,1 +1,0 @@
-"""Views are thin: access helper, form, one service call, template."""

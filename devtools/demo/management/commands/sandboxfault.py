@@ -1,0 +1,138 @@
+"""Switch the built-in sandbox's fault injection from the command line, for demos.
+
+Talks to the sandbox's control endpoint (``<base URL>/_sandbox/faults``) over HTTP, so
+it works against the sandbox started by ``bin/run`` (``manage.py demo``, port 8765 or
+$SANDBOX_PORT) or ``python -m devtools.sandbox``. Refuses any base URL that is not on
+loopback: the real Linq has no such endpoint and must never be sent this.
+
+Examples::
+
+    manage.py sandboxfault error --status 500 --code 2022 --number +15550100001 --times 1
+    manage.py sandboxfault error --status 429 --code 1007 --retry-after 120 --retry-after-format http_date
+    manage.py sandboxfault timeout --seconds 25 --methods PATCH --no-apply
+    manage.py sandboxfault remote_change --set first_name=Someone --methods PATCH --times 1
+    manage.py sandboxfault answer --preset retry_after_1e400 --methods PATCH --times 1
+    manage.py sandboxfault answer --status 500 --body '{"error": {"code": -1}}' --header X-Trace-ID=abc
+    manage.py sandboxfault --presets
+    manage.py sandboxfault --list
+    manage.py sandboxfault --clear
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from devtools.sandbox.app import FAULT_KINDS, ODD_ANSWERS
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def demo_sandbox_url() -> str:
+    """Where ``manage.py demo`` (``bin/run``) serves its sandbox."""
+    return f"http://127.0.0.1:{int(os.environ.get('SANDBOX_PORT') or 8765)}/api/partner"
+
+
+def control_url(base_url: str | None = None) -> str:
+    """The sandbox's fault control endpoint; CommandError unless it is on loopback.
+
+    Without ``--base-url``: settings.LINQ_API_BASE_URL if it is a local sandbox, else the
+    demo's sandbox (``bin/run`` points only its own process at the sandbox).
+    """
+    configured = settings.LINQ_API_BASE_URL
+    if base_url is None and (urlsplit(configured).hostname or "") not in LOOPBACK:
+        base_url = demo_sandbox_url()
+    base = (base_url or configured).rstrip("/")
+    host = urlsplit(base).hostname or ""
+    if host not in LOOPBACK:
+        raise CommandError(f"{base} is not the local sandbox (only loopback hosts are allowed).")
+    return base + "/_sandbox/faults"
+
+
+class Command(BaseCommand):
+    help = "Add, list or clear fault injections on the built-in Linq sandbox (demo and testing only)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", nargs="?", choices=FAULT_KINDS)
+        parser.add_argument("--number", help="E.164 number the fault applies to (default: every number)")
+        parser.add_argument("--methods", nargs="+", default=None, help="GET, POST and/or PATCH (default: all)")
+        parser.add_argument("--status", type=int)
+        parser.add_argument("--code", type=int)
+        parser.add_argument("--retry-after", type=int, dest="retry_after")
+        parser.add_argument("--retry-after-in", choices=("both", "header", "body"), dest="retry_after_in")
+        parser.add_argument("--retry-after-format", choices=("seconds", "http_date"), dest="retry_after_format")
+        parser.add_argument("--seconds", type=float, help="latency, or how long a timeout/drop waits")
+        parser.add_argument("--times", type=int, help="how many requests it affects (default: until cleared)")
+        parser.add_argument("--no-apply", action="store_true",
+                            help="timeout/drop on a write: the write does not happen either")
+        parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                            help="remote_change: a field someone else changes")
+        parser.add_argument("--preset", choices=sorted(ODD_ANSWERS),
+                            help="answer: one of the odd answers Linq can send (see --presets)")
+        parser.add_argument("--body", help="answer: the raw body to send")
+        parser.add_argument("--header", action="append", default=[], metavar="NAME=VALUE",
+                            help="answer: a header to send (repeatable)")
+        parser.add_argument("--content-type", dest="content_type", help="answer: the Content-Type")
+        parser.add_argument("--pad-bytes", type=int, dest="pad_bytes", help="answer: trailing spaces to add")
+        parser.add_argument("--trickle-seconds", type=float, dest="trickle_seconds",
+                            help="answer: send the body in small pieces spread over this many seconds")
+        parser.add_argument("--presets", action="store_true", help="list the odd-answer presets")
+        parser.add_argument("--list", action="store_true", help="show the active faults")
+        parser.add_argument("--clear", action="store_true", help="remove every fault")
+        parser.add_argument("--base-url", help="the sandbox's base URL (default: settings.LINQ_API_BASE_URL)")
+
+    def handle(self, *args, **options):
+        if options["presets"]:
+            for name, preset in ODD_ANSWERS.items():
+                self.stdout.write(f"{name}: HTTP {preset.get('status', 200)}")
+            return
+        url = control_url(options["base_url"])
+        try:
+            if options["clear"]:
+                requests.delete(url, timeout=5).raise_for_status()
+                self.stdout.write("All sandbox faults cleared.")
+                return
+            if options["list"] or not options["kind"]:
+                faults = requests.get(url, timeout=5).json().get("faults", [])
+                self.stdout.write(json.dumps(faults, indent=2) if faults else "No sandbox faults.")
+                return
+            response = requests.post(url, json=self._fault(options), timeout=5)
+        except requests.RequestException as exc:
+            raise CommandError(f"The sandbox at {url} did not answer ({type(exc).__name__}).") from None
+        if response.status_code != 200:
+            raise CommandError(f"The sandbox refused the fault: {response.text}")
+        self.stdout.write(f"Fault added: {json.dumps(response.json())}")
+
+    @staticmethod
+    def _fault(options) -> dict:
+        fault: dict = {"kind": options["kind"]}
+        for name in ("number", "status", "code", "retry_after", "retry_after_in", "retry_after_format",
+                     "seconds", "times", "preset", "body", "content_type", "pad_bytes", "trickle_seconds"):
+            if options[name] is not None:
+                fault[name] = options[name]
+        if options["methods"]:
+            fault["methods"] = [m.upper() for m in options["methods"]]
+        if options["no_apply"]:
+            fault["apply_write"] = False
+        changes = _pairs(options["set"], "--set", "FIELD=VALUE")
+        if changes:
+            fault["changes"] = changes
+        headers = _pairs(options["header"], "--header", "NAME=VALUE")
+        if headers:
+            fault["headers"] = headers
+        return fault
+
+
+def _pairs(items: list[str], flag: str, shape: str) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise CommandError(f"{flag} needs {shape}, got {item!r}")
+        pairs[name] = value
+    return pairs

@@ -1,0 +1,3 @@
+from devtools.sandbox.server import main
+
+main()

@@ -1,0 +1,778 @@
+"""The sandbox's WSGI application and its state.
+
+Semantics follow ``shared/docs/linq-api.md``: GET returns ``{"contact_cards": [...]}``
+(404/2012 when a number has no card), POST creates (409/2014 once a card is
+active), PATCH merges the given fields, writes share a budget of 3 per 10
+minutes per number (429/1007 with ``Retry-After``), and every error uses Linq's
+envelope with a ``trace_id`` that is also sent as ``X-Trace-ID``.
+
+Faults can be injected per number or globally to rehearse Linq's failures:
+latency, timeouts, error answers (2022, 4004, 429, ...), non-JSON bodies,
+dropped connections, a card changed "by someone else", writes that leave
+the card not active ("inactive"), "hold" (wait until ``release_holds()``), and
+"answer": any status, headers and raw body, including the odd-but-valid answers in ``ODD_ANSWERS`` (``{"kind": "answer",
+"preset": "retry_after_1e400"}``), to check that no answer Linq can send breaks the
+app. PATCH on a card that is not active is refused with 404/2012, as Linq does.
+"""
+
+from __future__ import annotations
+
+import copy
+import email.utils
+import hashlib
+import json
+import os
+import re
+import ssl
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from devtools.sandbox.webhooks import WebhookFaults, Webhooks
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+CARD_FIELDS = ("first_name", "last_name", "image_url")
+WRITE_LIMIT = 3
+WRITE_WINDOW = 600  # seconds
+API_PREFIX = "/api/partner"
+
+FAULT_KINDS = ("latency", "timeout", "error", "non_json", "drop", "remote_change", "inactive", "answer", "hold")
+
+
+def _envelope(status: int, code: object, message: str = "Error.", **extra: object) -> str:
+    """An error envelope as JSON text; ``extra`` goes into the error object (values are JSON text)."""
+    fields = "".join(f", {json.dumps(k)}: {v}" for k, v in extra.items())
+    return (f'{{"success": false, "error": {{"status": {status}, "code": {code}, '
+            f'"message": {json.dumps(message)}{fields}}}, "trace_id": "odd-%TRACE%"}}')
+
+
+_CARD = '{"phone_number": "%NUMBER%", "first_name": %FIRST%, "last_name": "Odd", "image_url": null, "is_active": true}'
+
+
+def _card_body(first_name_json: str, *, listed: bool) -> str:
+    """A card answer (``{"contact_cards": [...]}`` for a GET, the bare card for a write) with an odd first name."""
+    card = _CARD.replace("%FIRST%", first_name_json)
+    return f'{{"contact_cards": [{card}]}}' if listed else card
+
+
+# Odd but valid answers Linq (or something between us and Linq) can send; each is a preset of the
+# "answer" fault, so tests (tests/test_odd_answers.py), `manage.py sandboxfault answer --preset NAME`
+# and people rehearsing a demo send exactly the same bytes over HTTP. "%NUMBER%" is the request's
+# number; card presets send the GET shape (a list) to a GET and the bare card to a write.
+ODD_ANSWERS: dict[str, dict[str, Any]] = {
+    # waits
+    "retry_after_1e400": {"status": 429, "body": _envelope(429, 1007, "Rate limit exceeded.", retry_after="1e400")},
+    "retry_after_http_date_2105": {"status": 429, "headers": {"Retry-After": "Tue, 01 Jun 2105 00:00:00 GMT"},
+                                   "body": _envelope(429, 1007, "Rate limit exceeded.")},
+    "retry_after_negative": {"status": 429, "headers": {"Retry-After": "-30"},
+                             "body": _envelope(429, 1007, "Rate limit exceeded.", retry_after="-30")},
+    "retry_after_nan": {"status": 503, "body": _envelope(503, 4004, "Upstream limited.", retry_after="NaN")},
+    "retry_after_huge_integer": {"status": 503, "headers": {"Retry-After": "9" * 400},
+                                 "body": _envelope(503, 4004, "Upstream limited.", retry_after="9" * 400)},
+    # codes
+    "code_negative": {"status": 500, "body": _envelope(500, -1, "Negative code.")},
+    "code_huge": {"status": 500, "body": _envelope(500, 2**40, "Huge code.")},
+    "code_string": {"status": 400, "body": _envelope(400, '"E1005"', "Code as text.")},
+    "code_float": {"status": 500, "body": _envelope(500, "2022.5", "Fractional code.")},
+    # ids and messages
+    "trace_id_long": {"status": 500, "headers": {"X-Trace-ID": "h" * 300},
+                      "body": _envelope(500, 3006, "Long trace id.").replace("odd-%TRACE%", "b" * 300)},
+    "message_nul": {"status": 400, "body": _envelope(400, 1005, "first_name has a\u0000NUL and \ud800 half")},
+    "message_huge": {"status": 400, "body": _envelope(400, 1005, "x" * 200_000)},
+    "message_wrong_type": {"status": 400, "body": _envelope(400, 1005).replace('"Error."', '{"text": 1}')},
+    "error_not_an_object": {"status": 500, "body": '{"success": false, "error": "boom"}'},
+    "empty_503": {"status": 503, "body": ""},
+    "status_418": {"status": 418, "body": "I'm a teapot", "content_type": "text/plain"},
+    "redirect_302": {"status": 302, "headers": {"Location": "https://login.example.invalid/"},
+                     "body": "<html>Moved</html>", "content_type": "text/html"},
+    # success-shaped answers
+    "name_nul": {"status": 200, "card_first_name": '"Ac\\u0000me"'},
+    "name_lone_surrogate": {"status": 200, "card_first_name": '"Ac\\ud800me"'},
+    "name_wrong_type": {"status": 200, "card_first_name": '["Acme"]'},
+    "name_nan": {"status": 200, "card_first_name": "NaN"},
+    "name_bidi_override": {"status": 200, "card_first_name": '"Acme\\u202egnp.exe"'},
+    "written_204_empty": {"status": 204, "body": ""},
+    "body_huge": {"status": 200, "card_first_name": '"Acme"', "pad_bytes": 2_000_000},
+    "body_deeply_nested": {"status": 200, "body": "[" * 50_000 + "]" * 50_000},
+    "body_bom": {"status": 200, "card_first_name": '"Acme"', "body_prefix": "\ufeff"},
+    "body_invalid_utf8": {"status": 200, "card_first_name": '"Acm\xe9"', "body_encoding": "latin-1"},
+    "body_huge_integer": {"status": 200, "card_first_name": "9" * 5000},
+}
+
+STATUS_TEXT = {
+    200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
+    403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
+    429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+    503: "Service Unavailable", 504: "Gateway Timeout",
+}
+
+ERROR_MESSAGES = {
+    1001: "A required field is missing.",
+    1002: "Phone number must be in E.164 format.",
+    1003: "The request body is invalid.",
+    1005: "A parameter has an invalid value.",
+    1007: "Rate limit exceeded.",
+    2004: "Missing or invalid bearer token.",
+    2006: "Phone number is not assigned to your account.",
+    2010: "Webhook subscription not found.",
+    2012: "Contact card not found.",
+    2015: "Conflicts with the current state.",
+    2014: "A contact card already exists for this phone number. Use PATCH to update it.",
+    2022: "Contact card setup failed. Please retry.",
+    3006: "Internal server error.",
+    4004: "Service unavailable: the upstream write was rate-limited.",
+    5007: "Could not download an image from the given URL.",
+}
+
+
+DASHBOARD_ACTOR = {"type": "team_member", "id": "tm_sandbox_dana", "name": "Dana Dashboard",
+                   "email": "dana@example.com"}
+API_ACTOR = {"type": "api"}
+
+
+class DropConnection(Exception):
+    """Raised by the app to make the server close the socket without answering."""
+
+
+@dataclass
+class Fault:
+    """One injected misbehaviour. ``number`` None means every number."""
+
+    kind: str
+    number: str | None = None
+    methods: tuple[str, ...] = ("GET", "POST", "PATCH")
+    status: int | None = None
+    code: int | None = None
+    retry_after: int | None = None
+    seconds: float = 0.0
+    times: int | None = None  # None: until cleared
+    skip: int = 0  # let this many matching requests through first (e.g. fail only the second GET)
+    apply_write: bool = True  # for timeout/drop on writes: whether the write still happens
+    changes: dict[str, Any] = field(default_factory=dict)  # for remote_change
+    # For error faults with retry_after: where Linq puts the wait ("both", "header", "body")
+    # and how the header spells it ("seconds" or "http_date"), so clients rehearse every form.
+    retry_after_in: str = "both"
+    retry_after_format: str = "seconds"
+    # For "answer": exactly what to send instead of the normal answer (after the write happened,
+    # unless apply_write is False). A preset from ODD_ANSWERS fills the fields not given.
+    preset: str | None = None
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+    body_encoding: str = "utf-8"
+    pad_bytes: int = 0  # trailing spaces after the body (still valid JSON), to make it large
+    trickle_seconds: float = 0.0  # send the body in small pieces spread over this long
+    card_first_name: str | None = None  # JSON text: the body is a card with this first name
+    body_prefix: str = ""  # e.g. a byte order mark
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Fault:
+        if data.get("kind") not in FAULT_KINDS:
+            raise ValueError(f"kind must be one of {FAULT_KINDS}")
+        if data.get("preset") is not None:
+            if data["preset"] not in ODD_ANSWERS:
+                raise ValueError(f"preset must be one of {sorted(ODD_ANSWERS)}")
+            data = {**ODD_ANSWERS[data["preset"]], **data}
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if "methods" in known:
+            known["methods"] = tuple(m.upper() for m in known["methods"])
+        if known.get("retry_after_in", "both") not in ("both", "header", "body"):
+            raise ValueError("retry_after_in must be both, header or body")
+        if known.get("retry_after_format", "seconds") not in ("seconds", "http_date"):
+            raise ValueError("retry_after_format must be seconds or http_date")
+        return cls(**known)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) if name != "methods" else list(self.methods)
+                for name in self.__dataclass_fields__}
+        if len(self.body) > 200:  # a listing, not a copy: presets can be hundreds of KB
+            data["body"] = self.body[:200] + f"… ({len(self.body)} characters)"
+        return data
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    token: str | None
+    status: int = 0
+    at: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "path": self.path, "query": self.query, "body": self.body,
+                "status": self.status, "at": self.at}
+
+
+class SandboxState:
+    """Everything the sandbox knows. Thread-safe; tests may read and change it directly."""
+
+    def __init__(self, clock: Callable[[], float] = time.time, path: str | os.PathLike | None = None) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock
+        # Where the demo keeps the sandbox between restarts (``save``/``load``); None: memory only.
+        self.path = Path(path) if path is not None else None
+        self.reset()
+
+    def reset(self) -> None:
+        if getattr(self, "released", None) is not None:
+            self.released.set()  # nothing stays held across a reset
+        with self.lock:
+            if getattr(self, "webhooks", None) is None:
+                self.webhooks = Webhooks(self)
+            self.webhooks.reset()
+            self.accounts: dict[str, set[str]] = {}
+            self.cards: dict[str, dict[str, Any]] = {}
+            self.writes: dict[str, deque[float]] = {}
+            self.faults: list[Fault] = []
+            self.requests: list[RecordedRequest] = []
+            self.number_ids: dict[str, str] = {}
+            # Origins the sandbox really fetches images from (https://host:port -> CA file to trust),
+            # like Linq fetching a public URL; the fetched bytes are what its fake CDN serves.
+            self.fetchable_origins: dict[str, str] = {}
+            self.images: dict[str, tuple[str, bytes]] = {}  # CDN digest -> (content type, bytes)
+            self.released = threading.Event()  # "hold" faults wait for this (release_holds)
+
+    def release_holds(self) -> None:
+        """Let every request held by a "hold" fault continue (and the ones that come later)."""
+        self.released.set()
+
+    # -- setup helpers -------------------------------------------------
+
+    def add_account(self, token: str, numbers: Iterable[str]) -> None:
+        with self.lock:
+            self.accounts.setdefault(token, set()).update(numbers)
+            for number in numbers:
+                self.number_ids.setdefault(number, str(uuid.uuid5(uuid.NAMESPACE_URL, number)))
+
+    def set_card(self, number: str, *, is_active: bool = True, actor: dict[str, Any] | None = None,
+                 origin: str = "dashboard", **fields: Any) -> dict[str, Any]:
+        """Create or change a card directly, as if someone changed it in Linq's own dashboard.
+
+        Subscriptions get the event (by default from a team member in Linq's dashboard).
+        """
+        with self.lock:
+            before = copy.deepcopy(self.cards.get(number))
+            card = self.cards.setdefault(
+                number, {"phone_number": number, "first_name": "", "last_name": None,
+                         "image_url": None, "is_active": is_active})
+            card.update(fields)
+            card["is_active"] = is_active
+            self.webhooks.card_changed(number, before, copy.deepcopy(card), actor=actor or DASHBOARD_ACTOR,
+                                       origin=origin)
+            return copy.deepcopy(card)
+
+    def delete_card(self, number: str, *, actor: dict[str, Any] | None = None, origin: str = "dashboard") -> None:
+        """Remove a card, as only Linq's dashboard can (there is no DELETE in the API)."""
+        with self.lock:
+            before = self.cards.pop(number, None)
+            self.webhooks.card_changed(number, before, None, actor=actor or DASHBOARD_ACTOR, origin=origin)
+
+    def allow_fetch(self, origin: str, ca_file: str) -> None:
+        """Let the sandbox fetch images from ``origin`` (``https://127.0.0.1:PORT``), trusting ``ca_file``."""
+        with self.lock:
+            self.fetchable_origins[origin.rstrip("/")] = ca_file
+
+    def add_fault(self, fault: Fault | dict[str, Any]) -> Fault:
+        if isinstance(fault, dict):
+            fault = Fault.from_dict(fault)
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
+
+    def writes_for(self, number: str) -> list[RecordedRequest]:
+        """The POST/PATCH requests that named this number."""
+        with self.lock:
+            return [r for r in self.requests if r.method in ("POST", "PATCH")
+                    and (r.query.get("phone_number") == number
+                         or (isinstance(r.body, dict) and r.body.get("phone_number") == number))]
+
+    # -- persistence (the demo keeps cards and spent writes across restarts, like its history) ------
+
+    PERSISTED = ("accounts", "cards", "writes", "number_ids")
+
+    def save(self) -> None:
+        """Write accounts, cards and recent writes to ``self.path`` (atomically). Faults are not kept."""
+        if self.path is None:
+            return
+        with self.lock:
+            data = {"accounts": {token: sorted(numbers) for token, numbers in self.accounts.items()},
+                    "cards": self.cards, "writes": {n: list(times) for n, times in self.writes.items()},
+                    "number_ids": self.number_ids}
+            text = json.dumps(data, indent=1, sort_keys=True)
+        partial = self.path.with_name(self.path.name + ".partial")
+        partial.write_text(text)
+        os.replace(partial, self.path)
+
+    def load(self) -> bool:
+        """Read what ``save`` wrote; False (and nothing changed) when there is no usable file."""
+        if self.path is None or not self.path.is_file():
+            return False
+        try:
+            data = json.loads(self.path.read_text())
+            accounts = {token: set(numbers) for token, numbers in data["accounts"].items()}
+            writes = {n: deque(float(t) for t in times) for n, times in data["writes"].items()}
+            cards, number_ids = dict(data["cards"]), dict(data["number_ids"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return False
+        with self.lock:
+            self.accounts, self.writes, self.cards, self.number_ids = accounts, writes, cards, number_ids
+        return True
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "cards": copy.deepcopy(list(self.cards.values())),
+                "faults": [f.to_dict() for f in self.faults],
+                "requests": [r.to_dict() for r in self.requests[-200:]],
+                "numbers": sorted({n for nums in self.accounts.values() for n in nums}),
+            }
+
+    # -- demo data -----------------------------------------------------
+
+    DEMO_TOKEN = "sandbox-demo-token"
+    DEMO_NUMBERS = ("+15550100001", "+15550100002", "+15550100003", "+15550100004", "+15550100005")
+    # Numbers the demo token can see at Linq that the demo team has not added yet, so that
+    # "Import from Linq" in the team settings has something to offer.
+    DEMO_SPARE_NUMBERS = ("+15550100006", "+15550100007", "+15550100008")
+
+    def load_demo(self, root_url: str = "https://cdn.sandbox.invalid") -> None:
+        """A small account: four numbers with cards (one pending), one without, three spare ones.
+
+        ``root_url`` is where the sandbox is served, so the demo photo (served by
+        the sandbox's fake CDN) shows in the browser.
+        """
+        self.add_account(self.DEMO_TOKEN, self.DEMO_NUMBERS + self.DEMO_SPARE_NUMBERS)
+        self.set_card("+15550100001", first_name="Acme", last_name="Support",
+                      image_url=f"{root_url}{API_PREFIX}/cdn/contact-card/acme.svg")
+        self.set_card("+15550100002", first_name="Acme", last_name="Sales")
+        self.set_card("+15550100003", first_name="Acme Billing", last_name=None)
+        self.set_card("+15550100004", first_name="Acme", last_name="Onboarding", is_active=False)
+        self.set_card("+15550100006", first_name="Acme", last_name="Returns")
+
+    # -- fault matching --------------------------------------------------
+
+    def take_faults(self, method: str, number: str | None) -> list[Fault]:
+        with self.lock:
+            matched = []
+            for fault in list(self.faults):
+                if method not in fault.methods:
+                    continue
+                if fault.number is not None and fault.number != number:
+                    continue
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    continue
+                matched.append(fault)
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.faults.remove(fault)
+            return matched
+
+
+class Answer(Exception):
+    """Internal: stop handling and answer with this status and JSON body."""
+
+    def __init__(self, status: int, body: Any, headers: list[tuple[str, str]] | None = None,
+                 content_type: str | None = None, trickle_seconds: float = 0.0) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = headers or []
+        self.content_type = content_type
+        self.trickle_seconds = trickle_seconds
+
+
+def odd_answer(fault: Fault, number: str | None, method: str, trace_id: str) -> Answer:
+    """The raw answer an "answer" fault sends (see ODD_ANSWERS)."""
+    text = fault.body if fault.card_first_name is None else _card_body(fault.card_first_name, listed=method == "GET")
+    text = fault.body_prefix + text.replace("%NUMBER%", number or "").replace("%TRACE%", trace_id)
+    raw = text.encode(fault.body_encoding) + b" " * fault.pad_bytes
+    return Answer(fault.status or 200, raw, list(fault.headers.items()), content_type=fault.content_type,
+                  trickle_seconds=fault.trickle_seconds)
+
+
+def error(status: int, code: int, message: str | None = None, retry_after: int | None = None,
+          *, retry_after_in: str = "both", retry_after_format: str = "seconds") -> Answer:
+    """Linq's error envelope; a wait goes in the ``Retry-After`` header and/or the body."""
+    payload: dict[str, Any] = {"status": status, "code": code,
+                               "message": message or ERROR_MESSAGES.get(code, "Error."),
+                               "doc_url": f"https://docs.linqapp.com/error/codes/{code}"}
+    headers = []
+    if retry_after is not None:
+        if retry_after_in in ("both", "body"):
+            payload["retry_after"] = retry_after
+        if retry_after_in in ("both", "header"):
+            value = (email.utils.formatdate(time.time() + retry_after, usegmt=True)
+                     if retry_after_format == "http_date" else str(retry_after))
+            headers.append(("Retry-After", value))
+    return Answer(status, {"success": False, "error": payload}, headers)
+
+
+def _trickle(payload: bytes, seconds: float, pieces: int = 20) -> Iterator[bytes]:
+    """The body in ``pieces`` parts, a pause before each: each read is quick, the whole is slow."""
+    size = max(1, -(-len(payload) // pieces))
+    for start in range(0, len(payload), size):
+        time.sleep(seconds / pieces)
+        yield payload[start:start + size]
+
+
+class SandboxApp:
+    """WSGI entry point. ``SandboxApp(state)`` is the whole fake API."""
+
+    def __init__(self, state: SandboxState | None = None) -> None:
+        self.state = state or SandboxState()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
+        method = environ["REQUEST_METHOD"].upper()
+        path = environ.get("PATH_INFO", "")
+        query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        trace_id = uuid.uuid4().hex
+        raw = self._read_body(environ)
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        token = auth[7:] if auth.startswith("Bearer ") else None
+
+        if path.startswith(API_PREFIX):
+            path = path[len(API_PREFIX):]
+        record = RecordedRequest(method, path, query, body, token, at=self.state.clock())
+        headers: list[tuple[str, str]] = [("X-Trace-ID", trace_id)]
+
+        if path.startswith("/cdn/"):
+            stored = self.state.images.get(path.rsplit("/", 1)[-1].split(".", 1)[0])
+            if stored is not None:
+                return self._respond(start_response, 200, stored[1], headers, content_type=stored[0])
+            return self._respond(start_response, 200, self._avatar(path), headers,
+                                 content_type="image/svg+xml")
+        if path.startswith("/_sandbox"):
+            status, payload = self._control(method, path, body)
+            if method != "GET":
+                self.state.save()
+            return self._respond(start_response, status, json.dumps(payload).encode(), headers)
+
+        with self.state.lock:
+            self.state.requests.append(record)
+        content_type, trickle = None, 0.0
+        try:
+            status, payload, extra = self._api(method, path, query, body, token, environ, trace_id)
+        except Answer as answer:
+            status, payload, extra = answer.status, answer.body, answer.headers
+            content_type, trickle = answer.content_type, answer.trickle_seconds
+            if isinstance(payload, dict) and payload.get("success") is False:
+                payload["trace_id"] = trace_id
+        record.status = status
+        if any(name.lower() == "x-trace-id" for name, _ in extra):
+            headers = [h for h in headers if h[0] != "X-Trace-ID"]
+        if method != "GET":
+            self.state.save()
+        headers.extend(extra)
+        if isinstance(payload, bytes):
+            return self._respond(start_response, status, payload, headers,
+                                 content_type=content_type or "text/html", trickle_seconds=trickle)
+        return self._respond(start_response, status, json.dumps(payload).encode(), headers)
+
+    # -- the API -------------------------------------------------------
+
+    def _api(self, method: str, path: str, query: dict[str, str], body: Any, token: str | None,
+             environ: dict[str, Any], trace_id: str = "") -> tuple[int, Any, list[tuple[str, str]]]:
+        number = query.get("phone_number") or (body.get("phone_number") if isinstance(body, dict) else None)
+        number = number if isinstance(number, str) else None
+        faults = self.state.take_faults(method, number)
+        write_applies = True
+        for fault in faults:
+            if fault.kind == "remote_change" and number:
+                self.state.set_card(number, is_active=self.state.cards.get(number, {}).get("is_active", True),
+                                    **fault.changes)
+            elif fault.kind == "latency":
+                time.sleep(fault.seconds)
+            elif fault.kind == "hold":  # wait until a test says go (at most ``seconds``), then go on
+                self.state.released.wait(fault.seconds or 60)
+            elif fault.kind == "error":
+                raise error(fault.status or 500, fault.code or 3006, retry_after=fault.retry_after,
+                            retry_after_in=fault.retry_after_in, retry_after_format=fault.retry_after_format)
+            elif fault.kind == "non_json":
+                raise Answer(fault.status or 502, b"<html><body><h1>502 Bad Gateway</h1></body></html>")
+            elif fault.kind in ("timeout", "drop"):
+                write_applies = fault.apply_write
+                if method == "GET" or not write_applies:
+                    self._sleep_then(fault)
+            elif fault.kind == "answer" and (method == "GET" or not fault.apply_write):
+                raise odd_answer(fault, number, method, trace_id)
+        if path.rstrip("/") == "/v3/contact_card":
+            result = self._contact_card(method, query, body, token, environ)
+        elif path.rstrip("/").startswith("/v3/webhook-subscriptions"):
+            result = self._subscriptions(method, path.rstrip("/")[len("/v3/webhook-subscriptions"):].strip("/"),
+                                         body, token)
+        elif path.rstrip("/") == "/v3/phone_numbers":
+            result = self._phone_numbers(method, token)
+        else:
+            raise error(404, 2001, "Resource not found.")
+        for fault in faults:
+            if fault.kind == "inactive" and method != "GET" and number and result[0] < 300:
+                # Stored but not applied to the line (yet): Linq answers is_active false.
+                with self.state.lock:
+                    self.state.cards[number]["is_active"] = False
+                    result = (result[0], copy.deepcopy(self.state.cards[number]), result[2])
+            if fault.kind in ("timeout", "drop") and method != "GET" and write_applies:
+                self._sleep_then(fault)  # the write happened; the answer never arrives
+            if fault.kind == "answer" and method != "GET":
+                raise odd_answer(fault, number, method, trace_id)  # the write happened; this is the answer
+        return result
+
+    @staticmethod
+    def _sleep_then(fault: Fault) -> None:
+        if fault.kind == "timeout":
+            time.sleep(fault.seconds or 30)
+            raise DropConnection()
+        time.sleep(fault.seconds)
+        raise DropConnection()
+
+    def _authorise(self, token: str | None) -> set[str]:
+        if token is None or token not in self.state.accounts:
+            raise error(401, 2004)
+        return self.state.accounts[token]
+
+    def _contact_card(self, method: str, query: dict[str, str], body: Any, token: str | None,
+                      environ: dict[str, Any]) -> tuple[int, Any, list[tuple[str, str]]]:
+        numbers = self._authorise(token)
+        state = self.state
+        if method == "GET":
+            number = query.get("phone_number")
+            with state.lock:
+                if number is None:
+                    cards = [copy.deepcopy(c) for n, c in state.cards.items() if n in numbers]
+                    return 200, {"contact_cards": cards}, []
+                if not E164.match(number):
+                    raise error(400, 1002)
+                if number not in numbers or number not in state.cards:
+                    raise error(404, 2012)
+                return 200, {"contact_cards": [copy.deepcopy(state.cards[number])]}, []
+
+        if method not in ("POST", "PATCH"):
+            raise error(405, 1005, "Method not allowed.")
+        if not isinstance(body, dict):
+            raise error(400, 1003)
+        number = body.get("phone_number") if method == "POST" else query.get("phone_number")
+        if not number:
+            raise error(400, 1001, "phone_number is required.")
+        if not isinstance(number, str) or not E164.match(number):
+            raise error(400, 1002)
+        allowed = set(CARD_FIELDS) | ({"phone_number"} if method == "POST" else set())
+        for key, value in body.items():
+            if key not in allowed:
+                raise error(400, 1005, f"Unknown field: {key}.")
+            if not isinstance(value, str):
+                raise error(400, 1005, f"{key} must be a string.")
+        if method == "POST" and not body.get("first_name", "").strip():
+            raise error(400, 1001, "first_name is required.")
+        if method == "PATCH" and "first_name" in body and not body["first_name"].strip():
+            raise error(400, 1005, "first_name cannot be empty.")
+        if number not in numbers:
+            raise error(403, 2006)
+
+        with state.lock:
+            existing = state.cards.get(number)
+            if method == "POST" and existing and existing.get("is_active"):
+                raise error(409, 2014)
+            if method == "PATCH" and not (existing and existing.get("is_active")):
+                # Linq: PATCH "requires an active contact card to exist"; a pending one is set up with POST.
+                raise error(404, 2012)
+            self._spend_budget(number)
+            image = body.get("image_url")
+            if image:
+                body = dict(body, image_url=self._rehost(image, environ, state))
+            before = copy.deepcopy(existing)
+            if method == "POST":
+                card = {"phone_number": number, "first_name": body["first_name"],
+                        "last_name": body.get("last_name") or None,
+                        "image_url": body.get("image_url") or None, "is_active": True}
+                state.cards[number] = card
+                state.webhooks.card_changed(number, before, copy.deepcopy(card), actor=API_ACTOR, origin="api")
+                return 201, copy.deepcopy(card), []
+            card = existing
+            for name in CARD_FIELDS:
+                if name in body:
+                    card[name] = body[name] or None
+            card["is_active"] = True
+            state.webhooks.card_changed(number, before, copy.deepcopy(card), actor=API_ACTOR, origin="api")
+            return 200, copy.deepcopy(card), []
+
+    def _subscriptions(self, method: str, subscription_id: str, body: Any,
+                       token: str | None) -> tuple[int, Any, list[tuple[str, str]]]:
+        """``/v3/webhook-subscriptions[/{id}]``: create (the secret is shown once), list, get, update, delete."""
+        self._authorise(token)
+        hooks = self.state.webhooks
+        if not subscription_id:
+            if method == "GET":
+                return 200, {"subscriptions": [s.to_dict() for s in hooks.of(token)]}, []
+            if method != "POST":
+                raise error(405, 1005, "Method not allowed.")
+            if not isinstance(body, dict):
+                raise error(400, 1003)
+            try:
+                created = hooks.create(token, body)
+            except LookupError as exc:
+                raise error(409, 2015, str(exc)) from None
+            except ValueError as exc:
+                raise error(400, 1005, str(exc)) from None
+            return 201, {**created.to_dict(), "signing_secret": created.secret}, []
+        subscription = hooks.get(token, subscription_id)
+        if subscription is None:
+            raise error(404, 2010)
+        if method == "GET":
+            return 200, subscription.to_dict(), []
+        if method == "PUT":
+            if not isinstance(body, dict):
+                raise error(400, 1003)
+            try:
+                return 200, hooks.update(subscription, body).to_dict(), []
+            except ValueError as exc:
+                raise error(400, 1005, str(exc)) from None
+        if method == "DELETE":
+            hooks.delete(subscription)
+            return 200, {"id": subscription.id, "deleted": True}, []
+        raise error(405, 1005, "Method not allowed.")
+
+    def _spend_budget(self, number: str) -> None:
+        now = self.state.clock()
+        window = self.state.writes.setdefault(number, deque())
+        while window and window[0] <= now - WRITE_WINDOW:
+            window.popleft()
+        if len(window) >= WRITE_LIMIT:
+            wait = max(1, int(window[0] + WRITE_WINDOW - now + 0.999))
+            raise error(429, 1007, "Contact card write limit reached (3 per 10 minutes).", retry_after=wait)
+        window.append(now)
+
+    @staticmethod
+    def _rehost(url: str, environ: dict[str, Any], state: SandboxState) -> str:
+        """Linq fetches the image and serves it from its CDN; so does the sandbox.
+
+        Origins registered with :meth:`SandboxState.allow_fetch` (the local https photo server of the
+        demo and the tests) are really fetched: a failure or a non-JPEG/PNG answer is 400/5007 and
+        the CDN serves the fetched bytes. Other hosts cannot be reached from this closed sandbox, so
+        it pretends: made-up hosts (``.invalid``, ``localhost``, "broken"/"notfound" links) answer
+        5007, anything else is "re-hosted" as a generated avatar.
+        """
+        if not url.startswith("https://"):
+            raise error(400, 5007, "image_url must be a public https URL.")
+        host = url[8:].split("/", 1)[0].split(":")[0].lower()
+        server = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
+        digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+        origin = "https://" + url[8:].split("/", 1)[0]
+        ca_file = state.fetchable_origins.get(origin)
+        if ca_file is not None:
+            content_type, data = SandboxApp._fetch_image(url, ca_file)
+            state.images[digest] = (content_type, data)
+            extension = "png" if content_type == "image/png" else "jpg"
+            return f"http://{server}{API_PREFIX}/cdn/contact-card/{digest}.{extension}"
+        if not host or host.endswith(".invalid") or host == "localhost" or "broken" in url or "notfound" in url:
+            raise error(400, 5007)
+        return f"http://{server}{API_PREFIX}/cdn/contact-card/{digest}.svg"
+
+    @staticmethod
+    def _fetch_image(url: str, ca_file: str, max_bytes: int = 10_000_000) -> tuple[str, bytes]:
+        opener = urllib.request.build_opener(  # no proxies from the environment: this is loopback
+            urllib.request.ProxyHandler({}),
+            urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=ca_file)))
+        try:
+            with opener.open(url, timeout=5) as response:
+                data = response.read(max_bytes + 1)
+        except (urllib.error.URLError, OSError, ValueError):
+            raise error(400, 5007) from None
+        if len(data) > max_bytes:
+            raise error(400, 5005, "The image is too large.")
+        if data.startswith(b"\x89PNG\r\n\x1a\n"):
+            return "image/png", data
+        if data.startswith(b"\xff\xd8\xff"):
+            return "image/jpeg", data
+        raise error(400, 5007)
+
+    def _phone_numbers(self, method: str, token: str | None) -> tuple[int, Any, list[tuple[str, str]]]:
+        numbers = self._authorise(token)
+        if method != "GET":
+            raise error(405, 1005, "Method not allowed.")
+        items = [{"id": self.state.number_ids.get(n, n), "phone_number": n,
+                  "reputation": {"status": "HEALTHY", "doc_url": None},
+                  "forwarding_number": None, "line_type": "iMessage"} for n in sorted(numbers)]
+        return 200, {"phone_numbers": items}, []
+
+    # -- control plane for demos and tests ------------------------------
+
+    def _control(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        action = path[len("/_sandbox"):].strip("/")
+        try:
+            if action in ("", "state") and method == "GET":
+                return 200, self.state.snapshot()
+            if action == "reset" and method == "POST":
+                self.state.reset()
+                return 200, {"ok": True}
+            if action == "faults" and method == "GET":
+                return 200, {"faults": self.state.snapshot()["faults"]}
+            if action == "faults" and method == "POST":
+                return 200, self.state.add_fault(body or {}).to_dict()
+            if action == "faults" and method == "DELETE":
+                self.state.clear_faults()
+                return 200, {"ok": True}
+            if action == "cards" and method == "POST" and isinstance(body, dict):
+                number = body.pop("phone_number")
+                return 200, self.state.set_card(number, **body)
+            if action == "cards" and method == "DELETE" and isinstance(body, dict):
+                self.state.delete_card(body.pop("phone_number"), **body)
+                return 200, {"ok": True}
+            if action == "webhooks" and method == "GET":
+                return 200, self.state.webhooks.snapshot()
+            if action == "webhooks/faults" and method == "POST" and isinstance(body, dict):
+                with self.state.lock:
+                    self.state.webhooks.faults = WebhookFaults(**body)
+                return 200, self.state.webhooks.faults.to_dict()
+            if action == "webhooks/deliver" and method == "POST":
+                return 200, {"sent": self.state.webhooks.deliver_due()}
+        except (ValueError, TypeError, KeyError) as exc:
+            return 400, {"error": str(exc)}
+        return 404, {"error": "unknown sandbox control"}
+
+    # -- WSGI plumbing ---------------------------------------------------
+
+    @staticmethod
+    def _read_body(environ: dict[str, Any]) -> bytes:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        return environ["wsgi.input"].read(length) if length > 0 else b""
+
+    @staticmethod
+    def _respond(start_response: Callable, status: int, payload: bytes, headers: list[tuple[str, str]],
+                 content_type: str = "application/json", trickle_seconds: float = 0.0) -> Iterable[bytes]:
+        start_response(f"{status} {STATUS_TEXT.get(status, 'Status')}",
+                       [("Content-Type", content_type), ("Content-Length", str(len(payload))), *headers])
+        if trickle_seconds > 0 and payload:
+            return _trickle(payload, trickle_seconds)
+        return [payload]
+
+    @staticmethod
+    def _avatar(path: str) -> bytes:
+        digest = hashlib.sha256(path.encode()).hexdigest()
+        hue = int(digest[:2], 16) * 360 // 256
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96" viewBox="0 0 96 96">'
+            f'<rect width="96" height="96" rx="48" fill="hsl({hue},55%,55%)"/>'
+            '<circle cx="48" cy="38" r="16" fill="#fff"/><path d="M20 82c4-18 52-18 56 0" fill="#fff"/></svg>'
+        ).encode()

@@ -1,0 +1,74 @@
+"""People in a real browser: two-factor sign-in, an invitation and a password reset from received emails.
+
+Mail goes through the real SMTP server the tests start (``mailbox``); the tests open the links
+in the messages it received, as a person would.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from conftest import PASSWORD
+from tests.support.helpers import add_totp_device, current_code, screenshot, sign_in
+
+pytestmark = pytest.mark.browser
+NEW_PASSWORD = "violet-kettle-harbour-9"
+
+
+def test_sign_in_with_two_factor(site, alice, page: Page):
+    device = add_totp_device(alice)
+    page.goto(f"{site.url}/accounts/login/?next=/t/acme/")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    code = page.get_by_label("Code from your authenticator app")
+    expect(code).to_be_visible()
+    screenshot(page, "sign-in-code")
+    code.fill(current_code(device))  # what the app on alice's phone shows now
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("heading", name="Acme: numbers")).to_be_visible()
+
+
+def test_accept_an_invitation_from_the_email(site, alice, page: Page, browser: Browser, mailbox):
+    sign_in(page, site.url, "alice", next_path="/t/acme/settings/")
+    page.get_by_label("Email address").fill("dana@example.com")
+    page.locator("#invite").get_by_label("Role").select_option("viewer")
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.get_by_text("Invitation sent to dana@example.com")).to_be_visible()
+    expect(page.locator("#invitations")).to_contain_text("dana@example.com")
+
+    [link] = mailbox.links("dana@example.com")
+    assert link.startswith(site.url)
+    dana = browser.new_context().new_page()
+    dana.goto(link)
+    expect(dana.get_by_role("heading", name="Join Acme")).to_be_visible()
+    dana.get_by_label("Username").fill("dana")
+    dana.locator("#id_password1").fill(NEW_PASSWORD)
+    dana.get_by_label("Password confirmation").fill(NEW_PASSWORD)
+    screenshot(dana, "invitation")
+    dana.get_by_role("button", name="Create account and join").click()
+    expect(dana.get_by_role("heading", name="Acme: numbers")).to_be_visible()
+    expect(dana.get_by_text("you joined Acme as viewer")).to_be_visible()
+
+
+def test_reset_a_forgotten_password_from_the_email(site, alice, page: Page, mailbox):
+    alice.email = "alice@example.com"
+    alice.save()
+    page.goto(f"{site.url}/accounts/login/")
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("Email").fill("alice@example.com")
+    page.get_by_role("button", name="Email me a link").click()
+    expect(page.locator("#reset-sent")).to_be_visible()
+
+    [link] = mailbox.links("alice@example.com")
+    page.goto(link)
+    page.locator("#id_new_password1").fill(NEW_PASSWORD)
+    page.get_by_label("New password confirmation").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Set password").click()
+    expect(page.locator("#reset-complete")).to_be_visible()
+    page.get_by_role("link", name="Sign in").click()
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Acme: numbers")).to_be_visible()

@@ -1,0 +1,69 @@
+"""The task queue runs on real `db_worker` processes against the test database (both databases)."""
+
+from __future__ import annotations
+
+import pytest
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from conftest import CARD_NUMBER, EMPTY_NUMBER
+from contactcards.common import taskqueue
+from tests.support import sample_tasks
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_batch_worker_runs_what_is_due_and_exits(workers, team):
+    result = taskqueue.enqueue(sample_tasks.numbers_of, "acme")
+    failing = taskqueue.enqueue(sample_tasks.fail, "on purpose")
+    assert result.status == TaskResultStatus.READY
+
+    workers.run_batch()
+
+    result.refresh()
+    assert result.status == TaskResultStatus.SUCCESSFUL
+    assert result.return_value == sorted([CARD_NUMBER, EMPTY_NUMBER])
+    assert len(result.worker_ids) == 1
+    failing.refresh()
+    assert failing.status == TaskResultStatus.FAILED
+    assert "on purpose" in failing.errors[0].traceback
+
+
+def test_a_task_scheduled_for_later_is_left_for_later(workers, team):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    later = taskqueue.enqueue(sample_tasks.numbers_of, "acme", run_after=timezone.now() + timedelta(hours=1))
+    workers.run_batch()
+    later.refresh()
+    assert later.status == TaskResultStatus.READY
+    assert DBTaskResult.objects.get(id=later.id).run_after > timezone.now()
+
+
+def test_the_session_worker_runs_tasks_as_they_come(live_worker, team):
+    from tests.support.worker import LIVE_QUEUE
+
+    result = taskqueue.enqueue(sample_tasks.numbers_of, "acme")
+    assert DBTaskResult.objects.get(id=result.id).queue_name == LIVE_QUEUE
+    wait_until_finished(result)
+    assert result.status == TaskResultStatus.SUCCESSFUL
+    assert result.return_value == sorted([CARD_NUMBER, EMPTY_NUMBER])
+
+
+def test_the_worker_command_line():
+    command = taskqueue.worker_command(batch=True, queue="q1")
+    assert command[-6:] == ["db_worker", "--no-reload", "--queue-name", "q1", "--batch", "--no-startup-delay"]
+
+
+def wait_until_finished(result, limit: float = 60.0) -> None:
+    """Wait for a condition (the task finished), with a generous upper bound for a stuck worker."""
+    import time
+
+    deadline = time.monotonic() + limit
+    while True:
+        result.refresh()
+        if result.is_finished:
+            return
+        assert time.monotonic() < deadline, f"task {result.id} still {result.status} after {limit}s"
+        time.sleep(0.05)

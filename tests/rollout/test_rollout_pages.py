@@ -1,0 +1,241 @@
+"""Bulk edit, CSV import/export, jobs and labels: pages, personas, bad input (both databases)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+
+from conftest import CARD_NUMBER, EMPTY_NUMBER
+from contactcards.models import Job, JobItem, PhoneNumber
+from contactcards.rollout.cards_csv import parse_cards_csv
+from contactcards.rollout.plan import Target, build_plan
+
+pytestmark = pytest.mark.django_db
+
+
+def url(name, *args):
+    return reverse(name, args=["acme", *args])
+
+
+def upload(client, text: str | bytes, name="cards.csv"):
+    raw = text.encode() if isinstance(text, str) else text
+    return client.post(url("cards_import"), {"action": "preview", "file": SimpleUploadedFile(name, raw)})
+
+
+# -- the CSV reader ------------------------------------------------------------------
+
+
+def test_a_spreadsheet_csv_is_read_row_by_row():
+    raw = ("\ufeffnumber;first_name;last_name;tags\r\n\r\n+15550001001;\"Two\nlines\";X;a, b\r\n"
+           "'+15550001002;Ann;;\r\n").encode()
+    parsed = parse_cards_csv(raw)
+    assert parsed.ok
+    first, second = parsed.targets
+    assert first.row == 3 and first.values["first_name"] == "Two\nlines" and first.tags == ("a", "b")
+    assert second.e164 == EMPTY_NUMBER and second.row == 5  # the export's formula guard is stripped
+
+
+@pytest.mark.parametrize(("raw", "words"), [
+    (b"", "empty"),
+    (b"number,colour\n+15550001001,red\n", "Unknown column: colour"),
+    (b"first_name\nAnn\n", "no \xe2\x80\x9cnumber\xe2\x80\x9d column".decode() if False else "number"),
+    (b"number\n", "no rows"),
+    ("number\n+15550001001\n".encode("utf-16"), "UTF-8"),
+    (b"number,number\n1,2\n", "more than once"),
+])
+def test_a_file_that_cannot_be_read_gets_one_clear_message(raw, words):
+    parsed = parse_cards_csv(raw)
+    assert not parsed.ok and words in " ".join(parsed.problems)
+
+
+def test_thousands_of_rows_are_read():
+    rows = "\n".join(f"+1555300{i:04d},Name {i}" for i in range(5000))
+    parsed = parse_cards_csv(f"number,first_name\n{rows}\n".encode())
+    assert parsed.ok and len(parsed.targets) == 5000 and parsed.targets[-1].row == 5001
+
+
+def test_bad_rows_are_refused_with_their_row_number_and_reason(team, sandbox):
+    raw = (b"number,first_name,image_url,tags\n+15550001001,Acme,http://x.test/a.png,\n"
+           b"+1555,Bob,,\n+19999999999,Eve,,\n+15550001001,Again,,\n+15550001002,,,\n+15550001002,,,\"bad,tag!\"\n")
+    parsed = parse_cards_csv(raw)
+    plan = build_plan(team, parsed.targets)
+    reasons = {row.row: " ".join(row.reasons) for row in plan.rows if row.kind == "cannot"}
+    assert "https://" in reasons[2]
+    assert 3 in reasons and "not one of this team's numbers" in reasons[4]
+    assert "already on row 2" in reasons[5]
+    assert "tag" in reasons[7]
+    assert not plan.can_confirm
+
+
+def test_the_preview_says_unchanged_change_and_create(team, sandbox):
+    plan = build_plan(team, [Target(e164=CARD_NUMBER, values={"first_name": "Acme"}),
+                             Target(e164=CARD_NUMBER.replace("1001", "1001"), values={}),
+                             Target(e164=EMPTY_NUMBER, values={"first_name": "New", "last_name": "Line"})])
+    kinds = [row.kind for row in plan.rows]
+    assert kinds[0] == "skip" and kinds[2] == "create"
+    assert plan.rows[2].changes == {"first_name": ["", "New"], "last_name": ["", "Line"]}
+    assert sandbox.writes_for(CARD_NUMBER) == [] and sandbox.writes_for(EMPTY_NUMBER) == []
+
+
+# -- pages and personas ------------------------------------------------------------------
+
+
+def test_personas_on_the_rollout_pages(client, personas, sandbox):
+    pages = [url("bulk_edit") + "?n=%2B15550001001", url("cards_import"), url("job_list"), url("cards_export")]
+    client.force_login(personas["outsider"])
+    assert {client.get(page).status_code for page in pages} == {404}
+    client.force_login(personas["viewer"])
+    assert [client.get(page).status_code for page in pages] == [403, 403, 200, 200]
+    for who in ("editor", "owner"):
+        client.force_login(personas[who])
+        assert [client.get(page).status_code for page in pages] == [200, 200, 200, 200]
+
+
+def test_bulk_edit_previews_then_sends_nothing_until_confirmed(client, bob, sandbox, settings):
+    client.force_login(bob)
+    data = {"n": [CARD_NUMBER, EMPTY_NUMBER], "set_last_name": "on", "last_name": "Helpdesk", "action": "preview"}
+    response = client.post(url("bulk_edit"), data)
+    html = response.content.decode()
+    assert response.status_code == 200 and "Will change" in html and "No card" in html
+    assert "a first name is needed" in html  # the number without a card cannot be created from a last name
+    assert sandbox.writes_for(CARD_NUMBER) == [] and not Job.objects.exists()
+    response = client.post(url("bulk_edit"), {**data, "n": [CARD_NUMBER]})
+    fingerprint = response.context["fingerprint"]
+    response = client.post(url("bulk_edit"), {**data, "n": [CARD_NUMBER], "action": "confirm",
+                                              "fingerprint": fingerprint})
+    job = Job.objects.get()
+    assert response.status_code == 302 and response["Location"] == url("job_detail", job.pk)
+    assert JobItem.objects.get(job=job).changes == {"last_name": ["Support", "Helpdesk"]}
+    assert sandbox.writes_for(CARD_NUMBER) == []  # queued for a worker, not sent by the request
+
+
+def test_a_confirm_after_the_card_changed_shows_the_new_preview(client, bob, sandbox):
+    client.force_login(bob)
+    data = {"n": [CARD_NUMBER], "set_last_name": "on", "last_name": "Helpdesk", "action": "preview"}
+    fingerprint = client.post(url("bulk_edit"), data).context["fingerprint"]
+    sandbox.set_card(CARD_NUMBER, first_name="Acme", last_name="Someone else")
+    response = client.post(url("bulk_edit"), {**data, "action": "confirm", "fingerprint": fingerprint})
+    assert response.status_code == 200 and "changed since your preview" in response.content.decode()
+    assert not Job.objects.exists()
+
+
+def test_bulk_edit_needs_a_field_and_a_value(client, bob, sandbox):
+    client.force_login(bob)
+    response = client.post(url("bulk_edit"), {"n": [CARD_NUMBER], "action": "preview"})
+    assert response.status_code == 400 and "Tick at least one field" in response.content.decode()
+    response = client.post(url("bulk_edit"), {"n": [CARD_NUMBER], "set_first_name": "on", "action": "preview"})
+    assert response.status_code == 400 and "enter the new value" in response.content.decode()
+
+
+def test_import_preview_and_confirm(client, alice, sandbox):
+    client.force_login(alice)
+    response = upload(client, "number,label,first_name\n+15550001001,Front desk,Acme Co\n+15550001002,,\n")
+    assert response.status_code == 200
+    carry = dict(response.context["carry"])
+    response = client.post(url("cards_import"), {"action": "confirm", "fingerprint": response.context["fingerprint"],
+                                                 **carry})
+    job = Job.objects.get()
+    assert response.status_code == 302 and job.source == "csv"
+    assert PhoneNumber.objects.get(e164=CARD_NUMBER).label == "Front desk"
+    assert job.items.get(phone_number=CARD_NUMBER).state == "queued"
+
+
+@pytest.mark.parametrize("raw", [b"\x00\x01binary", b"colour\nred\n", b"number\n" + b"+1555" * 3])
+def test_a_bad_upload_gets_a_message_and_nothing_sent(client, alice, sandbox, raw):
+    client.force_login(alice)
+    response = upload(client, raw)
+    assert response.status_code in (200, 400)
+    assert "can't" in response.content.decode()
+    assert not Job.objects.exists()
+
+
+def test_an_editor_cannot_change_labels_through_the_csv(client, bob, sandbox):
+    client.force_login(bob)
+    response = upload(client, "number,label\n+15550001001,Mine now\n")
+    assert "Only owners change labels" in response.content.decode()
+    assert not response.context["plan"].can_confirm
+
+
+def test_a_tampered_import_payload_is_refused(client, alice, sandbox):
+    client.force_login(alice)
+    response = client.post(url("cards_import"), {"action": "confirm", "payload": "forged", "fingerprint": "x"},
+                           follow=True)
+    assert "out of date or was altered" in response.content.decode()
+
+
+def test_the_export_has_every_card(client, vera, team, sandbox):
+    client.force_login(vera)
+    response = client.get(url("cards_export"))
+    lines = response.content.decode().splitlines()
+    assert lines[0] == "number,label,tags,first_name,last_name,image_url,status"
+    assert "+15550001001,Support,,Acme,Support," in lines[1] and lines[1].endswith(",active")
+    assert lines[2].endswith(",no card")
+
+
+def test_job_pages_progress_json_and_cancel(client, alice, vera, team, sandbox):
+    from tests.support.rollout_helpers import start_bulk
+
+    job = start_bulk(team, alice, [CARD_NUMBER], {"last_name": "Later"})
+    client.force_login(vera)
+    html = client.get(url("job_detail", job.pk)).content.decode()
+    assert 'id="job-bar"' in html and "Queued" in html and "cancel-form" not in html
+    data = client.get(url("job_progress", job.pk)).json()
+    assert data["counts"]["queued"] == 1 and data["percent"] == 0 and not data["finished"]
+    assert client.post(url("job_cancel", job.pk)).status_code == 403
+    client.force_login(alice)
+    client.post(url("job_cancel", job.pk))
+    data = client.get(url("job_progress", job.pk)).json()
+    assert data["counts"]["cancelled"] == 1 and data["finished"] and data["percent"] == 100
+    assert client.get(url("job_cancel", job.pk)).status_code == 405
+
+
+def test_history_filters_by_job(client, alice, team, sandbox):
+    client.force_login(alice)
+    assert client.get(reverse("team_history", args=["acme"]), {"job": "7"}).status_code == 200
+    response = client.get(reverse("team_history", args=["acme"]), {"job": "abc"})
+    assert response.status_code in (200, 400) and "whole number" in response.content.decode()
+
+
+# -- labels and tags -------------------------------------------------------------------------
+
+
+def test_owners_set_labels_and_tags_and_the_dashboard_filters_by_them(client, alice, bob, team, sandbox):
+    client.force_login(bob)
+    labels = reverse("settings_number_labels", args=["acme", CARD_NUMBER])
+    assert client.post(labels, {}).status_code == 403
+    client.force_login(alice)
+    number = PhoneNumber.objects.get(e164=CARD_NUMBER)
+    client.post(labels, {f"lt{number.pk}-label": "Front", f"lt{number.pk}-tags": "support, floor 2"})
+    number.refresh_from_db()
+    assert number.label == "Front" and sorted(t.name for t in number.tags.all()) == ["floor 2", "support"]
+    board = client.get(reverse("dashboard", args=["acme"]), {"tag": "support"}).context["board"]
+    assert [row.e164 for row in board.rows] == [CARD_NUMBER]
+    board = client.get(reverse("dashboard", args=["acme"]), {"tag": "nope", "status": "bogus"}).context["board"]
+    assert board.tag == "" and board.status == "" and board.matching == 2
+    client.post(labels, {f"lt{number.pk}-label": "Front", f"lt{number.pk}-tags": "bad,tag!"})
+    assert sorted(t.name for t in PhoneNumber.objects.get(pk=number.pk).tags.all()) == ["floor 2", "support"]
+
+
+def test_addnumber_sets_label_and_tags(team):
+    call_command("addnumber", "acme", "+15550001009", "--label", "Sales", "--tag", "west", "--tag", "vip")
+    number = PhoneNumber.objects.get(e164="+15550001009")
+    assert number.label == "Sales" and sorted(t.name for t in number.tags.all()) == ["vip", "west"]
+    with pytest.raises(CommandError):
+        call_command("addnumber", "acme", "+15550001010", "--tag", "no,commas")
+
+
+def test_importcards_dry_run_and_real(team, alice, sandbox, tmp_path, capsys):
+    path = tmp_path / "cards.csv"
+    path.write_text("number,first_name\n+15550001001,Renamed\n+15550001002,Fresh\n")
+    call_command("importcards", "acme", str(path), "--dry-run")
+    out = capsys.readouterr().out
+    assert "row 2: +15550001001 change: first_name 'Acme' -> 'Renamed'" in out and "Dry run" in out
+    assert not Job.objects.exists()
+    call_command("importcards", "acme", str(path))
+    assert Job.objects.get().items.count() == 2
+    path.write_text("number,first_name\n+1555,X\n")
+    with pytest.raises(CommandError, match="refused"):
+        call_command("importcards", "acme", str(path))

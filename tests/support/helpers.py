@@ -1,0 +1,209 @@
+"""Test helpers, one home: sign in, read pages as a browser would, audit entries at chosen times, browsers.
+
+Fixtures (personas, the sandbox, the team) are in the root ``conftest.py``; these are plain functions.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from datetime import UTC, datetime, timedelta
+from html import unescape
+from html.parser import HTMLParser
+from pathlib import Path
+
+from django_otp.oath import totp
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import Page
+
+from conftest import CARD_NUMBER, EMPTY_NUMBER, PASSWORD, sign_in_request
+from contactcards.models import AuditEntry, PhoneNumber, Team
+from devtools.demo.management.commands.seedaudit import keep_created_at
+
+URL = f"/t/acme/numbers/{CARD_NUMBER}/"
+EMPTY_URL = f"/t/acme/numbers/{EMPTY_NUMBER}/"
+BASE_TIME = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+# -- the test client: sign in, read pages ---------------------------------------
+
+
+class _Forms(HTMLParser):
+    """Every <form> on a page, as {"attrs": {...}, "fields": {name: value}}."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict] = []
+        self._current: dict | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self._current = {"attrs": attributes, "fields": {}}
+            self.forms.append(self._current)
+        elif tag == "input" and self._current is not None and attributes.get("name"):
+            self._current["fields"][attributes["name"]] = attributes.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._current = None
+
+
+# -- accounts: the two-step sign-in page (django-two-factor-auth's wizard), codes -------
+
+LOGIN_URL = "/accounts/login/"
+
+
+def sign_in_client(client, username: str, password: str = PASSWORD, *, ip: str = "127.0.0.1", next_path: str = ""):
+    """Post the username/password step, from ``ip``; returns the response (not followed)."""
+    url = f"{LOGIN_URL}?next={next_path}" if next_path else LOGIN_URL
+    return client.post(url, {"login_view-current_step": "auth", "auth-username": username,
+                             "auth-password": password}, REMOTE_ADDR=ip)
+
+
+def enter_code(client, code: str, *, step: str = "token", ip: str = "127.0.0.1", next_path: str = ""):
+    """Post the second step (the app's code, or a recovery code with ``step="backup"``)."""
+    field = "token-otp_token" if step == "token" else "backup-otp_token"
+    url = f"{LOGIN_URL}?next={next_path}" if next_path else LOGIN_URL
+    return client.post(url, {"login_view-current_step": step, field: code}, REMOTE_ADDR=ip)
+
+
+def add_totp_device(user) -> TOTPDevice:
+    return TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+
+
+def current_code(device: TOTPDevice) -> str:
+    """The code the person's authenticator app shows now (computed from the device key)."""
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):0{device.digits}d}"
+
+
+def add_recovery_codes(user, *codes: str) -> StaticDevice:
+    device = StaticDevice.objects.create(user=user, name="backup", confirmed=True)
+    for code in codes:
+        device.token_set.create(token=code)
+    return device
+
+
+def is_signed_in(client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+def forms_on(response) -> list[dict]:
+    parser = _Forms()
+    parser.feed(response.content.decode())
+    return parser.forms
+
+
+def card_form(response) -> dict[str, str]:
+    """The fields of the card form (edit or create), as a browser would post them."""
+    for form in forms_on(response):
+        if "card-form" in form["attrs"].get("class", ""):
+            return {k: v for k, v in form["fields"].items() if k != "csrfmiddlewaretoken"}
+    raise AssertionError("no card form on the page")
+
+
+def retry_form(response) -> dict[str, str] | None:
+    for form in forms_on(response):
+        if "retry-form" in form["attrs"].get("class", ""):
+            return {k: v for k, v in form["fields"].items() if k != "csrfmiddlewaretoken"}
+    return None
+
+
+def login(client, user):
+    assert client.login(request=sign_in_request(), username=user.username, password=PASSWORD)
+    return client
+
+
+def load(client, url: str = URL) -> dict[str, str]:
+    """GET the card page and return its card form's fields."""
+    response = client.get(url)
+    assert response.status_code == 200
+    return card_form(response)
+
+
+def text(response) -> str:
+    """The page's text with tags removed and whitespace collapsed, for message assertions."""
+    body = re.sub(r"<script.*?</script>", " ", response.content.decode(), flags=re.S)
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+def value_of(html: str, name: str) -> str | None:
+    """The value attribute of the input called ``name`` in the page, whatever the attribute order."""
+    tag = re.search(rf'<input[^>]*\bname="{name}"[^>]*>', html)
+    value = re.search(r'\bvalue="([^"]*)"', tag.group(0)) if tag else None
+    return unescape(value.group(1)) if value else None
+
+
+# -- audit history ----------------------------------------------------------------
+
+
+def make_entry(team: Team, *, number: PhoneNumber | None = None, user=None, at: datetime | None = None,
+               **fields) -> AuditEntry:
+    """One audit entry as the services would write it, with a chosen ``created_at``."""
+    values = {
+        "action": AuditEntry.Action.UPDATE,
+        "outcome": AuditEntry.Outcome.SUCCESS,
+        "changes": {"first_name": ["Old", "New"]},
+        "request_body": {"first_name": "New"},
+        "http_status": 200,
+        "duration_ms": 120,
+    }
+    values.update(fields)
+    entry = AuditEntry(
+        team=team, number=number, phone_number=number.e164 if number else "",
+        user=user, username=user.get_username() if user else "", **values,
+    )
+    if at is not None:
+        entry.created_at = at
+        with keep_created_at():
+            entry.save()
+    else:
+        entry.save()
+    return entry
+
+
+def make_series(team: Team, count: int, *, start: datetime, step: timedelta = timedelta(minutes=1),
+                **fields) -> list[AuditEntry]:
+    """``count`` entries one ``step`` apart, oldest first."""
+    return [make_entry(team, at=start + i * step, **fields) for i in range(count)]
+
+
+def read_csv(response) -> list[list[str]]:
+    body = b"".join(response.streaming_content).decode("utf-8")
+    return list(csv.reader(io.StringIO(body)))
+
+
+# -- real browsers (Playwright) ---------------------------------------------------
+
+# A tiny photo the tests serve for one made-up https host, to preview a link that loads.
+PHOTO_URL = "https://photos.example.test/acme-new.svg"
+PHOTO = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96"><rect width="96" height="96" rx="48" '
+    b'fill="#e0803a"/><circle cx="48" cy="38" r="16" fill="#fff"/><path d="M20 82c4-18 52-18 56 0" '
+    b'fill="#fff"/></svg>'
+)
+
+
+def sign_in(page: Page, base_url: str, username: str, *, next_path: str = "/") -> None:
+    """Sign in through the real login page."""
+    page.goto(f"{base_url}/accounts/login/?next={next_path}")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").wait_for()
+
+
+def card_url(base_url: str, number: str = CARD_NUMBER, slug: str = "acme") -> str:
+    return f"{base_url}/t/{slug}/numbers/{number}/"
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Save a full-page PNG when ``SCREENSHOTS_DIR`` is set (``bin/screenshots``)."""
+    folder = os.environ.get("SCREENSHOTS_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)

@@ -1,0 +1,81 @@
+"""Real task-queue workers for tests: `manage.py db_worker` processes on the test database.
+
+Two ways to run tasks, both real worker processes, neither depending on timing:
+
+* :meth:`Workers.run_batch` runs ``db_worker --batch`` on the ``default`` queue: it processes
+  every task that is due, then exits. A test enqueues, runs one batch, and asserts.
+* the session's live worker (``live_worker`` fixture) polls the ``live`` queue continuously,
+  for tests that watch work happen (the browser's progress bar); such tests wait for a
+  condition (the job finished), never for a duration.
+
+Tests that use either must be transactional (``django_db(transaction=True)`` or ``live_server``):
+a worker is another process and only sees committed rows.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db import connection
+
+from contactcards.common import taskqueue
+
+LIVE_QUEUE = "live"
+
+
+def database_url() -> str:
+    """A DATABASE_URL for the database this process is connected to (the test database)."""
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    credentials = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def worker_env(sandbox_url: str, **extra: str) -> dict[str, str]:
+    """The environment a worker process needs to act like this test process."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "linqadmin.settings_test",
+        "DATABASE_URL": database_url(),
+        "SECRET_KEY": settings.SECRET_KEY,
+        "LINQADMIN_ENCRYPTION_KEYS": ",".join(settings.LINQADMIN_ENCRYPTION_KEYS),
+        "LINQ_API_BASE_URL": sandbox_url,
+        "DEBUG": "0",
+        **extra,
+    }
+
+
+class Workers:
+    """Starts real `db_worker` processes on the test database; stops whatever it started."""
+
+    def __init__(self, sandbox_url: str) -> None:
+        self.sandbox_url = sandbox_url
+        self.started: list[subprocess.Popen] = []
+        self.extra_env: dict[str, str] = {}  # e.g. the test clock's offset
+
+    def env(self, queue: str) -> dict[str, str]:
+        return worker_env(self.sandbox_url, LINQADMIN_TASKS_QUEUE=queue, **self.extra_env)
+
+    def run_batch(self, queue: str = "default", timeout: float = 180) -> subprocess.CompletedProcess:
+        """Run every task that is due on ``queue`` in a fresh worker process, then return."""
+        done = subprocess.run(taskqueue.worker_command(batch=True, queue=queue), env={**os.environ, **self.env(queue)},
+                              cwd=taskqueue.BASE_DIR, capture_output=True, text=True, timeout=timeout)
+        assert done.returncode == 0, f"db_worker --batch failed:\n{done.stdout}\n{done.stderr}"
+        return done
+
+    def start(self, queue: str = LIVE_QUEUE, *, interval: float = 0.05, **options) -> subprocess.Popen:
+        """Start a long-running worker polling ``queue``."""
+        process = taskqueue.start_worker(self.env(queue), queue=queue, interval=interval,
+                                         extra=["--verbosity", "0"], **options)
+        self.started.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.started:
+            taskqueue.stop_worker(process)
+        self.started.clear()
