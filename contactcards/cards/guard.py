@@ -1,10 +1,10 @@
 """What stands between a save and Linq: one writer per number, one write per form, the write budget.
 
-``guarded`` runs a save's re-read -> diff -> write-ahead attempt under the number's lock, after
-the in-flight, duplicate-form and budget checks; the lock's transaction commits the attempt, and
-only then is the write sent (outside any transaction, so the attempt is durable whatever happens
-to this process during the call). Anything it refuses becomes an outcome (Duplicate, Blocked,
-Busy) and nothing is sent.
+``write_slot`` is the context a save's re-read -> diff -> write-ahead attempt runs in: the number's
+lock, taken after the in-flight wait, with the duplicate-form and budget checks done; leaving it
+commits the attempt, and only then is the write sent (outside any transaction, so the attempt is
+durable whatever happens to this process during the call). What it refuses is an outcome
+(Duplicate, Blocked, Busy) and nothing is sent.
 
 One writer per number: the lock serialises the re-read and the attempt; while an attempt is in
 flight (stored as "pending", not yet answered) the next save waits for its outcome, then re-reads
@@ -15,14 +15,15 @@ the whole database's write lock) during the call.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import OperationalError, connection, transaction
 
 from contactcards.cards.budget import write_budget
-from contactcards.cards.outcomes import Blocked, Busy, Duplicate, SaveOutcome
+from contactcards.cards.outcomes import Blocked, Busy, Duplicate
 from contactcards.cards.selectors import form_token_used
 from contactcards.common.clients import linq_time_left
 from contactcards.models import AuditEntry, FormToken, PhoneNumber
@@ -116,36 +117,51 @@ def duplicate_of(token: str) -> Duplicate | None:
     return None if used is None else Duplicate(previous=used.entry)
 
 
-# What ``work`` returns: an outcome, or - once it has stored a write-ahead attempt under the
-# lock - the rest of the save (send the write, record its outcome), run after the lock's commit.
-Then = Callable[[], SaveOutcome]
+@dataclass(frozen=True)
+class Slot:
+    """The number's write slot, as ``write_slot`` hands it to a save.
+
+    ``refused`` set (Busy, Duplicate or Blocked): the save stops there and nothing is sent.
+    Otherwise the save holds the number's lock until its ``with`` block ends.
+    """
+
+    refused: Busy | Duplicate | Blocked | None = None
 
 
-def guarded(number: PhoneNumber, token: str, work: Callable[[], SaveOutcome | Then]) -> SaveOutcome:
-    """Run ``work`` under the number's write lock, after the in-flight, duplicate and budget checks;
-    if it returns the rest of a save, run that after the lock's transaction has committed."""
+@contextmanager
+def write_slot(number: PhoneNumber, token: str) -> Iterator[Slot]:
+    """Hold the number's write lock for a save's re-read -> diff -> write-ahead attempt.
+
+    First it waits (up to IN_FLIGHT_WAIT, within the request's time for Linq) until no write of
+    this number is in flight, then takes the lock and checks the form's token and the budget.
+    Leaving the ``with`` block commits what the save stored under the lock (its attempt); the
+    write itself is sent after that, outside any transaction.
+    """
+    with ExitStack() as held:
+        yield Slot(refused=_lock_when_idle(number, held) or _refusal(number, token))
+
+
+def _lock_when_idle(number: PhoneNumber, held: ExitStack) -> Busy | None:
+    """Enter the number's lock into ``held`` once no write of it is in flight; Busy if that takes too long."""
     left = linq_time_left()
     give_up = time.monotonic() + (IN_FLIGHT_WAIT if left is None else min(IN_FLIGHT_WAIT, left))
     while True:
         try:
-            with number_write_lock(number):
-                waiting = AuditEntry.objects.in_flight().filter(number=number).exists()
-                if not waiting:
-                    result = _checked(number, token, work)
+            held.enter_context(number_write_lock(number))
         except NumberBusy:
             return Busy()
-        if not waiting:
-            return result() if callable(result) else result
+        if not AuditEntry.objects.in_flight().filter(number=number).exists():
+            return None
+        held.close()  # another save's write is on its way: let go, wait for its outcome, then re-read
         if time.monotonic() >= give_up:
             return Busy()
-        time.sleep(_POLL)  # another save's write is on its way: wait for its outcome, then re-read
+        time.sleep(_POLL)
 
 
-def _checked(number: PhoneNumber, token: str, work: Callable[[], SaveOutcome | Then]) -> SaveOutcome | Then:
+def _refusal(number: PhoneNumber, token: str) -> Duplicate | Blocked | None:
+    """Under the lock: this form's write was made already, or the number has no write left."""
     duplicate = duplicate_of(token)
     if duplicate is not None:
         return duplicate
     budget = write_budget(number=number)
-    if budget.exhausted:
-        return Blocked(budget=budget)
-    return work()
+    return Blocked(budget=budget) if budget.exhausted else None

@@ -1,10 +1,10 @@
 """Saving a card: every card write to Linq goes through ``card_update`` or ``card_create``.
 
-Each save follows one shape: under the number's lock (``guard.guarded``) re-read the card (one
-free GET) -> diff (``diff.py``) -> store the attempt ahead of the write (``audit.write_ahead``);
-after the lock's commit, call once, never retried -> fill in the attempt's outcome
-(``audit.send_write``). It returns one frozen outcome (``outcomes.py``); every rule that decides
-between them is here.
+Each save reads top to bottom in two phases: (1) inside ``with write_slot(...)`` - the number's
+lock - re-read the card (one free GET) -> diff (``diff.py``) -> store the attempt ahead of the write
+(``write_ahead``); leaving the block commits it; (2) call once, never retried, and fill in the
+attempt's outcome (``send_write``) -> the save outcome (``_outcome_of``). It returns one frozen
+outcome (``outcomes.py``); every rule that decides between them is here.
 
 A card that is not active (its set-up did not complete) cannot be PATCHed - Linq answers 404/2012
 and wants the whole card POSTed again - so an edit of such a card, or an edit Linq refuses that
@@ -20,7 +20,7 @@ from types import MappingProxyType
 from django.contrib.auth.models import AbstractBaseUser
 
 from contactcards.cards.diff import Changes, changed_fields, compare, normalise
-from contactcards.cards.guard import Then, duplicate_of, guarded
+from contactcards.cards.guard import duplicate_of, write_slot
 from contactcards.cards.outcomes import (
     Conflict,
     Duplicate,
@@ -73,18 +73,20 @@ def card_update(
     if not changes:
         return Unchanged()
     typed = MappingProxyType(normalise(submitted))
-    image = check_new_image(changes)  # issue 14: a link Linq could not fetch costs no write (before the lock)
+    image = check_new_image(changes)  # a link Linq could not fetch costs no write (checked before the lock)
     if image is not None and not image.ok:
         return ImageRefused(check=image)
+    client = linq_client_for(number.team)  # one client (one connection) for the re-read and the write
 
-    def work() -> SaveOutcome | Then:
-        client = linq_client_for(number.team)  # one client (one connection) for the re-read and the write
+    # 1. Under the number's lock: re-read, diff, store the attempt ahead of the write.
+    with write_slot(number, token) as slot:
+        if slot.refused:
+            return slot.refused
         current = card_fetch(number=number, client=client)
         if current.error is not None:
             body = {name: new for name, (_old, new) in changes.items()}
             attempt = Attempt(number=number, user=user, action=AuditEntry.Action.UPDATE, changes=changes,
-                              restored_from=restored_from,
-                              body=body, client_ip=client_ip, job=job)
+                              restored_from=restored_from, body=body, client_ip=client_ip, job=job)
             return NotChecked(error=current.error, entry=record_not_sent(attempt, current.error))
         reconcile(number, current.card)  # earlier attempts that never got an answer: settle them first
         if current.card is None:  # deleted at Linq since the form was loaded
@@ -98,12 +100,15 @@ def card_update(
             return Unchanged(card=current.card)
         body = {name: new for name, (_old, new) in seen.to_send.items()}
         attempt = Attempt(number=number, user=user, action=AuditEntry.Action.UPDATE, changes=seen.to_send,
-                          restored_from=restored_from,
-                          body=body, client_ip=client_ip, job=job)
-        return _write(attempt, client, lambda c: c.update_card(number.e164, body), token,
-                      others_changed=seen.others_changed, typed=typed)
+                          restored_from=restored_from, body=body, client_ip=client_ip, job=job)
+        entry = _write_ahead(attempt, token)
+        if not isinstance(entry, AuditEntry):
+            return entry  # the form's token was used by a write that got in first
 
-    return _remember_photo(guarded(number, token, work), number=number, user=user, image=image)
+    # 2. The attempt is committed: send the write once, record its outcome, say what it means.
+    record = send_write(entry, attempt, client=client, call=lambda c: c.update_card(number.e164, body))
+    outcome = _outcome_of(record, attempt, created=False, others_changed=seen.others_changed, typed=typed)
+    return _remember_photo(outcome, number=number, user=user, image=image)
 
 
 def card_create(
@@ -125,28 +130,43 @@ def card_create(
     changes: Changes = {name: ["", value] for name, value in typed.items() if value}
     fields = {"first_name": typed["first_name"], "last_name": typed["last_name"] or None,
               "image_url": typed["image_url"] or None}
-    image = check_new_image(changes)  # issue 14: a link Linq could not fetch costs no write (before the lock)
+    image = check_new_image(changes)  # a link Linq could not fetch costs no write (checked before the lock)
     if image is not None and not image.ok:
         return ImageRefused(check=image)
     attempt = Attempt(number=number, user=user, action=AuditEntry.Action.CREATE, changes=changes,
                       body=LinqClient.create_body(number.e164, **fields), client_ip=client_ip, job=job)
+    client = linq_client_for(number.team)  # one client (one connection) for the re-read and the write
 
-    def work() -> SaveOutcome | Then:
-        client = linq_client_for(number.team)  # one client (one connection) for the re-read and the write
+    # 1. Under the number's lock: re-read, store the attempt ahead of the write.
+    with write_slot(number, token) as slot:
+        if slot.refused:
+            return slot.refused
         current = card_fetch(number=number, client=client)
         if current.error is not None:
             return NotChecked(error=current.error, entry=record_not_sent(attempt, current.error))
         reconcile(number, current.card)
         if current.card is not None and current.card.is_active:
             return SwitchToEdit(card=current.card, typed=typed)
-        return _write(attempt, client, lambda c: c.create_card(number.e164, **fields), token, created=True)
+        entry = _write_ahead(attempt, token)
+        if not isinstance(entry, AuditEntry):
+            return entry
 
-    outcome = guarded(number, token, work)
+    # 2. The attempt is committed: send the write once, record its outcome, say what it means.
+    record = send_write(entry, attempt, client=client, call=lambda c: c.create_card(number.e164, **fields))
+    outcome = _outcome_of(record, attempt, created=True, others_changed=())
     if isinstance(outcome, Failed) and outcome.error.code == 2014:  # a card appeared after the re-read
         existing = card_fetch(number=number)
         if existing.card is not None:
             return SwitchToEdit(card=existing.card, typed=typed)
     return _remember_photo(outcome, number=number, user=user, image=image)
+
+
+def _write_ahead(attempt: Attempt, token: str) -> AuditEntry | Duplicate:
+    """Under the lock: store the attempt as "pending" and consume the form token (committed with the lock)."""
+    try:
+        return write_ahead(attempt, token)
+    except AlreadySent:
+        return duplicate_of(token) or Duplicate(previous=None)
 
 
 def _remember_photo(outcome: SaveOutcome, *, number: PhoneNumber, user: AbstractBaseUser,
@@ -155,22 +175,6 @@ def _remember_photo(outcome: SaveOutcome, *, number: PhoneNumber, user: Abstract
     if image is not None and isinstance(outcome, Saved) and "image_url" in outcome.changed:
         photo_used(team=number.team, url=image.url, user=user, check=image)
     return outcome
-
-
-def _write(attempt: Attempt, client: LinqClient, call, token: str, *, created: bool = False,
-           others_changed: tuple[str, ...] = (), typed: Mapping[str, str] | None = None) -> SaveOutcome | Then:
-    """Under the lock: store the attempt ahead of the write. Then (after the commit): the call, its
-    recorded outcome, and which save outcome that is."""
-    try:
-        entry = write_ahead(attempt, token)
-    except AlreadySent:
-        return duplicate_of(token) or Duplicate(previous=None)
-
-    def then() -> SaveOutcome:
-        record = send_write(entry, attempt, client=client, call=call)
-        return _outcome_of(record, attempt, created=created, others_changed=others_changed, typed=typed)
-
-    return then
 
 
 def _outcome_of(record: WriteRecord, attempt: Attempt, *, created: bool,

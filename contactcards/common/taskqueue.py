@@ -24,7 +24,7 @@ from typing import Any
 
 from django.conf import settings
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 def queue_name() -> str:

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PG_SERVER = "postgres://linqadmin:linqadmin@127.0.0.1:5432"
 PG_NAME = "linqadmin_bench_dashboard"
 SIZES = (5, 500)

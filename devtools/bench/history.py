@@ -29,7 +29,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SQLITE_PATH = Path(tempfile.gettempdir()) / "linqadmin_bench.sqlite3"
 PG_SERVER = "postgres://linqadmin:linqadmin@127.0.0.1:5432"
 PG_NAME = "linqadmin_bench"

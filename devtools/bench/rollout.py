@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PG = "postgres://linqadmin:linqadmin@127.0.0.1:5432/linqadmin_bench_rollout"
 SQLITE = "/tmp/linqadmin_bench_rollout.sqlite3"
 
