@@ -11,7 +11,7 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals  # stamps each new session with the account's session epoch
+        from contactcards.accounts import signals  # stamps each new session with the account's session epoch
 
         signals.connect_device_signals()
 

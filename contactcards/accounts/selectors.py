@@ -15,7 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
 from django_otp import devices_for_user
 
-from .signals import SIGN_IN_DEVICE_NAME
+from contactcards.accounts.signals import SIGN_IN_DEVICE_NAME
 
 
 def has_second_factor(user: AbstractBaseUser) -> bool:

@@ -38,10 +38,9 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from contactcards import taskqueue
+from contactcards.accounts.models import Invitation, ResetRequest
 from contactcards.models import AuditEntry, Membership, Team
 from contactcards.services.audit import record_team_change
-
-from .models import Invitation, ResetRequest
 
 log = logging.getLogger(__name__)
 _SALT = "linqadmin.invitation"
@@ -234,7 +233,7 @@ def password_reset_request(*, email: str, client_ip: str | None) -> TooManyReset
     Each request inserts its rows before counting, so concurrent requests cannot all slip under a
     limit: the one that makes a count exceed it is refused.
     """
-    from . import tasks  # the task module imports these services
+    from contactcards.accounts import tasks  # the task module imports these services
 
     now = timezone.now()
     window = timedelta(minutes=settings.PASSWORD_RESET_LIMIT_WINDOW_MINUTES)

@@ -7,7 +7,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django_otp import device_classes
 
-from .sessions import second_factor_added, start_session
+from contactcards.accounts.sessions import second_factor_added, start_session
 
 # django-two-factor-auth's name for the device sign-in asks a code from (two_factor.utils.default_device);
 # recovery codes and devices under other names are not asked for, so they do not count as a second factor.

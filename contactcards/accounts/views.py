@@ -22,14 +22,13 @@ from two_factor import views as two_factor_views
 from two_factor.utils import default_device
 
 from contactcards.access import get_team_for_user, require_owner
+from contactcards.accounts import services
+from contactcards.accounts.forms import InvitedSignUpForm, InviteForm, TwoFactorPolicyForm
+from contactcards.accounts.models import AccountSecurity, Invitation
+from contactcards.accounts.selectors import has_second_factor, sign_in_activity
+from contactcards.accounts.sessions import keep_current, sign_out_everywhere
 from contactcards.models import Membership
 from contactcards.views.utils import client_ip
-
-from . import services
-from .forms import InvitedSignUpForm, InviteForm, TwoFactorPolicyForm
-from .models import AccountSecurity, Invitation
-from .selectors import has_second_factor, sign_in_activity
-from .sessions import keep_current, sign_out_everywhere
 
 
 class LoginView(two_factor_views.LoginView):

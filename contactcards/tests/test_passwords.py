@@ -13,8 +13,7 @@ from django_tasks_db.models import DBTaskResult
 
 from conftest import PASSWORD
 from contactcards.accounts.models import ResetRequest
-
-from .helpers import is_signed_in, sign_in_client
+from contactcards.tests.helpers import is_signed_in, sign_in_client
 
 pytestmark = pytest.mark.django_db
 NEW_PASSWORD = "violet-kettle-harbour-9"
