@@ -8,7 +8,7 @@ called by linqadmin/wsgi.py so that gunicorn refuses to serve a half-configured 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 HINT = ("For production, see README \"Production\"; for local development, run bin/run once "
@@ -20,6 +20,16 @@ def configuration(app_configs=None, **kwargs) -> list[Error]:
     problems = getattr(settings, "CONFIG_PROBLEMS", [])
     return [Error(problem, hint=HINT if index == len(problems) else None, id=f"linqadmin.E00{index}")
             for index, problem in enumerate(problems, start=1)]
+
+
+@register(deploy=True)
+def public_url(app_configs=None, **kwargs) -> list[Warning]:
+    if settings.PUBLIC_URL or settings.DEBUG:
+        return []
+    return [Warning("PUBLIC_URL is not set: password-reset and invitation emails cannot carry a link, so none "
+                    "are sent (and webhooks are off).",
+                    hint="Set PUBLIC_URL to the address people use, e.g. https://admin.example.com (README).",
+                    id="linqadmin.W001")]
 
 
 def require_configured() -> None:

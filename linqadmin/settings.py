@@ -50,8 +50,11 @@ LINQ_ATTEMPT_STALE_AFTER = env.float("LINQ_ATTEMPT_STALE_AFTER", default=LINQ_RE
 # /healthz/linq: how long one probe may take, and how long its answer is reused.
 HEALTHZ_LINQ_TIMEOUT = env.float("HEALTHZ_LINQ_TIMEOUT", default=3.0)
 HEALTHZ_LINQ_CACHE_SECONDS = env.int("HEALTHZ_LINQ_CACHE_SECONDS", default=30)
-# Where Linq can reach this app (https://admin.example.com): webhook subscriptions point at
-# PUBLIC_URL + the team's receiver path. Empty: no webhooks; reconcile keeps the history true.
+# Where people and Linq reach this app (https://admin.example.com). Links in emails (password
+# resets, invitations) start with it, never with the Host a request came with; webhook
+# subscriptions point at PUBLIC_URL + the team's receiver path. Empty: no webhooks (reconcile keeps
+# the history true) and no links in emails (`check --deploy` warns); with DEBUG, emailed links
+# use http://127.0.0.1:8000 (contactcards/accounts/services.py public_url).
 PUBLIC_URL = env.str("PUBLIC_URL", default="")
 # How often the periodic reconcile reads every team's cards (seconds; 0 turns it off).
 RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=900)
@@ -224,6 +227,11 @@ PERMISSIONS_POLICY = (
 # -- Invitations and password reset -------------------------------------------------
 INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_MINUTES", default=60) * 60
+# Reset emails asked for within the window, per typed address and per client IP (the office's
+# network shares one); past either limit the page says how long to wait and nothing is sent.
+PASSWORD_RESET_MAX_PER_ADDRESS = env.int("PASSWORD_RESET_MAX_PER_ADDRESS", default=3)
+PASSWORD_RESET_MAX_PER_IP = env.int("PASSWORD_RESET_MAX_PER_IP", default=20)
+PASSWORD_RESET_LIMIT_WINDOW_MINUTES = env.int("PASSWORD_RESET_LIMIT_WINDOW_MINUTES", default=60)
 
 # -- Email ------------------------------------------------------------------------
 # EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587 or consolemail:// (bin/run).

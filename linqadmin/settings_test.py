@@ -29,6 +29,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}-test"}  # noqa: F405
 # The session's live worker has a queue of its own (tests/support/worker.py).
 TASKS["default"]["QUEUES"] = sorted({*TASKS["default"]["QUEUES"], "live"})  # noqa: F405
+# Links in emails start with PUBLIC_URL (never the request's Host); tests that serve the app for real
+# (a browser, webhook deliveries) point it at their live server.
+PUBLIC_URL = os.environ.get("PUBLIC_URL", "https://linqadmin.example.com")
 # Admin tests sign staff in without a second factor; test_two_factor turns this on to check it.
 ADMIN_REQUIRE_TWO_FACTOR = False
 # A session is renewed (saved) when it starts, not again during a test: query counts stay exact

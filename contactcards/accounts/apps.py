@@ -11,7 +11,9 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from contactcards.accounts import signals  # noqa: F401  (stamps each new session with the account's session epoch)
+        from contactcards.accounts import signals  # stamps each new session with the account's session epoch
+
+        signals.connect_device_signals()
 
 
 class AdminConfig(admin_apps.AdminConfig):

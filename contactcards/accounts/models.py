@@ -1,4 +1,4 @@
-"""Invitations to a team, and each account's session epoch ("sign out everywhere")."""
+"""Invitations to a team, each account's session epoch ("sign out everywhere"), password-reset requests."""
 
 from __future__ import annotations
 
@@ -59,3 +59,23 @@ class AccountSecurity(models.Model):
 
     def __str__(self) -> str:
         return f"session epoch {self.session_epoch} of {self.user}"
+
+
+class ResetRequest(models.Model):
+    """One password-reset email asked for, counted against the typed address and against the client's IP.
+
+    Each request that is let through leaves two rows (one per ``key``); the limits count the rows
+    of the last window (``services.password_reset_request``). ``key`` is a keyed hash, so the
+    table says neither which addresses were typed nor from where. Rows older than the window are
+    deleted as new requests come in.
+    """
+
+    key = models.CharField(max_length=64)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "at"], name="reset_request_key_at"),
+                   models.Index(fields=["at"], name="reset_request_at")]
+
+    def __str__(self) -> str:
+        return f"reset request at {self.at:%Y-%m-%d %H:%M:%S}"

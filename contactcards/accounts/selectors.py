@@ -1,4 +1,4 @@
-"""Reads for the account pages: a person's own sign-in activity, from django-axes's logs.
+"""Reads for the account pages: whether an account has a second factor; a person's own sign-in activity.
 
 Axes writes a row for every successful sign-in (AccessLog) and every failed one
 (AccessFailureLog, flagged when it locked the account out). Each person sees the rows for their
@@ -13,6 +13,14 @@ from datetime import datetime
 from axes.models import AccessFailureLog, AccessLog
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
+from django_otp import devices_for_user
+
+from contactcards.accounts.signals import SIGN_IN_DEVICE_NAME
+
+
+def has_second_factor(user: AbstractBaseUser) -> bool:
+    """A confirmed device that sign-in asks a code from (read afresh, never from a cache on ``user``)."""
+    return any(device.name == SIGN_IN_DEVICE_NAME for device in devices_for_user(user, confirmed=True))
 
 
 @dataclass(frozen=True)

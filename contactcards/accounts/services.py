@@ -1,40 +1,78 @@
-"""Invitations: create and email a signed one-time link, read it back, accept it.
+"""Invitations and password resets: the emailed links, who may use them, how often they are sent.
 
-The link is ``signing.dumps({"i": id, "n": nonce})`` with a timestamp: it cannot be forged or
-altered, it expires (INVITATION_MAX_AGE_DAYS), and the row it names makes it one-time
+Invitations: the link is ``signing.dumps({"i": id, "n": nonce})`` with a timestamp: it cannot be
+forged or altered, it expires (INVITATION_MAX_AGE_DAYS), and the row it names makes it one-time
 (``accepted_at``) and revocable (``revoked_at``). A newer invitation to the same address
-replaces an open older one.
+replaces an open older one. It is for the invited address: a signed-in account that uses
+another address cannot accept it (the link may have been forwarded, or seen by someone else).
+
+Password resets: the page only counts the request (per address and per client IP) and queues
+the email; the worker looks the address up and sends (``tasks.send_password_reset``). So the
+page does the same work, in the same time, whether or not an account uses the address.
+
+Links in emails start with PUBLIC_URL, never with the Host the request came with.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import smtplib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Count, Min
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
-from contactcards.accounts.models import Invitation
+from contactcards.accounts.models import Invitation, ResetRequest
+from contactcards.common import taskqueue
 from contactcards.history.audit import record_team_change
 from contactcards.models import AuditEntry, Membership, Team
 
 log = logging.getLogger(__name__)
 _SALT = "linqadmin.invitation"
+DEVELOPMENT_URL = "http://127.0.0.1:8000"  # where bin/run's development server answers
+
+
+# -- Links in emails ---------------------------------------------------------------------------------
+
+def public_url() -> str | None:
+    """Where people reach this app, for links in emails: PUBLIC_URL (in development, the dev server).
+
+    Never the request's Host header: that is whatever the client sent, any port included, so a
+    link built from it could carry a reset token or an invitation to someone else's server.
+    None in production without PUBLIC_URL: no link can be made (``check --deploy`` warns).
+    """
+    if settings.PUBLIC_URL:
+        return settings.PUBLIC_URL.rstrip("/")
+    return DEVELOPMENT_URL if settings.DEBUG else None
 
 
 class InvitationError(Exception):
     """The link cannot be used; the message says why and what to do."""
+
+
+class InvitationForSomeoneElse(InvitationError):
+    """The signed-in account does not use the address the invitation was sent to."""
+
+
+def invitation_is_for(invitation: Invitation, user: AbstractBaseUser) -> bool:
+    """Whether ``user``'s account uses the invited address (case aside); an account without one never does."""
+    address = (getattr(user, "email", "") or "").strip()
+    return bool(address) and address.casefold() == invitation.email.strip().casefold()
 
 
 def invitation_token(invitation: Invitation) -> str:
@@ -45,11 +83,12 @@ def invitation_token(invitation: Invitation) -> str:
 class InvitationSent:
     invitation: Invitation
     emailed: bool
-    link: str
+    link: str  # absolute (PUBLIC_URL + path), or only the path when PUBLIC_URL is not set
+    problem: str = ""  # why it was not emailed: "no_public_url" | "mail_failed"
 
 
 def invitation_create(*, team: Team, invited_by: AbstractBaseUser, email: str, role: str,
-                      link_for: Callable[[str], str], client_ip: str | None = None) -> InvitationSent:
+                      client_ip: str | None = None) -> InvitationSent:
     """Record the invitation (replacing an open one to the same address), audit it, email the link."""
     email = email.strip()
     now = timezone.now()
@@ -62,7 +101,12 @@ def invitation_create(*, team: Team, invited_by: AbstractBaseUser, email: str, r
         )
         record_team_change(team=team, user=invited_by, action=AuditEntry.Action.MEMBER_INVITE, subject=email,
                            changes={"role": [None, role]}, client_ip=client_ip)
-    link = link_for(invitation_token(invitation))
+    path = reverse("invitation_accept", args=[invitation_token(invitation)])
+    base = public_url()
+    if base is None:
+        log.warning("Invitation email to team %s not sent: PUBLIC_URL is not set", team.slug)
+        return InvitationSent(invitation=invitation, emailed=False, link=path, problem="no_public_url")
+    link = base + path
     context = {"invitation": invitation, "link": link, "inviter": invited_by.get_username(),
                "days": settings.INVITATION_MAX_AGE_DAYS}
     try:
@@ -73,7 +117,7 @@ def invitation_create(*, team: Team, invited_by: AbstractBaseUser, email: str, r
         )
     except (smtplib.SMTPException, OSError) as error:
         log.warning("Invitation email to team %s could not be sent: %s", team.slug, type(error).__name__)
-        return InvitationSent(invitation=invitation, emailed=False, link=link)
+        return InvitationSent(invitation=invitation, emailed=False, link=link, problem="mail_failed")
     return InvitationSent(invitation=invitation, emailed=True, link=link)
 
 
@@ -111,8 +155,12 @@ def invitation_accept(*, invitation: Invitation, user: AbstractBaseUser, client_
     """Join the team with the invitation's role; the link is spent whatever happens next.
 
     Someone who already belongs to the team keeps the role they have (an invitation never
-    demotes, and promoting is an owner's decision on the settings page).
+    demotes, and promoting is an owner's decision on the settings page). Only an account that
+    uses the invited address may accept (``InvitationForSomeoneElse`` otherwise; the link stays usable).
     """
+    if not invitation_is_for(invitation, user):
+        raise InvitationForSomeoneElse(_("This invitation was sent to another email address than the one your "
+                                         "account uses."))
     with transaction.atomic():
         spent = Invitation.objects.filter(pk=invitation.pk, accepted_at=None, revoked_at=None,
                                           expires_at__gt=timezone.now()).update(
@@ -162,3 +210,65 @@ def team_two_factor_set(*, team: Team, user: AbstractBaseUser, required: bool,
                                changes={"require_two_factor": [not required, required]}, client_ip=client_ip)
     team.require_two_factor = required
     return bool(changed)
+
+
+# -- Password reset ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TooManyResets:
+    """Refused: the address or the client IP asked for enough links this window; ``minutes`` until it may again."""
+
+    minutes: int
+
+
+def _limit_key(kind: str, value: str) -> str:
+    return salted_hmac("linqadmin.reset-limit", f"{kind}:{value}", algorithm="sha256").hexdigest()
+
+
+def password_reset_request(*, email: str, client_ip: str | None) -> TooManyResets | None:
+    """Count a reset request against the typed address and the client IP; within the limits, queue the email.
+
+    The same statements run whether or not an account uses the address: only the worker looks it
+    up. A refused request leaves no rows behind, so asking on and on does not extend the wait.
+    Each request inserts its rows before counting, so concurrent requests cannot all slip under a
+    limit: the one that makes a count exceed it is refused.
+    """
+    from contactcards.accounts import tasks  # the task module imports these services
+
+    now = timezone.now()
+    window = timedelta(minutes=settings.PASSWORD_RESET_LIMIT_WINDOW_MINUTES)
+    limits = {_limit_key("address", email.strip().casefold()): settings.PASSWORD_RESET_MAX_PER_ADDRESS}
+    if client_ip:
+        limits[_limit_key("ip", client_ip)] = settings.PASSWORD_RESET_MAX_PER_IP
+    ResetRequest.objects.filter(at__lte=now - window).delete()
+    rows = [ResetRequest.objects.create(key=key, at=now) for key in limits]
+    counts = (ResetRequest.objects.filter(key__in=limits, at__gt=now - window)
+              .values("key").annotate(n=Count("id"), oldest=Min("at")))
+    over = [row for row in counts if row["n"] > limits[row["key"]]]
+    if over:
+        ResetRequest.objects.filter(pk__in=[row.pk for row in rows]).delete()
+        free_at = max(row["oldest"] for row in over) + window
+        return TooManyResets(minutes=max(1, math.ceil((free_at - now).total_seconds() / 60)))
+    transaction.on_commit(lambda: taskqueue.enqueue(tasks.send_password_reset, email))
+    return None
+
+
+def password_reset_send(*, email: str) -> int:
+    """Email a reset link to every active account with a usable password that uses ``email``; how many.
+
+    Run by the worker (never during the request). Django's PasswordResetForm makes the one-time
+    token and sends; the link starts with PUBLIC_URL. Without one nothing can be sent.
+    """
+    base = public_url()
+    if base is None:
+        log.warning("Password reset email not sent: PUBLIC_URL is not set")
+        return 0
+    form = PasswordResetForm({"email": email})
+    if not form.is_valid():
+        return 0
+    recipients = len(list(form.get_users(form.cleaned_data["email"])))
+    if recipients:
+        parts = urlsplit(base)
+        form.save(domain_override=parts.netloc, use_https=parts.scheme == "https",
+                  extra_email_context={"base_url": base})
+    return recipients

@@ -6,6 +6,10 @@ one: each session is stamped at sign-in with the account's epoch, and bumping th
 every older session invalid on its next request. The epoch comes with the user row (see
 ``backends.ModelBackend``), so the check costs no query.
 
+The same epoch ends the sessions that never verified a second factor once the account gets one
+(:func:`second_factor_added`): a session signed in with the password alone before the device
+existed would otherwise stay signed in, unverified, for as long as it is used.
+
 The idle timeout is Django's SESSION_COOKIE_AGE, renewed whenever the session is saved; a
 session is saved (renewed) at most once per SESSION_REFRESH_SECONDS of activity rather than on
 every request, which would cost a write per page.
@@ -41,12 +45,34 @@ def start_session(request: HttpRequest, user: AbstractBaseUser) -> None:
     request.session[RENEWED_AT_KEY] = int(time.time())
 
 
+def end_sessions(user: AbstractBaseUser) -> None:
+    """Every session of this account started before now ends on its next request."""
+    with transaction.atomic():
+        security, _ = AccountSecurity.objects.get_or_create(user=user)
+        AccountSecurity.objects.filter(pk=security.pk).update(session_epoch=F("session_epoch") + 1)
+        security.refresh_from_db(fields=["session_epoch"])  # also ``user.account_security``: a sign-in stamps this
+
+
 def sign_out_everywhere(request: HttpRequest) -> None:
     """End every session of the signed-in account, this one included."""
-    with transaction.atomic():
-        security, _ = AccountSecurity.objects.get_or_create(user=request.user)
-        AccountSecurity.objects.filter(pk=security.pk).update(session_epoch=F("session_epoch") + 1)
+    end_sessions(request.user)
     logout(request)
+
+
+def second_factor_added(user: AbstractBaseUser) -> None:
+    """The account has a second factor now: its sessions signed in with the password alone end.
+
+    Called for every confirmed device that sign-in asks a code from, however it was added (the
+    setup page, the admin); the session that set the device up and verified with it is stamped
+    again right after (:func:`keep_current`), so only the others end.
+    """
+    end_sessions(user)
+
+
+def keep_current(request: HttpRequest) -> None:
+    """Stamp this session with the account's current epoch (read afresh), so it survives an ending it caused."""
+    epoch = AccountSecurity.objects.filter(user=request.user).values_list("session_epoch", flat=True).first() or 0
+    request.session[SESSION_EPOCH_KEY] = epoch
 
 
 def session_is_current(request: HttpRequest) -> bool:

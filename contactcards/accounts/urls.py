@@ -5,10 +5,10 @@ from two_factor import views as tf
 from contactcards.accounts import views
 
 # django-two-factor-auth's own pages, in its "two_factor" namespace (its templates link to these
-# names); "profile" is our account page.
+# names); "profile" is our account page. Setup and its QR code are ours: refused once a device exists.
 two_factor_patterns = ([
-    path("setup/", tf.SetupView.as_view(), name="setup"),
-    path("qrcode/", tf.QRGeneratorView.as_view(), name="qr"),
+    path("setup/", views.SetupView.as_view(), name="setup"),
+    path("qrcode/", views.QRGeneratorView.as_view(), name="qr"),
     path("setup/complete/", tf.SetupCompleteView.as_view(), name="setup_complete"),
     path("recovery-codes/", tf.BackupTokensView.as_view(), name="backup_tokens"),
     path("disable/", tf.DisableView.as_view(), name="disable"),
@@ -24,7 +24,7 @@ urlpatterns = [
     path("accounts/two-factor/", include(two_factor_patterns)),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/changed/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
-    path("accounts/password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("accounts/password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("accounts/password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path("accounts/password/reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(),
          name="password_reset_confirm"),

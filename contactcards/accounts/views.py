@@ -8,29 +8,30 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_static.models import StaticToken
+from two_factor import views as two_factor_views
 from two_factor.utils import default_device
-from two_factor.views import LoginView as TwoFactorLoginView
 
 from contactcards.accounts import services
 from contactcards.accounts.forms import InvitedSignUpForm, InviteForm, TwoFactorPolicyForm
-from contactcards.accounts.models import Invitation
-from contactcards.accounts.selectors import sign_in_activity
-from contactcards.accounts.sessions import sign_out_everywhere
+from contactcards.accounts.models import AccountSecurity, Invitation
+from contactcards.accounts.selectors import has_second_factor, sign_in_activity
+from contactcards.accounts.sessions import keep_current, sign_out_everywhere
 from contactcards.common.access import get_team_for_user, require_owner
 from contactcards.common.http import client_ip
 from contactcards.models import Membership
 
 
-class LoginView(TwoFactorLoginView):
+class LoginView(two_factor_views.LoginView):
     """Username and password, then (for accounts that have one) the code from the authenticator app."""
 
     template_name = "two_factor/core/login.html"
@@ -44,6 +45,69 @@ class LoginView(TwoFactorLoginView):
             form.fields["otp_token"].label = label
             form.fields["otp_token"].widget.attrs["autocomplete"] = "one-time-code"
         return form
+
+
+def _already_set_up(request: HttpRequest) -> HttpResponse:
+    messages.info(request, _("Two-factor sign-in is already on for this account. To use another device, turn it "
+                             "off first (that asks for a code from the current one), then set it up again."))
+    return redirect("account")
+
+
+class SetupView(two_factor_views.SetupView):
+    """django-two-factor-auth's setup wizard, refused on every step once the account has a second factor.
+
+    The library checks for a device on GET only: a session signed in with the password before the
+    account got its device could POST the wizard, add a device of its own, be verified by it and
+    read the recovery codes. Here every method of every step is refused, and the last step checks
+    again under a lock on the account's row, so two setups at once cannot both add a device.
+    Adding the device ends the account's other sessions (``sessions.second_factor_added``); this
+    one, verified with the new device, is stamped again and continues.
+    """
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.user.is_authenticated and has_second_factor(request.user):
+            return _already_set_up(request)
+        return super().dispatch(request, *args, **kwargs)
+
+    def done(self, form_list, **kwargs) -> HttpResponse:
+        with transaction.atomic():
+            AccountSecurity.objects.select_for_update().get_or_create(user=self.request.user)
+            if has_second_factor(self.request.user):
+                return _already_set_up(self.request)
+            response = super().done(form_list, **kwargs)
+        keep_current(self.request)
+        return response
+
+
+class QRGeneratorView(two_factor_views.QRGeneratorView):
+    """The setup wizard's QR code: like the wizard, nothing once the account has a second factor."""
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.user.is_authenticated and has_second_factor(request.user):
+            raise Http404  # as the library does when there is no key to show
+        return super().dispatch(request, *args, **kwargs)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset form; the page only counts the request and queues the email (``services``).
+
+    The answer is the same, and takes the same work, whether or not an account uses the address;
+    past the limits (per address, per client IP) it says how long to wait instead.
+    """
+
+    def form_valid(self, form):
+        refused = services.password_reset_request(email=form.cleaned_data["email"], client_ip=client_ip(self.request))
+        if refused is not None:
+            form.add_error(None, ngettext(
+                "Too many reset links were asked for recently, for this address or from your network. Any link "
+                "already emailed still works; otherwise try again in %(minutes)d minute.",
+                "Too many reset links were asked for recently, for this address or from your network. Any link "
+                "already emailed still works; otherwise try again in %(minutes)d minutes.",
+                refused.minutes) % {"minutes": refused.minutes})
+            response = self.form_invalid(form)
+            response.status_code = 429
+            return response
+        return redirect(self.get_success_url())
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
@@ -95,7 +159,6 @@ def team_invite(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         sent = services.invitation_create(
             team=team, invited_by=request.user, email=form.cleaned_data["email"], role=form.cleaned_data["role"],
-            link_for=lambda token: request.build_absolute_uri(reverse("invitation_accept", args=[token])),
             client_ip=client_ip(request))
         if sent.emailed:
             messages.success(request, _("Invitation sent to %(email)s. The link works once and expires on %(date)s.")
@@ -130,13 +193,19 @@ def team_invitation_revoke(request: HttpRequest, slug: str, pk: int) -> HttpResp
 @never_cache
 @sensitive_post_parameters("password1", "password2")
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
-    """Signed in: join with one click. Not signed in: create an account, or sign in and come back."""
+    """Signed in: join with one click. Not signed in: create an account, or sign in and come back.
+
+    Signed in with an account that does not use the invited address: refused, with what to do
+    instead (sign in with the account that does, or ask for an invitation to this one's address).
+    """
     try:
         invitation = services.invitation_from_token(token)
     except services.InvitationError as error:
         return render(request, "accounts/invitation_invalid.html", {"error": str(error)}, status=410)
     context = {"invitation": invitation, "team": None}
     if request.user.is_authenticated:
+        if not services.invitation_is_for(invitation, request.user):
+            return render(request, "accounts/invitation.html", {**context, "someone_else": True}, status=403)
         if request.method == "POST":
             return _joined(request, invitation, request.user)
         return render(request, "accounts/invitation.html", context)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from conftest import PASSWORD
 from contactcards.accounts.models import Invitation
 from contactcards.models import AuditEntry, Membership
-from tests.support.helpers import is_signed_in
+from tests.support.helpers import forms_on, is_signed_in
 
 pytestmark = pytest.mark.django_db
 INVITE_URL = "/t/acme/settings/invitations/"
@@ -58,7 +58,14 @@ def test_an_owner_invites_and_a_newcomer_joins_with_the_role_chosen(client, alic
     assert again.status_code == 410 and "already been used" in again.content.decode()
 
 
+def with_email(user, address: str):
+    user.email = address
+    user.save(update_fields=["email"])
+    return user
+
+
 def test_an_existing_account_signs_in_and_joins(client, alice, charlie, mailbox):
+    with_email(charlie, "charlie@example.com")
     client.force_login(alice)
     invite(client, email="charlie@example.com", role="editor")
     link = received_link(mailbox, "charlie@example.com")
@@ -74,6 +81,7 @@ def test_an_existing_account_signs_in_and_joins(client, alice, charlie, mailbox)
 
 
 def test_a_member_keeps_their_role(client, alice, bob, mailbox):
+    with_email(bob, "bob@example.com")
     client.force_login(alice)
     invite(client, email="bob@example.com", role="viewer")
     link = received_link(mailbox, "bob@example.com")
@@ -151,6 +159,107 @@ def test_bad_input_is_explained_and_kept(client, alice, mailbox):
     assert response.status_code == 400 and "Enter a valid email address" in page
     assert 'value="not-an-address"' in page and "Select a valid choice" in page
     assert mailbox.messages == [] and not Invitation.objects.exists()
+
+
+# -- the invitation is for the invited address ------------------------------------------------------
+
+@pytest.mark.parametrize("address", ["charlie@other.example", ""])
+def test_an_account_with_another_address_cannot_accept(client, alice, charlie, mailbox, address):
+    with_email(charlie, address)
+    client.force_login(alice)
+    invite(client, email="dana@example.com", role="editor")
+    link = received_link(mailbox, "dana@example.com")
+    holder = type(client)()  # the link was forwarded, or read over someone's shoulder
+    holder.force_login(charlie)
+    page = holder.get(link)
+    html = page.content.decode()
+    assert page.status_code == 403 and 'id="invitation-someone-else"' in html
+    assert "This invitation was sent to dana@example.com" in html and "You are signed in as charlie" in html
+    assert (f"whose account uses {address}" if address else "whose account has no email address") in html
+    assert "Join as charlie" not in html
+    response = holder.post(link)
+    assert response.status_code == 403
+    assert not Membership.objects.filter(team__slug="acme", user=charlie).exists()
+    assert not AuditEntry.objects.filter(team__slug="acme", action="member_add").exists()
+    # the link still works for the person it was sent to
+    assert Invitation.objects.get(email="dana@example.com").is_open
+    dana = type(client)()
+    response = dana.post(link, {"username": "dana", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    assert response.status_code == 302 and Membership.objects.get(team__slug="acme", user__username="dana")
+
+
+def test_the_address_matches_whatever_its_case(client, alice, charlie, mailbox):
+    with_email(charlie, "charlie@example.com")
+    client.force_login(alice)
+    invite(client, email="Charlie@EXAMPLE.com", role="viewer")
+    link = received_link(mailbox, "Charlie@EXAMPLE.com")
+    other = type(client)()
+    other.force_login(charlie)
+    assert other.post(link).status_code == 302
+    assert Membership.objects.get(team__slug="acme", user=charlie).role == "viewer"
+
+
+def test_signing_out_from_the_refusal_comes_back_to_the_invitation(client, alice, charlie, mailbox):
+    client.force_login(alice)
+    invite(client)
+    link = received_link(mailbox, "dana@example.com")
+    holder = type(client)()
+    holder.force_login(charlie)
+    form = next(f for f in forms_on(holder.get(link))
+                if f["attrs"].get("action") == "/accounts/logout/" and "next" in f["fields"])
+    response = holder.post("/accounts/logout/", form["fields"])
+    assert response.status_code == 302 and response["Location"] == link
+    assert not is_signed_in(holder) and "Create account and join" in holder.get(link).content.decode()
+
+
+def test_the_service_refuses_someone_else_too(alice, charlie, team):
+    from contactcards.accounts import services
+
+    sent = services.invitation_create(team=team, invited_by=alice, email="dana@example.com", role="viewer")
+    with pytest.raises(services.InvitationForSomeoneElse):
+        services.invitation_accept(invitation=sent.invitation, user=charlie)
+    assert sent.invitation.is_open and not Membership.objects.filter(team=team, user=charlie).exists()
+
+
+# -- links: PUBLIC_URL, never the request's Host -----------------------------------------------------
+
+def test_the_link_uses_public_url_whatever_host_the_request_named(client, alice, mailbox, settings):
+    settings.PUBLIC_URL = "https://cards.example.com"
+    client.force_login(alice)
+    assert invite(client, HTTP_HOST="127.0.0.1:6666").status_code == 302
+    [link] = mailbox.links("dana@example.com")
+    assert link.startswith("https://cards.example.com/invitations/")
+    assert type(client)().get(urlparse(link).path).status_code == 200
+
+
+def test_without_public_url_the_owner_gets_the_path_and_no_email_goes_out(client, alice, mailbox, settings):
+    settings.PUBLIC_URL = ""
+    client.force_login(alice)
+    response = invite(client, HTTP_HOST="127.0.0.1:6666")
+    page = response.content.decode()
+    assert response.status_code == 200 and "PUBLIC_URL" in page and "is not set" in page
+    assert "<code>/invitations/" in page and "6666" not in page
+    assert mailbox.messages == [] and Invitation.objects.filter(email="dana@example.com").exists()
+
+
+def test_in_development_links_use_the_development_server(settings):
+    from contactcards.accounts.services import public_url
+
+    settings.PUBLIC_URL, settings.DEBUG = "", True
+    assert public_url() == "http://127.0.0.1:8000"
+    settings.DEBUG = False
+    assert public_url() is None
+    settings.PUBLIC_URL = "https://cards.example.com/"
+    assert public_url() == "https://cards.example.com"
+
+
+def test_the_deploy_check_warns_without_public_url(settings):
+    from linqadmin.checks import public_url as check_public_url
+
+    settings.PUBLIC_URL, settings.DEBUG = "", False
+    assert [warning.id for warning in check_public_url()] == ["linqadmin.W001"]
+    settings.PUBLIC_URL = "https://cards.example.com"
+    assert check_public_url() == []
 
 
 def test_when_the_mail_server_is_down_the_owner_gets_the_link(client, alice, mailbox, settings):

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+import importlib
 
 import pytest
 from django.contrib.auth import get_user_model
 from django_otp.oath import totp
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from conftest import PASSWORD
+from contactcards.accounts.models import AccountSecurity
 from contactcards.models import AuditEntry
 from tests.support.helpers import (
     add_recovery_codes,
@@ -21,6 +24,7 @@ from tests.support.helpers import (
 )
 
 pytestmark = pytest.mark.django_db
+SETUP_URL = "/accounts/two-factor/setup/"
 
 
 def test_an_account_with_a_device_needs_the_code(client, alice):
@@ -68,6 +72,103 @@ def test_setting_it_up_from_the_account_page(client, alice):
     page = client.get("/accounts/two-factor/recovery-codes/").content.decode()
     assert page.count("<li><code>") == 10
     assert "On: you sign in with your password and a code" in client.get("/accounts/").content.decode()
+
+
+def set_up_with_the_wizard(client) -> None:
+    """The account page's setup, as a person does it: the intro, then a code from the app for the shown key."""
+    client.post(SETUP_URL, {"setup_view-current_step": "welcome"})
+    key = client.session["django_two_factor-qr_secret_key"]
+    code = totp(base64.b32decode(key))
+    response = client.post(SETUP_URL, {"setup_view-current_step": "generator", "generator-token": f"{code:06d}"})
+    assert response.status_code == 302 and response["Location"] == "/accounts/two-factor/setup/complete/"
+
+
+def test_a_session_from_before_the_device_ends_and_cannot_add_its_own(client, alice):
+    """Issue 19, item 4: a password-only session of the account, opened before it had a second factor."""
+    old = type(client)()
+    sign_in_client(old, "alice")  # the password alone (there is no device yet)
+    assert old.get("/t/acme/").status_code == 200
+    client.force_login(alice)
+    set_up_with_the_wizard(client)  # the owner of the account turns two-factor on elsewhere
+    assert TOTPDevice.objects.filter(user=alice).count() == 1
+
+    # The old session is over: it can neither use the team nor set up a device of its own.
+    response = old.get("/t/acme/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert not is_signed_in(old)
+    assert old.post(SETUP_URL, {"setup_view-current_step": "welcome"})["Location"].startswith("/accounts/login/")
+    assert old.get("/accounts/two-factor/recovery-codes/")["Location"].startswith("/accounts/login/")
+    assert TOTPDevice.objects.filter(user=alice).count() == 1
+
+    # The session that set it up was verified by the new device and carries on.
+    assert client.post("/accounts/two-factor/recovery-codes/").status_code == 302
+    assert client.get("/accounts/two-factor/recovery-codes/").content.decode().count("<li><code>") == 10
+    assert client.get("/t/acme/").status_code == 200
+
+
+def test_a_device_added_any_other_way_ends_password_only_sessions_too(client, alice, bob):
+    sign_in_client(client, "alice")
+    bobs = type(client)()
+    sign_in_client(bobs, "bob")
+    add_totp_device(alice)  # e.g. by an administrator, in the admin
+    assert client.get("/t/acme/").status_code == 302 and not is_signed_in(client)
+    assert bobs.get("/t/acme/").status_code == 200  # other accounts are untouched
+    StaticDevice.objects.create(user=bob, name="backup", confirmed=True)  # recovery codes are not a second factor
+    assert bobs.get("/t/acme/").status_code == 200
+
+
+@pytest.mark.parametrize("method,data", [
+    ("get", {}),
+    ("post", {"setup_view-current_step": "welcome"}),
+    ("post", {"setup_view-current_step": "method", "method-method": "generator"}),
+    ("post", {"setup_view-current_step": "generator", "generator-token": "123456"}),
+])
+@pytest.mark.parametrize("verified", [False, True])
+def test_setup_is_refused_on_every_step_once_a_device_exists(client, alice, method, data, verified):
+    device = add_totp_device(alice)
+    if verified:
+        sign_in_client(client, "alice")
+        enter_code(client, current_code(device))
+    else:
+        client.force_login(alice)  # a session that did not use the code, still current
+    response = getattr(client, method)(SETUP_URL, data)
+    assert response.status_code == 302 and response["Location"] == "/accounts/"
+    assert "Two-factor sign-in is already on for this account" in client.get("/accounts/").content.decode()
+    assert "django_two_factor-qr_secret_key" not in client.session
+    assert client.get("/accounts/two-factor/qrcode/").status_code == 404
+    assert list(TOTPDevice.objects.filter(user=alice)) == [device]
+    if not verified:  # and it never becomes verified, so the recovery codes stay out of reach
+        assert client.get("/accounts/two-factor/recovery-codes/").status_code == 302
+        assert not client.get("/accounts/").context["verified"]
+
+
+def test_turning_it_off_and_on_again_works(client, alice):
+    client.force_login(alice)
+    set_up_with_the_wizard(client)
+    response = client.post("/accounts/two-factor/disable/", {"understand": "on"})
+    assert response.status_code == 302 and not TOTPDevice.objects.filter(user=alice).exists()
+    set_up_with_the_wizard(client)
+    assert TOTPDevice.objects.filter(user=alice, confirmed=True).count() == 1
+    assert client.get("/t/acme/").status_code == 200
+
+
+def test_the_upgrade_ends_sessions_of_accounts_that_already_have_a_device(client, alice, bob, vera):
+    """Migration accounts 0003: devices from before this fix did not end any session; it does, once."""
+    from django.apps import apps
+
+    migration = importlib.import_module("contactcards.accounts.migrations.0003_end_password_only_sessions")
+    add_totp_device(alice)
+    add_totp_device(bob)
+    AccountSecurity.objects.filter(user=bob).delete()  # as before: no row yet
+    bob = get_user_model().objects.get(pk=bob.pk)
+    sessions = {user: type(client)() for user in (alice, bob, vera)}
+    for user, session in sessions.items():
+        session.force_login(user)  # password-only sessions, as a device from before the fix left them
+        assert session.get("/accounts/").status_code == 200
+    migration.end_sessions_of_accounts_with_a_device(apps, None)
+    assert sessions[alice].get("/accounts/").status_code == 302
+    assert sessions[bob].get("/accounts/").status_code == 302
+    assert sessions[vera].get("/accounts/").status_code == 200  # no device: untouched
 
 
 # -- a team that requires it --------------------------------------------------------------------

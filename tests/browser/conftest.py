@@ -24,8 +24,9 @@ def browser_context_args(browser_context_args):
 
 
 @pytest.fixture
-def site(live_server, sandbox_server, sandbox, team, page: Page):
+def site(live_server, sandbox_server, sandbox, team, page: Page, settings):
     """The app on a live server, the team's card with a photo the browser can load, a closed network."""
+    settings.PUBLIC_URL = live_server.url  # links in emails lead to this server
     sandbox.set_card(CARD_NUMBER, image_url=f"{sandbox_server.url}/cdn/contact-card/acme.svg")
     page.route(_NOT_LOOPBACK, lambda route: route.abort("internetdisconnected"))
     page.route(PHOTO_URL, lambda route: route.fulfill(status=200, content_type="image/svg+xml", body=PHOTO))

@@ -22,7 +22,14 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.greetings = 0  # SMTP sessions a client opened (EHLO), whether or not it sent anything
         self._lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses) -> list[str]:
+        session.host_name = hostname
+        with self._lock:
+            self.greetings += 1
+        return responses
 
     async def handle_DATA(self, server, session, envelope) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -33,6 +40,7 @@ class Inbox:
     def clear(self) -> None:
         with self._lock:
             self.messages.clear()
+            self.greetings = 0
 
     def to(self, address: str) -> list[EmailMessage]:
         with self._lock:
