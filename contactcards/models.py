@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from contactcards.common import crypto
-from contactcards.lib.phones import E164_RE, PhoneNumberError, is_e164, parse_e164  # noqa: F401 (E164_RE re-exported)
+from contactcards.common.phones import E164_RE, PhoneNumberError, is_e164, parse_e164  # noqa: F401 (E164_RE re-exported)
 
 
 def validate_e164(value: str) -> None:

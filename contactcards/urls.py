@@ -3,7 +3,7 @@ from django.urls import include, path, register_converter
 from contactcards.cards import views as cards
 from contactcards.common import preferences
 from contactcards.common.converters import E164Converter
-from contactcards.history import restore
+from contactcards.history import restore_views
 from contactcards.history import views as history
 from contactcards.rollout import views as rollout
 from contactcards.sync import views as webhooks
@@ -27,7 +27,7 @@ urlpatterns = [
     path("t/<slug:slug>/history/", history.team_history, name="team_history"),
     path("t/<slug:slug>/history/export.csv", history.history_export, name="history_export"),
     path("t/<slug:slug>/history/<int:pk>/", history.entry_detail, name="audit_entry"),
-    path("t/<slug:slug>/history/<int:pk>/restore/", restore.restore_version, name="restore_version"),
+    path("t/<slug:slug>/history/<int:pk>/restore/", restore_views.restore_version, name="restore_version"),
     path("t/<slug:slug>/numbers/<e164:e164>/", cards.card_detail, name="card"),
     path("", include("contactcards.photos.urls")),  # issue 14: photo check, library, stored photos
     # many numbers at once (issue 12): bulk edit, CSV out and in, the jobs that roll changes out

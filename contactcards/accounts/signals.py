@@ -7,11 +7,8 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django_otp import device_classes
 
+from contactcards.accounts.selectors import SIGN_IN_DEVICE_NAME
 from contactcards.accounts.sessions import second_factor_added, start_session
-
-# django-two-factor-auth's name for the device sign-in asks a code from (two_factor.utils.default_device);
-# recovery codes and devices under other names are not asked for, so they do not count as a second factor.
-SIGN_IN_DEVICE_NAME = "default"
 
 
 @receiver(user_logged_in, dispatch_uid="linqadmin-start-session")

@@ -10,7 +10,7 @@ from django import forms
 from django.core import signing
 from django.utils.translation import gettext_lazy as _
 
-from contactcards.lib.phones import parse_many, split_pasted
+from contactcards.common.phones import parse_many, split_pasted
 from contactcards.lib.text import name_problem
 from contactcards.linq.client import CARD_FIELDS
 from contactcards.models import Role, validate_tag

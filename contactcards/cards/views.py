@@ -27,7 +27,8 @@ from contactcards.linq import Card
 from contactcards.linq.client import CARD_FIELDS
 from contactcards.models import Membership, PhoneNumber
 from contactcards.photos.forms import CardPhotoForm
-from contactcards.photos.services import card_photo, team_photos
+from contactcards.photos.services import team_photos
+from contactcards.photos.views import card_photo
 from contactcards.sync.mirror import mark_seen
 from contactcards.sync.reads import card_fetch
 

@@ -218,6 +218,23 @@ def record_token_change(*, team: Team, user: AbstractBaseUser | None, client_ip:
     return record_team_change(team=team, user=user, action=AuditEntry.Action.TOKEN_CHANGE, client_ip=client_ip)
 
 
+def record_subscription_call(*, team: Team, user: AbstractBaseUser, changes: dict, body: dict,
+                             error: LinqError | None, client_ip: str | None = None) -> AuditEntry:
+    """One call to Linq's webhook-subscription API by an owner (never the signing secret or the path)."""
+    entry = AuditEntry(team=team, user=user, username=user.get_username(), action=AuditEntry.Action.SUBSCRIPTION,
+                       changes=changes, request_body=body, client_ip=client_ip)
+    if error is None:
+        entry.outcome = AuditEntry.Outcome.SUCCESS
+        entry.save()
+        return entry
+    values = _outcome_values(result=None, error=error, applied=None, stage=AuditEntry.Stage.WRITE)
+    for name, value in values.items():
+        setattr(entry, name, value)
+    entry.request_sent = error.sent
+    entry.save()
+    return entry
+
+
 @dataclass(frozen=True)
 class ReconcileReport:
     settled: list[AuditEntry]

@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
-from contactcards.lib.phones import is_e164
+from contactcards.common.phones import is_e164
 from contactcards.linq.client import CARD_FIELDS
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")

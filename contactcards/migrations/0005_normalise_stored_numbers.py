@@ -1,4 +1,4 @@
-"""Normalise phone numbers stored before validation was strict (see contactcards/lib/phones.py).
+"""Normalise phone numbers stored before validation was strict (see contactcards/common/phones.py).
 
 Rewrites the ones that only differ by pasted separators or surrounding whitespace (a trailing
 newline) and reports the rest on the console; those can be opened and removed in the settings,

@@ -35,7 +35,6 @@ from django.utils.translation import gettext as _
 from contactcards.lib.words import translated
 from contactcards.models import Team
 from contactcards.photos.fetch import FetchPolicy, FetchRefused, fetch_image, parse_networks
-from contactcards.photos.forms import CardPhotoForm
 from contactcards.photos.images import (
     MAX_BYTES,
     MAX_UPLOAD_BYTES,
@@ -207,44 +206,6 @@ def _library_entry(*, team: Team, url: str, defaults: dict[str, Any]) -> Photo:
     except IntegrityError:  # two uploads of the same file at once: the other one won
         photo = Photo.objects.get(team=team, url=url)
     return photo
-
-
-# -- the card form's photo controls ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CardPhoto:
-    """What the card form's photo controls chose: ``url`` to send (or ""), or an ``error`` to show."""
-
-    form: CardPhotoForm
-    url: str = ""
-    error: str = ""
-    advice: tuple[str, ...] = ()
-
-
-def card_photo(*, team: Team, user: AbstractBaseUser, data, files) -> CardPhoto:
-    """An uploaded file (stored now, so a re-rendered form keeps it as a link) or a library pick.
-
-    The upload wins over a pick, and either wins over a typed link. Nothing here talks to Linq:
-    the URL goes through the same check as a typed one when the card is saved.
-    """
-    form = CardPhotoForm(data, files)
-    form.is_valid()
-    upload = files.get("photo")
-    if upload is not None:
-        outcome = photo_upload(team=team, user=user, file=upload, crop=form.crop())
-        if not outcome.ok:
-            form.add_error("photo", outcome.error)
-            return CardPhoto(form=form, error=_("The photo was not used: %(reason)s") % {"reason": outcome.error})
-        return CardPhoto(form=CardPhotoForm(), url=outcome.photo.url, advice=outcome.advice)
-    picked = form.cleaned_data.get("library_photo")
-    if picked:
-        photo = library_photo(team=team, photo_id=picked)
-        if photo is None:
-            form.add_error("library_photo", _("That photo is not in this team's library (any more)."))
-            return CardPhoto(form=form, error=_("The photo was not used: it is not in this team's library (any more)."))
-        return CardPhoto(form=CardPhotoForm(), url=photo.url)
-    return CardPhoto(form=CardPhotoForm())
 
 
 # -- the library ----------------------------------------------------------------------------

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib import messages
+from django.contrib.auth.models import AbstractBaseUser
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from contactcards.common.access import get_team_for_user, require_write
+from contactcards.models import Team
 from contactcards.photos import services
-from contactcards.photos.forms import PhotoUploadForm
+from contactcards.photos.forms import CardPhotoForm, PhotoUploadForm
 from contactcards.photos.images import MIN_SIDE, OUTPUT_SIDE
 
 # Access comes before the method check in every view here: an outsider gets 404 whatever the method.
@@ -71,3 +75,41 @@ def photo_image(request: HttpRequest, slug: str, photo_id: int) -> HttpResponse:
     response = FileResponse(handle, content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=86400"
     return response
+
+
+# -- the card form's photo controls ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardPhoto:
+    """What the card form's photo controls chose: ``url`` to send (or ""), or an ``error`` to show."""
+
+    form: CardPhotoForm
+    url: str = ""
+    error: str = ""
+    advice: tuple[str, ...] = ()
+
+
+def card_photo(*, team: Team, user: AbstractBaseUser, data, files) -> CardPhoto:
+    """An uploaded file (stored now, so a re-rendered form keeps it as a link) or a library pick.
+
+    The upload wins over a pick, and either wins over a typed link. Nothing here talks to Linq:
+    the URL goes through the same check as a typed one when the card is saved.
+    """
+    form = CardPhotoForm(data, files)
+    form.is_valid()
+    upload = files.get("photo")
+    if upload is not None:
+        outcome = services.photo_upload(team=team, user=user, file=upload, crop=form.crop())
+        if not outcome.ok:
+            form.add_error("photo", outcome.error)
+            return CardPhoto(form=form, error=_("The photo was not used: %(reason)s") % {"reason": outcome.error})
+        return CardPhoto(form=CardPhotoForm(), url=outcome.photo.url, advice=outcome.advice)
+    picked = form.cleaned_data.get("library_photo")
+    if picked:
+        photo = services.library_photo(team=team, photo_id=picked)
+        if photo is None:
+            form.add_error("library_photo", _("That photo is not in this team's library (any more)."))
+            return CardPhoto(form=form, error=_("The photo was not used: it is not in this team's library (any more)."))
+        return CardPhoto(form=CardPhotoForm(), url=photo.url)
+    return CardPhoto(form=CardPhotoForm())

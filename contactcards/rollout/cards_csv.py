@@ -22,8 +22,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from contactcards.common.phones import PhoneNumberError, parse_e164
 from contactcards.history.export import neutralise
-from contactcards.lib.phones import PhoneNumberError, parse_e164
 from contactcards.linq import Card
 from contactcards.linq.client import CARD_FIELDS
 from contactcards.models import PhoneNumber, validate_tag

@@ -23,6 +23,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from contactcards.common.clients import linq_client_for, log_linq_failure
+from contactcards.history.audit import record_subscription_call
 from contactcards.linq import LinqError, Subscription
 from contactcards.models import AuditEntry, Team, WebhookEndpoint
 from contactcards.sync.models import new_path_token
@@ -44,17 +45,8 @@ def receiver_url(endpoint: WebhookEndpoint) -> str:
 
 def _audit(team: Team, user: AbstractBaseUser, *, changes: dict, body: dict, error: LinqError | None,
            client_ip: str | None) -> AuditEntry:
-    entry = AuditEntry(team=team, user=user, username=user.get_username(), action=AuditEntry.Action.SUBSCRIPTION,
-                       changes=changes, request_body=body, client_ip=client_ip,
-                       outcome=AuditEntry.Outcome.SUCCESS)
-    if error is not None:
-        entry.outcome = (AuditEntry.Outcome.API_ERROR if error.kind == "api" or error.status
-                         else AuditEntry.Outcome.NETWORK_ERROR)
-        entry.error_kind, entry.http_status, entry.linq_code = error.kind, error.status, error.code
-        entry.error_message, entry.trace_id = error.message[:2000], error.trace_id or ""
-        entry.request_sent = error.sent
-    entry.save()
-    return entry
+    return record_subscription_call(team=team, user=user, changes=changes, body=body, error=error,
+                                    client_ip=client_ip)
 
 
 def subscription_create(*, team: Team, user: AbstractBaseUser, client_ip: str | None = None) -> Done:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from contactcards.common.clients import linq_client_for
-from contactcards.lib.phones import PhoneNumberError, parse_many
+from contactcards.common.phones import PhoneNumberError, parse_many
 from contactcards.linq import LinqError
 from contactcards.models import Membership, PhoneNumber, Role, Team
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from contactcards.common.phones import StoredNumber, stored_problems
 from contactcards.history.audit import record_team_change, record_token_change
-from contactcards.lib.phones import StoredNumber, stored_problems
 from contactcards.models import AuditEntry, Membership, PhoneNumber, Role, Tag, Team
 from contactcards.teams.selectors import NumbersImport, numbers_existing, numbers_import_preview
 

@@ -1,4 +1,4 @@
-"""One definition of a phone number (contactcards/lib/phones.py), at every door, and bad values already stored."""
+"""One definition of a phone number (contactcards/common/phones.py), at every door, and bad values already stored."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from conftest import CARD_NUMBER, EMPTY_NUMBER, TOKEN
-from contactcards.lib.phones import PhoneNumberError, is_e164, parse_e164, split_pasted
+from contactcards.common.phones import PhoneNumberError, is_e164, parse_e164, split_pasted
 from contactcards.models import AuditEntry, PhoneNumber
 
 ARABIC = "+1555010009\u0663"  # ends in ARABIC-INDIC DIGIT THREE

@@ -1,7 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from contactcards.lib.phones import parse_many
+from contactcards.common.phones import parse_many
 from contactcards.management.teams import team_from_slug
 from contactcards.models import PhoneNumber, validate_tag
 from contactcards.teams.services import number_label_tags, numbers_add

@@ -12,7 +12,7 @@ a missing ``+``, a leading 0 in the country code, too few or too many digits.
 
 The pattern is matched with ``fullmatch`` and ``[0-9]``: ``\\d`` also matches every Unicode digit
 and ``$`` also matches before a trailing newline, which is how bad values got stored before.
-No Django imports here, so the Linq client and the sandbox can use it too.
+Its messages go through Django's gettext, so it lives with the shared plumbing (``common``), not in ``lib``.
 """
 
 from __future__ import annotations
