@@ -5,25 +5,25 @@ that finds a card differing from what we last knew) and the card page's read. Ea
 history entry of action "outside"; a later webhook for a change already found by a read or
 reconcile, or caused by one of our own writes, is matched to that entry instead of recorded again
 (see ``services.webhooks``). The number is marked on the dashboard until someone here opens it,
-and owners who asked are emailed.
+and owners who asked are emailed - from the task queue, after the entry is committed.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
+from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 
+from contactcards.common import taskqueue
 from contactcards.linq import Card
 from contactcards.models import AuditEntry, CardMirror, Membership, OutsideChangeAlert, PhoneNumber, Role
 from contactcards.sync import mirror
 
-logger = logging.getLogger(__name__)
 
 ACTOR_LABELS = {"api": "API", "system": "Linq", "unknown": "someone at Linq"}
 
@@ -50,7 +50,7 @@ def record_outside_change(*, number: PhoneNumber, changes: dict[str, list[str]],
     when = occurred_at or entry.created_at
     CardMirror.objects.filter(number_id=number.pk).filter(
         Q(outside_changed_at__isnull=True) | Q(outside_changed_at__lt=when)).update(outside_changed_at=when)
-    _email_owners(entry)
+    _email_owners_later(entry)
     return entry
 
 
@@ -71,17 +71,26 @@ def _our_write_in_flight(number: PhoneNumber) -> bool:
     return AuditEntry.objects.writes().in_flight().filter(number_id=number.pk).exists()
 
 
-def _email_owners(entry: AuditEntry) -> None:
+def _email_owners_later(entry: AuditEntry) -> None:
+    """Queue the owners' email once the entry is committed: never inside the caller's transaction or lock,
+    and never in the request that found the change (a page view, a save, a webhook delivery)."""
+    from contactcards.sync.tasks import email_outside_change
+
+    transaction.on_commit(lambda: taskqueue.enqueue(email_outside_change, entry.pk))
+
+
+def email_owners(entry_id: int) -> str:
     """Owners of the team who opted in get one email per change (never the secrets; facts only)."""
+    entry = AuditEntry.objects.select_related("team").filter(pk=entry_id).first()
+    if entry is None:
+        return "no entry"
     owners = Membership.objects.filter(team_id=entry.team_id, role=Role.OWNER).values("user_id")
     user_ids = OutsideChangeAlert.objects.filter(team_id=entry.team_id, user_id__in=owners).values("user_id")
     emails = [email for email in get_user_model().objects.filter(pk__in=user_ids).exclude(email="")
               .values_list("email", flat=True)]
     if not emails:
-        return
+        return "nobody to tell"
     context = {"entry": entry, "team": entry.team, "public_url": settings.PUBLIC_URL.rstrip("/")}
     subject = " ".join(render_to_string("emails/outside_change_subject.txt", context).split())
-    try:
-        send_mail(subject, render_to_string("emails/outside_change.txt", context), None, emails)
-    except Exception:  # mail is a courtesy: the history already has the change
-        logger.exception("Could not email owners of team %s about an outside change", entry.team_id)
+    send_mail(subject, render_to_string("emails/outside_change.txt", context), None, emails)
+    return f"emailed {len(emails)}"

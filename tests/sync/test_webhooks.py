@@ -6,10 +6,12 @@ import base64
 import time
 
 import pytest
+from django_tasks_db.models import DBTaskResult
 
 from conftest import CARD_NUMBER, EMPTY_NUMBER
 from contactcards.models import AuditEntry, CardMirror, OutsideChangeAlert, WebhookEndpoint, WebhookEvent
 from contactcards.sync.reconcile import reconcile_team
+from contactcards.sync.tasks import email_outside_change
 from contactcards.sync.webhooks import process_event
 from tests.support.webhook_helpers import DANA, card_event, deliver, endpoint_for, last_name_changed, minutes_ago
 
@@ -230,14 +232,19 @@ def test_a_read_while_our_own_write_is_in_flight_is_not_an_outside_change(client
 # -- owners who asked get an email -------------------------------------------------------
 
 
-def test_owners_who_opted_in_are_emailed_about_outside_changes(client, alice, bob, endpoint, mailoutbox):
+def test_owners_who_opted_in_are_emailed_about_outside_changes(client, alice, bob, endpoint, mailoutbox,
+                                                                 django_capture_on_commit_callbacks):
     alice.email, bob.email = "alice@example.com", "bob@example.com"
     alice.save()
     bob.save()
     OutsideChangeAlert.objects.create(team=endpoint.team, user=alice)
     OutsideChangeAlert.objects.create(team=endpoint.team, user=bob)  # an editor: not an owner, no email
-    deliver(client, endpoint, last_name_changed(CARD_NUMBER, "Support", "Mailed"))
-    process_all()
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(client, endpoint, last_name_changed(CARD_NUMBER, "Support", "Mailed"))
+        process_all()
+    assert mailoutbox == []  # recording the change sends nothing: the email is queued after the commit
+    (queued,) = DBTaskResult.objects.filter(task_path="contactcards.sync.tasks.email_outside_change")
+    assert email_outside_change.call(*queued.args_kwargs["args"]) == "emailed 1"
     assert len(mailoutbox) == 1
     (mail,) = mailoutbox
     assert mail.to == ["alice@example.com"]
