@@ -16,7 +16,14 @@ from django.utils import timezone
 
 from conftest import CARD_NUMBER
 from contactcards.linq import LinqClient, LinqError
-from contactcards.models import OUTCOME_FIELDS, AuditEntry, AuditImmutableError, PhoneNumber
+from contactcards.models import (
+    FINAL_OUTCOMES,
+    OUTCOME_FIELDS,
+    UNKNOWN_OUTCOME_KINDS,
+    AuditEntry,
+    AuditImmutableError,
+    PhoneNumber,
+)
 from contactcards.selectors.budget import write_budget
 from contactcards.services.audit import reconcile
 from contactcards.tests.helpers import URL, card_form, load, login, text
@@ -113,6 +120,11 @@ def test_a_reconciled_outcome_is_recorded_once(team, bob):
 def test_the_migration_and_the_model_agree_on_the_outcome_columns():
     migration = importlib.import_module("contactcards.migrations.0008_write_ahead_audit")
     assert tuple(migration.OUTCOME_COLUMNS) == OUTCOME_FIELDS
+    whitelist = importlib.import_module("contactcards.migrations.0014_audit_update_whitelist")
+    assert tuple(whitelist.OUTCOME_COLUMNS) == OUTCOME_FIELDS
+    assert whitelist.FINAL_OUTCOMES == FINAL_OUTCOMES
+    assert set(FINAL_OUTCOMES) == set(AuditEntry.Outcome.values) - {AuditEntry.Outcome.PENDING}
+    assert whitelist.UNKNOWN_OUTCOME_KINDS == UNKNOWN_OUTCOME_KINDS
 
 
 @pytest.mark.postgres
