@@ -34,7 +34,7 @@ def validate_e164(value: str) -> None:
 class Team(models.Model):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=100)
-    token_encrypted = models.TextField(blank=True, editable=False)
+    token_encrypted = crypto.EncryptedTextField(blank=True, editable=False)
     token_last4 = models.CharField(max_length=4, blank=True, editable=False)
     token_set_at = models.DateTimeField(null=True, blank=True, editable=False)
     require_two_factor = models.BooleanField(
