@@ -17,7 +17,8 @@ from contactcards.models import AuditEntry, AuditImmutableError, PhoneNumber
 from .helpers import BASE_TIME, make_entry
 
 pytestmark = pytest.mark.django_db
-on_postgres = pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL only")
+on_postgres = pytest.mark.skipif(connection.vendor != "postgresql",
+                                 reason="PostgreSQL's: the DELETE trigger, the prune switch, the deferred detach check")
 TABLE = AuditEntry._meta.db_table
 
 
