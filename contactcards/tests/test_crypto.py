@@ -15,8 +15,7 @@ from conftest import CARD_NUMBER, TOKEN
 from contactcards import crypto
 from contactcards.models import PhoneNumber, Team, WebhookEndpoint, WebhookEvent
 from contactcards.services.reads import card_fetch
-
-from .webhook_helpers import SECRET, deliver, endpoint_for, last_name_changed
+from contactcards.tests.webhook_helpers import SECRET, deliver, endpoint_for, last_name_changed
 
 KEY_A = Fernet.generate_key().decode()
 KEY_B = Fernet.generate_key().decode()
