@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -33,7 +34,7 @@ def validate_e164(value: str) -> None:
 class Team(models.Model):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=100)
-    token_encrypted = models.TextField(blank=True, editable=False)
+    token_encrypted = crypto.EncryptedTextField(blank=True, editable=False)
     token_last4 = models.CharField(max_length=4, blank=True, editable=False)
     token_set_at = models.DateTimeField(null=True, blank=True, editable=False)
     require_two_factor = models.BooleanField(
@@ -112,12 +113,20 @@ class PhoneNumber(models.Model):
 
 
 # What a write attempt's outcome consists of: filled in once, after the call (see AuditEntry.fill_outcome).
-# Every other column describes the attempt and never changes. Migration 0006's trigger uses the same list.
+# Every other column describes the attempt and never changes. Migrations 0008 and 0014's triggers use the same list.
 OUTCOME_FIELDS = ("outcome", "error_kind", "http_status", "request_sent", "linq_code", "linq_code_text",
                   "error_message", "trace_id", "retry_after", "duration_ms", "applied", "outcome_at",
                   "reconciled_at")
 # Client failures after which a write may or may not have been applied (LinqError.outcome_unknown).
 UNKNOWN_OUTCOME_KINDS = ("timeout", "connection", "malformed")
+
+# The outcomes a pending attempt may get (once), and the answers that did not say whether a write
+# took effect (a later re-read may settle them, once). Migration 0014's trigger holds the same rules.
+FINAL_OUTCOMES = ("success", "api_error", "network_error", "unknown")
+_ANSWER_DID_NOT_SAY = Q(outcome="unknown") | (
+    Q(outcome__in=("api_error", "network_error"), error_kind__in=UNKNOWN_OUTCOME_KINDS)
+    & (Q(http_status__isnull=True) | Q(http_status__lt=400))
+)
 
 
 def attempt_stale_before(now: datetime | None = None) -> datetime:
@@ -147,13 +156,17 @@ class AuditQuerySet(models.QuerySet):
         """Writes whose outcome is unknown and that no later re-read has settled yet: attempts that
         never got an answer recorded (and are no longer in flight), and answered ones whose answer
         did not say (a timeout, a dropped connection, an unreadable answer) and whose re-read failed."""
-        unknown_answer = (Q(outcome__in=(AuditEntry.Outcome.API_ERROR, AuditEntry.Outcome.NETWORK_ERROR),
-                            error_kind__in=UNKNOWN_OUTCOME_KINDS)
-                          & (Q(http_status__isnull=True) | Q(http_status__lt=400)))
-        return self.writes().filter(request_sent=True, applied__isnull=True, reconciled_at__isnull=True).filter(
-            Q(outcome=AuditEntry.Outcome.PENDING, created_at__lt=attempt_stale_before(now))
-            | Q(outcome=AuditEntry.Outcome.UNKNOWN) | unknown_answer
+        return self._unsettled().filter(
+            Q(outcome=AuditEntry.Outcome.PENDING, created_at__lt=attempt_stale_before(now)) | _ANSWER_DID_NOT_SAY
         )
+
+    def answered_unsettled(self):
+        """Answered writes whose outcome is unknown, not yet settled by a re-read: the only rows that may
+        get ``applied`` and ``reconciled_at``, once (``fill_reconciled``; migration 0014's trigger agrees)."""
+        return self._unsettled().filter(_ANSWER_DID_NOT_SAY)
+
+    def _unsettled(self):
+        return self.writes().filter(request_sent=True, applied__isnull=True, reconciled_at__isnull=True)
 
     def delete(self):  # type: ignore[override]
         raise AuditImmutableError("Audit entries cannot be deleted (use `manage.py pruneaudit`).")  # no-i18n
@@ -230,7 +243,10 @@ class AuditEntry(models.Model):
     # before this row is written: True/False say whether the change took effect, None = not checked.
     applied = models.BooleanField(null=True, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)  # for a write: when the attempt was stored, before the call
+    # For a write: when the attempt was stored, before the call. With two database roles the database
+    # sets it for the runtime role, whatever the app sends (migration 0014); the DEFAULT makes Django read
+    # the stored value back (INSERT ... RETURNING), so the saved instance holds what the row says.
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
     outcome_at = models.DateTimeField(null=True, blank=True)  # when the outcome was recorded
     # When a later re-read (opening the number, `manage.py reconcileattempts`) recorded ``applied``
     # for an attempt whose outcome was unknown.
@@ -297,15 +313,17 @@ class AuditEntry(models.Model):
         """Record a pending attempt's outcome: once, only outcome fields. False if it was filled already
         (by its own request, or by a reconciler that decided it was lost)."""
         self._check_outcome_fields(values)
-        if values.get("outcome", self.Outcome.PENDING) == self.Outcome.PENDING:
+        if values.get("outcome") not in FINAL_OUTCOMES:
             raise AuditImmutableError("An outcome must say what happened.")  # no-i18n
         return self._fill(AuditEntry.objects.filter(pk=self.pk, outcome=self.Outcome.PENDING), values)
 
-    def fill_reconciled(self, *, applied: bool | None, at: datetime) -> bool:
-        """Record what a later re-read found for an answered attempt whose outcome was unknown: once."""
-        rows = AuditEntry.objects.filter(pk=self.pk, applied__isnull=True, reconciled_at__isnull=True).exclude(
-            outcome=self.Outcome.PENDING)
-        return self._fill(rows, {"applied": applied, "reconciled_at": at})
+    def fill_reconciled(self, *, applied: bool, at: datetime) -> bool:
+        """Record what a later re-read found for an answered attempt whose outcome was unknown: once.
+        False if the row is not one (``answered_unsettled``), or was settled already."""
+        if applied is None or at is None:
+            raise AuditImmutableError("A re-read must say whether the change took effect, and when.")  # no-i18n
+        return self._fill(AuditEntry.objects.answered_unsettled().filter(pk=self.pk),
+                          {"applied": applied, "reconciled_at": at})
 
     def _fill(self, rows: AuditQuerySet, values: dict) -> bool:
         if not rows._fill_once(**values):

@@ -1,15 +1,19 @@
-"""Encryption at rest for Linq API tokens (Fernet, with key rotation).
+"""Encryption at rest for secrets: Linq API tokens and webhook signing secrets (Fernet, with key rotation).
 
 The first key in ``LINQADMIN_ENCRYPTION_KEYS`` encrypts; every key decrypts.
 In DEBUG without keys, a key is derived from SECRET_KEY so the demo works out
 of the box; production settings refuse to start without explicit keys.
 
-Rotating the key without losing a token (tested in tests/test_crypto.py):
+Every column that holds ciphertext is an :class:`EncryptedTextField`; that is the registry
+(:func:`encrypted_fields`) ``rotatetokens`` re-encrypts, so a new encrypted column cannot be left
+out of a rotation (a test also refuses a secret-looking column that is not one).
+
+Rotating the key without losing a secret (tested in tests/test_crypto.py):
 
 1. ``manage.py generatekey`` prints a new key B.
 2. Set ``LINQADMIN_ENCRYPTION_KEYS=B,A`` (new first, old kept) and restart:
-   everything still decrypts, new tokens are encrypted with B.
-3. ``manage.py rotatetokens`` re-encrypts every stored token with B.
+   everything still decrypts, new secrets are encrypted with B.
+3. ``manage.py rotatetokens`` re-encrypts every stored secret with B.
 4. Set ``LINQADMIN_ENCRYPTION_KEYS=B`` and restart; A can be destroyed.
 
 A token that no configured key can decrypt raises TokenDecryptionError; pages
@@ -24,7 +28,9 @@ import hashlib
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.apps import apps
 from django.conf import settings
+from django.db import models
 
 
 class TokenDecryptionError(Exception):
@@ -61,7 +67,25 @@ def rotate(ciphertext: str) -> str:
     try:
         return fernet().rotate(ciphertext.encode()).decode()
     except InvalidToken:
-        raise TokenDecryptionError("A stored token cannot be decrypted with any configured key.") from None
+        raise TokenDecryptionError("A stored secret cannot be decrypted with any configured key.") from None
+
+
+class EncryptedTextField(models.TextField):
+    """A column that holds ciphertext (``encrypt``/``decrypt``; "" for none), re-encrypted by ``rotatetokens``.
+
+    Stored exactly like a TextField - same column, and it deconstructs as one, so migrations see no
+    change: the class only marks the column for :func:`encrypted_fields`.
+    """
+
+    def deconstruct(self):
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.TextField", args, kwargs
+
+
+def encrypted_fields() -> list[tuple[type[models.Model], EncryptedTextField]]:
+    """Every encrypted column of every installed model: what a key rotation must re-encrypt."""
+    return [(model, field) for model in apps.get_models() for field in model._meta.concrete_fields
+            if isinstance(field, EncryptedTextField)]
 
 
 def generate_key() -> str:

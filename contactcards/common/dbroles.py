@@ -11,11 +11,13 @@ and ``manage.py pruneaudit``, and after each migrate grants the runtime role wha
   lets change - the foreign keys ``ON DELETE SET NULL`` clears, and the outcome columns a
   write-ahead attempt fills in once (``models.OUTCOME_FIELDS``). Everything recorded about the
   attempt itself (who, what, the body, when) is not updatable at all, and the trigger refuses
-  any change it does not expect to the rest. No DELETE;
+  any change to the rest that is not on its whitelist (migration 0014). No DELETE. The rows it
+  inserts get the database's ``created_at``: only a role that owns the table dates its rows;
 * never TRUNCATE, REFERENCES or TRIGGER, and no ownership: ALTER, DROP and trigger changes
   are the owner's alone.
 
 Without ``MIGRATE_DATABASE_URL`` (development, SQLite, the tests) one role does everything.
+``manage.py seedaudit`` also switches to the owner, since it seeds a history dated in the past.
 """
 
 from __future__ import annotations

@@ -51,6 +51,18 @@ def _sqlite_team(column: str, row: str) -> str:
     return f"(SELECT team_id FROM contactcards_phonenumber WHERE id = {row}.{column})"
 
 
+def sqlite_trigger(table: str, column: str, event: str) -> str:
+    """One SQLite trigger (also re-created by later migrations whose table rebuild dropped it)."""
+    row = "OLD" if event == "DELETE" else "NEW"
+    return (
+        f"CREATE TRIGGER {table}_board_{event.lower()} AFTER {event} ON {table} BEGIN "
+        f"INSERT INTO contactcards_boardversion (team_id, version) "
+        f"SELECT id, lower(hex(randomblob(16))) FROM contactcards_team "
+        f"WHERE id = {_sqlite_team(column, row)} "
+        f"ON CONFLICT (team_id) DO UPDATE SET version = excluded.version; END"
+    )
+
+
 def install(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
@@ -64,15 +76,7 @@ def install(apps, schema_editor):
     elif vendor == "sqlite":
         for table, column, events in WATCHED:
             for event in events:
-                row = "OLD" if event == "DELETE" else "NEW"
-                schema_editor.execute(
-                    f"CREATE TRIGGER {table}_board_{event.lower()} AFTER {event} ON {table} BEGIN "
-                    f"INSERT INTO contactcards_boardversion (team_id, version) "
-                    f"SELECT id, lower(hex(randomblob(16))) FROM contactcards_team "
-                    f"WHERE id = {_sqlite_team(column, row)} "
-                    f"ON CONFLICT (team_id) DO UPDATE SET version = excluded.version; END",
-                    params=None,
-                )
+                schema_editor.execute(sqlite_trigger(table, column, event), params=None)
         # A team's deletion deletes its numbers after its token, and their triggers write the token
         # again: remove it once the team is gone (on PostgreSQL the deferred upsert finds no team).
         schema_editor.execute(

@@ -28,7 +28,7 @@ class WebhookEndpoint(models.Model):
 
     team = models.OneToOneField("contactcards.Team", models.CASCADE, related_name="webhook_endpoint")
     path_token = models.CharField(max_length=64, unique=True, default=new_path_token, editable=False)
-    secret_encrypted = models.TextField(blank=True, editable=False)
+    secret_encrypted = crypto.EncryptedTextField(blank=True, editable=False)
     subscription_id = models.CharField(max_length=200, blank=True)
     target_url = models.URLField(max_length=2000, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

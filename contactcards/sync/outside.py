@@ -24,7 +24,6 @@ from contactcards.linq import Card
 from contactcards.models import AuditEntry, CardMirror, Membership, OutsideChangeAlert, PhoneNumber, Role
 from contactcards.sync import mirror
 
-
 ACTOR_LABELS = {"api": "API", "system": "Linq", "unknown": "someone at Linq"}
 
 

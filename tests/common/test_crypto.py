@@ -1,13 +1,21 @@
-"""Tokens are encrypted at rest with Fernet; keys rotate without losing a token."""
+"""Secrets are encrypted at rest with Fernet; keys rotate without losing a token or a webhook secret."""
 
 from __future__ import annotations
 
+import re
+from io import StringIO
+
 import pytest
 from cryptography.fernet import Fernet
+from django.apps import apps
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
+from conftest import CARD_NUMBER, TOKEN
 from contactcards.common import crypto
-from contactcards.models import Team
+from contactcards.models import PhoneNumber, Team, WebhookEndpoint, WebhookEvent
+from contactcards.sync.reads import card_fetch
+from tests.support.webhook_helpers import SECRET, deliver, endpoint_for, last_name_changed
 
 KEY_A = Fernet.generate_key().decode()
 KEY_B = Fernet.generate_key().decode()
@@ -38,6 +46,64 @@ def test_rotation_keeps_every_token(db, settings):
     assert team.token_encrypted != old_ciphertext
     assert team.get_token() == PLAIN
     assert team.token_last4 == "QW12"
+
+
+def test_the_readme_rotation_keeps_the_token_and_the_webhook_secret(client, team, settings):
+    """README "Rotating the encryption key", step by step: afterwards Linq's signed webhooks are still
+    accepted and the team's token still reaches Linq, with the old key gone."""
+    settings.LINQADMIN_ENCRYPTION_KEYS = [KEY_A]
+    team.set_token(TOKEN)
+    team.save()
+    endpoint = endpoint_for(team)  # the subscription's signing secret, encrypted with A
+    old = (team.token_encrypted, endpoint.secret_encrypted)
+
+    out = StringIO()
+    call_command("generatekey", stdout=out)
+    new_key = out.getvalue().strip()
+    settings.LINQADMIN_ENCRYPTION_KEYS = [new_key, KEY_A]  # the new key first, the old one kept
+    out = StringIO()
+    call_command("rotatetokens", stdout=out)
+    assert "1 contactcards.Team.token_encrypted, 1 contactcards.WebhookEndpoint.secret_encrypted" in out.getvalue()
+    settings.LINQADMIN_ENCRYPTION_KEYS = [new_key]  # the old key dropped
+
+    team.refresh_from_db()
+    endpoint.refresh_from_db()
+    assert team.token_encrypted != old[0] and endpoint.secret_encrypted != old[1]
+    response = deliver(client, endpoint, last_name_changed(CARD_NUMBER, "Support", "Helpdesk"), secret=SECRET)
+    assert response.status_code == 202  # not 503 "secret unreadable"
+    assert WebhookEvent.objects.count() == 1
+    load = card_fetch(number=PhoneNumber.objects.get(team=team, e164=CARD_NUMBER))
+    assert load.error is None and load.card.last_name == "Support"
+
+
+def test_a_value_no_key_decrypts_is_named_and_the_rest_rotated(team, settings):
+    settings.LINQADMIN_ENCRYPTION_KEYS = [KEY_A]
+    team.set_token(TOKEN)
+    team.save()
+    endpoint = endpoint_for(team)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        secret_encrypted=Fernet(Fernet.generate_key()).encrypt(b"lost").decode())  # a key nobody has any more
+    settings.LINQADMIN_ENCRYPTION_KEYS = [KEY_B, KEY_A]
+    with pytest.raises(CommandError, match=f"WebhookEndpoint.secret_encrypted of row {endpoint.pk}") as failed:
+        call_command("rotatetokens", stdout=StringIO())
+    assert "lost" not in str(failed.value)
+    settings.LINQADMIN_ENCRYPTION_KEYS = [KEY_B]
+    assert Team.objects.get(pk=team.pk).get_token() == TOKEN
+
+
+# Columns of ours whose names sound secret but that hold no ciphertext, by design.
+NOT_ENCRYPTED = {"Team.token_last4", "Team.token_set_at", "FormToken.token", "Photo.storage_key",
+                 "WebhookEndpoint.path_token"}
+
+
+def test_every_secret_column_is_registered_for_rotation():
+    """A new encrypted column must be an EncryptedTextField, or rotatetokens would leave it behind."""
+    registered = {f"{model.__name__}.{field.name}" for model, field in crypto.encrypted_fields()}
+    assert registered == {"Team.token_encrypted", "WebhookEndpoint.secret_encrypted"}
+    ours = [model for model in apps.get_models() if model.__module__.startswith("contactcards")]
+    suspicious = {f"{model.__name__}.{field.name}" for model in ours for field in model._meta.concrete_fields
+                  if re.search(r"encrypt|secret|cipher|token|key", field.name)}
+    assert suspicious - NOT_ENCRYPTED == registered
 
 
 def test_without_the_key_the_token_cannot_be_read(db, settings):

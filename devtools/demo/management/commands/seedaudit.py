@@ -7,6 +7,10 @@ spread over the last ``--months`` months across the team's numbers (some busier 
 members, with a realistic mix of actions and outcomes (most succeed; some API errors with Linq's
 codes and trace ids; a few network errors). Without ``--team`` it uses (and creates if needed)
 a "bench" team with 40 numbers and 12 members.
+
+With two database roles it runs as the owner role (MIGRATE_DATABASE_URL): for the runtime role the
+database dates every audit row itself (migration 0014), so a history in the past can only be seeded
+by the role that owns the table.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from contactcards.common.dbroles import as_owner
 from contactcards.models import AuditEntry, Membership, PhoneNumber, Role, Team, point_numbers_at_newest_entries
 
 FIRST_NAMES = ["Acme", "Support", "Sales", "Billing", "Help", "Ops", "Care", "Team", "Front Desk", "Night Shift"]
@@ -147,6 +152,10 @@ class Command(BaseCommand):
     def handle(self, *args, rows: int, team: str, months: int, batch: int, seed: int, **options):
         if rows < 1 or months < 1 or batch < 1:
             raise CommandError("--rows, --months and --batch must be positive.")
+        with as_owner():  # the runtime role cannot date rows in the past
+            self._seed(rows=rows, team=team, months=months, batch=batch, seed=seed)
+
+    def _seed(self, *, rows: int, team: str, months: int, batch: int, seed: int) -> None:
         started = clock.monotonic()
         team_obj, numbers, users = bench_team(team)
         rng = random.Random(seed)
