@@ -27,8 +27,8 @@ CSP_EXTRA_IMG_SRC = ["http://127.0.0.1:*", "http://localhost:*"]
 # file next to the configured one, never the default in-memory test database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}-test"}  # noqa: F405
-# The session's live worker has a queue of its own (contactcards/tests/worker.py).
-TASKS["default"]["QUEUES"] = sorted({*TASKS["default"]["QUEUES"], "live"})  # noqa: F405
+# The session's live workers have queues of their own (contactcards/tests/worker.py).
+TASKS["default"]["QUEUES"] = sorted({*TASKS["default"]["QUEUES"], "live", "live-webhooks"})  # noqa: F405
 # Admin tests sign staff in without a second factor; test_two_factor turns this on to check it.
 ADMIN_REQUIRE_TWO_FACTOR = False
 # A session is renewed (saved) when it starts, not again during a test: query counts stay exact

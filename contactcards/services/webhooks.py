@@ -93,7 +93,7 @@ def receive(*, endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) 
 def _enqueue(event_pk: int) -> None:
     from .. import taskqueue
 
-    taskqueue.enqueue(process_webhook_event, event_pk)
+    taskqueue.enqueue(process_webhook_event, event_pk, queue=taskqueue.webhooks_queue_name())
 
 
 def _refuse(endpoint: WebhookEndpoint, reason: str) -> Receipt:
