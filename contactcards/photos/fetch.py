@@ -49,7 +49,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.ssl_ import create_urllib3_context
 
-from ..words import _
+from contactcards.words import _
 
 RefusalReason = Literal[
     "invalid_url", "not_https", "unresolvable", "private_address", "timeout", "unreachable", "tls",

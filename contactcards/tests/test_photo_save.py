@@ -16,11 +16,10 @@ from PIL import Image
 from conftest import CARD_NUMBER, EMPTY_NUMBER
 from contactcards.models import AuditEntry, PhoneNumber, Photo
 from contactcards.selectors.budget import write_budget
-
-from .helpers import EMPTY_URL, URL, login, value_of
-from .photo_fixtures import Route, Trap, png_bytes
-from .test_card_views import edit_data
-from .test_photo_upload import near, two_halves_png
+from contactcards.tests.helpers import EMPTY_URL, URL, login, value_of
+from contactcards.tests.photo_fixtures import Route, Trap, png_bytes
+from contactcards.tests.test_card_views import edit_data
+from contactcards.tests.test_photo_upload import near, two_halves_png
 
 pytestmark = pytest.mark.usefixtures("photo_settings")
 
@@ -195,8 +194,7 @@ def test_a_rollout_checks_its_photo_link_once_and_each_item_fails_without_a_writ
     reuse that check. Every item fails with the reason, nothing is sent, and no task is left running."""
     from contactcards.models import JobItem
     from contactcards.rollout import jobs
-
-    from .rollout_helpers import many_numbers, start_bulk
+    from contactcards.tests.rollout_helpers import many_numbers, start_bulk
 
     settings.PHOTO_FETCH_TOTAL_TIMEOUT = 0.6
     image_server.routes["/slow.png"] = Route(body=b"\x89PNG" + b"\0" * 16, trickle=0.2)
@@ -216,8 +214,7 @@ def test_a_rollout_checks_its_photo_link_once_and_each_item_fails_without_a_writ
 def test_another_rollout_checks_the_link_again(sandbox, team, alice, image_server):
     """The reuse is per job: a later rollout sees the link as it is now."""
     from contactcards.rollout import jobs
-
-    from .rollout_helpers import many_numbers, start_bulk
+    from contactcards.tests.rollout_helpers import many_numbers, start_bulk
 
     image_server.routes["/logo.png"] = Route(status=404, body=b"")
     (number,) = many_numbers(team, sandbox, 1)

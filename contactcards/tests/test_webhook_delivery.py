@@ -86,8 +86,8 @@ def test_webhooks_are_processed_by_workers_of_their_own_whatever_a_rollout_is_do
     worker); the event is on the webhooks queue, whose worker takes nothing else."""
     from django_tasks_db.models import DBTaskResult
 
-    from .rollout_helpers import start_bulk
-    from .worker import WEBHOOKS_QUEUE
+    from contactcards.tests.rollout_helpers import start_bulk
+    from contactcards.tests.worker import WEBHOOKS_QUEUE
 
     job = start_bulk(team, alice, [CARD_NUMBER], {"first_name": "Rolled", "last_name": "Out"})
     sandbox.set_card(CARD_NUMBER, first_name="Acme", last_name="Changed in Linq")
