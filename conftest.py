@@ -151,24 +151,27 @@ def personas(alice, bob, vera, charlie):
 
 
 @pytest.fixture(scope="session")
-def _live_worker_process(django_db_setup, sandbox_server):
-    """One real `db_worker` for the whole session, on its own queue, stopped before the test DB is dropped."""
+def _live_worker_processes(django_db_setup, sandbox_server):
+    """Real `db_worker`s for the whole session, one per queue (as bin/run), on queues of their own,
+    stopped before the test DB is dropped."""
     from tests.support.worker import Workers
 
     workers = Workers(sandbox_server.url)
-    process = workers.start()
-    yield process
+    processes = workers.start_live()
+    yield processes
     workers.stop_all()
 
 
 @pytest.fixture
-def live_worker(_live_worker_process, transactional_db, sandbox, settings):
-    """A worker that runs this test's tasks as they come (for tests that watch work happen)."""
-    from tests.support.worker import LIVE_QUEUE
+def live_worker(_live_worker_processes, transactional_db, sandbox, settings):
+    """Workers that run this test's tasks as they come (for tests that watch work happen); returns the
+    work queue's."""
+    from tests.support.worker import LIVE_QUEUE, LIVE_WEBHOOKS_QUEUE
 
-    assert _live_worker_process.poll() is None, "the session's db_worker has died"
+    assert all(process.poll() is None for process in _live_worker_processes), "a session's db_worker has died"
     settings.LINQADMIN_TASKS_QUEUE = LIVE_QUEUE
-    return _live_worker_process
+    settings.LINQADMIN_WEBHOOKS_QUEUE = LIVE_WEBHOOKS_QUEUE
+    return _live_worker_processes[0]
 
 
 @pytest.fixture

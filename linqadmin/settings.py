@@ -166,9 +166,12 @@ CACHES = {
 # -- Task queue (contactcards/common/taskqueue.py) ----------------------------------
 # django-tasks with its database backend: tasks are rows in this database, run by
 # `python manage.py db_worker` processes (bin/run starts one; see README "Production").
+# Two queues, each with workers of its own: rollouts and reconcile (slow: Linq, photo links) on the
+# work queue, webhook processing on its own, so that no rollout can delay it.
 LINQADMIN_TASKS_QUEUE = env.str("LINQADMIN_TASKS_QUEUE", default="default")
+LINQADMIN_WEBHOOKS_QUEUE = env.str("LINQADMIN_WEBHOOKS_QUEUE", default="webhooks")
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend",
-                     "QUEUES": sorted({"default", LINQADMIN_TASKS_QUEUE})}}
+                     "QUEUES": sorted({"default", LINQADMIN_TASKS_QUEUE, LINQADMIN_WEBHOOKS_QUEUE})}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

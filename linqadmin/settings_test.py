@@ -27,8 +27,8 @@ CSP_EXTRA_IMG_SRC = ["http://127.0.0.1:*", "http://localhost:*"]
 # file next to the configured one, never the default in-memory test database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}-test"}  # noqa: F405
-# The session's live worker has a queue of its own (tests/support/worker.py).
-TASKS["default"]["QUEUES"] = sorted({*TASKS["default"]["QUEUES"], "live"})  # noqa: F405
+# The session's live workers have queues of their own (tests/support/worker.py).
+TASKS["default"]["QUEUES"] = sorted({*TASKS["default"]["QUEUES"], "live", "live-webhooks"})  # noqa: F405
 # Links in emails start with PUBLIC_URL (never the request's Host); tests that serve the app for real
 # (a browser, webhook deliveries) point it at their live server.
 PUBLIC_URL = os.environ.get("PUBLIC_URL", "https://linqadmin.example.com")

@@ -73,7 +73,7 @@ def card_update(
     if not changes:
         return Unchanged()
     typed = MappingProxyType(normalise(submitted))
-    image = check_new_image(changes)  # a link Linq could not fetch costs no write (checked before the lock)
+    image = check_new_image(changes, job=job)  # a link Linq could not fetch costs no write (before the lock)
     if image is not None and not image.ok:
         return ImageRefused(check=image)
     client = linq_client_for(number.team)  # one client (one connection) for the re-read and the write
@@ -130,7 +130,7 @@ def card_create(
     changes: Changes = {name: ["", value] for name, value in typed.items() if value}
     fields = {"first_name": typed["first_name"], "last_name": typed["last_name"] or None,
               "image_url": typed["image_url"] or None}
-    image = check_new_image(changes)  # a link Linq could not fetch costs no write (checked before the lock)
+    image = check_new_image(changes, job=job)  # a link Linq could not fetch costs no write (before the lock)
     if image is not None and not image.ok:
         return ImageRefused(check=image)
     attempt = Attempt(number=number, user=user, action=AuditEntry.Action.CREATE, changes=changes,

@@ -6,9 +6,17 @@ database (``django_tasks_db``), so they survive restarts and any number of worke
 number of machines can share them (``SELECT ... FOR UPDATE SKIP LOCKED`` on Postgres,
 an exclusive transaction on SQLite). Progress that users look at lives in our own tables.
 
-``bin/run`` starts one worker beside the development server (:func:`start_worker`); in
-production run ``python manage.py db_worker`` as its own service (see the README). The tests
-start real worker processes against the test database (``tests/support/worker.py``).
+Two queues, each served by workers of its own, so that nothing on one can delay the other:
+
+* the **work** queue (``LINQADMIN_TASKS_QUEUE``): rollout items and their watchdog, the periodic
+  reconcile - tasks that call Linq, check photo links, wait on a number's lock;
+* the **webhooks** queue (``LINQADMIN_WEBHOOKS_QUEUE``): processing the events Linq delivers,
+  short database work that keeps the history and the mirror current.
+
+``bin/run`` starts one worker per queue beside the development server (:func:`start_workers`);
+in production run ``python manage.py db_worker --queue-name <queue>`` for each queue as services
+of their own (see the README). The tests start real worker processes against the test database
+(``tests/support/worker.py``) the same way.
 """
 
 from __future__ import annotations
@@ -28,18 +36,30 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 def queue_name() -> str:
-    """The queue our tasks go to (``LINQADMIN_TASKS_QUEUE``; tests give their live worker its own)."""
+    """The work queue (``LINQADMIN_TASKS_QUEUE``; tests give their live worker its own)."""
     return settings.LINQADMIN_TASKS_QUEUE
 
 
-def enqueue(task: Any, *args: Any, run_after: datetime | None = None, **kwargs: Any):
-    """Enqueue ``task`` on our queue, not before ``run_after`` (a scheduled run, not a polling loop)."""
-    return task.using(queue_name=queue_name(), run_after=run_after).enqueue(*args, **kwargs)
+def webhooks_queue_name() -> str:
+    """The webhooks queue (``LINQADMIN_WEBHOOKS_QUEUE``), served by workers that take nothing else."""
+    return settings.LINQADMIN_WEBHOOKS_QUEUE
+
+
+def queue_names() -> tuple[str, str]:
+    """Every queue our tasks use: each needs workers of its own."""
+    return queue_name(), webhooks_queue_name()
+
+
+def enqueue(task: Any, *args: Any, run_after: datetime | None = None, queue: str | None = None, **kwargs: Any):
+    """Enqueue ``task`` on the work queue (or ``queue``), not before ``run_after`` (a scheduled run,
+    not a polling loop)."""
+    return task.using(queue_name=queue or queue_name(), run_after=run_after).enqueue(*args, **kwargs)
 
 
 def worker_command(*, batch: bool = False, queue: str | None = None, interval: float | None = None,
                    worker_id: str | None = None, extra: Sequence[str] = ()) -> list[str]:
-    """The ``manage.py db_worker`` command line for our queue."""
+    """The ``manage.py db_worker`` command line for one queue (default: the work queue), or for several
+    (comma-separated: a batch that runs whatever is due on them)."""
     command = [sys.executable, str(BASE_DIR / "manage.py"), "db_worker", "--no-reload",
                "--queue-name", queue or queue_name()]
     if batch:
@@ -54,6 +74,19 @@ def worker_command(*, batch: bool = False, queue: str | None = None, interval: f
 def start_worker(env: Mapping[str, str] | None = None, **options: Any) -> subprocess.Popen:
     """Start a ``db_worker`` process with this process's environment plus ``env``."""
     return subprocess.Popen(worker_command(**options), env={**os.environ, **(env or {})}, cwd=BASE_DIR)
+
+
+def worker_commands(env: Mapping[str, str] | None = None, **options: Any) -> list[tuple[list[str], dict[str, str]]]:
+    """One ``db_worker`` command line per queue (:func:`queue_names`), each with the environment it adds
+    (both queue names, for the tasks its tasks enqueue, plus ``env``)."""
+    names = {"LINQADMIN_TASKS_QUEUE": queue_name(), "LINQADMIN_WEBHOOKS_QUEUE": webhooks_queue_name()}
+    return [(worker_command(queue=queue, **options), {**names, **(env or {})}) for queue in queue_names()]
+
+
+def start_workers(env: Mapping[str, str] | None = None, **options: Any) -> list[subprocess.Popen]:
+    """Start one ``db_worker`` per queue: a slow rollout never delays webhooks."""
+    return [subprocess.Popen(command, env={**os.environ, **added}, cwd=BASE_DIR)
+            for command, added in worker_commands(env, **options)]
 
 
 def stop_worker(process: subprocess.Popen, timeout: float = 20.0) -> int:

@@ -23,6 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
 from django.core.files.uploadedfile import UploadedFile
@@ -33,7 +34,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from contactcards.lib.words import translated
-from contactcards.models import Team
+from contactcards.models import Job, Team
 from contactcards.photos.fetch import FetchPolicy, FetchRefused, fetch_image, parse_networks
 from contactcards.photos.images import (
     MAX_BYTES,
@@ -123,16 +124,34 @@ def check_image_url(url: str) -> ImageCheck:
                       advice=tuple(words(note) for note in info.advice()))
 
 
-def check_new_image(changes: dict[str, list[str]]) -> ImageCheck | None:
+JOB_CHECK_SECONDS = 30 * 60  # how long a rollout's items reuse the check of its photo link
+
+
+def check_new_image(changes: dict[str, list[str]], *, job: Job | None = None) -> ImageCheck | None:
     """The check of the image link a save is about to send, or None when the save sends no new image.
 
     Called before the number's lock is taken: the fetch can take seconds, and must not hold up
     other saves (on SQLite the lock is the whole database's write lock).
+
+    A rollout (``job``) checks each link once, not once per number: its items reuse the first
+    item's check (kept in the cache, per worker process). So a photo server that answers slowly
+    holds a worker for one fetch deadline per job, not for one per number, and the other teams'
+    rollouts behind it on the queue are not held up for long.
     """
     old_new = changes.get("image_url")
     if not old_new or not old_new[1]:
         return None
-    return check_image_url(old_new[1])
+    url = old_new[1]
+    if job is None:
+        return check_image_url(url)
+    created = job.created_at.timestamp() if job.created_at else ""
+    key = f"photo-check:job:{job.pk}:{created}:{hashlib.sha256(url.encode()).hexdigest()}"
+    remembered = cache.get(key)
+    if isinstance(remembered, ImageCheck):
+        return remembered
+    check = check_image_url(url)
+    cache.set(key, check, JOB_CHECK_SECONDS)
+    return check
 
 
 # -- uploads --------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from contactcards.cards.outcomes import (
     Conflict,
     Duplicate,
     Failed,
+    ImageRefused,
     NotChecked,
     OutcomeUnknown,
     Saved,
@@ -184,6 +185,9 @@ def _record(item: JobItem, outcome: SaveOutcome) -> str:
                                % {"field": c.label, "loaded": c.loaded, "remote": c.remote} for c in conflicts)
             return _finish(item, State.FAILED,
                            _("Changed at Linq since the preview: %(fields)s. Preview again.") % {"fields": fields})
+        case ImageRefused(check=check):  # nothing sent, nothing spent: Linq could not have used the link
+            return _finish(item, State.FAILED, _("Linq could not use the photo link: %(reason)s")
+                           % {"reason": check.message})
         case SwitchToEdit():
             return _finish(item, State.FAILED, _("A card was set up for this number since the preview. Preview again."))
         case SwitchToCreate():

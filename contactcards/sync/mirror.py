@@ -8,14 +8,17 @@ The guard: each piece of knowledge carries ``as_of``, the moment it was true at 
 webhook's ``occurred_at``; for our own calls, the moment the request was sent, which is
 conservative: the answer is at least that new). A row is only replaced by knowledge whose
 ``as_of`` is not older, in one conditional ``UPDATE ... WHERE as_of <= new``, so concurrent
-workers and out-of-order events cannot move a number's card back in time.
+workers and out-of-order events cannot move a number's card back in time. Nor far into the
+future: an ``as_of`` later than now plus :data:`CLOCK_SKEW` counts as that - or else the row would
+refuse every true read and event until that date came. (Within the skew, a webhook's time is
+kept as Linq's clock says: two events from a clock a minute ahead must still keep their order.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -26,6 +29,9 @@ from contactcards.models import CardMirror, PhoneNumber, Team
 
 Source = CardMirror.Source
 MAX_TEXT = 2000  # Linq documents no limits; a mirror row never needs more than this to be useful
+# How far ahead of ours another clock may be (Linq's, in a webhook's occurred_at; Standard Webhooks
+# allows the same for a signature's timestamp). Knowledge "as of" later than now plus this is not true.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def _clean(value: str | None) -> str:
@@ -52,7 +58,9 @@ def record_card(*, number: PhoneNumber, card: Card | None, source: str, as_of: d
     Returns whether it was stored. Safe against concurrent writers: the update is conditional
     on the stored ``as_of``, and a first row is inserted with "do nothing on conflict".
     """
-    values = {**card_values(card), "source": source, "as_of": as_of, "recorded_at": timezone.now()}
+    now = timezone.now()
+    as_of = min(as_of, now + CLOCK_SKEW)
+    values = {**card_values(card), "source": source, "as_of": as_of, "recorded_at": now}
     newer_or_same = CardMirror.objects.filter(number_id=number.pk, as_of__lte=as_of)
     if newer_or_same.update(**values):
         return True
@@ -72,6 +80,7 @@ def record_cards(*, team: Team, cards: Iterable[Card], source: str, as_of: datet
     """
     by_number = {card.phone_number: card for card in cards}
     now = timezone.now()
+    as_of = min(as_of, now + CLOCK_SKEW)
     changes: list[CardChange] = []
     with transaction.atomic():
         numbers = list(PhoneNumber.objects.filter(team=team))

@@ -23,8 +23,15 @@ class WebhookEndpoint(models.Model):
 
     The secret (``whsec_...``) is returned by Linq once, when the subscription is created; it is
     stored encrypted like the team's token and never shown again. ``refused`` counts deliveries
-    refused for a bad or stale signature (nothing was stored or changed for them).
+    refused for a bad or stale signature (nothing was stored or changed for them); the last one's
+    time and which check it failed are kept as a code (anyone can send a refused delivery: none
+    of its text is ever kept or shown).
     """
+
+    class Refusal(models.TextChoices):
+        SIGNATURE = "signature", _("the signature does not match the secret")
+        STALE = "stale", _("the signature's timestamp is more than 5 minutes old or ahead")
+        MALFORMED = "malformed", _("its webhook headers are missing or malformed")
 
     team = models.OneToOneField("contactcards.Team", models.CASCADE, related_name="webhook_endpoint")
     path_token = models.CharField(max_length=64, unique=True, default=new_path_token, editable=False)
@@ -36,7 +43,7 @@ class WebhookEndpoint(models.Model):
     last_received_at = models.DateTimeField(null=True, blank=True)
     refused = models.PositiveIntegerField(default=0)
     last_refused_at = models.DateTimeField(null=True, blank=True)
-    last_refused_reason = models.CharField(max_length=200, blank=True)
+    last_refused_reason = models.CharField(max_length=20, blank=True, choices=Refusal.choices)
 
     def __str__(self) -> str:
         return f"webhook endpoint of team {self.team_id}"  # no-i18n

@@ -3,7 +3,18 @@
 Receiving is fast and changes nothing but the event table: the Standard Webhooks signature is
 verified with the ``standardwebhooks`` package against the raw body (timestamps older or newer
 than 5 minutes are refused by it), the raw body is stored, and ``webhook-id`` is unique per
-team, so Linq's retries and replays are no-ops. Processing runs on the task queue.
+team, so Linq's retries and replays are no-ops. Processing runs on the task queue, on a queue of
+its own (``taskqueue.webhooks_queue_name``) so that no rollout can delay it.
+
+A refused delivery is unauthenticated: anyone who knows the path can send one. It only counts
+(``refused``, ``last_refused_at``) and records which check failed, as a code from a fixed list
+(:class:`WebhookEndpoint.Refusal`); nothing it sent is stored or shown to the team's owners.
+
+An event's time (``data.occurred_at``) is parsed at the boundary and must be plausible: not
+before :data:`EARLIEST_EVENT_TIME`, not later than its arrival plus :data:`EVENT_CLOCK_SKEW`.
+An implausible event is stored, recorded as ignored with the reason, and changes nothing (the
+history, the mirror). So no signed event can crash its task or push a number's mirror into the
+future beyond that skew (``services.mirror`` refuses to as well).
 
 Processing is idempotent (an event is processed once, under a row lock) and order-proof: the
 mirror only moves forward in ``occurred_at`` (``services.mirror``), so an event that arrives
@@ -26,7 +37,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_tasks import task
-from standardwebhooks.webhooks import Webhook
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from contactcards.common.crypto import TokenDecryptionError
 from contactcards.linq import Card
@@ -41,6 +52,12 @@ CARD_EVENTS = ("contact_card.created", "contact_card.updated", "contact_card.del
 FIELDS = ("first_name", "last_name", "image_url")
 MAX_BODY = 256 * 1024
 MATCH_WINDOW = timedelta(minutes=10)  # how far apart an event and the entry it confirms may be
+# The plausible times for an event's data.occurred_at. Linq retries a delivery for days, so an event
+# may be old - but not from before Linq's API existed - and no event happens after it arrives, but
+# clocks differ by a little (the mirror's CLOCK_SKEW, 5 minutes, as Standard Webhooks allows for the
+# signature's timestamp).
+EARLIEST_EVENT_TIME = datetime(2020, 1, 1, tzinfo=UTC)
+EVENT_CLOCK_SKEW = mirror.CLOCK_SKEW
 _WEBHOOK_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
@@ -71,16 +88,21 @@ def receive(*, endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) 
             raise ValueError("webhook-id is missing, too long or not printable ASCII")  # no-i18n
         Webhook(secret).verify(body, signed, json_parse=False)
         signed_at = datetime.fromtimestamp(int(float(signed["webhook-timestamp"])), tz=UTC)
+    except WebhookVerificationError as exc:
+        return _refuse(endpoint, _refusal_of(exc), type(exc).__name__)
     except Exception as exc:  # noqa: BLE001 - the library raises several kinds; all mean "refused"
-        return _refuse(endpoint, f"{type(exc).__name__}: {exc}")
+        return _refuse(endpoint, WebhookEndpoint.Refusal.MALFORMED, type(exc).__name__)
     payload = _json(body)
     data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+    occurred_at = _when(data.get("occurred_at"))
+    if occurred_at is not None and occurred_at_problem(occurred_at, arrived=timezone.now()):
+        occurred_at = None  # stored as "no time": processing records the event as ignored, and why
     try:
         with transaction.atomic():
             event = WebhookEvent.objects.create(
                 team_id=endpoint.team_id, webhook_id=webhook_id, signed_at=signed_at, body=body,
                 event_type=_text(payload.get("event_type"), 100), event_id=_text(payload.get("event_id"), 200),
-                phone_number=_text(data.get("phone_number"), 32), occurred_at=_when(data.get("occurred_at")),
+                phone_number=_text(data.get("phone_number"), 32), occurred_at=occurred_at,
             )
     except IntegrityError:
         return Receipt(200, "duplicate")  # a retry or replay: already stored, nothing changes
@@ -93,13 +115,25 @@ def receive(*, endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) 
 def _enqueue(event_pk: int) -> None:
     from contactcards.common import taskqueue
 
-    taskqueue.enqueue(process_webhook_event, event_pk)
+    taskqueue.enqueue(process_webhook_event, event_pk, queue=taskqueue.webhooks_queue_name())
 
 
-def _refuse(endpoint: WebhookEndpoint, reason: str) -> Receipt:
-    logger.warning("Refused a webhook delivery for team %s: %s", endpoint.team_id, reason[:200])
+def _refusal_of(exc: WebhookVerificationError) -> str:
+    """Which check failed, from the library's own (fixed) messages - never from what the sender sent."""
+    message = str(exc)
+    if "timestamp too" in message:  # "Message timestamp too old" / "too new"
+        return WebhookEndpoint.Refusal.STALE
+    if "No matching signature" in message:
+        return WebhookEndpoint.Refusal.SIGNATURE
+    return WebhookEndpoint.Refusal.MALFORMED  # "Missing required headers", "Invalid Signature Headers"
+
+
+def _refuse(endpoint: WebhookEndpoint, refusal: str, kind: str) -> Receipt:
+    """Count a refused delivery. The sender is unauthenticated: what the owners see (and the log) is
+    which of our checks failed, a code from a fixed list, never any of the sender's text."""
+    logger.warning("Refused a webhook delivery for team %s: %s (%s)", endpoint.team_id, refusal, kind)
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-        refused=F("refused") + 1, last_refused_at=timezone.now(), last_refused_reason=reason[:200])
+        refused=F("refused") + 1, last_refused_at=timezone.now(), last_refused_reason=refusal)
     return Receipt(400, "refused")
 
 
@@ -116,15 +150,29 @@ def _text(value: Any, limit: int) -> str:
 
 
 def _when(value: Any) -> datetime | None:
+    """An ISO 8601 time (any year a datetime can hold, any offset), or None when it is not one."""
     if not isinstance(value, str) or len(value) > 64:
         return None
     try:
         parsed = parse_datetime(value.replace("Z", "+00:00"))
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
     if parsed is None:
         return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def occurred_at_problem(occurred_at: datetime, *, arrived: datetime) -> str | None:
+    """Why an event's time cannot be true (a fact for the event's note), or None when it can be.
+
+    Comparisons only, no arithmetic on ``occurred_at``: year 1 and year 9999, in any offset, are
+    answered without an overflow.
+    """
+    if occurred_at < EARLIEST_EVENT_TIME:
+        return f"implausible data.occurred_at: before {EARLIEST_EVENT_TIME.date().isoformat()}"  # no-i18n
+    if occurred_at > arrived + EVENT_CLOCK_SKEW:
+        return "implausible data.occurred_at: after its arrival, by more than the clock skew"  # no-i18n
+    return None
 
 
 # -- processing ----------------------------------------------------------------------------------
@@ -158,7 +206,13 @@ def parse_card_event(event: WebhookEvent) -> CardEvent | str:
     if not isinstance(data, dict) or not event.phone_number:
         return "no data.phone_number"  # no-i18n
     if event.occurred_at is None:
+        raw = _when(data.get("occurred_at"))
+        if raw is not None:  # readable, but refused at the receiver (see occurred_at_problem)
+            return occurred_at_problem(raw, arrived=event.received_at) or "implausible data.occurred_at"  # no-i18n
         return "no readable data.occurred_at"  # no-i18n
+    problem = occurred_at_problem(event.occurred_at, arrived=event.received_at)  # stored before this check
+    if problem:
+        return problem
     raw_card = data.get("contact_card") if isinstance(data.get("contact_card"), dict) else {}
     card = {name: (_text(raw_card.get(name), 2000) or None) for name in FIELDS}
     change: dict[str, list[str]] = {}

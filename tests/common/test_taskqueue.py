@@ -51,6 +51,27 @@ def test_the_session_worker_runs_tasks_as_they_come(live_worker, team):
     assert result.return_value == sorted([CARD_NUMBER, EMPTY_NUMBER])
 
 
+def test_bin_run_starts_a_worker_for_each_queue(settings):
+    """The demo (bin/run) starts its workers with ``start_workers``: one per queue (these command lines),
+    each serving only its queue, each told both queue names (for what its tasks enqueue)."""
+    settings.LINQADMIN_TASKS_QUEUE, settings.LINQADMIN_WEBHOOKS_QUEUE = "work-q", "hooks-q"
+    assert taskqueue.queue_names() == ("work-q", "hooks-q")
+    commands = taskqueue.worker_commands({"LINQ_API_BASE_URL": "http://sandbox"}, interval=0.5)
+    assert [command[command.index("--queue-name") + 1] for command, _env in commands] == ["work-q", "hooks-q"]
+    for _command, env in commands:
+        assert env == {"LINQADMIN_TASKS_QUEUE": "work-q", "LINQADMIN_WEBHOOKS_QUEUE": "hooks-q",
+                       "LINQ_API_BASE_URL": "http://sandbox"}
+
+
+def test_the_tests_live_workers_are_one_per_queue_like_bin_run(live_worker, team):
+    from tests.support.worker import LIVE_QUEUE, LIVE_WEBHOOKS_QUEUE
+
+    assert taskqueue.queue_names() == (LIVE_QUEUE, LIVE_WEBHOOKS_QUEUE)
+    result = taskqueue.enqueue(sample_tasks.numbers_of, "acme", queue=LIVE_WEBHOOKS_QUEUE)
+    wait_until_finished(result)
+    assert result.status == TaskResultStatus.SUCCESSFUL
+
+
 def test_the_worker_command_line():
     command = taskqueue.worker_command(batch=True, queue="q1")
     assert command[-6:] == ["db_worker", "--no-reload", "--queue-name", "q1", "--batch", "--no-startup-delay"]

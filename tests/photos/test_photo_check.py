@@ -94,6 +94,38 @@ def test_a_server_that_never_answers_times_out(image_server):
     assert not check.ok and check.reason == "timeout"
 
 
+# -- one deadline for the whole fetch (issue 19) ---------------------------------------------------
+# Each server below gives every single read its byte in time (0.2 s apart, the read timeout is 1 s)
+# and, left to finish, would hang up one byte short after 4 s or more: "unreachable". Only a
+# deadline over the whole fetch ends it earlier, as "timeout".
+
+
+@pytest.mark.parametrize("trickle_from", ["status", "body"])
+def test_a_server_that_trickles_is_cut_off_at_the_deadline(image_server, settings, trickle_from):
+    settings.PHOTO_FETCH_TOTAL_TIMEOUT = 0.6
+    image_server.routes["/slow.png"] = Route(body=b"\x89PNG" + b"\0" * 16, trickle=0.2, trickle_from=trickle_from)
+    check = check_image_url(image_server.url("/slow.png"))
+    assert not check.ok and check.reason == "timeout", check.message
+
+
+def test_a_tls_handshake_that_never_ends_is_cut_off_at_the_deadline(silent_server, settings):
+    """The connect and read timeouts alone would wait 30 s; the server hangs up after 10 s."""
+    settings.PHOTO_FETCH_CONNECT_TIMEOUT = settings.PHOTO_FETCH_READ_TIMEOUT = 30.0
+    settings.PHOTO_FETCH_TOTAL_TIMEOUT = 0.6
+    check = check_image_url(f"https://127.0.0.1:{silent_server.port}/logo.png")
+    assert not check.ok and check.reason == "timeout", check.message
+
+
+def test_redirects_share_one_deadline(image_server, settings):
+    """Each hop answers in time; together they do not (the last hop trickles past the deadline)."""
+    settings.PHOTO_FETCH_TOTAL_TIMEOUT = 0.6
+    image_server.routes["/a"] = Route(status=302, headers={"Location": "/slow.png"})
+    image_server.routes["/slow.png"] = Route(body=b"\x89PNG" + b"\0" * 16, trickle=0.2)
+    check = check_image_url(image_server.url("/a"))
+    assert not check.ok and check.reason == "timeout", check.message
+    assert [path for _host, path in image_server.requests] == ["/a", "/slow.png"]
+
+
 def test_http_is_refused_without_connecting(trap):
     check = check_image_url(f"http://{trap.host}:{trap.port}/x.png")
     assert not check.ok and check.reason == "not_https"
@@ -155,13 +187,53 @@ def test_an_address_outside_the_allow_list_is_refused_without_connecting(trap):
     assert trap.connections() == 0
 
 
-@pytest.mark.parametrize("host", ["10.1.2.3", "172.16.0.9", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-                                  "0.0.0.0", "224.0.0.1", "240.0.0.1", "[::1]", "[::ffff:127.0.0.1]",
-                                  "[fe80::1]", "[fc00::5]", "[::]"])
+@pytest.mark.parametrize("host", [
+    "10.1.2.3", "172.16.0.9", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1", "240.0.0.1",
+    "[::1]", "[::ffff:127.0.0.1]", "[fe80::1]", "[fc00::5]", "[::]",
+    "[fec0::1]",  # site-local (deprecated, and not public)
+    "[2002:7f00:1::1]", "[2002:a9fe:a9fe::]", "[2002:c0a8:101::5]",  # 6to4 of 127.0.0.1, 169.254.169.254, 192.168.1.1
+    "[64:ff9b::7f00:1]", "[64:ff9b::a00:1]", "[64:ff9b::a9fe:a9fe]",  # NAT64 of 127.0.0.1, 10.0.0.1, the metadata IP
+    "[64:ff9b:1::808:808]",  # local-use NAT64: for a network's own translators, whatever it carries
+    "[::ffff:10.0.0.1]", "[::ffff:169.254.169.254]", "[::127.0.0.1]",  # IPv4-mapped, IPv4-compatible
+    "[2001:0:4136:e378:8000:63bf:3fff:fdd2]",  # Teredo
+])
 def test_private_and_special_address_literals_are_refused(host, monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", _no_connect)
     check = check_image_url(f"https://{host}/photo.png")
     assert not check.ok and check.reason == "private_address"
+
+
+@pytest.mark.parametrize(("address", "carried"), [
+    ("2002:7f00:1::1", "127.0.0.1"), ("64:ff9b::a00:1", "10.0.0.1"), ("::ffff:192.168.1.1", "192.168.1.1"),
+    ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "65.54.227.120"),
+])
+def test_ipv6_forms_of_ipv4_addresses_lead_to_the_ipv4_address(address, carried):
+    from ipaddress import ip_address
+
+    from contactcards.photos.fetch import embedded_ipv4
+
+    assert ip_address(carried) in embedded_ipv4(ip_address(address))
+
+
+@pytest.mark.parametrize("address", ["2002:808:808::1", "64:ff9b::808:808", "::ffff:8.8.8.8", "2606:4700::1111",
+                                     "93.184.216.34"])
+def test_public_addresses_in_any_form_pass(address):
+    """An IPv6-only network reaches IPv4 sites through NAT64's well-known prefix: that must keep working."""
+    from ipaddress import ip_address
+
+    from contactcards.photos.fetch import address_problem
+
+    assert address_problem(ip_address(address)) is None
+
+
+def test_a_name_that_resolves_to_an_ipv6_form_of_a_private_address_is_refused_without_connecting(monkeypatch):
+    def answers(host, port, *args, **kwargs):
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("64:ff9b::a9fe:a9fe", port, 0, 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", answers)
+    monkeypatch.setattr(socket.socket, "connect", _no_connect)
+    check = check_image_url("https://cdn.example.com/logo.png")
+    assert not check.ok and check.reason == "private_address" and "link-local" in check.message
 
 
 def test_a_name_that_resolves_to_a_private_address_is_refused_without_connecting(trap, resolve_as):

@@ -183,3 +183,44 @@ def test_the_card_page_offers_upload_library_and_the_live_check(client, bob, ima
 def test_viewers_do_not_get_the_photo_controls(client, vera):
     html = login(client, vera).get(URL).content.decode()
     assert 'name="photo"' not in html
+
+
+# -- rollouts (issue 19): a slow photo server holds a worker for one deadline per job, not per number --
+
+
+def test_a_rollout_checks_its_photo_link_once_and_each_item_fails_without_a_write(sandbox, team, alice, image_server,
+                                                                                 settings):
+    """The link trickles (one byte per 0.2 s): the first item's check ends at the deadline, the others
+    reuse that check. Every item fails with the reason, nothing is sent, and no task is left running."""
+    from contactcards.models import JobItem
+    from contactcards.rollout import jobs
+    from tests.support.rollout_helpers import many_numbers, start_bulk
+
+    settings.PHOTO_FETCH_TOTAL_TIMEOUT = 0.6
+    image_server.routes["/slow.png"] = Route(body=b"\x89PNG" + b"\0" * 16, trickle=0.2)
+    numbers = [number.e164 for number in many_numbers(team, sandbox, 3)]
+    job = start_bulk(team, alice, numbers, {"image_url": image_server.url("/slow.png")})
+    results = [jobs.run_item(pk) for pk in job.items.order_by("pk").values_list("pk", flat=True)]
+
+    assert results == ["failed"] * 3
+    assert [path for _host, path in image_server.requests] == ["/slow.png"]  # one fetch for the whole job
+    for item in job.items.all():
+        assert item.state == JobItem.State.FAILED
+        assert "Linq could not use the photo link" in item.reason and "took too long" in item.reason, item.reason
+    assert all(sandbox.writes_for(e164) == [] for e164 in numbers)
+    assert not AuditEntry.objects.exists()
+
+
+def test_another_rollout_checks_the_link_again(sandbox, team, alice, image_server):
+    """The reuse is per job: a later rollout sees the link as it is now."""
+    from contactcards.rollout import jobs
+    from tests.support.rollout_helpers import many_numbers, start_bulk
+
+    image_server.routes["/logo.png"] = Route(status=404, body=b"")
+    (number,) = many_numbers(team, sandbox, 1)
+    first = start_bulk(team, alice, [number.e164], {"image_url": image_server.url("/logo.png")})
+    assert jobs.run_item(first.items.get().pk) == "failed"
+    image_server.routes["/logo.png"] = Route(body=png_bytes(700, 700))
+    second = start_bulk(team, alice, [number.e164], {"image_url": image_server.url("/logo.png")})
+    assert jobs.run_item(second.items.get().pk) == "sent"
+    assert len(image_server.requests) == 2

@@ -75,6 +75,11 @@ class Route:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     hang: bool = False  # send nothing until the test ends (a server that never answers)
+    # Send the answer one byte per ``trickle`` seconds (each byte well within any read timeout),
+    # from its first byte (``trickle_from="status"``) or from the body's (``"body"``), then hang up
+    # one byte short of the Content-Length: a client that waited for it all finds a broken download.
+    trickle: float = 0.0
+    trickle_from: str = "body"
 
 
 class _ImageHandler(BaseHTTPRequestHandler):
@@ -90,6 +95,9 @@ class _ImageHandler(BaseHTTPRequestHandler):
         if route.hang:
             server.release.wait(30)
             return
+        if route.trickle:
+            self._trickle(server, route)
+            return
         self.send_response(route.status)
         headers = {"Content-Type": "image/png", "Content-Length": str(len(route.body)), **route.headers}
         for name, value in headers.items():
@@ -102,6 +110,23 @@ class _ImageHandler(BaseHTTPRequestHandler):
             self.wfile.write(route.body)
         except OSError:
             pass
+
+    def _trickle(self, server: ImageServer, route: Route) -> None:
+        head = (f"HTTP/1.1 {route.status} OK\r\nContent-Type: image/png\r\n"
+                f"Content-Length: {len(route.body) + 1}\r\nConnection: close\r\n\r\n").encode()
+        if route.trickle_from == "body":
+            self.wfile.write(head)
+            slow = route.body
+        else:
+            slow = head + route.body
+        self.close_connection = True
+        for index in range(len(slow)):
+            if server.release.wait(route.trickle):
+                return  # the test is over
+            try:
+                self.wfile.write(slow[index:index + 1])
+            except OSError:
+                return  # the client gave up
 
 
 class _TLSHTTPServer(ThreadingHTTPServer):
@@ -225,6 +250,47 @@ def s3_photo_settings(settings, moto_s3, monkeypatch):
     settings.PHOTO_FETCH_ALLOWED_NETWORKS = ALLOWED
     settings.PHOTO_FETCH_CA_BUNDLE = str(moto_s3.cert)
     return settings
+
+
+# -- a server that accepts and then says nothing -------------------------------------------------
+
+
+class SilentServer:
+    """A TCP listener on 127.0.0.1 that accepts connections and never speaks: a TLS handshake with it
+    waits for an answer that never comes. It closes each connection after ``hold`` seconds, so a
+    client without a deadline would see the connection drop (not a timeout) after that long."""
+
+    def __init__(self, hold: float) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.hold = hold
+        self.done = threading.Event()
+        threading.Thread(target=self._serve, daemon=True, name="silent-server").start()
+
+    def _serve(self) -> None:
+        while not self.done.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=self._hold, args=(conn,), daemon=True).start()
+
+    def _hold(self, conn: socket.socket) -> None:
+        self.done.wait(self.hold)
+        conn.close()
+
+    def close(self) -> None:
+        self.done.set()
+        self.sock.close()
+
+
+@pytest.fixture
+def silent_server():
+    server = SilentServer(hold=10)
+    yield server
+    server.close()
 
 
 # -- proving that nothing connected --------------------------------------------------------------

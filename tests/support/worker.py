@@ -2,11 +2,13 @@
 
 Two ways to run tasks, both real worker processes, neither depending on timing:
 
-* :meth:`Workers.run_batch` runs ``db_worker --batch`` on the ``default`` queue: it processes
-  every task that is due, then exits. A test enqueues, runs one batch, and asserts.
-* the session's live worker (``live_worker`` fixture) polls the ``live`` queue continuously,
-  for tests that watch work happen (the browser's progress bar); such tests wait for a
-  condition (the job finished), never for a duration.
+* :meth:`Workers.run_batch` runs ``db_worker --batch`` on our queues (the work queue ``default``
+  and ``webhooks``, or the ones a test names): it processes every task that is due, then exits.
+  A test enqueues, runs one batch, and asserts.
+* the session's live workers (``live_worker`` fixture), one per queue as ``bin/run`` starts them,
+  poll the ``live`` and ``live-webhooks`` queues continuously, for tests that watch work happen
+  (the browser's progress bar); such tests wait for a condition (the job finished), never for a
+  duration.
 
 Tests that use either must be transactional (``django_db(transaction=True)`` or ``live_server``):
 a worker is another process and only sees committed rows.
@@ -23,7 +25,8 @@ from django.db import connection
 
 from contactcards.common import taskqueue
 
-LIVE_QUEUE = "live"
+WORK_QUEUE, WEBHOOKS_QUEUE = "default", "webhooks"  # the settings' defaults
+LIVE_QUEUE, LIVE_WEBHOOKS_QUEUE = "live", "live-webhooks"
 
 
 def database_url() -> str:
@@ -67,22 +70,31 @@ class Workers:
         self.started: list[subprocess.Popen] = []
         self.extra_env: dict[str, str] = {}  # e.g. the test clock's offset
 
-    def env(self, queue: str) -> dict[str, str]:
-        return worker_env(self.sandbox_url, LINQADMIN_TASKS_QUEUE=queue, **self.extra_env)
+    def env(self, work_queue: str = WORK_QUEUE, webhooks_queue: str = WEBHOOKS_QUEUE) -> dict[str, str]:
+        return worker_env(self.sandbox_url, LINQADMIN_TASKS_QUEUE=work_queue,
+                          LINQADMIN_WEBHOOKS_QUEUE=webhooks_queue, **self.extra_env)
 
-    def run_batch(self, queue: str = "default", timeout: float = 180) -> subprocess.CompletedProcess:
-        """Run every task that is due on ``queue`` in a fresh worker process, then return."""
-        done = subprocess.run(taskqueue.worker_command(batch=True, queue=queue), env={**os.environ, **self.env(queue)},
-                              cwd=taskqueue.BASE_DIR, capture_output=True, text=True, timeout=timeout)
+    def run_batch(self, queues: tuple[str, ...] = (WORK_QUEUE, WEBHOOKS_QUEUE),
+                  timeout: float = 180) -> subprocess.CompletedProcess:
+        """Run every task that is due on ``queues`` (by default both of ours) in a fresh worker process,
+        then return."""
+        command = taskqueue.worker_command(batch=True, queue=",".join(queues))
+        done = subprocess.run(command, env={**os.environ, **self.env()}, cwd=taskqueue.BASE_DIR,
+                              capture_output=True, text=True, timeout=timeout)
         assert done.returncode == 0, f"db_worker --batch failed:\n{done.stdout}\n{done.stderr}"
         return done
 
-    def start(self, queue: str = LIVE_QUEUE, *, interval: float = 0.05, **options) -> subprocess.Popen:
-        """Start a long-running worker polling ``queue``."""
-        process = taskqueue.start_worker(self.env(queue), queue=queue, interval=interval,
+    def start(self, queue: str = LIVE_QUEUE, *, webhooks_queue: str = LIVE_WEBHOOKS_QUEUE, interval: float = 0.05,
+              **options) -> subprocess.Popen:
+        """Start a long-running worker polling ``queue`` (its tasks enqueue webhooks on ``webhooks_queue``)."""
+        process = taskqueue.start_worker(self.env(queue, webhooks_queue), queue=queue, interval=interval,
                                          extra=["--verbosity", "0"], **options)
         self.started.append(process)
         return process
+
+    def start_live(self) -> list[subprocess.Popen]:
+        """One long-running worker per queue, as ``bin/run`` starts them (``taskqueue.start_workers``)."""
+        return [self.start(LIVE_QUEUE), self.start(LIVE_WEBHOOKS_QUEUE)]
 
     def stop_all(self) -> None:
         for process in self.started:

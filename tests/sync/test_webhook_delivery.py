@@ -80,6 +80,30 @@ def test_duplicates_bad_signatures_and_reordering_from_the_sandbox_change_nothin
     assert CardMirror.objects.get(number__e164=CARD_NUMBER).last_name == "Three"  # the newest wins
 
 
+def test_webhooks_are_processed_by_workers_of_their_own_whatever_a_rollout_is_doing(subscribed, sandbox, workers,
+                                                                                     alice, team):
+    """A rollout's items are on the work queue (where a slow photo link or a busy number can hold a
+    worker); the event is on the webhooks queue, whose worker takes nothing else."""
+    from django_tasks_db.models import DBTaskResult
+
+    from tests.support.rollout_helpers import start_bulk
+    from tests.support.worker import WEBHOOKS_QUEUE
+
+    job = start_bulk(team, alice, [CARD_NUMBER], {"first_name": "Rolled", "last_name": "Out"})
+    sandbox.set_card(CARD_NUMBER, first_name="Acme", last_name="Changed in Linq")
+    assert sandbox.webhooks.deliver_due() == 1
+    queues = dict(DBTaskResult.objects.values_list("task_path", "queue_name").distinct())
+    assert queues == {"contactcards.rollout.tasks.run_job_item": "default",
+                      "contactcards.rollout.tasks.check_job": "default",
+                      "contactcards.sync.webhooks.process_webhook_event": "webhooks"}
+
+    workers.run_batch(queues=(WEBHOOKS_QUEUE,))  # only the webhooks queue's worker runs
+
+    assert WebhookEvent.objects.get().status == "recorded"
+    assert [e.changes for e in outside()] == [{"last_name": ["Support", "Changed in Linq"]}]
+    assert job.items.get().state == "queued"  # untouched: no webhooks worker ever takes a rollout's item
+
+
 def test_without_webhooks_reconcile_finds_the_change(team, sandbox, workers):
     reconcile_team(team=team)
     sandbox.set_card(CARD_NUMBER, first_name="Acme", last_name="Nobody told us")

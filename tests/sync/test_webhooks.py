@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from conftest import CARD_NUMBER, EMPTY_NUMBER
@@ -92,23 +94,24 @@ def test_the_same_event_through_another_message_is_recorded_once(client, endpoin
     assert len(outside_entries()) == 1
 
 
-REFUSALS = {
-    "wrong secret": {"secret": "whsec_" + base64.b64encode(b"wrong-key-wrong-key-0123456789").decode()},
-    "stale timestamp": {"timestamp": -301},  # seconds from now, when the test runs
-    "from the future": {"timestamp": +400},
-    "no signature": {"signature": ""},
-    "signature without version": {"signature": "garbage"},
-    "signature not base64": {"signature": "v1,!!!not-base64!!!"},
-    "timestamp not a number": {"headers": {"webhook-timestamp": "yesterday"}},
-    "timestamp infinite": {"headers": {"webhook-timestamp": "inf"}},
-    "timestamp huge": {"headers": {"webhook-timestamp": "9" * 400}},
-    "webhook-id too long": {"webhook_id": "m" * 201},
-    "webhook-id with spaces": {"webhook_id": "msg 1"},
+REFUSALS = {  # what is sent, and the check it fails (the code the owners' page words)
+    "wrong secret": ({"secret": "whsec_" + base64.b64encode(b"wrong-key-wrong-key-0123456789").decode()},
+                     "signature"),
+    "stale timestamp": ({"timestamp": -301}, "stale"),  # seconds from now, when the test runs
+    "from the future": ({"timestamp": +400}, "stale"),
+    "no signature": ({"signature": ""}, "malformed"),
+    "signature without version": ({"signature": "garbage"}, "malformed"),
+    "signature not base64": ({"signature": "v1,!!!not-base64!!!"}, "malformed"),
+    "timestamp not a number": ({"headers": {"webhook-timestamp": "yesterday"}}, "malformed"),
+    "timestamp infinite": ({"headers": {"webhook-timestamp": "inf"}}, "malformed"),
+    "timestamp huge": ({"headers": {"webhook-timestamp": "9" * 400}}, "malformed"),
+    "webhook-id too long": ({"webhook_id": "m" * 201}, "malformed"),
+    "webhook-id with spaces": ({"webhook_id": "msg 1"}, "malformed"),
 }
 
 
-@pytest.mark.parametrize("case", REFUSALS.values(), ids=REFUSALS.keys())
-def test_bad_signatures_and_stale_timestamps_are_refused_counted_and_change_nothing(client, endpoint, case):
+@pytest.mark.parametrize(("case", "refusal"), REFUSALS.values(), ids=REFUSALS.keys())
+def test_bad_signatures_and_stale_timestamps_are_refused_counted_and_change_nothing(client, endpoint, case, refusal):
     payload = last_name_changed(CARD_NUMBER, "Support", "Forged")
     if "timestamp" in case:
         case = {**case, "timestamp": time.time() + case["timestamp"]}
@@ -118,7 +121,33 @@ def test_bad_signatures_and_stale_timestamps_are_refused_counted_and_change_noth
     assert AuditEntry.objects.filter(action="outside").count() == 0
     assert CardMirror.objects.get(number__e164=CARD_NUMBER).last_name == "Support"
     endpoint.refresh_from_db()
-    assert endpoint.refused == 1 and endpoint.last_refused_reason
+    assert (endpoint.refused, endpoint.last_refused_reason) == (1, refusal)
+    assert endpoint.last_refused_at is not None
+
+
+SENDER_TEXT = "Your webhooks are broken - call +1 555 0100 or visit evil.example"
+
+
+@pytest.mark.parametrize("headers", [
+    {"webhook-timestamp": SENDER_TEXT},
+    {"webhook-signature": f"v1,{SENDER_TEXT}"},
+    {"webhook-signature": SENDER_TEXT},
+    {"webhook-id": SENDER_TEXT},
+])
+def test_an_unsigned_request_is_counted_but_none_of_its_text_reaches_the_owners(client, alice, endpoint, caplog,
+                                                                                 headers):
+    """Anyone who has the path can send a refused delivery: it adds one to the count and says which
+    check failed, in our words; nothing the sender wrote is kept, logged or shown."""
+    for _attempt in range(2):
+        assert deliver(client, endpoint, card_event(CARD_NUMBER), headers=headers).status_code == 400
+    endpoint.refresh_from_db()
+    assert (endpoint.refused, endpoint.last_refused_reason) == (2, "malformed")
+    assert SENDER_TEXT not in caplog.text
+    client.force_login(alice)
+    page = client.get("/t/acme/settings/webhooks/").content.decode()
+    assert '<span id="refused-count">2 refused</span>' in page
+    assert "its webhook headers are missing or malformed" in page
+    assert "evil.example" not in page and "555 0100" not in page
 
 
 def test_a_body_that_is_not_utf8_is_refused(client, endpoint):
@@ -157,6 +186,77 @@ def test_nul_characters_and_absurd_values_in_a_signed_event_are_cleaned(client, 
     assert process_all() == ["recorded"]
     entry = outside_entries()[0]
     assert "\x00" not in entry.username and entry.changes["last_name"][1] == "NulName"
+
+
+# -- implausible times: recorded as ignored, never a crash, never the mirror in the future ---------
+
+IMPLAUSIBLE = {
+    "year 1": "0001-01-01T00:00:00Z",
+    "year 1, east of UTC": "0001-01-01T00:00:00+05:00",  # before year 1 in UTC: cannot even be stored
+    "year 9999": "9999-12-31T23:59:59Z",
+    "year 9999, west of UTC": "9999-12-31T23:59:59-05:00",  # after year 9999 in UTC
+    "year 2999": "2999-01-01T00:00:00Z",
+    "before Linq's API": "2019-12-31T23:59:59Z",
+    "an hour from now": "+60",
+    "six minutes from now": "+6",
+}
+
+
+def with_time(payload: dict, occurred_at: str) -> dict:
+    if occurred_at.startswith("+"):
+        occurred_at = minutes_ago(-int(occurred_at[1:])).isoformat()
+    return {**payload, "data": {**payload["data"], "occurred_at": occurred_at}}
+
+
+@pytest.mark.parametrize("occurred_at", IMPLAUSIBLE.values(), ids=IMPLAUSIBLE.keys())
+def test_a_signed_event_with_an_implausible_time_is_recorded_as_ignored_and_changes_nothing(client, endpoint,
+                                                                                          occurred_at):
+    before = CardMirror.objects.get(number__e164=CARD_NUMBER)
+    payload = with_time(last_name_changed(CARD_NUMBER, "Support", "Time traveller"), occurred_at)
+    assert deliver(client, endpoint, payload).status_code == 202  # signed: stored, Linq need not retry
+
+    assert process_all() == ["ignored"]
+    event = WebhookEvent.objects.get()
+    assert event.occurred_at is None and event.note.startswith("implausible data.occurred_at"), event.note
+    assert outside_entries() == []
+    mirrored = CardMirror.objects.get(number__e164=CARD_NUMBER)
+    assert (mirrored.last_name, mirrored.as_of, mirrored.outside_changed_at) == (
+        "Support", before.as_of, before.outside_changed_at)
+    # The mirror still moves: the next true event is recorded.
+    deliver(client, endpoint, last_name_changed(CARD_NUMBER, "Support", "Real"))
+    assert process_all() == ["ignored", "recorded"]
+    assert CardMirror.objects.get(number__e164=CARD_NUMBER).last_name == "Real"
+
+
+@pytest.mark.parametrize("occurred_at", [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, tzinfo=UTC),
+                                         datetime(2999, 1, 1, tzinfo=UTC)], ids=["year 1", "year 9999", "year 2999"])
+def test_an_event_stored_with_an_implausible_time_before_this_check_is_ignored_not_a_crash(client, endpoint,
+                                                                                          occurred_at):
+    """Events a receiver without the check stored (their task crashed, or would freeze the mirror)."""
+    deliver(client, endpoint, last_name_changed(CARD_NUMBER, "Support", "Time traveller"))
+    WebhookEvent.objects.update(occurred_at=occurred_at)
+    assert process_all() == ["ignored"]
+    assert WebhookEvent.objects.get().note.startswith("implausible data.occurred_at")
+    assert outside_entries() == []
+    assert CardMirror.objects.get(number__e164=CARD_NUMBER).last_name == "Support"
+
+
+def test_a_time_a_little_ahead_of_ours_is_kept_but_the_mirror_never_goes_beyond_the_skew(client, endpoint):
+    """Linq's clock may be a few minutes ahead (its event is kept as it says); the mirror's ``as_of``
+    is never later than now plus that skew, whoever asks."""
+    from contactcards.models import PhoneNumber
+    from contactcards.sync import mirror
+
+    deliver(client, endpoint, last_name_changed(CARD_NUMBER, "Support", "Skewed", occurred_at=minutes_ago(-4)))
+    assert process_all() == ["recorded"]
+    assert CardMirror.objects.get(number__e164=CARD_NUMBER).last_name == "Skewed"
+
+    number = PhoneNumber.objects.get(e164=CARD_NUMBER)
+    far = datetime(2999, 1, 1, tzinfo=UTC)
+    assert mirror.record_card(number=number, card=None, source=mirror.Source.READ, as_of=far)
+    assert CardMirror.objects.get(number=number).as_of <= timezone.now() + mirror.CLOCK_SKEW
+    later = timezone.now() + mirror.CLOCK_SKEW + timedelta(seconds=1)  # a read soon after is not refused
+    assert mirror.record_card(number=number, card=None, source=mirror.Source.READ, as_of=later)
 
 
 # -- out of order: older knowledge never overwrites newer ---------------------------------

@@ -96,13 +96,16 @@ class Command(BaseCommand):
         schedule_reconcile()  # the periodic reconcile, run by the worker below
         photos = serve_demo_photos(state)  # uploads published over https, fetchable by the sandbox
         photos_line = f"Photos:       {photos.url} (self-signed https, for the sandbox)\n" if photos else ""
-        # Rollouts run on the task queue: one worker beside the web server, talking to the same sandbox
-        # (and, for bulk photo changes, to the same photo server).
-        worker = taskqueue.start_worker({"LINQ_API_BASE_URL": sandbox.url, "PUBLIC_URL": settings.PUBLIC_URL,
-                                         **demo_photo_env()}, interval=0.5)
+        # Rollouts and webhooks run on the task queue: one worker per queue beside the web server (a slow
+        # rollout never delays webhooks), talking to the same sandbox (and, for bulk photo changes, to the
+        # same photo server).
+        workers = taskqueue.start_workers({"LINQ_API_BASE_URL": sandbox.url, "PUBLIC_URL": settings.PUBLIC_URL,
+                                           **demo_photo_env()}, interval=0.5)
+        queues = zip(taskqueue.queue_names(), workers, strict=True)
+        pids = ", ".join(f"{queue} pid {worker.pid}" for queue, worker in queues)
         self.stdout.write(self.style.SUCCESS(
             f"\nLinq sandbox: {sandbox.url}  (SANDBOX_PORT={sandbox.httpd.server_address[1]})\n"
-            f"Dashboard:    http://{addrport}/\n{photos_line}Task worker:  pid {worker.pid}\n"
+            f"Dashboard:    http://{addrport}/\n{photos_line}Task workers: {pids}\n"
             f"Sign in as demo / {password} (owner), editor / {password}, viewer / {password}\n"
             "Start afresh with: bin/run --reset\n"
         ))
@@ -111,7 +114,8 @@ class Command(BaseCommand):
         try:
             call_command("runserver", addrport, use_reloader=False)
         finally:
-            taskqueue.stop_worker(worker)
+            for worker in workers:
+                taskqueue.stop_worker(worker)
 
     def _reset(self, state_path: Path) -> None:
         db = settings.DATABASES["default"]
