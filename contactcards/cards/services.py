@@ -2,8 +2,8 @@
 
 Each save reads top to bottom in two phases: (1) inside ``with write_slot(...)`` - the number's
 lock - re-read the card (one free GET) -> diff (``diff.py``) -> store the attempt ahead of the write
-(``write_ahead``); leaving the block commits it; (2) call once, never retried, and fill in the
-attempt's outcome (``send_write``) -> the save outcome (``_outcome_of``). It returns one frozen
+(``history.audit.write_ahead``); leaving the block commits it; (2) call once, never retried, and fill
+in the attempt's outcome (``send.send_write``) -> the save outcome (``_outcome_of``). It returns one frozen
 outcome (``outcomes.py``); every rule that decides between them is here.
 
 A card that is not active (its set-up did not complete) cannot be PATCHed - Linq answers 404/2012
@@ -18,9 +18,10 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError
 
 from contactcards.cards.diff import Changes, changed_fields, compare, normalise
-from contactcards.cards.guard import duplicate_of, write_slot
+from contactcards.cards.guard import consume_form_token, duplicate_of, link_form_token, write_slot
 from contactcards.cards.outcomes import (
     Conflict,
     Duplicate,
@@ -34,20 +35,14 @@ from contactcards.cards.outcomes import (
     SwitchToEdit,
     Unchanged,
 )
+from contactcards.cards.send import WriteRecord, send_write
 from contactcards.common.clients import linq_client_for
-from contactcards.history.audit import (
-    AlreadySent,
-    Attempt,
-    WriteRecord,
-    reconcile,
-    record_not_sent,
-    send_write,
-    write_ahead,
-)
+from contactcards.history.audit import Attempt, record_not_sent, write_ahead
 from contactcards.linq import LinqClient
 from contactcards.models import AuditEntry, Job, PhoneNumber
 from contactcards.photos.services import ImageCheck, check_new_image, photo_used
 from contactcards.sync.reads import card_fetch
+from contactcards.sync.settle import settle_attempts
 
 
 def card_update(
@@ -88,7 +83,7 @@ def card_update(
             attempt = Attempt(number=number, user=user, action=AuditEntry.Action.UPDATE, changes=changes,
                               restored_from=restored_from, body=body, client_ip=client_ip, job=job)
             return NotChecked(error=current.error, entry=record_not_sent(attempt, current.error))
-        reconcile(number, current.card)  # earlier attempts that never got an answer: settle them first
+        settle_attempts(number, current.card)  # earlier attempts that never got an answer: settle them first
         if current.card is None:  # deleted at Linq since the form was loaded
             return SwitchToCreate(typed=typed)
         if not current.card.is_active:  # PATCH needs an active card: set it up again (POST), nothing sent
@@ -144,7 +139,7 @@ def card_create(
         current = card_fetch(number=number, client=client)
         if current.error is not None:
             return NotChecked(error=current.error, entry=record_not_sent(attempt, current.error))
-        reconcile(number, current.card)
+        settle_attempts(number, current.card)
         if current.card is not None and current.card.is_active:
             return SwitchToEdit(card=current.card, typed=typed)
         entry = _write_ahead(attempt, token)
@@ -162,11 +157,15 @@ def card_create(
 
 
 def _write_ahead(attempt: Attempt, token: str) -> AuditEntry | Duplicate:
-    """Under the lock: store the attempt as "pending" and consume the form token (committed with the lock)."""
+    """Under the lock: consume the form's token and store the attempt as "pending" (committed with the lock).
+    A token used already (only reachable without the lock) means a write got in first: Duplicate."""
     try:
-        return write_ahead(attempt, token)
-    except AlreadySent:
+        used = consume_form_token(token, attempt.number)
+    except IntegrityError:
         return duplicate_of(token) or Duplicate(previous=None)
+    entry = write_ahead(attempt)
+    link_form_token(used, entry)
+    return entry
 
 
 def _remember_photo(outcome: SaveOutcome, *, number: PhoneNumber, user: AbstractBaseUser,

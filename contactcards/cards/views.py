@@ -22,7 +22,6 @@ from contactcards.cards.services import card_create, card_update
 from contactcards.common.access import get_number_for_user, require_write
 from contactcards.common.errors import meaning
 from contactcards.common.http import client_ip
-from contactcards.history.audit import reconcile
 from contactcards.linq import Card
 from contactcards.linq.client import CARD_FIELDS
 from contactcards.models import Membership, PhoneNumber
@@ -31,6 +30,7 @@ from contactcards.photos.services import team_photos
 from contactcards.photos.views import card_photo
 from contactcards.sync.mirror import mark_seen
 from contactcards.sync.reads import card_fetch
+from contactcards.sync.settle import settle_attempts
 
 
 @require_http_methods(["GET", "POST"])
@@ -108,7 +108,7 @@ class _Page:
         load = card_fetch(number=self.number)
         if load.error is not None:
             return self.render(form=None, load_error=meaning(load.error), **extra)
-        reconcile(self.number, load.card)
+        settle_attempts(self.number, load.card)
         if load.card is not None and not load.card.is_active:
             return self.render(card=load.card, form=CardForm(initial={**load.card.fields(), **(initial or {})}),
                                **extra)

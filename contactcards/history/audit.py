@@ -1,4 +1,5 @@
-"""The audit history is written here and nowhere else: one row per attempted Linq write, or team change.
+"""The audit history is written here and nowhere else (a test checks it): one row per attempted Linq write,
+change made outside linqadmin, webhook-subscription call, or team change.
 
 A row stores facts - who, what, the body sent, HTTP status, Linq code and message, trace id,
 wait, whether the request was sent, whether a re-read showed it applied - never our own words:
@@ -14,20 +15,15 @@ the attempt stays "pending": ``reconcile`` re-reads the card later (opening the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError
 from django.utils import timezone
 
-from contactcards.cards.diff import Changes, took_effect
-from contactcards.cards.guard import consume_form_token, link_form_token
-from contactcards.common.clients import log_linq_failure
-from contactcards.linq import Card, CardResult, LinqClient, LinqError
+from contactcards.cards.diff import Changes
+from contactcards.linq import CardResult, LinqError
 from contactcards.models import AuditEntry, Job, PhoneNumber, Team
-from contactcards.sync import mirror
-from contactcards.sync.reads import card_fetch
 
 
 @dataclass(frozen=True)
@@ -44,20 +40,6 @@ class Attempt:
     job: Job | None = None  # the rollout this write belongs to
 
 
-@dataclass(frozen=True)
-class WriteRecord:
-    """What ``send_write`` recorded: the stored row, and the card or the error."""
-
-    entry: AuditEntry
-    card: Card | None = None  # Linq's answer, or the re-read after an unanswered call
-    error: LinqError | None = None
-    applied: bool | None = None  # after an unanswered call: did the re-read show the change?
-
-
-class AlreadySent(Exception):
-    """The form token was used by a write that got in first (without the lock, never reached)."""
-
-
 def record_attempt(attempt: Attempt) -> AuditEntry:
     """The row for an attempt (not stored yet)."""
     number, user = attempt.number, attempt.user
@@ -69,18 +51,12 @@ def record_attempt(attempt: Attempt) -> AuditEntry:
     )
 
 
-def write_ahead(attempt: Attempt, token: str = "") -> AuditEntry:
-    """Store the attempt as "pending" and consume the form token, in the caller's transaction
-    (the number's lock, which commits before the write is sent). Raises AlreadySent when the
-    token was used already."""
-    try:
-        used = consume_form_token(token, attempt.number)
-    except IntegrityError:
-        raise AlreadySent(token) from None
+def write_ahead(attempt: Attempt) -> AuditEntry:
+    """Store the attempt as "pending", in the caller's transaction (the number's lock, which commits
+    before the write is sent; ``cards.services`` consumes the form's token in the same transaction)."""
     entry = record_attempt(attempt)
     entry.outcome = AuditEntry.Outcome.PENDING
     entry.save()
-    link_form_token(used, entry)
     return entry
 
 
@@ -122,41 +98,6 @@ def record_outcome(entry: AuditEntry, *, result: CardResult | None = None, error
     return entry
 
 
-def send_write(entry: AuditEntry, attempt: Attempt, *, client: LinqClient,
-               call: Callable[[LinqClient], CardResult]) -> WriteRecord:
-    """Make the write call for a committed attempt and record its outcome. Never retries.
-
-    When the outcome is unknown (timeout, dropped connection, unreadable answer), the card is
-    re-read *before* the outcome is recorded, so the row says whether the change took effect.
-    Anything else that stops this function (the process killed, the database gone) leaves the
-    attempt "pending", for ``reconcile``.
-    """
-    started = timezone.now()
-    try:
-        result = call(client)
-    except LinqError as error:
-        log_linq_failure(attempt.action, attempt.number.e164, error)
-        card, applied = _recheck(client, attempt, error)
-        record_outcome(entry, error=error, applied=applied)
-        return WriteRecord(entry=entry, card=card, error=error, applied=applied)
-    record_outcome(entry, result=result)
-    mirror.record_card(number=attempt.number, card=result.card, source=mirror.Source.WRITE, as_of=started)
-    return WriteRecord(entry=entry, card=result.card)
-
-
-def _recheck(client: LinqClient, attempt: Attempt, error: LinqError) -> tuple[Card | None, bool | None]:
-    """After an unanswered write: re-read the card (a free GET) to learn whether it took effect."""
-    if not error.outcome_unknown:
-        return None, None
-    started = timezone.now()
-    try:
-        card = client.get_card(attempt.number.e164)
-    except LinqError:
-        return None, None
-    mirror.record_card(number=attempt.number, card=card, source=mirror.Source.READ, as_of=started)
-    return card, took_effect(card, attempt.changes)
-
-
 def record_not_sent(attempt: Attempt, error: LinqError) -> AuditEntry | None:
     """The re-read before a write failed, so the write was not sent; the attempt is still recorded.
 
@@ -169,26 +110,13 @@ def record_not_sent(attempt: Attempt, error: LinqError) -> AuditEntry | None:
     return record_outcome(record_attempt(attempt), error=error, stage=AuditEntry.Stage.CHECK)
 
 
-def reconcile(number: PhoneNumber, card: Card | None) -> list[AuditEntry]:
-    """Record, for each of the number's attempts whose outcome is unknown, whether ``card`` (just
-    re-read from Linq) shows its change. Attempts still in flight are left alone.
-
-    A pending attempt (its process never recorded an answer) becomes "outcome unknown" with
-    ``applied``; an answered attempt whose outcome was unknown gets ``applied``. Each is written
-    once; a concurrent reconciler that got there first wins and this one skips the row.
-    """
-    done = []
-    now = timezone.now()
-    for entry in AuditEntry.objects.awaiting_reconciliation(now=now).filter(number=number).order_by("created_at"):
-        applied = took_effect(card, entry.changes or {})
-        if entry.outcome == AuditEntry.Outcome.PENDING:
-            recorded = entry.fill_outcome(outcome=AuditEntry.Outcome.UNKNOWN, applied=applied, outcome_at=now,
-                                          reconciled_at=now)
-        else:
-            recorded = entry.fill_reconciled(applied=applied, at=now)
-        if recorded:
-            done.append(entry)
-    return done
+def settle(entry: AuditEntry, *, applied: bool | None, at) -> bool:
+    """What a re-read found for one attempt whose outcome is unknown, written once: a pending attempt
+    becomes "outcome unknown" with ``applied``; an answered one gets ``applied``. False when a concurrent
+    settler got there first."""
+    if entry.outcome == AuditEntry.Outcome.PENDING:
+        return entry.fill_outcome(outcome=AuditEntry.Outcome.UNKNOWN, applied=applied, outcome_at=at, reconciled_at=at)
+    return entry.fill_reconciled(applied=applied, at=at)
 
 
 COMMAND_LINE = "(command line)"  # the "who" of a change made with manage.py (no username has brackets)
@@ -218,6 +146,18 @@ def record_token_change(*, team: Team, user: AbstractBaseUser | None, client_ip:
     return record_team_change(team=team, user=user, action=AuditEntry.Action.TOKEN_CHANGE, client_ip=client_ip)
 
 
+def record_outside_entry(*, number: PhoneNumber, changes: dict[str, list[str]], found_by: str, who: str,
+                         actor_type: str = "unknown", origin: str = "", occurred_at: datetime | None = None,
+                         trace_id: str = "") -> AuditEntry:
+    """One "changed outside linqadmin" row (no call of ours: ``request_sent`` False); ``who`` names the actor."""
+    return AuditEntry.objects.create(
+        team=number.team, number=number, phone_number=number.e164, user=None, username=who[:150],
+        action=AuditEntry.Action.OUTSIDE, changes=changes, outcome=AuditEntry.Outcome.SUCCESS,
+        request_sent=False, actor_type=actor_type[:20], origin=origin[:20], found_by=found_by,
+        occurred_at=occurred_at, trace_id=trace_id[:64],
+    )
+
+
 def record_subscription_call(*, team: Team, user: AbstractBaseUser, changes: dict, body: dict,
                              error: LinqError | None, client_ip: str | None = None) -> AuditEntry:
     """One call to Linq's webhook-subscription API by an owner (never the signing secret or the path)."""
@@ -235,24 +175,3 @@ def record_subscription_call(*, team: Team, user: AbstractBaseUser, changes: dic
     return entry
 
 
-@dataclass(frozen=True)
-class ReconcileReport:
-    settled: list[AuditEntry]
-    unreadable: list[tuple[str, LinqError]]
-
-
-def reconcile_all(*, team: Team | None = None) -> ReconcileReport:
-    """``reconcile`` every number that has attempts awaiting it (for ``manage.py reconcileattempts``)."""
-    waiting = AuditEntry.objects.awaiting_reconciliation().filter(number__isnull=False)
-    if team is not None:
-        waiting = waiting.filter(team=team)
-    settled: list[AuditEntry] = []
-    unreadable: list[tuple[str, LinqError]] = []
-    numbers = PhoneNumber.objects.filter(pk__in=waiting.values("number_id")).select_related("team").order_by("pk")
-    for number in numbers:
-        load = card_fetch(number=number)
-        if load.error is not None:
-            unreadable.append((number.e164, load.error))
-            continue
-        settled += reconcile(number, load.card)
-    return ReconcileReport(settled=settled, unreadable=unreadable)

@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 
 from contactcards.common import taskqueue
+from contactcards.history.audit import record_outside_entry
 from contactcards.linq import Card
 from contactcards.models import AuditEntry, CardMirror, Membership, OutsideChangeAlert, PhoneNumber, Role
 from contactcards.sync import mirror
@@ -39,13 +40,9 @@ def record_outside_change(*, number: PhoneNumber, changes: dict[str, list[str]],
                           actor_type: str = "unknown", actor_label: str = "", origin: str = "",
                           occurred_at: datetime | None = None, trace_id: str = "") -> AuditEntry:
     """One history entry for a change made outside linqadmin; marks the number and emails owners who asked."""
-    entry = AuditEntry.objects.create(
-        team=number.team, number=number, phone_number=number.e164, user=None,
-        username=(actor_label or ACTOR_LABELS.get(actor_type, "someone at Linq"))[:150],
-        action=AuditEntry.Action.OUTSIDE, changes=changes, outcome=AuditEntry.Outcome.SUCCESS,
-        request_sent=False, actor_type=actor_type[:20], origin=origin[:20], found_by=found_by,
-        occurred_at=occurred_at, trace_id=trace_id[:64],
-    )
+    entry = record_outside_entry(number=number, changes=changes, found_by=found_by,
+                                 who=actor_label or ACTOR_LABELS.get(actor_type, "someone at Linq"),
+                                 actor_type=actor_type, origin=origin, occurred_at=occurred_at, trace_id=trace_id)
     when = occurred_at or entry.created_at
     CardMirror.objects.filter(number_id=number.pk).filter(
         Q(outside_changed_at__isnull=True) | Q(outside_changed_at__lt=when)).update(outside_changed_at=when)

@@ -1,7 +1,7 @@
 """Reconcile: read all of a team's cards in one call and record what changed that nobody told us about.
 
 Used by the dashboard's refresh button, ``manage.py reconcile [SLUG]`` and the periodic task
-(``reconcile_all``, which schedules its next run itself). Every difference between Linq's cards
+(``reconcile_all_teams``, which schedules its next run itself). Every difference between Linq's cards
 and the mirror - a change no webhook told us about, or one made while webhooks were off - becomes
 a history entry "changed outside linqadmin (found by reconcile)". Numbers read for the first
 time are only remembered (there is nothing to compare them with).
@@ -61,7 +61,7 @@ def reconcile_team(*, team: Team, username: str = "", client: LinqClient | None 
 
 
 @task()
-def reconcile_all(reschedule: bool = True) -> dict[str, int]:
+def reconcile_all_teams(reschedule: bool = True) -> dict[str, int]:
     """Reconcile every team that has a token; then schedule the next run (``RECONCILE_INTERVAL``)."""
     found = {}
     for team in Team.objects.exclude(token_encrypted=""):
@@ -81,6 +81,6 @@ def schedule_reconcile() -> None:
     interval = settings.RECONCILE_INTERVAL_SECONDS
     if interval <= 0:
         return
-    if DBTaskResult.objects.filter(task_path=reconcile_all.module_path, status="READY").exists():
+    if DBTaskResult.objects.filter(task_path=reconcile_all_teams.module_path, status="READY").exists():
         return
-    taskqueue.enqueue(reconcile_all, run_after=timezone.now() + timedelta(seconds=interval))
+    taskqueue.enqueue(reconcile_all_teams, run_after=timezone.now() + timedelta(seconds=interval))

@@ -8,8 +8,9 @@ import pytest
 
 from conftest import CARD_NUMBER
 from contactcards.cards import outcomes as o
+from contactcards.cards.send import WriteRecord
 from contactcards.cards.services import _outcome_of, card_update
-from contactcards.history.audit import Attempt, WriteRecord
+from contactcards.history.audit import Attempt
 from contactcards.linq import Card, LinqError
 from contactcards.models import AuditEntry, PhoneNumber
 from tests.support.helpers import URL, card_form, load, login, text

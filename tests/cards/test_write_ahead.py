@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from conftest import CARD_NUMBER
 from contactcards.cards.budget import write_budget
-from contactcards.history.audit import reconcile
 from contactcards.linq import LinqClient, LinqError
 from contactcards.models import (
     FINAL_OUTCOMES,
@@ -26,6 +25,7 @@ from contactcards.models import (
     AuditImmutableError,
     PhoneNumber,
 )
+from contactcards.sync.settle import settle_attempts
 from tests.support.helpers import URL, card_form, load, login, text
 
 HISTORY = reverse("number_history", args=["acme", CARD_NUMBER])
@@ -250,7 +250,7 @@ def test_a_create_attempt_is_settled_by_whether_the_card_exists(team, bob, sandb
                        request_body={"phone_number": CARD_NUMBER, "first_name": "Acme"},
                        outcome=AuditEntry.Outcome.PENDING)
     entry.save()
-    assert reconcile(number, None) == [entry]
+    assert settle_attempts(number, None) == [entry]
     entry.refresh_from_db()
     assert (entry.outcome, entry.applied) == (AuditEntry.Outcome.UNKNOWN, False)
 

@@ -119,15 +119,15 @@ def test_the_periodic_reconcile_runs_on_the_task_queue_and_schedules_itself_once
     from django_tasks_db.models import DBTaskResult
 
     from contactcards.common import taskqueue
-    from contactcards.sync.reconcile import reconcile_all, schedule_reconcile
+    from contactcards.sync.reconcile import reconcile_all_teams, schedule_reconcile
 
     reconcile_team(team=team)
     sandbox.set_card(CARD_NUMBER, first_name="Acme", last_name="Periodic")
     schedule_reconcile()
     schedule_reconcile()  # one chain, however often it is asked for
-    waiting = DBTaskResult.objects.filter(task_path=reconcile_all.module_path, status="READY")
+    waiting = DBTaskResult.objects.filter(task_path=reconcile_all_teams.module_path, status="READY")
     assert waiting.count() == 1 and waiting.get().run_after > timezone.now()
-    taskqueue.enqueue(reconcile_all)  # due now
+    taskqueue.enqueue(reconcile_all_teams)  # due now
     workers.run_batch()
     assert [e.found_by for e in outside()] == ["reconcile"]
 

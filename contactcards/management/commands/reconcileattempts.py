@@ -13,8 +13,8 @@ still be in flight are left alone. Exit status 1 if a card could not be read (tr
 
 from django.core.management.base import BaseCommand, CommandError
 
-from contactcards.history.audit import reconcile_all
 from contactcards.management.teams import team_from_slug
+from contactcards.sync.settle import settle_all_attempts
 
 
 class Command(BaseCommand):
@@ -24,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--team", help="only this team's numbers (its slug)")
 
     def handle(self, *args, team=None, **options):
-        report = reconcile_all(team=team_from_slug(team) if team else None)
+        report = settle_all_attempts(team=team_from_slug(team) if team else None)
         for entry in report.settled:
             verdict = "took effect" if entry.applied else "did not take effect"
             self.stdout.write(f"{entry.phone_number}: {entry.get_action_display().lower()} by {entry.username} "
