@@ -1,9 +1,10 @@
 """Messages for people from modules that stay free of Django (the photo fetcher and image checks).
 
-``_("%(host)s did not answer in time.", host=host)`` gives ``Words``: a str in English (what those
+``gettext_noop("%(host)s did not answer in time.", host=host)`` gives ``Words``: a str in English (what those
 modules' own tests and logs see) that keeps its template and values, so the Django side words it
 in the person's language with ``translated()`` (django.utils.translation.gettext on the template,
-then the values). makemessages finds the templates, since ``_`` is one of gettext's keywords.
+then the values). makemessages finds the templates, since ``gettext_noop`` is one of gettext's keywords
+("mark now, translate later": what this does). ``_`` is Django's gettext everywhere else.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ class Words(str):
         return words
 
 
-def _(template: str, /, **params: Any) -> Words:
+def gettext_noop(template: str, /, **params: Any) -> Words:
     return Words(template, params)
 
 

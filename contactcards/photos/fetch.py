@@ -49,7 +49,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.ssl_ import create_urllib3_context
 
-from contactcards.lib.words import _
+from contactcards.lib.words import gettext_noop
 
 RefusalReason = Literal[
     "invalid_url", "not_https", "unresolvable", "private_address", "timeout", "unreachable", "tls",
@@ -110,10 +110,12 @@ def resolve(host: str, port: int) -> list[IPAddress]:
 
 # The words for address_problem's kinds, in a refusal's sentence.
 ADDRESS_KINDS = {
-    "unspecified": _("unspecified"), "loopback": _("loopback"),
-    "link-local": _("link-local"), "site-local": _("site-local"), "multicast": _("multicast"),
-    "private": _("private"), "reserved": _("reserved"),
-    "not publicly routable": _("not publicly routable"),
+    "unspecified": gettext_noop("unspecified"), "loopback": gettext_noop("loopback"),
+    "link-local": gettext_noop("link-local"),
+    "site-local": gettext_noop("site-local"),
+    "multicast": gettext_noop("multicast"),
+    "private": gettext_noop("private"), "reserved": gettext_noop("reserved"),
+    "not publicly routable": gettext_noop("not publicly routable"),
 }
 
 # NAT64: the well-known prefix carries a public IPv4 address in its last 32 bits (RFC 6052);
@@ -124,7 +126,7 @@ SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")  # deprecated (RFC 3879), but st
 
 
 def _unresolvable(host: str) -> str:
-    return _("The host name %(host)s does not resolve to an address.", host=host)
+    return gettext_noop("The host name %(host)s does not resolve to an address.", host=host)
 
 
 def embedded_ipv4(address: IPv6Address) -> list[ipaddress.IPv4Address]:
@@ -196,17 +198,18 @@ def check_target(url: str, policy: FetchPolicy) -> Target:
         port = parts.port or 443
         raw_host = parts.hostname or ""
     except ValueError:
-        raise FetchRefused("invalid_url", _("This is not a valid link.")) from None
+        raise FetchRefused("invalid_url", gettext_noop("This is not a valid link.")) from None
     if parts.scheme.lower() != "https":
-        raise FetchRefused("not_https", _("The link must start with https:// (Linq only fetches secure links)."))
+        raise FetchRefused("not_https",
+            gettext_noop("The link must start with https:// (Linq only fetches secure links)."))
     if not raw_host:
-        raise FetchRefused("invalid_url", _("The link has no host name."))
+        raise FetchRefused("invalid_url", gettext_noop("The link has no host name."))
     if parts.username is not None or parts.password is not None:
-        raise FetchRefused("invalid_url", _("Links with a user name or password in them are not accepted."))
+        raise FetchRefused("invalid_url", gettext_noop("Links with a user name or password in them are not accepted."))
     try:
         host = raw_host.encode("idna").decode("ascii").lower() if not raw_host.isascii() else raw_host.lower()
     except UnicodeError:
-        raise FetchRefused("invalid_url", _("The link's host name is not valid.")) from None
+        raise FetchRefused("invalid_url", gettext_noop("The link's host name is not valid.")) from None
     try:
         addresses = resolve(host, port)
     except (OSError, UnicodeError, ValueError):
@@ -220,9 +223,9 @@ def check_target(url: str, policy: FetchPolicy) -> Target:
         if problem:
             raise FetchRefused(
                 "private_address",
-                _("%(host)s points to a %(kind)s address (%(address)s), not a public one: Linq could not fetch "
-                  "it, and this dashboard does not fetch from internal networks.",
-                  host=host, kind=ADDRESS_KINDS.get(problem, problem), address=address),
+                gettext_noop("%(host)s points to a %(kind)s address (%(address)s), not a public one: Linq could not "
+                             "fetch it, and this dashboard does not fetch from internal networks.",
+                             host=host, kind=ADDRESS_KINDS.get(problem, problem), address=address),
                 extra={"address": str(address)},
             )
     path = parts.path or "/"
@@ -318,18 +321,20 @@ def fetch_image(url: str, policy: FetchPolicy) -> Fetched:
     for hop in range(policy.max_redirects + 1):
         target = check_target(current, policy)
         if time.monotonic() >= deadline:  # the name lookup itself took all the time there was
-            raise FetchRefused("timeout", _("%(host)s did not answer in time.", host=target.host))
+            raise FetchRefused("timeout", gettext_noop("%(host)s did not answer in time.", host=target.host))
         session, response = _get(target, policy, deadline)
         try:
             if response.is_redirect:
                 location = response.headers.get("Location", "")
                 if not location:
-                    raise FetchRefused("bad_status", _("The server answered %(status)s without a Location to go to.",
+                    raise FetchRefused("bad_status",
+                        gettext_noop("The server answered %(status)s without a Location to go to.",
                                                        status=response.status_code), status=response.status_code)
                 current = urljoin(current, location)
                 continue
             if response.status_code != 200:
-                raise FetchRefused("bad_status", _("The server answered %(status)s instead of the image (Linq would "
+                raise FetchRefused("bad_status",
+                    gettext_noop("The server answered %(status)s instead of the image (Linq would "
                                                    "get the same).", status=response.status_code),
                                    status=response.status_code)
             body = _read_capped(response, policy, deadline)
@@ -339,12 +344,12 @@ def fetch_image(url: str, policy: FetchPolicy) -> Fetched:
             response.close()
             session.close()
     raise FetchRefused("too_many_redirects",
-                       _("The link redirects more than %(count)d times.", count=policy.max_redirects))
+                       gettext_noop("The link redirects more than %(count)d times.", count=policy.max_redirects))
 
 
 def _get(target: Target, policy: FetchPolicy, deadline: float) -> tuple[requests.Session, requests.Response]:
     """Connect to the first checked address that accepts (all of them passed the check)."""
-    timed_out = FetchRefused("timeout", _("%(host)s did not answer in time.", host=target.host))
+    timed_out = FetchRefused("timeout", gettext_noop("%(host)s did not answer in time.", host=target.host))
     last_error: FetchRefused | None = None
     for address in target.addresses:
         remaining = deadline - time.monotonic()
@@ -367,7 +372,7 @@ def _get(target: Target, policy: FetchPolicy, deadline: float) -> tuple[requests
             session.close()
             if time.monotonic() >= deadline:
                 raise timed_out from None
-            raise FetchRefused("tls", _("%(host)s did not present a valid certificate for its name.",
+            raise FetchRefused("tls", gettext_noop("%(host)s did not present a valid certificate for its name.",
                                         host=target.host)) from None
         except requests.exceptions.Timeout:
             session.close()
@@ -376,7 +381,7 @@ def _get(target: Target, policy: FetchPolicy, deadline: float) -> tuple[requests
             session.close()
             if time.monotonic() >= deadline or _timed_out(error):
                 raise timed_out from None
-            last_error = FetchRefused("unreachable", _("Could not connect to %(host)s.", host=target.host))
+            last_error = FetchRefused("unreachable", gettext_noop("Could not connect to %(host)s.", host=target.host))
     assert last_error is not None
     raise last_error
 
@@ -387,9 +392,9 @@ def _timed_out(error: BaseException) -> bool:
 
 def _read_capped(response: requests.Response, policy: FetchPolicy, deadline: float) -> bytes:
     too_large = FetchRefused("too_large",
-                             _("The image is larger than %(size)s.", size=_megabytes(policy.max_bytes)),
+                             gettext_noop("The image is larger than %(size)s.", size=_megabytes(policy.max_bytes)),
                              extra={"max_bytes": policy.max_bytes})
-    too_slow = FetchRefused("timeout", _("The image took too long to download."))
+    too_slow = FetchRefused("timeout", gettext_noop("The image took too long to download."))
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > policy.max_bytes:
         raise too_large
@@ -406,7 +411,7 @@ def _read_capped(response: requests.Response, policy: FetchPolicy, deadline: flo
     except requests.exceptions.RequestException as error:
         if time.monotonic() >= deadline or _timed_out(error):
             raise too_slow from None
-        raise FetchRefused("unreachable", _("The connection broke while downloading the image.")) from None
+        raise FetchRefused("unreachable", gettext_noop("The connection broke while downloading the image.")) from None
     return b"".join(chunks)
 
 

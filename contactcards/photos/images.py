@@ -27,7 +27,7 @@ from typing import Literal
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from contactcards.lib.words import _
+from contactcards.lib.words import gettext_noop
 
 ALLOWED_FORMATS = ("JPEG", "PNG")
 MAX_BYTES = 5_000_000
@@ -63,11 +63,12 @@ class ImageInfo:
     def advice(self) -> list[str]:
         notes = []
         if not self.square:
-            notes.append(_("The image is %(width)sx%(height)s, not square: iMessage shows photos in a circle, so "
+            notes.append(
+                gettext_noop("The image is %(width)sx%(height)s, not square: iMessage shows photos in a circle, so "
                            "the edges will be cut off. Uploading the file lets you choose the crop.",
                            width=self.width, height=self.height))
         if min(self.width, self.height) < MIN_SIDE:
-            notes.append(_("The image is smaller than the recommended %(side)sx%(side)s pixels and may look "
+            notes.append(gettext_noop("The image is smaller than the recommended %(side)sx%(side)s pixels and may look "
                            "blurry on large screens.", side=MIN_SIDE))
         return notes
 
@@ -102,8 +103,9 @@ class PreparedPhoto:
     @property
     def advice(self) -> list[str]:
         if self.crop_side < MIN_SIDE:
-            return [_("The cropped area is only %(side)sx%(side)s pixels; it was enlarged to %(out)sx%(out)s and "
-                      "may look blurry. A larger original looks sharper.", side=self.crop_side, out=OUTPUT_SIDE)]
+            return [gettext_noop("The cropped area is only %(side)sx%(side)s pixels; it was enlarged to "
+                                 "%(out)sx%(out)s and may look blurry. A larger original looks sharper.",
+                                 side=self.crop_side, out=OUTPUT_SIDE)]
         return []
 
 
@@ -131,7 +133,7 @@ def prepare_upload(data: bytes, crop: CropBox | None = None) -> PreparedPhoto:
 def _decode(data: bytes, max_bytes: int = MAX_BYTES) -> tuple[Image.Image, str]:
     """The upright, fully decoded image and the format it came in."""
     if len(data) > max_bytes:
-        raise ImageProblem("too_large", _("The image is larger than %(mb)s MB.", mb=max_bytes // 1_000_000))
+        raise ImageProblem("too_large", gettext_noop("The image is larger than %(mb)s MB.", mb=max_bytes // 1_000_000))
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -146,11 +148,13 @@ def _decode(data: bytes, max_bytes: int = MAX_BYTES) -> tuple[Image.Image, str]:
         except ImageProblem:
             raise
         except UnidentifiedImageError:
-            raise ImageProblem("not_image", _("This is not a JPEG or PNG image (judged by its content).")) from None
+            raise ImageProblem("not_image",
+                gettext_noop("This is not a JPEG or PNG image (judged by its content).")) from None
         except (Image.DecompressionBombWarning, Image.DecompressionBombError):
             raise ImageProblem("too_many_pixels", _too_many_pixels()) from None
         except Exception:  # Pillow raises many types for corrupt data (OSError, SyntaxError, ValueError, ...)
-            raise ImageProblem("undecodable", _("The image is damaged or incomplete and cannot be decoded.")) from None
+            raise ImageProblem("undecodable",
+                gettext_noop("The image is damaged or incomplete and cannot be decoded.")) from None
     return upright, format_name
 
 
@@ -160,7 +164,7 @@ def _check_pixels(width: int, height: int) -> None:
 
 
 def _too_many_pixels() -> str:
-    return _("The image has more than %(millions)s million pixels; scale it down first.",
+    return gettext_noop("The image has more than %(millions)s million pixels; scale it down first.",
              millions=MAX_PIXELS // 1_000_000)
 
 
