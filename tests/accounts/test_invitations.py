@@ -12,7 +12,7 @@ from django.utils import timezone
 from conftest import PASSWORD
 from contactcards.accounts.models import Invitation
 from contactcards.models import AuditEntry, Membership
-from tests.support.helpers import forms_on, is_signed_in
+from tests.support.helpers import forms_on, is_signed_in, sign_in_as
 
 pytestmark = pytest.mark.django_db
 INVITE_URL = "/t/acme/settings/invitations/"
@@ -30,7 +30,7 @@ def received_link(mailbox, address: str) -> str:
 
 
 def test_an_owner_invites_and_a_newcomer_joins_with_the_role_chosen(client, alice, mailbox):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = invite(client)
     assert response.status_code == 302
     assert "Invitation sent to dana@example.com" in client.get(response["Location"]).content.decode()
@@ -66,13 +66,13 @@ def with_email(user, address: str):
 
 def test_an_existing_account_signs_in_and_joins(client, alice, charlie, mailbox):
     with_email(charlie, "charlie@example.com")
-    client.force_login(alice)
+    sign_in_as(client, alice)
     invite(client, email="charlie@example.com", role="editor")
     link = received_link(mailbox, "charlie@example.com")
     other = type(client)()
     page = other.get(link).content.decode()
     assert "Sign in to join" in page
-    other.force_login(charlie)
+    sign_in_as(other, charlie)
     assert "Join as charlie" in other.get(link).content.decode()
     response = other.post(link)
     assert response.status_code == 302 and response["Location"] == "/t/acme/"
@@ -82,17 +82,17 @@ def test_an_existing_account_signs_in_and_joins(client, alice, charlie, mailbox)
 
 def test_a_member_keeps_their_role(client, alice, bob, mailbox):
     with_email(bob, "bob@example.com")
-    client.force_login(alice)
+    sign_in_as(client, alice)
     invite(client, email="bob@example.com", role="viewer")
     link = received_link(mailbox, "bob@example.com")
     other = type(client)()
-    other.force_login(bob)
+    sign_in_as(other, bob)
     assert "your role stays editor" in other.post(link, follow=True).content.decode()
     assert Membership.objects.get(team__slug="acme", user=bob).role == "editor"
 
 
 def test_the_password_validators_apply_and_input_is_kept(client, alice, mailbox):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     invite(client)
     link = received_link(mailbox, "dana@example.com")
     newcomer = type(client)()
@@ -106,7 +106,7 @@ def test_the_password_validators_apply_and_input_is_kept(client, alice, mailbox)
 
 @pytest.mark.parametrize("tamper", ["cut", "swap", "garbage", "nul"])
 def test_a_tampered_link_is_refused(client, alice, mailbox, tamper):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     invite(client)
     link = received_link(mailbox, "dana@example.com")
     token = link.rstrip("/").rsplit("/", 1)[1]
@@ -118,7 +118,7 @@ def test_a_tampered_link_is_refused(client, alice, mailbox, tamper):
 
 
 def test_an_expired_or_withdrawn_invitation_is_refused(client, alice, mailbox):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     invite(client, email="old@example.com")
     invite(client, email="gone@example.com")
     old, gone = received_link(mailbox, "old@example.com"), received_link(mailbox, "gone@example.com")
@@ -134,7 +134,7 @@ def test_an_expired_or_withdrawn_invitation_is_refused(client, alice, mailbox):
 
 
 def test_a_new_invitation_replaces_the_open_one(client, alice, mailbox):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     invite(client, role="viewer")
     first = received_link(mailbox, "dana@example.com")
     mailbox.clear()
@@ -145,15 +145,15 @@ def test_a_new_invitation_replaces_the_open_one(client, alice, mailbox):
 
 
 def test_pending_invitations_are_listed_for_owners(client, alice, vera, mailbox):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     invite(client)
     assert "dana@example.com" in client.get("/t/acme/settings/").content.decode()
-    client.force_login(vera)
+    sign_in_as(client, vera)
     assert "dana@example.com" not in client.get("/t/acme/settings/").content.decode()
 
 
 def test_bad_input_is_explained_and_kept(client, alice, mailbox):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = invite(client, email="not-an-address", role="boss")
     page = response.content.decode()
     assert response.status_code == 400 and "Enter a valid email address" in page
@@ -166,11 +166,11 @@ def test_bad_input_is_explained_and_kept(client, alice, mailbox):
 @pytest.mark.parametrize("address", ["charlie@other.example", ""])
 def test_an_account_with_another_address_cannot_accept(client, alice, charlie, mailbox, address):
     with_email(charlie, address)
-    client.force_login(alice)
+    sign_in_as(client, alice)
     invite(client, email="dana@example.com", role="editor")
     link = received_link(mailbox, "dana@example.com")
     holder = type(client)()  # the link was forwarded, or read over someone's shoulder
-    holder.force_login(charlie)
+    sign_in_as(holder, charlie)
     page = holder.get(link)
     html = page.content.decode()
     assert page.status_code == 403 and 'id="invitation-someone-else"' in html
@@ -190,21 +190,21 @@ def test_an_account_with_another_address_cannot_accept(client, alice, charlie, m
 
 def test_the_address_matches_whatever_its_case(client, alice, charlie, mailbox):
     with_email(charlie, "charlie@example.com")
-    client.force_login(alice)
+    sign_in_as(client, alice)
     invite(client, email="Charlie@EXAMPLE.com", role="viewer")
     link = received_link(mailbox, "Charlie@EXAMPLE.com")
     other = type(client)()
-    other.force_login(charlie)
+    sign_in_as(other, charlie)
     assert other.post(link).status_code == 302
     assert Membership.objects.get(team__slug="acme", user=charlie).role == "viewer"
 
 
 def test_signing_out_from_the_refusal_comes_back_to_the_invitation(client, alice, charlie, mailbox):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     invite(client)
     link = received_link(mailbox, "dana@example.com")
     holder = type(client)()
-    holder.force_login(charlie)
+    sign_in_as(holder, charlie)
     form = next(f for f in forms_on(holder.get(link))
                 if f["attrs"].get("action") == "/accounts/logout/" and "next" in f["fields"])
     response = holder.post("/accounts/logout/", form["fields"])
@@ -225,7 +225,7 @@ def test_the_service_refuses_someone_else_too(alice, charlie, team):
 
 def test_the_link_uses_public_url_whatever_host_the_request_named(client, alice, mailbox, settings):
     settings.PUBLIC_URL = "https://cards.example.com"
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert invite(client, HTTP_HOST="127.0.0.1:6666").status_code == 302
     [link] = mailbox.links("dana@example.com")
     assert link.startswith("https://cards.example.com/invitations/")
@@ -234,7 +234,7 @@ def test_the_link_uses_public_url_whatever_host_the_request_named(client, alice,
 
 def test_without_public_url_the_owner_gets_the_path_and_no_email_goes_out(client, alice, mailbox, settings):
     settings.PUBLIC_URL = ""
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = invite(client, HTTP_HOST="127.0.0.1:6666")
     page = response.content.decode()
     assert response.status_code == 200 and "PUBLIC_URL" in page and "is not set" in page
@@ -268,7 +268,7 @@ def test_when_the_mail_server_is_down_the_owner_gets_the_link(client, alice, mai
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         settings.EMAIL_PORT = sock.getsockname()[1]
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = invite(client)
     page = response.content.decode()
     assert response.status_code == 200 and "could not be sent" in page and "/invitations/" in page
@@ -277,24 +277,24 @@ def test_when_the_mail_server_is_down_the_owner_gets_the_link(client, alice, mai
 
 @pytest.mark.parametrize("persona,status", [("editor", 403), ("viewer", 403), ("outsider", 404)])
 def test_only_owners_invite(client, personas, persona, status, mailbox):
-    client.force_login(personas[persona])
+    sign_in_as(client, personas[persona])
     assert client.get(INVITE_URL).status_code == status
     assert invite(client).status_code == status
     assert mailbox.messages == [] and not Invitation.objects.exists()
 
 
 def test_owners_of_another_team_cannot_withdraw_ours(client, alice, charlie, mailbox):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     invite(client)
     invitation = Invitation.objects.get()
-    client.force_login(charlie)
+    sign_in_as(client, charlie)
     assert client.post(f"/t/other/settings/invitations/{invitation.pk}/withdraw/").status_code == 404
     invitation.refresh_from_db()
     assert invitation.revoked_at is None
 
 
 def test_the_signup_password_is_never_in_the_page_or_log(client, alice, mailbox, caplog):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     invite(client)
     link = received_link(mailbox, "dana@example.com")
     response = type(client)().post(link, {"username": "dana", "password1": PASSWORD + "X", "password2": "other"})

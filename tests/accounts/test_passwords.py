@@ -13,7 +13,7 @@ from django_tasks_db.models import DBTaskResult
 
 from conftest import PASSWORD
 from contactcards.accounts.models import ResetRequest
-from tests.support.helpers import is_signed_in, sign_in_client
+from tests.support.helpers import is_signed_in, sign_in_as, sign_in_client
 
 pytestmark = pytest.mark.django_db
 NEW_PASSWORD = "violet-kettle-harbour-9"
@@ -41,7 +41,7 @@ def test_changing_my_password_signs_out_my_other_sessions(client, alice):
 
 
 def test_a_weak_or_wrong_password_change_is_explained(client, alice):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.post("/accounts/password/", {"old_password": "nope", "new_password1": "1",
                                                    "new_password2": "1"})
     page = response.content.decode()

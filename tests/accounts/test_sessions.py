@@ -8,7 +8,7 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from tests.support.helpers import is_signed_in, sign_in_client
+from tests.support.helpers import is_signed_in, sign_in_as, sign_in_client
 
 pytestmark = pytest.mark.django_db
 SIGNED_IN_PAGES = ["/t/acme/", "/t/acme/history/", "/t/acme/settings/", "/t/acme/numbers/+15550001001/",
@@ -18,7 +18,7 @@ SIGNED_IN_PAGES = ["/t/acme/", "/t/acme/history/", "/t/acme/settings/", "/t/acme
 
 @pytest.mark.parametrize("url", SIGNED_IN_PAGES)
 def test_signed_in_pages_are_never_stored(client, alice, url):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get(url)
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
@@ -26,7 +26,7 @@ def test_signed_in_pages_are_never_stored(client, alice, url):
 
 @pytest.mark.parametrize("url", ["/accounts/login/", "/t/acme/", "/admin/", "/accounts/password/reset/"])
 def test_every_response_sends_a_permissions_policy(client, alice, url):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     policy = client.get(url)["Permissions-Policy"]
     assert "camera=()" in policy and "microphone=()" in policy and "geolocation=()" in policy
 
@@ -73,7 +73,7 @@ def test_sign_out_everywhere_ends_every_session(client, alice, bob):
 
 
 def test_sign_out_everywhere_needs_a_post(client, alice):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert client.get("/accounts/sign-out-everywhere/").status_code == 405
     assert is_signed_in(client)
 

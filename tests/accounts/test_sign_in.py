@@ -9,7 +9,7 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth import get_user_model
 
 from conftest import PASSWORD
-from tests.support.helpers import LOGIN_URL, is_signed_in, sign_in_client
+from tests.support.helpers import LOGIN_URL, is_signed_in, sign_in_as, sign_in_client
 
 OFFICE, HOME = "203.0.113.7", "198.51.100.20"
 pytestmark = pytest.mark.django_db
@@ -101,10 +101,10 @@ def test_the_account_page_shows_my_own_activity_only(client, alice, bob):
 @pytest.mark.parametrize("page", ["axes_accesslog", "axes_accessfailurelog", "axes_accessattempt"])
 def test_superusers_read_everyones_activity_in_the_admin(client, alice, page):
     sign_in_client(client, "alice", "wrong-password-1", ip=OFFICE)
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert client.get(f"/admin/axes/{page.split('_')[1]}/").status_code == 302  # not staff
     root = get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD)
-    client.force_login(root)
+    sign_in_as(client, root)
     response = client.get(f"/admin/axes/{page.split('_')[1]}/")
     assert response.status_code == 200
     if page == "axes_accessfailurelog":

@@ -20,6 +20,7 @@ from tests.support.helpers import (
     current_code,
     enter_code,
     is_signed_in,
+    sign_in_as,
     sign_in_client,
 )
 
@@ -56,7 +57,7 @@ def test_a_recovery_code_works_once(client, alice):
 
 
 def test_setting_it_up_from_the_account_page(client, alice):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert "Off: your password alone" in client.get("/accounts/").content.decode()
     page = client.post("/accounts/two-factor/setup/", {"setup_view-current_step": "welcome"})
     key = client.session["django_two_factor-qr_secret_key"]
@@ -88,7 +89,7 @@ def test_a_session_from_before_the_device_ends_and_cannot_add_its_own(client, al
     old = type(client)()
     sign_in_client(old, "alice")  # the password alone (there is no device yet)
     assert old.get("/t/acme/").status_code == 200
-    client.force_login(alice)
+    sign_in_as(client, alice)
     set_up_with_the_wizard(client)  # the owner of the account turns two-factor on elsewhere
     assert TOTPDevice.objects.filter(user=alice).count() == 1
 
@@ -130,7 +131,7 @@ def test_setup_is_refused_on_every_step_once_a_device_exists(client, alice, meth
         sign_in_client(client, "alice")
         enter_code(client, current_code(device))
     else:
-        client.force_login(alice)  # a session that did not use the code, still current
+        sign_in_as(client, alice)  # a session that did not use the code, still current
     response = getattr(client, method)(SETUP_URL, data)
     assert response.status_code == 302 and response["Location"] == "/accounts/"
     assert "Two-factor sign-in is already on for this account" in client.get("/accounts/").content.decode()
@@ -143,7 +144,7 @@ def test_setup_is_refused_on_every_step_once_a_device_exists(client, alice, meth
 
 
 def test_turning_it_off_and_on_again_works(client, alice):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     set_up_with_the_wizard(client)
     response = client.post("/accounts/two-factor/disable/", {"understand": "on"})
     assert response.status_code == 302 and not TOTPDevice.objects.filter(user=alice).exists()
@@ -163,7 +164,7 @@ def test_the_upgrade_ends_sessions_of_accounts_that_already_have_a_device(client
     bob = get_user_model().objects.get(pk=bob.pk)
     sessions = {user: type(client)() for user in (alice, bob, vera)}
     for user, session in sessions.items():
-        session.force_login(user)  # password-only sessions, as a device from before the fix left them
+        sign_in_as(session, user)  # password-only sessions, as a device from before the fix left them
         assert session.get("/accounts/").status_code == 200
     migration.end_sessions_of_accounts_with_a_device(apps, None)
     assert sessions[alice].get("/accounts/").status_code == 302
@@ -176,7 +177,7 @@ def test_the_upgrade_ends_sessions_of_accounts_that_already_have_a_device(client
 def test_a_member_without_it_is_sent_to_set_it_up_before_any_team_page(client, team, bob):
     team.require_two_factor = True
     team.save()
-    client.force_login(bob)
+    sign_in_as(client, bob)
     for url in ("/t/acme/", "/t/acme/history/", "/t/acme/settings/", "/t/acme/numbers/+15550001001/"):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/two-factor/required/")
@@ -189,7 +190,7 @@ def test_a_member_with_a_device_but_an_unverified_session_signs_in_again(client,
     team.require_two_factor = True
     team.save()
     device = add_totp_device(bob)
-    client.force_login(bob)  # a session that did not use the code
+    sign_in_as(client, bob)  # a session that did not use the code
     response = client.get("/t/acme/")
     assert response.status_code == 302 and response["Location"] == "/accounts/login/?next=/t/acme/"
     sign_in_client(client, "bob", next_path="/t/acme/")
@@ -201,13 +202,13 @@ def test_a_member_with_a_device_but_an_unverified_session_signs_in_again(client,
 def test_other_teams_are_not_affected(client, team, other_team, charlie):
     team.require_two_factor = True
     team.save()
-    client.force_login(charlie)
+    sign_in_as(client, charlie)
     assert client.get("/t/other/").status_code == 200
     assert client.get("/t/acme/").status_code == 404  # outsiders still learn nothing
 
 
 def test_the_owner_turns_it_on_once_verified_and_it_is_in_the_history(client, team, alice):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.post("/t/acme/settings/two-factor/", {"require_two_factor": "on"}, follow=True)
     assert "Set up two-factor sign-in for your own account" in response.content.decode()
     team.refresh_from_db()
@@ -227,7 +228,7 @@ def test_the_owner_turns_it_on_once_verified_and_it_is_in_the_history(client, te
 
 @pytest.mark.parametrize("persona,status", [("editor", 403), ("viewer", 403), ("outsider", 404)])
 def test_only_owners_change_the_requirement(client, personas, team, persona, status):
-    client.force_login(personas[persona])
+    sign_in_as(client, personas[persona])
     assert client.post("/t/acme/settings/two-factor/", {"require_two_factor": "on"}).status_code == status
     team.refresh_from_db()
     assert not team.require_two_factor

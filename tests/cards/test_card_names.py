@@ -6,7 +6,7 @@ import pytest
 
 from conftest import CARD_NUMBER
 from contactcards.models import AuditEntry
-from tests.support.helpers import URL, card_form, load, login, text
+from tests.support.helpers import URL, card_form, load, sign_in_as, text
 
 
 @pytest.mark.parametrize("field, typed, shown", [
@@ -17,7 +17,7 @@ from tests.support.helpers import URL, card_form, load, login, text
     ("last_name", "Support\x1b[31m", "control character (U+001B)"),
 ])
 def test_the_form_refuses_invisible_characters_with_a_clear_message(client, bob, sandbox, field, typed, shown):
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     response = client.post(URL, {**form, field: typed})
     page = text(response)
     assert f"The {field.replace('_', ' ')} contains an invisible" in page and shown in page
@@ -26,7 +26,7 @@ def test_the_form_refuses_invisible_characters_with_a_clear_message(client, bob,
 
 
 def test_ordinary_names_in_any_script_are_accepted(client, bob, sandbox):
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     client.post(URL, {**form, "first_name": "مركز الدعم", "last_name": "Zoë 客服 \u200d👩‍💻"})
     assert [w.body for w in sandbox.writes_for(CARD_NUMBER)] == [
         {"first_name": "مركز الدعم", "last_name": "Zoë 客服 \u200d👩‍💻"}]
@@ -34,7 +34,7 @@ def test_ordinary_names_in_any_script_are_accepted(client, bob, sandbox):
 
 def test_a_name_from_linq_with_invisible_characters_is_shown_with_them_visible(client, vera, sandbox):
     sandbox.set_card(CARD_NUMBER, first_name="Acme\u202egnp.exe", last_name="Bell\x07")
-    html = login(client, vera).get(URL).content.decode()
+    html = sign_in_as(client, vera).get(URL).content.decode()
     assert '<bdi>Acme<span class="hidden-char" title="U+202E RIGHT-TO-LEFT OVERRIDE">U+202E</span>gnp.exe</bdi>' in html
     assert '<span class="hidden-char" title="U+0007">U+0007</span>' in html
     assert "\u202e" not in html.split("<main", 1)[1]
@@ -42,5 +42,6 @@ def test_a_name_from_linq_with_invisible_characters_is_shown_with_them_visible(c
 
 def test_the_dashboard_shows_them_visible_too(client, vera, sandbox):
     sandbox.set_card(CARD_NUMBER, first_name="Acme\u202egnp.exe")
-    html = login(client, vera).post("/t/acme/refresh/", follow=True).content.decode()  # the dashboard shows the mirror
+    # the dashboard shows the mirror
+    html = sign_in_as(client, vera).post("/t/acme/refresh/", follow=True).content.decode()
     assert "\u202e" not in html and 'title="U+202E RIGHT-TO-LEFT OVERRIDE"' in html

@@ -8,7 +8,7 @@ from django.core import signing
 from conftest import CARD_NUMBER, EMPTY_NUMBER
 from contactcards.cards.forms import sign_loaded
 from contactcards.models import AuditEntry
-from tests.support.helpers import EMPTY_URL, URL, login, value_of
+from tests.support.helpers import EMPTY_URL, URL, sign_in_as, value_of
 from tests.support.photo_fixtures import Route, png_bytes
 
 LOADED = {"first_name": "Acme", "last_name": "Support", "image_url": "https://cdn.linqapp.com/contact-card/acme.png"}
@@ -23,7 +23,7 @@ def edit_data(**changes):
 
 
 def test_it_prefills_the_form_from_linq(client, alice):
-    response = login(client, alice).get(URL)
+    response = sign_in_as(client, alice).get(URL)
     assert response.status_code == 200
     html = response.content.decode()
     assert CARD_NUMBER in html
@@ -34,7 +34,7 @@ def test_it_prefills_the_form_from_linq(client, alice):
 
 
 def test_it_patches_only_the_changed_field(client, bob, sandbox):
-    response = login(client, bob).post(URL, edit_data(last_name="Help desk"))
+    response = sign_in_as(client, bob).post(URL, edit_data(last_name="Help desk"))
     assert response.status_code == 200
     writes = sandbox.writes_for(CARD_NUMBER)
     assert len(writes) == 1
@@ -49,13 +49,13 @@ def test_it_patches_only_the_changed_field(client, bob, sandbox):
 
 
 def test_it_trims_names_before_diffing(client, bob, sandbox):
-    response = login(client, bob).post(URL, edit_data(first_name="  Acme  ", last_name=" Support"))
+    response = sign_in_as(client, bob).post(URL, edit_data(first_name="  Acme  ", last_name=" Support"))
     assert "Nothing changed" in response.content.decode()
     assert sandbox.writes_for(CARD_NUMBER) == []
 
 
 def test_saving_without_changes_sends_nothing_and_writes_no_audit(client, bob, sandbox):
-    response = login(client, bob).post(URL, edit_data())
+    response = sign_in_as(client, bob).post(URL, edit_data())
     assert response.status_code == 200
     assert "Nothing changed, so nothing was sent to Linq." in response.content.decode()
     assert sandbox.writes_for(CARD_NUMBER) == []
@@ -65,24 +65,24 @@ def test_saving_without_changes_sends_nothing_and_writes_no_audit(client, bob, s
 def test_success_shows_the_card_as_linq_returned_it(client, bob, sandbox):
     sandbox.add_fault({"kind": "remote_change", "methods": ["PATCH"], "number": CARD_NUMBER,
                        "changes": {"last_name": "Changed elsewhere"}, "times": 1})
-    response = login(client, bob).post(URL, edit_data(first_name="Acme Corp"))
+    response = sign_in_as(client, bob).post(URL, edit_data(first_name="Acme Corp"))
     card = response.context["card"]
     assert card.first_name == "Acme Corp" and card.last_name == "Changed elsewhere"
 
 
 def test_inactive_card_is_shown_as_pending(client, alice, sandbox):
     sandbox.set_card(CARD_NUMBER, is_active=False)
-    assert "Pending" in login(client, alice).get(URL).content.decode()
+    assert "Pending" in sign_in_as(client, alice).get(URL).content.decode()
 
 
 def test_number_without_card_shows_create_form(client, bob):
-    response = login(client, bob).get(EMPTY_URL)
+    response = sign_in_as(client, bob).get(EMPTY_URL)
     assert response.context["mode"] == "create"
     assert "Set up a card" in response.content.decode()
 
 
 def test_create_posts_a_card(client, bob, sandbox):
-    response = login(client, bob).post(EMPTY_URL, {"action": "create", "first_name": "New", "last_name": ""})
+    response = sign_in_as(client, bob).post(EMPTY_URL, {"action": "create", "first_name": "New", "last_name": ""})
     assert response.status_code == 200
     assert sandbox.writes_for(EMPTY_NUMBER)[0].body == {"phone_number": EMPTY_NUMBER, "first_name": "New"}
     assert response.context["mode"] == "edit"
@@ -95,7 +95,7 @@ def test_create_on_existing_card_switches_to_edit_with_input_kept(client, bob, s
     # (A card that already exists at the re-read is not POSTed at all: see test_conflicts.py.)
     sandbox.add_fault({"kind": "remote_change", "methods": ["POST"], "times": 1,
                        "changes": {"first_name": "Someone", "last_name": "Else"}})
-    response = login(client, bob).post(EMPTY_URL, {"action": "create", "first_name": "Mine", "last_name": "Too"})
+    response = sign_in_as(client, bob).post(EMPTY_URL, {"action": "create", "first_name": "Mine", "last_name": "Too"})
     assert response.context["mode"] == "edit"
     html = response.content.decode()
     assert "A card already exists" in html
@@ -122,7 +122,7 @@ def test_create_on_existing_card_switches_to_edit_with_input_kept(client, bob, s
     ({"first_name": "x" * 101}, "first_name", "at most 100"),
 ])
 def test_it_rejects_bad_input_and_keeps_it(client, bob, sandbox, data, field, message):
-    response = login(client, bob).post(URL, edit_data(**data))
+    response = sign_in_as(client, bob).post(URL, edit_data(**data))
     assert response.status_code == 200
     assert message in " ".join(response.context["form"].errors[field])
     assert sandbox.writes_for(CARD_NUMBER) == []
@@ -133,7 +133,7 @@ def test_it_rejects_bad_input_and_keeps_it(client, bob, sandbox, data, field, me
 def test_a_tampered_loaded_field_reloads_the_card(client, bob, sandbox):
     data = edit_data(last_name="Mine")
     data["loaded"] = signing.dumps({"first_name": "X", "last_name": "", "image_url": ""}, salt="other")
-    response = login(client, bob).post(URL, data)
+    response = sign_in_as(client, bob).post(URL, data)
     assert response.status_code == 200
     assert sandbox.writes_for(CARD_NUMBER) == []
     assert "out of date" in response.content.decode()
@@ -141,7 +141,7 @@ def test_a_tampered_loaded_field_reloads_the_card(client, bob, sandbox):
 
 
 def test_garbage_post_never_500s(client, bob):
-    login(client, bob)
+    sign_in_as(client, bob)
     for data in ({}, {"action": "update"}, {"action": "create"}, {"action": "nonsense", "first_name": "\x00"}):
         assert client.post(URL, data).status_code == 200
         assert client.post(EMPTY_URL, data).status_code == 200
@@ -172,7 +172,7 @@ LINQ_ERRORS = [
 def test_linq_errors_show_inline_with_input_kept_and_are_audited(client, bob, sandbox, fault, outcome, status,
                                                                   code, text):
     sandbox.add_fault({**fault, "methods": ["PATCH"], "times": 1})
-    response = login(client, bob).post(URL, edit_data(last_name="Kept input"))
+    response = sign_in_as(client, bob).post(URL, edit_data(last_name="Kept input"))
     assert response.status_code == 200
     html = response.content.decode()
     assert text in html
@@ -190,7 +190,7 @@ def test_image_error_is_shown_under_the_image_field(client, bob, sandbox, photo_
     # A link that passes our own check (issue 14) and that Linq still refuses (the sandbox: "broken" links).
     image_server.routes["/broken.png"] = Route(body=png_bytes(700, 700))
     url = image_server.url("/broken.png")
-    response = login(client, bob).post(URL, edit_data(image_url=url))
+    response = sign_in_as(client, bob).post(URL, edit_data(image_url=url))
     form = response.context["form"]
     assert "could not use this image" in " ".join(form.errors["image_url"])
     assert value_of(response.content.decode(), "image_url") == url
@@ -198,7 +198,7 @@ def test_image_error_is_shown_under_the_image_field(client, bob, sandbox, photo_
 
 
 def test_unreachable_linq_on_save(client, bob, settings):
-    login(client, bob)
+    sign_in_as(client, bob)
     settings.LINQ_API_BASE_URL = "http://127.0.0.1:9/api/partner"
     response = client.post(URL, edit_data(last_name="Offline"))
     assert response.status_code == 200
@@ -218,7 +218,7 @@ def test_unreachable_linq_on_save(client, bob, settings):
                                    {"kind": "drop"}, {"kind": "error", "status": 401, "code": 2004}])
 def test_load_errors_render_a_banner_not_a_500(client, alice, sandbox, fault):
     sandbox.add_fault({**fault, "methods": ["GET"], "times": 1})
-    response = login(client, alice).get(URL)
+    response = sign_in_as(client, alice).get(URL)
     assert response.status_code == 200
     assert "could not be loaded" in response.content.decode()
     assert response.context["form"] is None
@@ -233,18 +233,18 @@ def test_it_requires_login(client, team):
 
 
 def test_it_checks_team_membership(client, charlie, sandbox):
-    login(client, charlie)
+    sign_in_as(client, charlie)
     assert client.get(URL).status_code == 404
     assert client.post(URL, edit_data(last_name="Hacked")).status_code == 404
     assert sandbox.requests == []
 
 
 def test_unknown_number_is_404(client, alice):
-    assert login(client, alice).get("/t/acme/numbers/+15559999999/").status_code == 404
+    assert sign_in_as(client, alice).get("/t/acme/numbers/+15559999999/").status_code == 404
 
 
 def test_viewer_can_read_but_not_write(client, vera, sandbox):
-    login(client, vera)
+    sign_in_as(client, vera)
     response = client.get(URL)
     assert response.status_code == 200
     assert "Save changes" not in response.content.decode()
@@ -257,14 +257,14 @@ def test_owner_and_editor_can_write(client, alice, bob, sandbox):
     loaded = dict(LOADED)
     for user, name in ((alice, "A"), (bob, "B")):
         data = {**loaded, "last_name": name}
-        login(client, user).post(URL, {"action": "update", "loaded": sign_loaded(loaded), **data})
+        sign_in_as(client, user).post(URL, {"action": "update", "loaded": sign_loaded(loaded), **data})
         loaded = data  # each save starts from the card as it is now (a stale form gets the conflict view)
     assert [w.body for w in sandbox.writes_for(CARD_NUMBER)] == [{"last_name": "A"}, {"last_name": "B"}]
 
 
 def test_a_failed_call_is_logged_with_its_trace_id_and_without_the_token(client, bob, sandbox, caplog):
     sandbox.add_fault({"kind": "error", "status": 500, "code": 3006, "methods": ["PATCH"], "times": 1})
-    login(client, bob).post(URL, edit_data(last_name="Logged"))
+    sign_in_as(client, bob).post(URL, edit_data(last_name="Logged"))
     entry = AuditEntry.objects.get()
     lines = [r.getMessage() for r in caplog.records if r.name == "contactcards.common.clients"]
     assert any(entry.trace_id in line and "code=3006" in line for line in lines)

@@ -6,7 +6,7 @@ from django.core import signing
 
 from conftest import CARD_NUMBER, EMPTY_NUMBER
 from contactcards.models import AuditEntry
-from tests.support.helpers import EMPTY_URL, URL, card_form, load, login, text
+from tests.support.helpers import EMPTY_URL, URL, card_form, load, sign_in_as, text
 
 
 def loaded_of(fields: dict[str, str]) -> dict[str, str]:
@@ -14,7 +14,7 @@ def loaded_of(fields: dict[str, str]) -> dict[str, str]:
 
 
 def test_a_field_changed_by_both_sends_nothing_and_shows_all_three_values(client, bob, sandbox):
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     sandbox.set_card(CARD_NUMBER, first_name="Remote")  # someone else, in Linq's dashboard
     response = client.post(URL, {**form, "first_name": "Mine"})
 
@@ -31,7 +31,7 @@ def test_a_field_changed_by_both_sends_nothing_and_shows_all_three_values(client
 
 
 def test_keep_mine_is_a_deliberate_second_save_of_only_my_changes(client, bob, sandbox):
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     sandbox.set_card(CARD_NUMBER, first_name="Remote", last_name="Their desk")
     keep = card_form(client.post(URL, {**form, "first_name": "Mine"}))
     assert keep["last_name"] == "Their desk"  # keeping mine does not revert their other change
@@ -45,7 +45,7 @@ def test_keep_mine_is_a_deliberate_second_save_of_only_my_changes(client, bob, s
 
 
 def test_take_linqs_version_reloads_the_card(client, bob, sandbox):
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     sandbox.set_card(CARD_NUMBER, first_name="Remote")
     response = client.post(URL, {**form, "first_name": "Mine"})
     assert f'href="{URL}">Take Linq' in response.content.decode()
@@ -54,7 +54,7 @@ def test_take_linqs_version_reloads_the_card(client, bob, sandbox):
 
 
 def test_untouched_fields_changed_remotely_go_ahead_with_my_fields_only(client, bob, sandbox):
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     sandbox.set_card(CARD_NUMBER, last_name="Their desk")
     response = client.post(URL, {**form, "first_name": "Mine"})
 
@@ -69,7 +69,7 @@ def test_untouched_fields_changed_remotely_go_ahead_with_my_fields_only(client, 
 
 
 def test_the_same_change_made_by_both_sends_nothing(client, bob, sandbox):
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     sandbox.set_card(CARD_NUMBER, first_name="Same")
     response = client.post(URL, {**form, "first_name": "Same"})
     assert "Linq already has these values" in text(response)
@@ -78,7 +78,7 @@ def test_the_same_change_made_by_both_sends_nothing(client, bob, sandbox):
 
 
 def test_the_re_read_is_one_get_and_does_not_spend_the_budget(client, bob, sandbox):
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     before = len(sandbox.requests)
     response = client.post(URL, {**form, "first_name": "Mine"})
     assert [r.method for r in sandbox.requests[before:]] == ["GET", "PATCH"]
@@ -86,7 +86,7 @@ def test_the_re_read_is_one_get_and_does_not_spend_the_budget(client, bob, sandb
 
 
 def test_if_the_card_cannot_be_re_read_nothing_is_sent(client, bob, sandbox):
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     sandbox.add_fault({"kind": "error", "status": 500, "code": 3006, "methods": ["GET"], "times": 1})
     response = client.post(URL, {**form, "first_name": "Mine"})
     assert response.status_code == 200
@@ -100,7 +100,7 @@ def test_if_the_card_cannot_be_re_read_nothing_is_sent(client, bob, sandbox):
 
 
 def test_a_card_set_up_meanwhile_is_not_posted_over(client, bob, sandbox):
-    form = load(login(client, bob), EMPTY_URL)
+    form = load(sign_in_as(client, bob), EMPTY_URL)
     sandbox.set_card(EMPTY_NUMBER, first_name="Someone")
     response = client.post(EMPTY_URL, {**form, "first_name": "Mine"})
     assert "A card already exists at Linq for this number, so nothing was created" in text(response)
@@ -115,7 +115,7 @@ def test_a_change_between_re_read_and_patch_is_merged_by_linq(client, bob, sandb
 
     PATCH merges, so only the fields the person changed are overwritten; theirs survive.
     """
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     sandbox.add_fault({"kind": "remote_change", "methods": ["PATCH"], "times": 1,
                        "changes": {"last_name": "Their desk"}})
     client.post(URL, {**form, "first_name": "Mine"})

@@ -22,7 +22,7 @@ from django.utils import timezone
 from conftest import CARD_NUMBER, Client
 from contactcards.cards.guard import FORM_TOKEN_TTL
 from contactcards.models import AuditEntry, FormToken, PhoneNumber
-from tests.support.helpers import URL, card_form, load, login, text
+from tests.support.helpers import URL, card_form, load, sign_in_as, text
 
 postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="real concurrent writers need Postgres row locks"
@@ -30,7 +30,7 @@ postgres_only = pytest.mark.skipif(
 
 
 def test_the_same_form_posted_twice_sends_one_patch(client, bob, sandbox):
-    form = {**load(login(client, bob)), "first_name": "Once"}
+    form = {**load(sign_in_as(client, bob)), "first_name": "Once"}
     first = client.post(URL, form)
     second = client.post(URL, form)  # a double click, or the browser's "resubmit"
 
@@ -45,7 +45,7 @@ def test_the_same_form_posted_twice_sends_one_patch(client, bob, sandbox):
 
 def test_a_resubmitted_failed_form_does_not_resend(client, bob, sandbox):
     sandbox.add_fault({"kind": "error", "status": 500, "code": 2022, "methods": ["PATCH"], "times": 1})
-    form = {**load(login(client, bob)), "first_name": "Once"}
+    form = {**load(sign_in_as(client, bob)), "first_name": "Once"}
     client.post(URL, form)
     second = client.post(URL, form)
     assert len(sandbox.writes_for(CARD_NUMBER)) == 1
@@ -55,7 +55,7 @@ def test_a_resubmitted_failed_form_does_not_resend(client, bob, sandbox):
 
 
 def test_every_rendering_of_the_form_has_a_new_token(client, bob, sandbox):
-    login(client, bob)
+    sign_in_as(client, bob)
     first, second = load(client), load(client)
     assert first["token"] != second["token"] and len(first["token"]) == 32
     after_save = card_form(client.post(URL, {**first, "first_name": "Next"}))
@@ -63,7 +63,7 @@ def test_every_rendering_of_the_form_has_a_new_token(client, bob, sandbox):
 
 
 def test_two_tabs_with_the_same_change_send_one_patch(client, bob, sandbox):
-    login(client, bob)
+    sign_in_as(client, bob)
     tab1, tab2 = load(client), load(client)
     client.post(URL, {**tab1, "first_name": "Same"})
     response = client.post(URL, {**tab2, "first_name": "Same"})
@@ -73,7 +73,7 @@ def test_two_tabs_with_the_same_change_send_one_patch(client, bob, sandbox):
 
 def test_two_people_saving_one_after_the_other_get_one_write_and_a_conflict(client, alice, bob, sandbox):
     other = Client()
-    alice_form, bob_form = load(login(client, alice)), load(login(other, bob))
+    alice_form, bob_form = load(sign_in_as(client, alice)), load(sign_in_as(other, bob))
     client.post(URL, {**alice_form, "first_name": "Alice's"})
     response = other.post(URL, {**bob_form, "first_name": "Bob's"})
     assert [w.body for w in sandbox.writes_for(CARD_NUMBER)] == [{"first_name": "Alice's"}]
@@ -82,7 +82,7 @@ def test_two_people_saving_one_after_the_other_get_one_write_and_a_conflict(clie
 
 
 def test_a_malformed_token_is_refused_with_the_input_kept(client, bob, sandbox):
-    form = {**load(login(client, bob)), "first_name": "Mine", "token": "not-a-token"}
+    form = {**load(sign_in_as(client, bob)), "first_name": "Mine", "token": "not-a-token"}
     response = client.post(URL, form)
     assert "This form is out of date" in text(response)
     kept = card_form(response)
@@ -160,7 +160,7 @@ def _post_together(posts: list[tuple[Client, dict]]) -> list:
 def test_a_double_click_sends_one_patch_under_real_concurrency(transactional_db, bob, sandbox):
     # The PATCH takes a while, so the second request arrives while the first is in flight.
     sandbox.add_fault({"kind": "latency", "seconds": 0.5, "methods": ["PATCH"]})
-    clicks = [login(Client(), bob), login(Client(), bob)]
+    clicks = [sign_in_as(Client(), bob), sign_in_as(Client(), bob)]
     form = {**load(clicks[0]), "first_name": "Once"}
     responses = _post_together([(clicks[0], form), (clicks[1], form)])
 
@@ -175,7 +175,7 @@ def test_a_double_click_sends_one_patch_under_real_concurrency(transactional_db,
 @pytest.mark.postgres
 def test_two_people_saving_at_once_get_one_write_and_one_conflict(transactional_db, alice, bob, sandbox):
     sandbox.add_fault({"kind": "latency", "seconds": 0.5, "methods": ["PATCH"]})
-    alice_client, bob_client = login(Client(), alice), login(Client(), bob)
+    alice_client, bob_client = sign_in_as(Client(), alice), sign_in_as(Client(), bob)
     alice_form, bob_form = load(alice_client), load(bob_client)
     responses = _post_together([(alice_client, {**alice_form, "first_name": "Alice's"}),
                                 (bob_client, {**bob_form, "first_name": "Bob's"})])
@@ -195,6 +195,6 @@ def test_old_form_tokens_are_removed_as_new_ones_are_used(client, bob, sandbox):
     recent = FormToken.objects.create(token="b" * 32, number=number)
     # used_at is auto_now_add: age the old row in place (FormToken is not append-only).
     FormToken.objects.filter(pk=old.pk).update(used_at=timezone.now() - FORM_TOKEN_TTL - timedelta(minutes=1))
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     client.post(URL, {**form, "last_name": "Fresh"})
     assert set(FormToken.objects.values_list("token", flat=True)) == {recent.token, form["token"]}

@@ -11,11 +11,11 @@ from django.urls import reverse
 from conftest import CARD_NUMBER
 from contactcards.cards.forms import unsign_loaded
 from contactcards.models import AuditEntry
-from tests.support.helpers import URL, card_form, load, login, retry_form, text
+from tests.support.helpers import URL, card_form, load, retry_form, sign_in_as, text
 
 
 def save(client, user, **changes):
-    form = load(login(client, user))
+    form = load(sign_in_as(client, user))
     return form, client.post(URL, {**form, **changes})
 
 
@@ -45,7 +45,7 @@ def test_2022_offers_retry_now_with_the_same_changes(client, bob, sandbox):
 
 
 def test_retry_now_is_not_offered_when_the_budget_is_spent(client, bob, sandbox):
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     for n in range(2):
         form = card_form(client.post(URL, {**form, "last_name": f"Desk {n}"}))
     sandbox.add_fault({"kind": "error", "status": 500, "code": 2022, "methods": ["PATCH"], "times": 1})

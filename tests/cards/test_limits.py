@@ -15,16 +15,16 @@ from django.utils import timezone
 from conftest import CARD_NUMBER, EMPTY_NUMBER
 from contactcards.cards.budget import write_budget
 from contactcards.models import AuditEntry, PhoneNumber
-from tests.support.helpers import EMPTY_URL, URL, card_form, load, login, text
+from tests.support.helpers import EMPTY_URL, URL, card_form, load, sign_in_as, text
 
 
 def test_card_page_shows_the_writes_left(client, bob, sandbox):
-    response = login(client, bob).get(URL)
+    response = sign_in_as(client, bob).get(URL)
     assert "3 of 3 Linq writes left in the current 10 minutes" in text(response)
 
 
 def test_four_saves_in_a_row_three_reach_linq_and_the_fourth_is_refused_here(client, bob, sandbox):
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     responses = []
     for n in range(1, 5):
         response = client.post(URL, {**form, "last_name": f"Desk {n}"})
@@ -50,7 +50,7 @@ def test_four_saves_in_a_row_three_reach_linq_and_the_fourth_is_refused_here(cli
 
 
 def test_the_budget_is_per_number(client, bob, sandbox):
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     for n in range(3):
         form = card_form(client.post(URL, {**form, "last_name": f"Desk {n}"}))
     response = client.post(EMPTY_URL, {**load(client, EMPTY_URL), "first_name": "New line"})
@@ -59,7 +59,7 @@ def test_the_budget_is_per_number(client, bob, sandbox):
 
 
 def test_a_spent_budget_is_shown_on_the_page_before_anyone_types(client, bob, sandbox):
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     for n in range(3):
         form = card_form(client.post(URL, {**form, "last_name": f"Desk {n}"}))
     page = text(client.get(URL))
@@ -72,7 +72,7 @@ def test_a_spent_budget_is_shown_on_the_page_before_anyone_types(client, bob, sa
 def test_a_429_blocks_the_number_until_retry_after(client, bob, sandbox, where, fmt):
     sandbox.add_fault({"kind": "error", "status": 429, "code": 1007, "retry_after": 120, "methods": ["PATCH"],
                        "times": 1, "retry_after_in": where, "retry_after_format": fmt})
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     response = client.post(URL, {**form, "last_name": "Too soon"})
     assert "used its Linq write budget" in text(response)
     entry = AuditEntry.objects.get()
@@ -125,7 +125,7 @@ def test_failed_writes_count_because_linq_may_count_them(team, bob):
 
 def test_the_countdown_script_exists_and_is_only_loaded_when_waiting(client, bob, sandbox):
     assert finders.find("js/countdown.js")
-    html = login(client, bob).get(URL).content.decode()
+    html = sign_in_as(client, bob).get(URL).content.decode()
     assert "countdown.js" not in html
     form = load(client)
     for n in range(4):

@@ -15,7 +15,7 @@ from conftest import CARD_NUMBER
 from contactcards.linq.client import MAX_CODE, MAX_RETRY_AFTER, MAX_TRACE_ID
 from contactcards.models import AuditEntry
 from devtools.sandbox.app import ODD_ANSWERS
-from tests.support.helpers import URL, card_form, load, login, text
+from tests.support.helpers import URL, card_form, load, sign_in_as, text
 
 PRESETS = sorted(ODD_ANSWERS)
 TYPED = "Typed Desk"
@@ -33,7 +33,7 @@ def assert_storable(entry: AuditEntry) -> None:
 @pytest.mark.parametrize("preset", PRESETS)
 def test_reads_answered_oddly_never_break_a_page(client, bob, sandbox, preset):
     sandbox.add_fault({"kind": "answer", "preset": preset, "methods": ["GET"]})
-    login(client, bob)
+    sign_in_as(client, bob)
     refreshed = client.post(reverse("dashboard_refresh", args=["acme"]), follow=True)  # one GET of every card
     assert refreshed.status_code == 200
     for url in (reverse("dashboard", args=["acme"]), URL, reverse("number_history", args=["acme", CARD_NUMBER])):
@@ -44,7 +44,7 @@ def test_reads_answered_oddly_never_break_a_page(client, bob, sandbox, preset):
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_a_save_answered_oddly_keeps_the_input_and_records_the_attempt(client, bob, sandbox, preset):
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     sandbox.add_fault({"kind": "answer", "preset": preset, "methods": ["PATCH"], "times": 1})
     response = client.post(URL, {**form, "last_name": TYPED})
     assert response.status_code < 500
@@ -70,7 +70,7 @@ def test_a_save_answered_oddly_keeps_the_input_and_records_the_attempt(client, b
     ("trace_id_long", {"linq_code": 3006, "trace_id": "b" * (MAX_TRACE_ID - 17) + "~"}),
 ])
 def test_the_issue_rows_are_recorded_within_limits(client, bob, sandbox, preset, values):
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     sandbox.add_fault({"kind": "answer", "preset": preset, "methods": ["PATCH"], "times": 1})
     response = client.post(URL, {**form, "last_name": TYPED})
     assert response.status_code < 500
@@ -86,7 +86,7 @@ def test_the_issue_rows_are_recorded_within_limits(client, bob, sandbox, preset,
 @pytest.mark.parametrize("odd_name", ["Ac\x00me", "Acme\u202egnp.exe", "Ac\ud800me", "Acme\x07"])
 def test_a_card_with_an_odd_name_at_linq_can_be_edited(client, bob, sandbox, odd_name):
     sandbox.set_card(CARD_NUMBER, first_name=odd_name, last_name="Support")
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     response = client.post(URL, {**form, "last_name": TYPED})
     assert response.status_code == 200
     assert [w.body for w in sandbox.writes_for(CARD_NUMBER)] == [{"last_name": TYPED}]

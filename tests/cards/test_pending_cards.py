@@ -11,7 +11,7 @@ import pytest
 from conftest import CARD_NUMBER, TOKEN
 from contactcards.linq import LinqClient, LinqError
 from contactcards.models import AuditEntry
-from tests.support.helpers import URL, card_form, load, login, text
+from tests.support.helpers import URL, card_form, load, sign_in_as, text
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def test_the_sandbox_refuses_patch_on_a_card_that_is_not_active(sandbox_server, 
 
 
 def test_a_pending_card_gets_the_set_up_form_pre_filled_with_what_linq_has(client, bob, pending):
-    response = login(client, bob).get(URL)
+    response = sign_in_as(client, bob).get(URL)
     page = text(response)
     form = card_form(response)
     assert form["action"] == "create" and (form["first_name"], form["last_name"]) == ("Acme", "Onboarding")
@@ -36,7 +36,7 @@ def test_a_pending_card_gets_the_set_up_form_pre_filled_with_what_linq_has(clien
 
 
 def test_setting_it_up_again_sends_one_post_with_the_whole_card(client, bob, sandbox, pending):
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     response = client.post(URL, {**form, "last_name": "Support"})
     writes = sandbox.writes_for(CARD_NUMBER)
     assert [(w.method, w.body) for w in writes] == [  # the whole card: what Linq had, with the edit on top
@@ -48,7 +48,7 @@ def test_setting_it_up_again_sends_one_post_with_the_whole_card(client, bob, san
 
 
 def test_an_edit_of_a_card_that_became_pending_switches_to_set_up_without_sending(client, bob, sandbox):
-    form = load(login(client, bob))  # loaded while the card was active
+    form = load(sign_in_as(client, bob))  # loaded while the card was active
     sandbox.set_card(CARD_NUMBER, is_active=False)
     response = client.post(URL, {**form, "last_name": "Kept"})
     assert sandbox.writes_for(CARD_NUMBER) == [] and not AuditEntry.objects.exists()
@@ -59,7 +59,7 @@ def test_an_edit_of_a_card_that_became_pending_switches_to_set_up_without_sendin
 
 def test_a_patch_refused_with_404_2012_switches_to_set_up_with_the_input_kept(client, bob, sandbox):
     sandbox.set_card(CARD_NUMBER, image_url=None)  # no photo link to check when it is set up again
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     sandbox.add_fault({"kind": "error", "status": 404, "code": 2012, "methods": ["PATCH"], "times": 1})
     response = client.post(URL, {**form, "last_name": "Kept"})
     assert response.status_code == 200
@@ -77,5 +77,5 @@ def test_a_patch_refused_with_404_2012_switches_to_set_up_with_the_input_kept(cl
 
 
 def test_a_viewer_sees_the_pending_card_read_only(client, vera, pending):
-    page = text(login(client, vera).get(URL))
+    page = text(sign_in_as(client, vera).get(URL))
     assert "Onboarding" in page and "Pending" in page and "no contact card yet" not in page

@@ -13,13 +13,13 @@ from contactcards.cards.services import _outcome_of, card_update
 from contactcards.history.audit import Attempt
 from contactcards.linq import Card, LinqError
 from contactcards.models import AuditEntry, PhoneNumber
-from tests.support.helpers import URL, card_form, load, login, text
+from tests.support.helpers import URL, card_form, load, sign_in_as, text
 
 LOADED = {"first_name": "Acme", "last_name": "Support", "image_url": "https://cdn.linqapp.com/contact-card/acme.png"}
 
 
 def test_a_card_removed_at_linq_switches_to_create_and_sends_nothing(client, bob, sandbox):
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     del sandbox.cards[CARD_NUMBER]  # removed in Linq's dashboard since the page was loaded
     response = client.post(URL, {**form, "first_name": "Mine"})
     assert sandbox.writes_for(CARD_NUMBER) == []

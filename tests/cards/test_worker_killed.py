@@ -29,7 +29,7 @@ from django.test import Client
 
 from conftest import CARD_NUMBER
 from contactcards.models import AuditEntry
-from tests.support.helpers import card_form, forms_on
+from tests.support.helpers import card_form, forms_on, sign_in_as
 from tests.support.worker import worker_env
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -96,7 +96,7 @@ def gunicorn(transactional_db, sandbox_server, sandbox, tmp_path):
 def signed_in(url: str, user) -> requests.Session:
     """A browser session for ``user`` (a session row in the test database, its cookie in requests)."""
     django_client = Client()
-    django_client.force_login(user)
+    sign_in_as(django_client, user)
     session = requests.Session()
     session.cookies.set("sessionid", django_client.cookies["sessionid"].value)
     return session

@@ -26,7 +26,7 @@ from contactcards.models import (
     PhoneNumber,
 )
 from contactcards.sync.settle import settle_attempts
-from tests.support.helpers import URL, card_form, load, login, text
+from tests.support.helpers import URL, card_form, load, sign_in_as, text
 
 HISTORY = reverse("number_history", args=["acme", CARD_NUMBER])
 
@@ -47,7 +47,7 @@ def pending_attempt(team, user, *, last_name: str = "Night shift") -> AuditEntry
 @pytest.mark.django_db(transaction=True)
 def test_the_attempt_is_committed_before_the_write_leaves(team, bob, sandbox):
     """While Linq holds the PATCH, another database connection already sees the attempt."""
-    client = login(Client(), bob)
+    client = sign_in_as(Client(), bob)
     form = load(client)
     sandbox.add_fault({"kind": "hold", "seconds": 30, "methods": ["PATCH"], "times": 1})
     responses = []
@@ -70,7 +70,7 @@ def test_the_attempt_is_committed_before_the_write_leaves(team, bob, sandbox):
         assert seen.outcome == AuditEntry.Outcome.PENDING and seen.in_flight
         assert (seen.username, seen.request_body) == ("bob", {"last_name": "Night shift"})
         assert write_budget(number=seen.number).used == 1  # an attempt spends the budget at once
-        history = text(login(Client(), bob).get(HISTORY))
+        history = text(sign_in_as(Client(), bob).get(HISTORY))
         assert "Sent, awaiting answer" in history
     finally:
         sandbox.release_holds()
@@ -82,7 +82,7 @@ def test_the_attempt_is_committed_before_the_write_leaves(team, bob, sandbox):
 
 def test_a_save_fills_in_the_outcome_of_its_own_attempt(client, bob, sandbox):
     sandbox.add_fault({"kind": "error", "status": 500, "code": 2022, "methods": ["PATCH"], "times": 1})
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     client.post(URL, {**form, "last_name": "Night shift"})
     entry = AuditEntry.objects.get()
     assert (entry.outcome, entry.http_status, entry.linq_code) == ("api_error", 500, 2022)
@@ -176,7 +176,7 @@ def stale_now(settings):
 def test_opening_the_number_settles_a_lost_attempt(client, team, bob, sandbox, stale_now, at_linq, applied):
     entry = pending_attempt(team, bob)
     sandbox.set_card(CARD_NUMBER, last_name=at_linq)
-    page = login(client, bob).get(URL)
+    page = sign_in_as(client, bob).get(URL)
     assert page.status_code == 200
     entry.refresh_from_db()
     assert (entry.outcome, entry.applied) == (AuditEntry.Outcome.UNKNOWN, applied)
@@ -191,7 +191,7 @@ def test_opening_the_number_settles_a_lost_attempt(client, team, bob, sandbox, s
 
 def test_an_attempt_still_in_flight_is_left_alone(client, team, bob, sandbox):
     entry = pending_attempt(team, bob)
-    login(client, bob).get(URL)
+    sign_in_as(client, bob).get(URL)
     entry.refresh_from_db()
     assert entry.is_pending and entry.in_flight and entry.reconciled_at is None
     assert "Sent, awaiting answer" in text(client.get(HISTORY))
@@ -199,7 +199,7 @@ def test_an_attempt_still_in_flight_is_left_alone(client, team, bob, sandbox):
 
 def test_an_unanswered_write_whose_re_read_failed_is_settled_later(client, bob, sandbox):
     # The PATCH is applied but dropped; the re-read right after fails too: the row says "unknown".
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     sandbox.add_fault({"kind": "drop", "methods": ["PATCH"], "times": 1})
     # The re-read before the write succeeds; the one right after the dropped PATCH fails.
     sandbox.add_fault({"kind": "error", "status": 503, "code": 3006, "methods": ["GET"], "skip": 1, "times": 1})
@@ -215,7 +215,7 @@ def test_an_unanswered_write_whose_re_read_failed_is_settled_later(client, bob, 
 
 def test_a_save_settles_a_lost_attempt_before_sending(client, team, bob, sandbox, stale_now):
     lost = pending_attempt(team, bob, last_name="Lost")
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     lost.refresh_from_db()
     assert lost.applied is False  # the page load settled it already
     client.post(URL, {**form, "last_name": "Found"})
@@ -286,7 +286,7 @@ def test_a_save_that_runs_out_of_time_ends_as_outcome_unknown(client, bob, sandb
     """The write takes longer than the request may wait: no killed worker, an unknown outcome, input kept."""
     settings.LINQ_REQUEST_BUDGET = 2.5  # the write gets at most the read timeout (2 s); no time is left to re-read
     sandbox.add_fault({"kind": "latency", "seconds": 5, "methods": ["PATCH"], "times": 1})
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     response = client.post(URL, {**form, "last_name": "Night shift"})
     assert response.status_code == 200
     assert card_form(response)["last_name"] == "Night shift"
@@ -298,6 +298,6 @@ def test_a_save_that_runs_out_of_time_ends_as_outcome_unknown(client, bob, sandb
 
 def test_every_request_gets_the_budget_from_the_middleware(client, bob, sandbox, settings):
     settings.LINQ_REQUEST_BUDGET = 0  # nothing may be sent
-    page = login(client, bob).get(URL)
+    page = sign_in_as(client, bob).get(URL)
     assert page.status_code == 200 and "ran out of time" in text(page)
     assert sandbox.requests == []

@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from conftest import CARD_NUMBER
 from contactcards.models import AuditEntry, Membership, Photo
+from tests.support.helpers import sign_in_as
 
 PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
 
@@ -74,7 +75,7 @@ def test_the_probe_covers_the_team_routes():
 
 
 def test_an_outsider_gets_404_from_every_team_url(client, charlie, acme_objects, sandbox):
-    client.force_login(charlie)
+    sign_in_as(client, charlie)
     answers = {}
     for route, name in team_routes():
         url = fill(route, slug="acme", values=acme_objects)
@@ -86,7 +87,7 @@ def test_an_outsider_gets_404_from_every_team_url(client, charlie, acme_objects,
 
 
 def test_an_outsider_cannot_reach_another_teams_objects_through_his_own_team(client, charlie, acme_objects):
-    client.force_login(charlie)
+    sign_in_as(client, charlie)
     answers = {}
     for route, name in team_routes():
         if not PARAM.search(route.replace("<slug:slug>", "")):

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 
 from conftest import TOKEN
 from contactcards.models import AuditEntry, Team
+from tests.support.helpers import sign_in_as
 
 NEW_TOKEN = "admin-set-token-77zz"
 
@@ -24,7 +25,7 @@ def team_form(team, **extra):
 
 
 def test_the_team_pages_show_only_the_last_four(client, root, team, alice):
-    client.force_login(root)
+    sign_in_as(client, root)
     listing = client.get("/admin/contactcards/team/").content.decode()
     assert f"set, ends in …{TOKEN[-4:]}" in listing
     page = client.get(f"/admin/contactcards/team/{team.pk}/change/").content.decode()
@@ -33,7 +34,7 @@ def test_the_team_pages_show_only_the_last_four(client, root, team, alice):
 
 
 def test_staff_sets_a_token_and_it_is_audited(client, root, team):
-    client.force_login(root)
+    sign_in_as(client, root)
     response = client.post(f"/admin/contactcards/team/{team.pk}/change/", team_form(team, token=NEW_TOKEN))
     assert response.status_code == 302
     team.refresh_from_db()
@@ -43,7 +44,7 @@ def test_staff_sets_a_token_and_it_is_audited(client, root, team):
 
 
 def test_a_blank_token_keeps_the_current_one(client, root, team):
-    client.force_login(root)
+    sign_in_as(client, root)
     response = client.post(f"/admin/contactcards/team/{team.pk}/change/", team_form(team, name="Acme Inc"))
     assert response.status_code == 302
     team.refresh_from_db()
@@ -52,14 +53,14 @@ def test_a_blank_token_keeps_the_current_one(client, root, team):
 
 
 def test_staff_adds_a_team_with_a_token(client, root):
-    client.force_login(root)
+    sign_in_as(client, root)
     data = team_form(Team(name="New Co", slug="newco"), token=NEW_TOKEN)
     assert client.post("/admin/contactcards/team/add/", data).status_code == 302
     assert Team.objects.get(slug="newco").get_token() == NEW_TOKEN
 
 
 def test_memberships_and_numbers_are_listed(client, root, alice, team):
-    client.force_login(root)
+    sign_in_as(client, root)
     assert "alice" in client.get("/admin/contactcards/membership/").content.decode()
     assert "+15550001001" in client.get("/admin/contactcards/phonenumber/").content.decode()
 
@@ -67,7 +68,7 @@ def test_memberships_and_numbers_are_listed(client, root, alice, team):
 def test_audit_entries_are_read_only(client, root, team):
     entry = AuditEntry.objects.create(team=team, phone_number="+15550001001", username="alice",
                                       action=AuditEntry.Action.UPDATE, outcome=AuditEntry.Outcome.SUCCESS)
-    client.force_login(root)
+    sign_in_as(client, root)
     page = client.get(f"/admin/contactcards/auditentry/{entry.pk}/change/")
     assert page.status_code == 200
     assert 'name="_save"' not in page.content.decode()
@@ -78,7 +79,7 @@ def test_audit_entries_are_read_only(client, root, team):
 
 
 def test_members_who_are_not_staff_cannot_use_the_admin(client, alice, team):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get("/admin/contactcards/team/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
@@ -87,7 +88,7 @@ def test_members_and_numbers_change_only_through_the_services(client, root, alic
     """The admin shows them; adding, changing or removing them is the settings page's (and the history's)."""
     from contactcards.models import Membership, PhoneNumber
 
-    client.force_login(root)
+    sign_in_as(client, root)
     membership = Membership.objects.get(team=team, user=alice)
     number = PhoneNumber.objects.filter(team=team).first()
     assert client.get("/admin/contactcards/membership/add/").status_code == 403

@@ -15,6 +15,7 @@ from conftest import CARD_NUMBER, TOKEN
 from contactcards.common import crypto
 from contactcards.models import PhoneNumber, Team, WebhookEndpoint, WebhookEvent
 from contactcards.sync.reads import card_fetch
+from tests.support.helpers import sign_in_as
 from tests.support.webhook_helpers import SECRET, deliver, endpoint_for, last_name_changed
 
 KEY_A = Fernet.generate_key().decode()
@@ -120,7 +121,7 @@ def test_without_the_key_the_token_cannot_be_read(db, settings):
 
 def test_a_lost_key_shows_a_banner_not_an_error_page(client, alice, team, sandbox, settings):
     settings.LINQADMIN_ENCRYPTION_KEYS = [KEY_B]  # the team's token was encrypted with another key
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get("/t/acme/")
     assert response.status_code == 200
     assert "cannot be decrypted" in response.content.decode()
@@ -135,7 +136,7 @@ def test_a_lost_key_on_the_card_page_is_a_banner_too(client, alice, team, sandbo
     from contactcards.models import AuditEntry
 
     settings.LINQADMIN_ENCRYPTION_KEYS = [KEY_B]
-    client.force_login(alice)
+    sign_in_as(client, alice)
     url = f"/t/acme/numbers/{CARD_NUMBER}/"
     response = client.get(url)
     assert response.status_code == 200

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
+from tests.support.helpers import sign_in_as
 from tests.support.i18n_lint import (
     javascript_files,
     python_files,
@@ -38,7 +39,7 @@ def test_the_catalogue_holds_the_marked_strings():
 
 @pytest.mark.django_db
 def test_pages_name_their_language(client, alice):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     with translation.override("en"):
         html = client.get("/t/acme/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert '<html lang="en' in html and "Sign out" in html
@@ -140,7 +141,7 @@ def test_the_english_catalogue_holds_every_marked_string(domain, tmp_path):
 
 @pytest.mark.django_db
 def test_a_translation_reaches_templates_python_and_javascript(client, alice, team, pseudo_language):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     html = client.get("/t/acme/", HTTP_ACCEPT_LANGUAGE=pseudo_language).content.decode()
     assert f'<html lang="{pseudo_language}"' in html
     for text in ("⟪Sign out⟫", "⟪Refresh from Linq⟫", "⟪Bulk edit the selected numbers⟫",

@@ -1,10 +1,10 @@
 """Every page of ours sends a strict Content-Security-Policy; the admin keeps Django's defaults."""
 
-from tests.support.helpers import login
+from tests.support.helpers import sign_in_as
 
 
 def test_pages_send_a_strict_csp(client, alice):
-    login(client, alice)
+    sign_in_as(client, alice)
     for url in ("/accounts/login/", "/t/acme/", "/t/acme/history/"):
         policy = client.get(url)["Content-Security-Policy"]
         assert "script-src 'self'" in policy and "style-src 'self'" in policy

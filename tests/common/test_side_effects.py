@@ -18,7 +18,7 @@ from django_tasks_db.models import DBTaskResult
 from conftest import CARD_NUMBER
 from contactcards.models import AuditEntry, OutsideChangeAlert
 from contactcards.sync.tasks import email_outside_change
-from tests.support.helpers import card_form
+from tests.support.helpers import card_form, sign_in_as
 
 pytestmark = pytest.mark.django_db(transaction=True)
 URL = f"/t/acme/numbers/{CARD_NUMBER}/"
@@ -56,7 +56,7 @@ def test_no_mail_or_write_happens_inside_a_transaction_or_on_a_get(client, alice
     alice.email = "alice@example.com"
     alice.save()
     OutsideChangeAlert.objects.create(team_id=alice.memberships.get().team_id, user=alice)
-    client.force_login(alice)
+    sign_in_as(client, alice)
     card_form(client.get(URL))  # what we know of the card
     sandbox.set_card(CARD_NUMBER, first_name="Acme", last_name="Changed elsewhere")
 

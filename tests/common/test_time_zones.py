@@ -11,7 +11,7 @@ from django.urls import reverse
 from conftest import CARD_NUMBER
 from contactcards.common.timezones import SESSION_KEY, parse_zone
 from contactcards.models import PhoneNumber, UserPreference
-from tests.support.helpers import make_entry
+from tests.support.helpers import make_entry, sign_in_as
 
 pytestmark = pytest.mark.django_db
 WHEN = datetime(2026, 6, 1, 12, 0, 5, tzinfo=UTC)
@@ -27,12 +27,12 @@ def history(client) -> str:
 
 
 def test_without_a_zone_times_are_utc_and_say_so(client, alice, entry):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert "2026-06-01 12:00:05 UTC" in history(client)
 
 
 def test_the_browser_zone_is_used_and_named(client, alice, entry):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     client.cookies["tz"] = "Europe/Paris"
     assert "2026-06-01 14:00:05 CEST" in history(client)
     client.cookies["tz"] = "America/Los_Angeles"
@@ -41,14 +41,14 @@ def test_the_browser_zone_is_used_and_named(client, alice, entry):
 
 @pytest.mark.parametrize("cookie", ["Not/AZone", "../../etc/passwd", "x" * 500, "Europe/Paris\x00", ""])
 def test_a_bad_zone_cookie_is_ignored(client, alice, entry, cookie):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     client.cookies["tz"] = cookie
     response = client.get(reverse("team_history", args=["acme"]))
     assert response.status_code == 200 and "2026-06-01 12:00:05 UTC" in response.content.decode()
 
 
 def test_a_chosen_zone_wins_over_the_browser_and_is_stored(client, alice, entry):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     client.cookies["tz"] = "Europe/Paris"
     page = client.get(reverse("time_zone")).content.decode()
     assert "Follow my browser (Europe/Paris)" in page
@@ -63,15 +63,15 @@ def test_a_chosen_zone_wins_over_the_browser_and_is_stored(client, alice, entry)
 
 def test_the_choice_follows_the_person_to_a_new_session(client, alice, bob, entry):
     UserPreference.objects.create(user=alice, time_zone="Asia/Tokyo")
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert "JST" in history(client)
     assert client.session[SESSION_KEY] == "Asia/Tokyo"
-    client.force_login(bob)  # another person on the same browser: their own (none) zone
+    sign_in_as(client, bob)  # another person on the same browser: their own (none) zone
     assert "2026-06-01 12:00:05 UTC" in history(client)
 
 
 def test_bad_choices_and_foreign_redirects_are_refused(client, alice):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.post(reverse("time_zone"), {"time_zone": "Mars/Olympus"})
     assert response.status_code == 200 and not UserPreference.objects.exists()
     response = client.post(reverse("time_zone"), {"time_zone": "UTC", "next": "https://evil.example/"})
@@ -79,7 +79,7 @@ def test_bad_choices_and_foreign_redirects_are_refused(client, alice):
 
 
 def test_every_page_time_carries_its_zone(client, alice, entry, team):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     client.cookies["tz"] = "Europe/Paris"
     for url in (f"/t/acme/numbers/{CARD_NUMBER}/", "/t/acme/history/", f"/t/acme/numbers/{CARD_NUMBER}/history/",
                 f"/t/acme/history/{entry.pk}/"):

@@ -10,7 +10,7 @@ from django.urls import reverse
 from conftest import CARD_NUMBER, EMPTY_NUMBER
 from contactcards.cards.forms import sign_loaded
 from contactcards.models import AuditEntry, PhoneNumber
-from tests.support.helpers import make_entry
+from tests.support.helpers import make_entry, sign_in_as
 from tests.support.photo_fixtures import Route, png_bytes
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,7 @@ def page_text(response) -> str:
 def test_a_5007_is_said_once(client, bob, sandbox, photo_settings, image_server):
     # A link that passes our own photo check and that Linq still refuses (the sandbox: "broken" links).
     image_server.routes["/broken.png"] = Route(body=png_bytes(700, 700))
-    client.force_login(bob)
+    sign_in_as(client, bob)
     page = client.post(CARD_URL, {"action": "update", "loaded": sign_loaded(LOADED), **LOADED,
                                   "image_url": image_server.url("/broken.png")})
     text = page_text(page)
@@ -38,7 +38,7 @@ def test_a_5007_is_said_once(client, bob, sandbox, photo_settings, image_server)
 
 
 def test_the_photo_is_called_photo(client, bob):
-    client.force_login(bob)
+    sign_in_as(client, bob)
     text = page_text(client.get(CARD_URL))
     assert "Photo link" in text
     assert not re.search(r"image url|image_url", text, flags=re.I)
@@ -48,7 +48,7 @@ def test_history_shows_human_field_names_and_recent_changes_say_what_changed(cli
     number = PhoneNumber.objects.get(team=team, e164=CARD_NUMBER)
     make_entry(team, number=number, user=alice, changes={"first_name": ["Acme", "Acme Help"],
                                                           "image_url": ["", "https://cdn.example.com/a.png"]})
-    client.force_login(alice)
+    sign_in_as(client, alice)
     history = page_text(client.get(reverse("team_history", args=["acme"])))
     assert "First name" in history and "Photo" in history
     assert "first_name" not in history and "image_url" not in history
@@ -66,14 +66,14 @@ def test_history_shows_human_field_names_and_recent_changes_say_what_changed(cli
 ])
 def test_the_entry_page_says_plainly_whether_linq_was_reached(client, team, alice, fields, expected):
     entry = make_entry(team, number=PhoneNumber.objects.get(team=team, e164=CARD_NUMBER), user=alice, **fields)
-    client.force_login(alice)
+    sign_in_as(client, alice)
     text = page_text(client.get(reverse("audit_entry", args=["acme", entry.pk])))
     assert expected in text
     assert "or it may have" not in text
 
 
 def test_viewers_are_told_whom_to_ask(client, alice, vera):
-    client.force_login(vera)
+    sign_in_as(client, vera)
     text = page_text(client.get(CARD_URL))
     assert "ask the team's owner, alice" in text
     assert "writes left" not in text  # no write budget for someone who cannot write

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from conftest import CARD_NUMBER
 from contactcards.models import AuditEntry, PhoneNumber
-from tests.support.helpers import BASE_TIME, make_entry
+from tests.support.helpers import BASE_TIME, make_entry, sign_in_as
 
 pytestmark = pytest.mark.django_db
 
@@ -30,12 +30,12 @@ def url(entry, slug="acme"):
 
 @pytest.mark.parametrize("persona", ["owner", "editor", "viewer"])
 def test_every_member_can_read_an_entry(client, personas, failed_entry, persona):
-    client.force_login(personas[persona])
+    sign_in_as(client, personas[persona])
     assert client.get(url(failed_entry)).status_code == 200
 
 
 def test_it_shows_everything_recorded(client, vera, failed_entry):
-    client.force_login(vera)
+    sign_in_as(client, vera)
     html = client.get(url(failed_entry)).content.decode()
     assert "2026-06-01 12:00:00.000000" in html
     for text in ("bob", CARD_NUMBER, "Update card", "API error", "429", "1006", "“Rate limit exceeded”",
@@ -49,23 +49,23 @@ def test_it_shows_everything_recorded(client, vera, failed_entry):
 
 def test_it_handles_an_entry_without_body_or_changes(client, team, alice):
     entry = make_entry(team, at=BASE_TIME, action=AuditEntry.Action.TOKEN_CHANGE, changes={}, request_body=None)
-    client.force_login(alice)
+    sign_in_as(client, alice)
     html = client.get(url(entry)).content.decode()
     assert "No body was sent." in html and "No field changes recorded." in html
 
 
 def test_it_checks_membership(client, personas, failed_entry, other_team):
-    client.force_login(personas["outsider"])
+    sign_in_as(client, personas["outsider"])
     assert client.get(url(failed_entry)).status_code == 404
     # another team's entry through one's own team slug is not found either
     theirs = make_entry(other_team, at=BASE_TIME)
-    client.force_login(personas["owner"])
+    sign_in_as(client, personas["owner"])
     assert client.get(url(theirs)).status_code == 404
     assert client.get(url(theirs, slug="other")).status_code == 404
 
 
 def test_an_unknown_entry_is_not_found(client, alice, team):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert client.get(reverse("audit_entry", args=["acme", 987654])).status_code == 404
     assert client.get("/t/acme/history/99999999999999999999999/").status_code == 404
 
@@ -73,14 +73,14 @@ def test_an_unknown_entry_is_not_found(client, alice, team):
 def test_the_token_never_appears(client, alice, team, failed_entry):
     from conftest import TOKEN
 
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert TOKEN not in client.get(url(failed_entry)).content.decode()
 
 
 def test_it_says_whether_an_unknown_outcome_took_effect(client, team, alice):
     entry = make_entry(team, user=alice, at=BASE_TIME, outcome=AuditEntry.Outcome.NETWORK_ERROR, applied=True,
                        error_message="Linq did not answer in time.")
-    client.force_login(alice)
+    sign_in_as(client, alice)
     html = client.get(url(entry)).content.decode()
     assert "<dt>Took effect</dt><dd>Yes" in html
 
@@ -96,7 +96,7 @@ def test_the_facts_of_a_row_are_worded_by_the_template(client, team, alice, fact
     """Rows store facts (services/audit.py); the detail page words them, and old rows keep their text."""
     entry = make_entry(team, user=alice, at=BASE_TIME, outcome=AuditEntry.Outcome.NETWORK_ERROR,
                        http_status=None, error_message="Linq did not answer in time.", **facts)
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert said in client.get(url(entry)).content.decode()
 
 
@@ -104,5 +104,5 @@ def test_an_old_row_with_its_note_in_the_message_stays_readable(client, team, al
     note = "Linq did not answer in time. Re-read afterwards: the change did not take effect."
     entry = make_entry(team, user=alice, at=BASE_TIME, outcome=AuditEntry.Outcome.NETWORK_ERROR, applied=False,
                        http_status=None, error_message=note, error_kind="")  # written before migration 0004
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert f"“{note}”" in client.get(url(entry)).content.decode()

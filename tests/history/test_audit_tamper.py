@@ -13,7 +13,7 @@ from django.urls import reverse
 from conftest import CARD_NUMBER
 from contactcards.management.commands.pruneaudit import ALLOW_PRUNE_SQL, audit_prune
 from contactcards.models import AuditEntry, AuditImmutableError, PhoneNumber
-from tests.support.helpers import BASE_TIME, make_entry
+from tests.support.helpers import BASE_TIME, make_entry, sign_in_as
 
 pytestmark = pytest.mark.django_db
 on_postgres = pytest.mark.skipif(connection.vendor != "postgresql",
@@ -38,7 +38,7 @@ def entry(team, alice):
 @pytest.fixture
 def admin_client(client, db):
     user = get_user_model().objects.create_superuser("root", "root@example.com", "pw-root-1234")
-    client.force_login(user)
+    sign_in_as(client, user)
     return client
 
 

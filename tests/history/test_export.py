@@ -11,7 +11,7 @@ from django.urls import reverse
 from conftest import CARD_NUMBER, EMPTY_NUMBER, TOKEN
 from contactcards.history.export import HEADER, neutralise
 from contactcards.models import AuditEntry, PhoneNumber
-from tests.support.helpers import BASE_TIME, make_entry, make_series, read_csv
+from tests.support.helpers import BASE_TIME, make_entry, make_series, read_csv, sign_in_as
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def entries(team, alice, bob):
 
 
 def test_it_streams_a_header_and_every_filtered_row(client, alice, entries):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get(url())
     assert response.status_code == 200
     assert isinstance(response, StreamingHttpResponse)
@@ -48,7 +48,7 @@ def test_it_streams_a_header_and_every_filtered_row(client, alice, entries):
 
 
 def test_timestamps_are_iso_8601(client, alice, entries):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     rows = read_csv(client.get(url()))
     created = [row[HEADER.index("created_at")] for row in rows[1:]]
     assert created[-1] == "2026-06-01T12:00:00.000000+00:00"
@@ -56,7 +56,7 @@ def test_timestamps_are_iso_8601(client, alice, entries):
 
 
 def test_it_exports_exactly_the_filtered_view(client, alice, entries):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     rows = read_csv(client.get(url(), {"user": "bob", "outcome": "api_error"}))
     assert [int(r[0]) for r in rows[1:]] == [entries[1].pk]
     rows = read_csv(client.get(url(), {"number": CARD_NUMBER, "date_to": "2026-06-01", "q": "hyperlink"}))
@@ -64,7 +64,7 @@ def test_it_exports_exactly_the_filtered_view(client, alice, entries):
 
 
 def test_cells_are_neutralised_for_spreadsheets(client, alice, entries):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     rows = {int(r[0]): dict(zip(HEADER, r, strict=True)) for r in read_csv(client.get(url()))[1:]}
     first, failed, third = (rows[e.pk] for e in entries)
     assert first["first_name_after"] == "'=HYPERLINK(1)"
@@ -81,7 +81,7 @@ def test_cells_are_neutralised_for_spreadsheets(client, alice, entries):
 
 
 def test_every_cell_is_quoted_so_a_semicolon_locale_cannot_split_one(client, alice, entries):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     body = b"".join(client.get(url()).streaming_content).decode()
     lines = body.splitlines()
     assert lines[0].startswith('"id","created_at","phone_number"')
@@ -93,7 +93,7 @@ def test_every_cell_is_quoted_so_a_semicolon_locale_cannot_split_one(client, ali
 def test_semicolons_inside_a_cell_stay_in_that_cell(client, team, alice):
     card = PhoneNumber.objects.get(team=team, e164=CARD_NUMBER)
     make_entry(team, number=card, user=alice, at=BASE_TIME, changes={"last_name": ["A;B", "C; =D"]})
-    client.force_login(alice)
+    sign_in_as(client, alice)
     rows = read_csv(client.get(url()))
     row = dict(zip(HEADER, rows[1], strict=True))
     assert (row["last_name_before"], row["last_name_after"]) == ("A;B", "C; =D")
@@ -122,7 +122,7 @@ def test_almost_phone_numbers_are_still_neutralised(value):
 
 def test_large_exports_stream_in_chunks(client, team, alice):
     make_series(team, 1200, start=BASE_TIME, user=alice)
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get(url())
     chunks = list(response.streaming_content)
     assert len(chunks) >= 3  # header, then rows a few hundred at a time
@@ -131,14 +131,14 @@ def test_large_exports_stream_in_chunks(client, team, alice):
 
 @pytest.mark.parametrize("persona", ["owner", "editor", "viewer"])
 def test_every_member_can_export(client, personas, entries, persona):
-    client.force_login(personas[persona])
+    sign_in_as(client, personas[persona])
     response = client.get(url())
     assert response.status_code == 200
     assert len(read_csv(response)) == 4
 
 
 def test_it_checks_membership(client, personas, entries):
-    client.force_login(personas["outsider"])
+    sign_in_as(client, personas["outsider"])
     assert client.get(url()).status_code == 404
 
 
@@ -147,7 +147,7 @@ def test_it_checks_membership(client, personas, entries):
     ({"outcome": "boom"}, "Choose an outcome from the list"),
 ])
 def test_bad_filters_are_refused_with_a_message(client, alice, entries, params, message):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get(url(), params)
     assert response.status_code == 400
     assert message in response.content.decode()
@@ -157,6 +157,6 @@ def test_the_token_is_never_exported(client, alice, team, entries):
     from contactcards.teams import services as team_services
 
     team_services.token_change(team=team, user=alice, token=TOKEN + "-new")
-    client.force_login(alice)
+    sign_in_as(client, alice)
     body = b"".join(client.get(url()).streaming_content).decode()
     assert TOKEN not in body

@@ -15,13 +15,13 @@ from django.urls import reverse
 from conftest import CARD_NUMBER
 from contactcards.history.export import HEADER
 from contactcards.models import PhoneNumber
-from tests.support.helpers import BASE_TIME, make_entry, read_csv
+from tests.support.helpers import BASE_TIME, make_entry, read_csv, sign_in_as
 
 pytestmark = pytest.mark.django_db
 
 
 def export(client, user) -> list[dict[str, str]]:
-    client.force_login(user)
+    sign_in_as(client, user)
     rows = read_csv(client.get(reverse("history_export", args=["acme"])))
     assert rows[0] == HEADER
     return [dict(zip(HEADER, row, strict=True)) for row in rows[1:]]

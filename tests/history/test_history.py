@@ -11,7 +11,7 @@ from django.urls import reverse
 from conftest import CARD_NUMBER, EMPTY_NUMBER
 from contactcards.history.selectors import PAGE_SIZE, Cursor
 from contactcards.models import AuditEntry, PhoneNumber
-from tests.support.helpers import BASE_TIME, make_entry, make_series
+from tests.support.helpers import BASE_TIME, make_entry, make_series, sign_in_as
 
 pytestmark = pytest.mark.django_db
 
@@ -51,14 +51,14 @@ def mixed(team, numbers, alice, bob):
 
 @pytest.mark.parametrize("persona", ["owner", "editor", "viewer"])
 def test_every_member_can_read_the_history(client, personas, mixed, persona):
-    client.force_login(personas[persona])
+    sign_in_as(client, personas[persona])
     response = client.get(url())
     assert response.status_code == 200
     assert shown_ids(response) == [e.pk for e in sorted(mixed.values(), key=lambda e: e.created_at, reverse=True)]
 
 
 def test_it_checks_membership(client, personas, mixed):
-    client.force_login(personas["outsider"])
+    sign_in_as(client, personas["outsider"])
     assert client.get(url()).status_code == 404
     assert client.get(url() + "?outcome=success").status_code == 404
     assert client.post(url()).status_code == 404  # not 405: the method check comes after the access check
@@ -71,7 +71,7 @@ def test_it_requires_login(client, team):
 
 
 def test_filters_combine(client, alice, mixed):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert shown_ids(client.get(url(), {"number": CARD_NUMBER})) == [mixed["bob_card_fail"].pk,
                                                                      mixed["alice_card_ok"].pk]
     assert shown_ids(client.get(url(), {"number": CARD_NUMBER, "user": "bob"})) == [mixed["bob_card_fail"].pk]
@@ -82,7 +82,7 @@ def test_filters_combine(client, alice, mixed):
 
 
 def test_date_range_is_inclusive_of_both_days(client, alice, mixed):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get(url(), {"date_from": "2026-06-02", "date_to": "2026-06-03"})
     assert shown_ids(response) == [mixed["bob_empty_create"].pk, mixed["bob_card_fail"].pk]
     assert shown_ids(client.get(url(), {"date_from": "2026-06-05"})) == [mixed["token"].pk]
@@ -90,7 +90,7 @@ def test_date_range_is_inclusive_of_both_days(client, alice, mixed):
 
 
 def test_free_text_matches_names_values_errors_and_trace_ids(client, alice, mixed):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert shown_ids(client.get(url(), {"q": "zebra"})) == [mixed["bob_empty_create"].pk]
     assert shown_ids(client.get(url(), {"q": "setup failed"})) == [mixed["bob_card_fail"].pk]
     assert shown_ids(client.get(url(), {"q": "trace-abc"})) == [mixed["bob_card_fail"].pk]
@@ -103,7 +103,7 @@ def test_free_text_matches_names_values_errors_and_trace_ids(client, alice, mixe
 
 
 def test_filters_live_in_the_url_and_come_back_selected(client, alice, mixed):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     params = {"number": CARD_NUMBER, "user": "bob", "outcome": "api_error", "action": "update",
               "date_from": "2026-06-01", "date_to": "2026-06-30", "q": "failed"}
     response = client.get(url(), params)
@@ -120,7 +120,7 @@ def test_filters_live_in_the_url_and_come_back_selected(client, alice, mixed):
 
 
 def test_filter_choices_are_the_teams_members_and_numbers(client, alice, bob, vera, charlie, mixed):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     html = client.get(url()).content.decode()
     for name in ("alice", "bob", "vera"):
         assert f'<option value="{name}">' in html
@@ -139,7 +139,7 @@ def test_filter_choices_are_the_teams_members_and_numbers(client, alice, bob, ve
     ({"q": "x" * 101}, "Ensure this value has at most 100 characters"),
 ])
 def test_bad_filters_get_a_clear_message(client, alice, mixed, params, message):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get(url(), params)
     assert response.status_code == 200
     html = response.content.decode()
@@ -151,7 +151,7 @@ def test_bad_filters_get_a_clear_message(client, alice, mixed, params, message):
 @pytest.mark.parametrize("cursor", ["garbage", "1-", "-5", "1-9999999999999999999", "999999999999999999-1",
                                     "1" * 40, "12-34-56"])
 def test_a_bad_page_link_shows_the_newest_entries_with_a_notice(client, alice, mixed, cursor):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     for param in ("before", "after"):
         response = client.get(url(), {param: cursor})
         assert response.status_code == 200
@@ -160,7 +160,7 @@ def test_a_bad_page_link_shows_the_newest_entries_with_a_notice(client, alice, m
 
 
 def test_far_dates_do_not_break_the_page(client, alice, mixed):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert client.get(url(), {"date_from": "0001-01-01", "date_to": "9999-12-31"}).status_code == 200
 
 
@@ -170,7 +170,7 @@ def test_keyset_pages_have_no_gaps_or_duplicates(client, team, alice):
     # two entries at the very same instant: the id breaks the tie
     entries.append(make_entry(team, user=alice, at=entries[-1].created_at))
     expected = [e.pk for e in sorted(entries, key=lambda e: (e.created_at, e.pk), reverse=True)]
-    client.force_login(alice)
+    sign_in_as(client, alice)
 
     seen, pages, response = [], [], client.get(url())
     while True:
@@ -195,7 +195,7 @@ def test_keyset_pages_have_no_gaps_or_duplicates(client, team, alice):
 def test_paging_keeps_the_filters(client, team, alice, bob):
     make_series(team, PAGE_SIZE + 5, start=BASE_TIME, user=bob)
     make_series(team, 30, start=BASE_TIME, user=alice)
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get(url(), {"number": "", "user": "bob", "q": ""})  # as a browser submits the form
     older = re.search(r'href="\?([^"]*before=[^"]+)" rel="next"', response.content.decode())[1].replace("&amp;", "&")
     assert older.startswith("user=bob&before=")
@@ -206,7 +206,7 @@ def test_paging_keeps_the_filters(client, team, alice, bob):
 
 def test_a_short_newer_page_becomes_the_first_page(client, team, alice):
     entries = make_series(team, PAGE_SIZE + 3, start=BASE_TIME, user=alice)
-    client.force_login(alice)
+    sign_in_as(client, alice)
     cursor = Cursor.of(entries[-3]).encode()  # only two entries are newer than this one
     response = client.get(url(), {"after": cursor})
     assert len(shown_ids(response)) == PAGE_SIZE
@@ -220,7 +220,7 @@ def test_text_search_is_bounded_and_says_how_far_back_it_looked(client, team, al
     monkeypatch.setattr(history, "SEARCH_WINDOW", 20)
     needle = make_entry(team, user=alice, at=BASE_TIME, changes={"first_name": ["", "Needle"]})
     make_series(team, 30, start=BASE_TIME + timedelta(hours=1), user=alice)
-    client.force_login(alice)
+    sign_in_as(client, alice)
     first = client.get(url(), {"q": "needle"})
     html = first.content.decode()
     assert shown_ids(first) == []
@@ -233,7 +233,7 @@ def test_text_search_is_bounded_and_says_how_far_back_it_looked(client, team, al
                                     {"q": "zebra", "date_from": "2026-01-01"}])
 def test_query_count_is_bounded(client, team, alice, bob, mixed, django_assert_max_num_queries, params):
     make_series(team, PAGE_SIZE * 3, start=BASE_TIME, user=bob)
-    client.force_login(alice)
+    sign_in_as(client, alice)
     client.get(url())  # warm caches (content types, session) outside the count
     with django_assert_max_num_queries(9):
         response = client.get(url(), params)
@@ -241,7 +241,7 @@ def test_query_count_is_bounded(client, team, alice, bob, mixed, django_assert_m
 
 
 def test_the_history_page_offers_no_way_to_change_entries(client, alice, mixed):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     html = client.get(url()).content.decode()
     assert 'method="post"' not in html.split("</header>", 1)[1]
     entry = mixed["alice_card_ok"]

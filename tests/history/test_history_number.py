@@ -13,7 +13,7 @@ from contactcards.cards import outcomes
 from contactcards.cards.services import card_update
 from contactcards.history.selectors import PAGE_SIZE
 from contactcards.models import AuditEntry, PhoneNumber
-from tests.support.helpers import BASE_TIME, make_entry, make_series
+from tests.support.helpers import BASE_TIME, make_entry, make_series, sign_in_as
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,7 @@ def test_it_shows_real_changes_and_a_failed_attempt(client, sandbox, card_number
                          submitted={**CARD, "first_name": "Acme Co", "last_name": "Help"})
     assert isinstance(failed, outcomes.Failed)
 
-    client.force_login(vera)
+    sign_in_as(client, vera)
     response = client.get(url())
     assert response.status_code == 200
     html = response.content.decode()
@@ -60,14 +60,14 @@ def test_it_shows_only_this_numbers_entries(client, team, card_number, alice):
     other = PhoneNumber.objects.get(team=team, e164=EMPTY_NUMBER)
     mine = make_entry(team, number=card_number, user=alice, at=BASE_TIME)
     make_entry(team, number=other, user=alice, at=BASE_TIME + timedelta(hours=1))
-    client.force_login(alice)
+    sign_in_as(client, alice)
     html = client.get(url()).content.decode()
     assert re.findall(r'href="/t/acme/history/(\d+)/"', html) == [str(mine.pk)]
 
 
 def test_it_pages_with_keyset_links(client, team, card_number, alice):
     entries = make_series(team, PAGE_SIZE + 2, start=BASE_TIME, number=card_number, user=alice)
-    client.force_login(alice)
+    sign_in_as(client, alice)
     first = client.get(url()).content.decode()
     older = re.search(r'href="\?(before=[^"]+)" rel="next"', first)[1]
     second = client.get(url() + "?" + older).content.decode()
@@ -77,20 +77,20 @@ def test_it_pages_with_keyset_links(client, team, card_number, alice):
 @pytest.mark.parametrize("persona", ["owner", "editor", "viewer"])
 def test_every_member_can_read_it(client, personas, card_number, persona):
     make_entry(card_number.team, number=card_number, user=personas["owner"], at=BASE_TIME)
-    client.force_login(personas[persona])
+    sign_in_as(client, personas[persona])
     assert client.get(url()).status_code == 200
 
 
 def test_it_checks_membership(client, personas, card_number):
-    client.force_login(personas["outsider"])
+    sign_in_as(client, personas["outsider"])
     assert client.get(url()).status_code == 404
     # a number of another team, seen through this team's slug, is not found either
-    client.force_login(personas["owner"])
+    sign_in_as(client, personas["owner"])
     assert client.get(url("+15550009001")).status_code == 404
 
 
 def test_a_bad_page_link_is_not_an_error(client, alice, card_number):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get(url(), {"before": "nonsense"})
     assert response.status_code == 200
     assert "That page link is broken or out of date" in response.content.decode()
@@ -98,7 +98,7 @@ def test_a_bad_page_link_is_not_an_error(client, alice, card_number):
 
 def test_query_count_is_bounded(client, team, card_number, alice, django_assert_max_num_queries):
     make_series(team, PAGE_SIZE * 2, start=BASE_TIME, number=card_number, user=alice)
-    client.force_login(alice)
+    sign_in_as(client, alice)
     client.get(url())
     with django_assert_max_num_queries(7):
         assert client.get(url()).status_code == 200

@@ -6,6 +6,7 @@ import pytest
 
 from conftest import CARD_NUMBER
 from contactcards.models import AuditEntry
+from tests.support.helpers import sign_in_as
 
 CARD = f"/t/acme/numbers/{CARD_NUMBER}/"
 
@@ -20,7 +21,7 @@ def save(client, **values):
 
 @pytest.fixture
 def versions(client, bob, sandbox):
-    client.force_login(bob)
+    sign_in_as(client, bob)
     desk = save(client, last_name="Desk")
     help_ = save(client, last_name="Help")
     sandbox.set_card(CARD_NUMBER, first_name="Zed", last_name="Help",
@@ -68,14 +69,14 @@ def test_nothing_to_restore_when_linq_already_has_that_version(client, versions)
 
 def test_personas(client, alice, vera, charlie, versions):
     desk, _ = versions
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert client.get(restore_url(desk)).status_code == 200
     assert 'id="restore-link"' in client.get(f"/t/acme/history/{desk.pk}/").content.decode()
-    client.force_login(vera)
+    sign_in_as(client, vera)
     assert client.get(restore_url(desk)).status_code == 403
     assert client.post(restore_url(desk)).status_code == 403
     assert 'id="restore-link"' not in client.get(f"/t/acme/history/{desk.pk}/").content.decode()
-    client.force_login(charlie)
+    sign_in_as(client, charlie)
     assert client.get(restore_url(desk)).status_code == 404
     assert client.post(restore_url(desk)).status_code == 404
 
@@ -95,5 +96,5 @@ def test_the_number_timeline_offers_restore_to_writers_only(client, vera, versio
     desk, _ = versions
     timeline = client.get(f"/t/acme/numbers/{CARD_NUMBER}/history/").content.decode()
     assert f'href="/t/acme/history/{desk.pk}/restore/"' in timeline
-    client.force_login(vera)
+    sign_in_as(client, vera)
     assert "/restore/" not in client.get(f"/t/acme/numbers/{CARD_NUMBER}/history/").content.decode()

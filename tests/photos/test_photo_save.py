@@ -18,7 +18,7 @@ from contactcards.cards.budget import write_budget
 from contactcards.models import AuditEntry, PhoneNumber, Photo
 from tests.cards.test_card_views import edit_data
 from tests.photos.test_photo_upload import near, two_halves_png
-from tests.support.helpers import EMPTY_URL, URL, login, value_of
+from tests.support.helpers import EMPTY_URL, URL, sign_in_as, value_of
 from tests.support.photo_fixtures import Route, Trap, png_bytes
 
 pytestmark = pytest.mark.usefixtures("photo_settings")
@@ -55,7 +55,7 @@ def refusing_server(image_server):
 def test_an_edit_with_a_refused_link_sends_nothing_and_spends_nothing(client, bob, sandbox, refusing_server, trap,
                                                                       reason):
     url = REFUSALS[reason](refusing_server, trap)
-    response = login(client, bob).post(URL, edit_data(image_url=url, last_name="Desk"))
+    response = sign_in_as(client, bob).post(URL, edit_data(image_url=url, last_name="Desk"))
     assert response.status_code == 200
     errors = " ".join(response.context["form"].errors["image_url"])
     assert "Linq could not use this image" in errors and "no write was spent" in errors
@@ -67,7 +67,7 @@ def test_an_edit_with_a_refused_link_sends_nothing_and_spends_nothing(client, bo
 
 def test_a_create_with_a_refused_link_sends_nothing(client, bob, sandbox, refusing_server):
     url = refusing_server.url("/missing.png")
-    response = login(client, bob).post(EMPTY_URL, {"action": "create", "first_name": "New", "image_url": url})
+    response = sign_in_as(client, bob).post(EMPTY_URL, {"action": "create", "first_name": "New", "image_url": url})
     assert "Linq could not use this image" in " ".join(response.context["form"].errors["image_url"])
     assert nothing_spent(sandbox, EMPTY_NUMBER)
 
@@ -76,7 +76,7 @@ def test_https_127_0_0_1_in_production_is_refused_on_save_without_connecting(cli
     settings.PHOTO_FETCH_ALLOWED_NETWORKS = []
     trap = Trap("127.0.0.1")
     try:
-        response = login(client, bob).post(URL, edit_data(image_url=f"https://127.0.0.1:{trap.port}/a.png"))
+        response = sign_in_as(client, bob).post(URL, edit_data(image_url=f"https://127.0.0.1:{trap.port}/a.png"))
         assert "loopback" in " ".join(response.context["form"].errors["image_url"])
         assert trap.connections() == 0 and nothing_spent(sandbox)
     finally:
@@ -86,7 +86,7 @@ def test_https_127_0_0_1_in_production_is_refused_on_save_without_connecting(cli
 def test_a_usable_link_is_sent_and_joins_the_library(client, bob, sandbox, image_server):
     image_server.routes["/new.png"] = Route(body=png_bytes(800, 600))
     url = image_server.url("/new.png")
-    response = login(client, bob).post(URL, edit_data(image_url=url))
+    response = sign_in_as(client, bob).post(URL, edit_data(image_url=url))
     assert "Saved" in response.content.decode()
     assert [w.body for w in sandbox.writes_for(CARD_NUMBER)] == [{"image_url": url}]
     photo = Photo.objects.get()
@@ -95,7 +95,7 @@ def test_a_usable_link_is_sent_and_joins_the_library(client, bob, sandbox, image
 
 def test_an_unchanged_photo_is_not_checked(client, bob, sandbox, image_server):
     # The loaded link (Linq's CDN) cannot be fetched from here: checking it would refuse the save.
-    response = login(client, bob).post(URL, edit_data(last_name="Desk"))
+    response = sign_in_as(client, bob).post(URL, edit_data(last_name="Desk"))
     assert "Saved" in response.content.decode()
     assert [w.body for w in sandbox.writes_for(CARD_NUMBER)] == [{"last_name": "Desk"}]
     assert image_server.requests == []
@@ -112,7 +112,7 @@ def post_upload(client, data: bytes, *, url: str = URL, crop: tuple[int, int, in
 
 
 def test_an_uploaded_photo_is_cropped_stored_sent_as_https_and_fetched_by_the_sandbox(client, bob, sandbox):
-    response = post_upload(login(client, bob), two_halves_png(), crop=(700, 100, 500))  # the blue half
+    response = post_upload(sign_in_as(client, bob), two_halves_png(), crop=(700, 100, 500))  # the blue half
     assert "Saved" in response.content.decode()
     photo = Photo.objects.get(source="upload")
     writes = sandbox.writes_for(CARD_NUMBER)
@@ -125,14 +125,14 @@ def test_an_uploaded_photo_is_cropped_stored_sent_as_https_and_fetched_by_the_sa
 
 
 def test_a_card_can_be_created_with_an_upload(client, bob, sandbox):
-    response = post_upload(login(client, bob), png_bytes(900, 700), url=EMPTY_URL)
+    response = post_upload(sign_in_as(client, bob), png_bytes(900, 700), url=EMPTY_URL)
     assert "The card was set up at Linq" in response.content.decode()
     photo = Photo.objects.get(source="upload")
     assert sandbox.writes_for(EMPTY_NUMBER)[0].body["image_url"] == photo.url
 
 
 def test_a_bad_upload_is_refused_inline_and_nothing_is_sent(client, bob, sandbox):
-    response = post_upload(login(client, bob), b"GIF89a not a photo", last_name="Desk")
+    response = post_upload(sign_in_as(client, bob), b"GIF89a not a photo", last_name="Desk")
     html = response.content.decode()
     assert "The photo was not used: This is not a JPEG or PNG image" in html
     assert value_of(html, "last_name") == "Desk"
@@ -140,7 +140,7 @@ def test_a_bad_upload_is_refused_inline_and_nothing_is_sent(client, bob, sandbox
 
 
 def test_an_upload_is_kept_as_a_link_when_the_rest_of_the_form_needs_fixing(client, bob, sandbox):
-    response = post_upload(login(client, bob), png_bytes(700, 700), first_name="")
+    response = post_upload(sign_in_as(client, bob), png_bytes(700, 700), first_name="")
     photo = Photo.objects.get(source="upload")
     assert "First name is required" in response.content.decode()
     assert value_of(response.content.decode(), "image_url") == photo.url  # the file is not lost
@@ -148,7 +148,7 @@ def test_an_upload_is_kept_as_a_link_when_the_rest_of_the_form_needs_fixing(clie
 
 
 def test_a_photo_from_the_library_is_picked_without_js(client, bob, sandbox, team):
-    login(client, bob)
+    sign_in_as(client, bob)
     client.post("/t/acme/photos/", {"photo": SimpleUploadedFile("a.png", png_bytes(640, 640))})
     photo = Photo.objects.get()
     page = client.get(URL).content.decode()
@@ -162,26 +162,26 @@ def test_a_photo_from_the_library_is_picked_without_js(client, bob, sandbox, tea
 def test_another_teams_photo_cannot_be_picked(client, bob, sandbox, other_team):
     theirs = Photo.objects.create(team=other_team, source="link", url="https://cdn.example.com/theirs.png",
                                   width=600, height=600, format="PNG", size_bytes=10)
-    response = login(client, bob).post(URL, {**edit_data(), "library_photo": str(theirs.pk)})
+    response = sign_in_as(client, bob).post(URL, {**edit_data(), "library_photo": str(theirs.pk)})
     assert "not in this team&#x27;s library" in response.content.decode()
     assert nothing_spent(sandbox)
 
 
 @pytest.mark.parametrize("value", ["abc", "-1", "99999999999999999999999", "\x00"])
 def test_a_nonsense_library_pick_is_ignored(client, bob, sandbox, value):
-    response = login(client, bob).post(URL, {**edit_data(last_name="Desk"), "library_photo": value})
+    response = sign_in_as(client, bob).post(URL, {**edit_data(last_name="Desk"), "library_photo": value})
     assert response.status_code == 200
     assert [w.body for w in sandbox.writes_for(CARD_NUMBER)] == [{"last_name": "Desk"}]
 
 
 def test_the_card_page_offers_upload_library_and_the_live_check(client, bob, image_server):
-    html = login(client, bob).get(URL).content.decode()
+    html = sign_in_as(client, bob).get(URL).content.decode()
     assert 'enctype="multipart/form-data"' in html and 'data-photo-check-url="/t/acme/photos/check/"' in html
     assert 'name="photo"' in html and 'accept="image/jpeg,image/png"' in html
 
 
 def test_viewers_do_not_get_the_photo_controls(client, vera):
-    html = login(client, vera).get(URL).content.decode()
+    html = sign_in_as(client, vera).get(URL).content.decode()
     assert 'name="photo"' not in html
 
 

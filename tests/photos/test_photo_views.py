@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from conftest import PASSWORD
 from contactcards.models import AuditEntry, Photo
 from contactcards.photos.services import photo_used
+from tests.support.helpers import sign_in_as
 from tests.support.photo_fixtures import Route, png_bytes
 
 pytestmark = pytest.mark.usefixtures("photo_settings")
@@ -17,7 +17,7 @@ LIBRARY = "/t/acme/photos/"
 
 
 def signed_in(client, user):
-    client.login(username=user.username, password=PASSWORD)
+    sign_in_as(client, user)
     return client
 
 

@@ -12,6 +12,7 @@ from conftest import CARD_NUMBER, EMPTY_NUMBER
 from contactcards.models import Job, JobItem, PhoneNumber
 from contactcards.rollout.cards_csv import parse_cards_csv
 from contactcards.rollout.plan import Target, build_plan
+from tests.support.helpers import sign_in_as
 
 pytestmark = pytest.mark.django_db
 
@@ -85,17 +86,17 @@ def test_the_preview_says_unchanged_change_and_create(team, sandbox):
 
 def test_personas_on_the_rollout_pages(client, personas, sandbox):
     pages = [url("bulk_edit") + "?n=%2B15550001001", url("cards_import"), url("job_list"), url("cards_export")]
-    client.force_login(personas["outsider"])
+    sign_in_as(client, personas["outsider"])
     assert {client.get(page).status_code for page in pages} == {404}
-    client.force_login(personas["viewer"])
+    sign_in_as(client, personas["viewer"])
     assert [client.get(page).status_code for page in pages] == [403, 403, 200, 200]
     for who in ("editor", "owner"):
-        client.force_login(personas[who])
+        sign_in_as(client, personas[who])
         assert [client.get(page).status_code for page in pages] == [200, 200, 200, 200]
 
 
 def test_bulk_edit_previews_then_sends_nothing_until_confirmed(client, bob, sandbox, settings):
-    client.force_login(bob)
+    sign_in_as(client, bob)
     data = {"n": [CARD_NUMBER, EMPTY_NUMBER], "set_last_name": "on", "last_name": "Helpdesk", "action": "preview"}
     response = client.post(url("bulk_edit"), data)
     html = response.content.decode()
@@ -113,7 +114,7 @@ def test_bulk_edit_previews_then_sends_nothing_until_confirmed(client, bob, sand
 
 
 def test_a_confirm_after_the_card_changed_shows_the_new_preview(client, bob, sandbox):
-    client.force_login(bob)
+    sign_in_as(client, bob)
     data = {"n": [CARD_NUMBER], "set_last_name": "on", "last_name": "Helpdesk", "action": "preview"}
     fingerprint = client.post(url("bulk_edit"), data).context["fingerprint"]
     sandbox.set_card(CARD_NUMBER, first_name="Acme", last_name="Someone else")
@@ -123,7 +124,7 @@ def test_a_confirm_after_the_card_changed_shows_the_new_preview(client, bob, san
 
 
 def test_bulk_edit_needs_a_field_and_a_value(client, bob, sandbox):
-    client.force_login(bob)
+    sign_in_as(client, bob)
     response = client.post(url("bulk_edit"), {"n": [CARD_NUMBER], "action": "preview"})
     assert response.status_code == 400 and "Tick at least one field" in response.content.decode()
     response = client.post(url("bulk_edit"), {"n": [CARD_NUMBER], "set_first_name": "on", "action": "preview"})
@@ -131,7 +132,7 @@ def test_bulk_edit_needs_a_field_and_a_value(client, bob, sandbox):
 
 
 def test_import_preview_and_confirm(client, alice, sandbox):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = upload(client, "number,label,first_name\n+15550001001,Front desk,Acme Co\n+15550001002,,\n")
     assert response.status_code == 200
     carry = dict(response.context["carry"])
@@ -145,7 +146,7 @@ def test_import_preview_and_confirm(client, alice, sandbox):
 
 @pytest.mark.parametrize("raw", [b"\x00\x01binary", b"colour\nred\n", b"number\n" + b"+1555" * 3])
 def test_a_bad_upload_gets_a_message_and_nothing_sent(client, alice, sandbox, raw):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = upload(client, raw)
     assert response.status_code in (200, 400)
     assert "can't" in response.content.decode()
@@ -153,21 +154,21 @@ def test_a_bad_upload_gets_a_message_and_nothing_sent(client, alice, sandbox, ra
 
 
 def test_an_editor_cannot_change_labels_through_the_csv(client, bob, sandbox):
-    client.force_login(bob)
+    sign_in_as(client, bob)
     response = upload(client, "number,label\n+15550001001,Mine now\n")
     assert "Only owners change labels" in response.content.decode()
     assert not response.context["plan"].can_confirm
 
 
 def test_a_tampered_import_payload_is_refused(client, alice, sandbox):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.post(url("cards_import"), {"action": "confirm", "payload": "forged", "fingerprint": "x"},
                            follow=True)
     assert "out of date or was altered" in response.content.decode()
 
 
 def test_the_export_has_every_card(client, vera, team, sandbox):
-    client.force_login(vera)
+    sign_in_as(client, vera)
     response = client.get(url("cards_export"))
     lines = response.content.decode().splitlines()
     assert lines[0] == "number,label,tags,first_name,last_name,image_url,status"
@@ -179,13 +180,13 @@ def test_job_pages_progress_json_and_cancel(client, alice, vera, team, sandbox):
     from tests.support.rollout_helpers import start_bulk
 
     job = start_bulk(team, alice, [CARD_NUMBER], {"last_name": "Later"})
-    client.force_login(vera)
+    sign_in_as(client, vera)
     html = client.get(url("job_detail", job.pk)).content.decode()
     assert 'id="job-bar"' in html and "Queued" in html and "cancel-form" not in html
     data = client.get(url("job_progress", job.pk)).json()
     assert data["counts"]["queued"] == 1 and data["percent"] == 0 and not data["finished"]
     assert client.post(url("job_cancel", job.pk)).status_code == 403
-    client.force_login(alice)
+    sign_in_as(client, alice)
     client.post(url("job_cancel", job.pk))
     data = client.get(url("job_progress", job.pk)).json()
     assert data["counts"]["cancelled"] == 1 and data["finished"] and data["percent"] == 100
@@ -193,7 +194,7 @@ def test_job_pages_progress_json_and_cancel(client, alice, vera, team, sandbox):
 
 
 def test_history_filters_by_job(client, alice, team, sandbox):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert client.get(reverse("team_history", args=["acme"]), {"job": "7"}).status_code == 200
     response = client.get(reverse("team_history", args=["acme"]), {"job": "abc"})
     assert response.status_code in (200, 400) and "whole number" in response.content.decode()
@@ -203,10 +204,10 @@ def test_history_filters_by_job(client, alice, team, sandbox):
 
 
 def test_owners_set_labels_and_tags_and_the_dashboard_filters_by_them(client, alice, bob, team, sandbox):
-    client.force_login(bob)
+    sign_in_as(client, bob)
     labels = reverse("settings_number_labels", args=["acme", CARD_NUMBER])
     assert client.post(labels, {}).status_code == 403
-    client.force_login(alice)
+    sign_in_as(client, alice)
     number = PhoneNumber.objects.get(e164=CARD_NUMBER)
     client.post(labels, {f"lt{number.pk}-label": "Front", f"lt{number.pk}-tags": "support, floor 2"})
     number.refresh_from_db()

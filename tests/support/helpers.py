@@ -19,7 +19,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page
 
-from conftest import CARD_NUMBER, EMPTY_NUMBER, PASSWORD, sign_in_request
+from conftest import CARD_NUMBER, EMPTY_NUMBER, PASSWORD
 from contactcards.models import AuditEntry, PhoneNumber, Team
 from devtools.demo.management.commands.seedaudit import keep_created_at
 
@@ -112,8 +112,11 @@ def retry_form(response) -> dict[str, str] | None:
     return None
 
 
-def login(client, user):
-    assert client.login(request=sign_in_request(), username=user.username, password=PASSWORD)
+def sign_in_as(client, user):
+    """The one way a test that is not about signing in starts signed in: a session for ``user``, as after a
+    successful sign-in (Django's ``login``: the session epoch is stamped, sign-in signals run). Tests of the
+    sign-in page itself use ``sign_in_client``; browser tests use ``sign_in``."""
+    client.force_login(user)
     return client
 
 

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from conftest import CARD_NUMBER, TOKEN
 from contactcards.models import AuditEntry, CardMirror, WebhookEndpoint, WebhookEvent
 from contactcards.sync.reconcile import reconcile_team
+from tests.support.helpers import sign_in_as
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,7 +22,7 @@ def subscribed(client, alice, team, sandbox, live_server, settings):
     """Acme subscribed through its settings page; deliveries go to the live server."""
     settings.PUBLIC_URL = live_server.url
     reconcile_team(team=team)
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.post("/t/acme/settings/webhooks/subscribe/")
     assert response.status_code == 302
     (subscription,) = sandbox.webhooks.of(TOKEN)

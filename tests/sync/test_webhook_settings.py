@@ -6,6 +6,7 @@ import pytest
 
 from conftest import TOKEN
 from contactcards.models import AuditEntry, OutsideChangeAlert, WebhookEndpoint
+from tests.support.helpers import sign_in_as
 
 PAGE = "/t/acme/settings/webhooks/"
 SUBSCRIBE = PAGE + "subscribe/"
@@ -20,7 +21,7 @@ def public_url(settings):
 
 
 def subscribe(client, owner):
-    client.force_login(owner)
+    sign_in_as(client, owner)
     return client.post(SUBSCRIBE)
 
 
@@ -82,7 +83,7 @@ def test_a_paused_subscription_delivers_nothing(client, alice, sandbox, public_u
 
 def test_without_a_public_url_the_page_explains_and_subscribing_is_refused(client, alice, sandbox, settings):
     settings.PUBLIC_URL = ""
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert 'id="no-public-url"' in client.get(PAGE).content.decode()
     response = client.post(SUBSCRIBE)
     assert response.status_code == 400 and "PUBLIC_URL is not set" in response.content.decode()
@@ -98,7 +99,7 @@ def test_linq_refusing_the_subscription_is_shown_and_audited(client, alice, sand
 
 
 def test_test_delivery_reports_what_the_receiver_answered(client, alice, sandbox, public_url):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert "There is no subscription to test" in client.post(TEST).content.decode()
     subscribe(client, alice)
     html = client.post(TEST).content.decode()  # PUBLIC_URL points nowhere here
@@ -106,7 +107,7 @@ def test_test_delivery_reports_what_the_receiver_answered(client, alice, sandbox
 
 
 def test_an_owner_opts_in_and_out_of_the_email(client, alice):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     client.post(ALERTS, {"alert": "on"})
     assert OutsideChangeAlert.objects.filter(user=alice).exists()
     client.post(ALERTS, {"alert": "off"})
@@ -118,7 +119,7 @@ def test_an_owner_opts_in_and_out_of_the_email(client, alice):
 
 def test_every_member_sees_the_page_only_owners_see_the_controls(client, alice, bob, vera, public_url, sandbox):
     for user, owner in ((alice, True), (bob, False), (vera, False)):
-        client.force_login(user)
+        sign_in_as(client, user)
         response = client.get(PAGE)
         assert response.status_code == 200
         assert ('id="subscribe"' in response.content.decode()) is owner
@@ -128,7 +129,7 @@ def test_every_member_sees_the_page_only_owners_see_the_controls(client, alice, 
 @pytest.mark.parametrize("url", [SUBSCRIBE, TEST, ALERTS])
 def test_editors_and_viewers_may_not_change_anything(client, bob, vera, url, public_url, sandbox):
     for user in (bob, vera):
-        client.force_login(user)
+        sign_in_as(client, user)
         assert client.post(url, {"alert": "on"}).status_code == 403
     assert sandbox.webhooks.of(TOKEN) == [] and not OutsideChangeAlert.objects.exists()
 
@@ -137,9 +138,9 @@ def test_editors_may_not_pause_or_delete_and_outsiders_learn_nothing(client, ali
                                                                      sandbox):
     subscribe(client, alice)
     (subscription,) = sandbox.webhooks.of(TOKEN)
-    client.force_login(bob)
+    sign_in_as(client, bob)
     assert client.post(f"{PAGE}{subscription.id}/", {"action": "delete"}).status_code == 403
-    client.force_login(charlie)
+    sign_in_as(client, charlie)
     for url in (PAGE, SUBSCRIBE, TEST, ALERTS, f"{PAGE}{subscription.id}/"):
         assert client.get(url).status_code == 404
         assert client.post(url, {"action": "delete"}).status_code == 404

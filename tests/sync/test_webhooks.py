@@ -15,6 +15,7 @@ from contactcards.models import AuditEntry, CardMirror, OutsideChangeAlert, Webh
 from contactcards.sync.reconcile import reconcile_team
 from contactcards.sync.tasks import email_outside_change
 from contactcards.sync.webhooks import process_event
+from tests.support.helpers import sign_in_as
 from tests.support.webhook_helpers import DANA, card_event, deliver, endpoint_for, last_name_changed, minutes_ago
 
 
@@ -143,7 +144,7 @@ def test_an_unsigned_request_is_counted_but_none_of_its_text_reaches_the_owners(
     endpoint.refresh_from_db()
     assert (endpoint.refused, endpoint.last_refused_reason) == (2, "malformed")
     assert SENDER_TEXT not in caplog.text
-    client.force_login(alice)
+    sign_in_as(client, alice)
     page = client.get("/t/acme/settings/webhooks/").content.decode()
     assert '<span id="refused-count">2 refused</span>' in page
     assert "its webhook headers are missing or malformed" in page
@@ -285,7 +286,7 @@ def test_an_event_older_than_a_read_does_not_overwrite_the_read(client, endpoint
 
 
 def test_an_event_caused_by_our_own_write_is_matched_to_its_entry(client, bob, endpoint, sandbox):
-    client.force_login(bob)
+    sign_in_as(client, bob)
     page = client.get(f"/t/acme/numbers/{CARD_NUMBER}/")
     form = page.context["form"]
     client.post(f"/t/acme/numbers/{CARD_NUMBER}/", {
@@ -305,7 +306,7 @@ def test_an_event_caused_by_our_own_write_is_matched_to_its_entry(client, bob, e
 
 def test_a_change_found_by_a_read_is_not_recorded_again_by_its_webhook(client, bob, endpoint, sandbox):
     sandbox.set_card(CARD_NUMBER, first_name="Acme", last_name="Elsewhere")
-    client.force_login(bob)
+    sign_in_as(client, bob)
     client.get(f"/t/acme/numbers/{CARD_NUMBER}/")  # the read finds it first
     (found,) = outside_entries()
     assert found.found_by == "read"
@@ -324,7 +325,7 @@ def test_a_read_while_our_own_write_is_in_flight_is_not_an_outside_change(client
     write_ahead(Attempt(number=number, user=bob, action=AuditEntry.Action.UPDATE,
                         changes={"first_name": ["Acme", "Ours"]}, body={"first_name": "Ours"}))
     sandbox.set_card(CARD_NUMBER, first_name="Ours")  # Linq applied it; our answer is not recorded yet
-    client.force_login(bob)
+    sign_in_as(client, bob)
     assert client.get(f"/t/acme/numbers/{CARD_NUMBER}/").status_code == 200
     assert outside_entries() == []
 
@@ -356,7 +357,7 @@ def test_the_history_and_the_entry_page_show_who_changed_it_outside(client, vera
     deliver(client, endpoint, last_name_changed(CARD_NUMBER, "Support", "Seen"))
     process_all()
     entry = outside_entries()[0]
-    client.force_login(vera)
+    sign_in_as(client, vera)
     history = client.get("/t/acme/history/").content.decode()
     assert "Changed outside linqadmin" in history and "Dana Dashboard" in history
     detail = client.get(f"/t/acme/history/{entry.pk}/").content.decode()

@@ -24,6 +24,7 @@ from contactcards.models import (
     point_numbers_at_newest_entries,
 )
 from contactcards.sync.reconcile import reconcile_team
+from tests.support.helpers import sign_in_as
 
 URL = "/t/acme/"
 
@@ -92,7 +93,7 @@ def test_a_team_with_its_board_can_be_deleted(sandbox):
 @pytest.mark.usefixtures("transactional_db")
 def test_the_dashboard_reuses_a_board_only_while_nothing_changed(client, team, alice, sandbox):
     assert reconcile_team(team=team).ok
-    client.force_login(alice)
+    sign_in_as(client, alice)
     first = client.get(URL)
     assert first.status_code == 200
     with CaptureQueriesContext(connection) as again:

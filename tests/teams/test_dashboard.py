@@ -13,6 +13,7 @@ from contactcards.models import AuditEntry, CardMirror, PhoneNumber, TeamSync, p
 from contactcards.sync import mirror
 from contactcards.sync.reconcile import reconcile_team
 from contactcards.teams.dashboard import PAGE_SIZE
+from tests.support.helpers import sign_in_as
 
 URL = "/t/acme/"
 REFRESH = "/t/acme/refresh/"
@@ -52,7 +53,7 @@ def refreshed(team):
 
 
 def test_it_lists_every_number_with_its_last_known_card(client, alice, refreshed, sandbox):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     sandbox.requests.clear()
     response = client.get(URL)
     assert response.status_code == 200
@@ -69,7 +70,7 @@ def test_it_lists_every_number_with_its_last_known_card(client, alice, refreshed
 
 
 def test_before_any_read_numbers_are_unknown_and_the_page_offers_a_refresh(client, alice, team, sandbox):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get(URL)
     assert response.status_code == 200
     assert {row.status for row in response.context["board"].rows} == {"unknown"}
@@ -80,7 +81,7 @@ def test_before_any_read_numbers_are_unknown_and_the_page_offers_a_refresh(clien
 
 
 def test_refresh_reads_every_card_in_one_call_and_comes_back_to_the_same_view(client, bob, team, sandbox):
-    client.force_login(bob)
+    sign_in_as(client, bob)
     response = client.post(REFRESH, {"q": "support", "sort": "name"})
     assert response.status_code == 302
     assert response["Location"] == "/t/acme/?q=support&sort=name"
@@ -97,7 +98,7 @@ def test_refresh_reads_every_card_in_one_call_and_comes_back_to_the_same_view(cl
 
 
 def test_it_says_how_fresh_the_cards_are(client, vera, refreshed):
-    client.force_login(vera)
+    sign_in_as(client, vera)
     html = client.get(URL).content.decode()
     assert "Cards as last known here" in html
     assert "Last refreshed from Linq" in html
@@ -105,7 +106,7 @@ def test_it_says_how_fresh_the_cards_are(client, vera, refreshed):
 
 
 def test_the_card_page_and_saves_feed_the_mirror(client, bob, team, sandbox):
-    client.force_login(bob)
+    sign_in_as(client, bob)
     client.get(f"/t/acme/numbers/{CARD_NUMBER}/")  # a read
     assert CardMirror.objects.get(number__e164=CARD_NUMBER).source == CardMirror.Source.READ
     sandbox.set_card(CARD_NUMBER, first_name="Acme", last_name="Help")  # changed by someone else
@@ -126,7 +127,7 @@ def test_the_card_page_and_saves_feed_the_mirror(client, bob, team, sandbox):
 def test_it_shows_a_pending_card(client, vera, team, sandbox):
     sandbox.set_card(EMPTY_NUMBER, first_name="Acme", last_name="New", is_active=False)
     reconcile_team(team=team)
-    client.force_login(vera)
+    sign_in_as(client, vera)
     response = client.get(URL)
     assert row_of(response, EMPTY_NUMBER).status == "pending"
     assert "Pending" in response.content.decode()
@@ -135,7 +136,7 @@ def test_it_shows_a_pending_card(client, vera, team, sandbox):
 def test_it_shows_the_last_change_and_who_made_it(client, alice, bob, team):
     audit(team, CARD_NUMBER, alice)
     audit(team, CARD_NUMBER, bob)  # newer
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get(URL)
     row = row_of(response, CARD_NUMBER)
     assert row.last_by == "bob"
@@ -146,7 +147,7 @@ def test_it_shows_the_last_change_and_who_made_it(client, alice, bob, team):
 
 def test_it_marks_a_number_whose_last_change_failed(client, alice, bob, refreshed):
     audit(refreshed, CARD_NUMBER, bob, outcome=AuditEntry.Outcome.API_ERROR, code=2022)
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get(URL)
     assert row_of(response, CARD_NUMBER).status == "error"
     assert response.context["board"].counts["error"] == 1
@@ -157,7 +158,7 @@ def test_it_marks_a_number_whose_last_change_failed(client, alice, bob, refreshe
 
 def test_it_marks_numbers_changed_outside_until_someone_opens_them(client, alice, refreshed):
     CardMirror.objects.filter(number__e164=CARD_NUMBER).update(outside_changed_at=timezone.now())
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get(URL)
     assert row_of(response, CARD_NUMBER).changed_outside
     assert not row_of(response, EMPTY_NUMBER).changed_outside
@@ -168,12 +169,12 @@ def test_it_marks_numbers_changed_outside_until_someone_opens_them(client, alice
 
 def test_editor_and_viewer_see_the_dashboard(client, bob, vera):
     for user in (bob, vera):
-        client.force_login(user)
+        sign_in_as(client, user)
         assert client.get(URL).status_code == 200
 
 
 def test_it_remembers_the_team_for_home(client, alice):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     client.get(URL)
     assert client.get("/")["Location"] == URL
 
@@ -189,7 +190,7 @@ def test_it_remembers_the_team_for_home(client, alice):
 ])
 def test_a_failed_refresh_keeps_what_was_known(client, alice, refreshed, sandbox, fault):
     sandbox.add_fault({**fault, "methods": ["GET"]})
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.post(REFRESH, follow=True)
     assert response.status_code == 200
     html = response.content.decode()
@@ -204,7 +205,7 @@ def test_a_failed_refresh_keeps_what_was_known(client, alice, refreshed, sandbox
 
 def test_the_dashboard_works_while_linq_is_down(client, alice, refreshed, sandbox):
     sandbox.add_fault({"kind": "error", "status": 503, "code": 4004})
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get(URL)
     assert response.status_code == 200
     assert "Acme Support" in response.content.decode()
@@ -213,7 +214,7 @@ def test_the_dashboard_works_while_linq_is_down(client, alice, refreshed, sandbo
 def test_it_explains_a_missing_token_without_calling_linq(client, alice, vera, team, sandbox):
     team.set_token("")
     team.save()
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get(URL)
     assert response.status_code == 200
     assert "no Linq token" in response.content.decode()
@@ -221,15 +222,15 @@ def test_it_explains_a_missing_token_without_calling_linq(client, alice, vera, t
     response = client.post(REFRESH, follow=True)
     assert "no Linq token" in response.content.decode()
     assert sandbox.requests == []
-    client.force_login(vera)
+    sign_in_as(client, vera)
     assert "Ask an owner of this team to set the team's Linq token" in client.get(URL).content.decode()
 
 
 def test_it_offers_settings_only_to_owners_when_empty(client, alice, vera, team):
     team.numbers.all().delete()
-    client.force_login(vera)
+    sign_in_as(client, vera)
     assert "/settings/" not in client.get(URL).content.decode().split("<main")[1]
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert "Add or import numbers" in client.get(URL).content.decode()
 
 
@@ -238,14 +239,14 @@ def test_it_offers_settings_only_to_owners_when_empty(client, alice, vera, team)
 
 @pytest.mark.parametrize("query", [CARD_NUMBER[-4:], "support", "ACME SUP"])
 def test_it_searches_by_number_label_or_name(client, alice, refreshed, query):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get(URL, {"q": query})
     assert numbers_shown(response) == [CARD_NUMBER]
     assert f'value="{query}"' in response.content.decode()
 
 
 def test_it_says_when_nothing_matches(client, alice):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get(URL, {"q": "nobody-here"})
     assert response.status_code == 200
     assert 'id="no-match"' in response.content.decode()
@@ -256,7 +257,7 @@ def test_it_sorts_by_name_with_cardless_numbers_last(client, alice, team, sandbo
     sandbox.add_account(TOKEN, ["+15550001003"])
     sandbox.set_card("+15550001003", first_name="Aaron")
     reconcile_team(team=team)
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get(URL, {"sort": "name"})
     assert numbers_shown(response) == ["+15550001003", CARD_NUMBER, EMPTY_NUMBER]
 
@@ -264,7 +265,7 @@ def test_it_sorts_by_name_with_cardless_numbers_last(client, alice, team, sandbo
 def test_it_sorts_by_last_change_newest_first(client, alice, team):
     audit(team, CARD_NUMBER, alice)
     audit(team, EMPTY_NUMBER, alice)
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get(URL, {"sort": "last"})
     assert numbers_shown(response) == [EMPTY_NUMBER, CARD_NUMBER]
 
@@ -283,7 +284,7 @@ def add_numbers(team, sandbox, count: int, *, cards: bool = True) -> list[str]:
 def test_it_shows_one_page_at_a_time_with_the_search_kept_in_the_links(client, vera, team, sandbox):
     add_numbers(team, sandbox, PAGE_SIZE + 10)
     reconcile_team(team=team)
-    client.force_login(vera)
+    sign_in_as(client, vera)
     first = client.get(URL)
     assert len(first.context["board"].rows) == PAGE_SIZE
     assert first.context["board"].pages == 2
@@ -298,7 +299,7 @@ def test_it_shows_one_page_at_a_time_with_the_search_kept_in_the_links(client, v
 
 @pytest.mark.parametrize("page", ["0", "-3", "abc", "99999999999999999999", "2\x00", " 7 "])
 def test_an_absurd_page_shows_a_real_page(client, alice, team, page):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get(URL, {"page": page})
     assert response.status_code == 200
     assert response.context["board"].page == 1
@@ -308,7 +309,7 @@ def test_an_absurd_page_shows_a_real_page(client, alice, team, page):
 
 
 def test_it_checks_team_membership(client, charlie, sandbox):
-    client.force_login(charlie)
+    sign_in_as(client, charlie)
     assert client.get(URL).status_code == 404
     assert client.post(URL).status_code == 404
     assert client.post(REFRESH).status_code == 404
@@ -319,7 +320,7 @@ def test_it_checks_team_membership(client, charlie, sandbox):
 
 def test_every_member_may_refresh(client, alice, bob, vera, team, sandbox):
     for user in (alice, bob, vera):
-        client.force_login(user)
+        sign_in_as(client, user)
         assert client.post(REFRESH).status_code == 302
     assert len(card_lists(sandbox)) == 3
 
@@ -330,7 +331,7 @@ def test_every_member_may_refresh(client, alice, bob, vera, team, sandbox):
 @pytest.mark.parametrize("params", [{"sort": "password"}, {"sort": "-__class__"}, {"q": "x" * 5000},
                                     {"q": "<script>alert(1)</script>"}, {"q": "\x00"}, {"q": "50%_\\"}])
 def test_it_handles_bad_input(client, alice, refreshed, params):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get(URL, params)
     assert response.status_code == 200
     assert response.context["board"].sort in ("number", "name", "last")
@@ -339,14 +340,14 @@ def test_it_handles_bad_input(client, alice, refreshed, params):
 
 @pytest.mark.parametrize("params", [{"q": "\x00" * 10, "sort": "\x00"}, {"q": "y" * 5000, "sort": "x" * 999}])
 def test_refresh_handles_bad_input(client, alice, team, params):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.post(REFRESH, params)
     assert response.status_code == 302
     assert len(response["Location"]) < 200
 
 
 def test_it_refuses_other_methods(client, vera):
-    client.force_login(vera)
+    sign_in_as(client, vera)
     assert client.post(URL).status_code == 405
     assert client.get(REFRESH).status_code == 405
 
@@ -366,7 +367,7 @@ def test_its_queries_do_not_grow_with_the_number_of_numbers(client, alice, team,
         for e164 in extra[::2] for _ in range(2)
     ])
     point_numbers_at_newest_entries(team.numbers.all())
-    client.force_login(alice)
+    sign_in_as(client, alice)
     client.get(URL)  # the session already names the team, so the measured page writes nothing to it
     sandbox.requests.clear()
     with django_assert_max_num_queries(6):  # 5, +1 for the team's tags (the tag filter's choices)
@@ -382,7 +383,7 @@ def test_its_queries_do_not_grow_with_the_number_of_numbers(client, alice, team,
 
 def test_refresh_costs_the_same_queries_at_any_size(client, alice, team, sandbox, django_assert_max_num_queries):
     add_numbers(team, sandbox, 300)
-    client.force_login(alice)
+    sign_in_as(client, alice)
     reconcile_team(team=team)  # the second refresh updates rows instead of creating them
     with django_assert_max_num_queries(12):
         assert client.post(REFRESH).status_code == 302
@@ -412,7 +413,7 @@ def test_a_member_of_two_teams_switches_and_always_sees_the_current_one(client, 
     from contactcards.models import Membership
 
     Membership.objects.create(team=other_team, user=alice, role="viewer")
-    client.force_login(alice)
+    sign_in_as(client, alice)
     html = client.get(URL).content.decode()
     assert 'href="/t/other/"' in html and "Team: <strong>Acme</strong>" in html
     response = client.get("/t/other/")
@@ -425,7 +426,7 @@ def test_a_member_of_two_teams_switches_and_always_sees_the_current_one(client, 
 def test_a_user_without_a_team_is_told_so(client, db):
     from django.contrib.auth import get_user_model
 
-    client.force_login(get_user_model().objects.create_user("loner", password="x-irrelevant-x"))
+    sign_in_as(client, get_user_model().objects.create_user("loner", password="x-irrelevant-x"))
     response = client.get("/")
     assert response.status_code == 200
     assert "not in a team yet" in response.content.decode()

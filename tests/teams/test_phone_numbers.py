@@ -14,6 +14,7 @@ from django.urls import reverse
 from conftest import CARD_NUMBER, EMPTY_NUMBER, TOKEN
 from contactcards.common.phones import PhoneNumberError, is_e164, parse_e164, split_pasted
 from contactcards.models import AuditEntry, PhoneNumber
+from tests.support.helpers import sign_in_as
 
 ARABIC = "+1555010009\u0663"  # ends in ARABIC-INDIC DIGIT THREE
 FULLWIDTH = "+1555010009\uff13"  # ends in FULLWIDTH DIGIT THREE
@@ -65,7 +66,7 @@ def test_a_pasted_list_is_split_without_splitting_a_spaced_number():
 
 def test_settings_accepts_pasted_numbers_and_stores_them_normalised(client, alice, team, sandbox):
     sandbox.add_account(TOKEN, ["+15550100009", "+15550100010", "+15550100011"])
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.post(reverse("settings_numbers_add", args=["acme"]),
                            {"numbers": "+1 (555) 010-0009\n+1-555-010-0010, +1 555 010 0011"})
     assert response.status_code == 302
@@ -74,7 +75,7 @@ def test_settings_accepts_pasted_numbers_and_stores_them_normalised(client, alic
 
 @pytest.mark.parametrize("bad", [ARABIC, FULLWIDTH, "+15550100009\n\n+1555010009\u0663"])
 def test_settings_refuses_other_digits_and_keeps_the_input(client, alice, team, bad):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.post(reverse("settings_numbers_add", args=["acme"]), {"numbers": bad})
     assert response.status_code == 400
     html = response.content.decode()
@@ -94,7 +95,7 @@ def test_addnumber_normalises_and_refuses_with_the_value_named(db, team):
 
 def test_the_import_leaves_out_what_linq_lists_that_is_not_a_number(client, alice, team, sandbox):
     sandbox.add_account(TOKEN, ["+15550001005", ARABIC])
-    client.force_login(alice)
+    sign_in_as(client, alice)
     page = client.get(reverse("settings_numbers_import", args=["acme"]))
     assert page.status_code == 200
     html = page.content.decode()
@@ -127,7 +128,7 @@ def stored_bad(team):
 
 @pytest.mark.parametrize("persona", ["owner", "editor", "viewer"])
 def test_pages_render_for_every_member_despite_bad_stored_numbers(client, personas, stored_bad, persona):
-    client.force_login(personas[persona])
+    sign_in_as(client, personas[persona])
     for name in ("dashboard", "team_settings", "team_history"):
         response = client.get(reverse(name, args=["acme"]))
         assert response.status_code == 200, name
@@ -136,14 +137,14 @@ def test_pages_render_for_every_member_despite_bad_stored_numbers(client, person
 
 
 def test_a_bad_stored_number_can_be_opened_and_its_history_read(client, bob, stored_bad):
-    client.force_login(bob)
+    sign_in_as(client, bob)
     for number in stored_bad:
         assert client.get(reverse("card", args=["acme", number.e164])).status_code < 500
         assert client.get(reverse("number_history", args=["acme", number.e164])).status_code == 200
 
 
 def test_a_bad_stored_number_can_be_removed_from_the_settings(client, alice, stored_bad):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     settings_page = client.get(reverse("team_settings", args=["acme"])).content.decode()
     for number in stored_bad:
         url = reverse("settings_number_remove", args=["acme", number.e164])
@@ -156,7 +157,7 @@ def test_a_bad_stored_number_can_be_removed_from_the_settings(client, alice, sto
 def test_an_audit_entry_for_a_bad_number_renders(client, alice, team, stored_bad):
     entry = AuditEntry.objects.create(team=team, number=stored_bad[0], phone_number=ARABIC, username="alice",
                                       action=AuditEntry.Action.UPDATE, outcome=AuditEntry.Outcome.SUCCESS)
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert client.get(reverse("audit_entry", args=["acme", entry.pk])).status_code == 200
 
 

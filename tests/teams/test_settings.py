@@ -7,6 +7,7 @@ from django.test import Client
 
 from conftest import TOKEN
 from contactcards.models import AuditEntry
+from tests.support.helpers import sign_in_as
 
 URL = "/t/acme/settings/"
 TOKEN_URL = "/t/acme/settings/token/"
@@ -18,7 +19,7 @@ NEW_TOKEN = "new-token-XYZ-1234abcd"
 
 
 def test_it_works_for_the_owner(client, alice, team):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get(URL)
     assert response.status_code == 200
     html = response.content.decode()
@@ -30,7 +31,7 @@ def test_it_works_for_the_owner(client, alice, team):
 
 @pytest.mark.parametrize("persona", ["bob", "vera"])
 def test_members_read_it_without_forms(client, persona, request):
-    client.force_login(request.getfixturevalue(persona))
+    sign_in_as(client, request.getfixturevalue(persona))
     response = client.get(URL)
     assert response.status_code == 200
     html = response.content.decode()
@@ -42,12 +43,12 @@ def test_members_read_it_without_forms(client, persona, request):
 
 
 def test_the_page_checks_team_membership(client, charlie):
-    client.force_login(charlie)
+    sign_in_as(client, charlie)
     assert client.get(URL).status_code == 404
 
 
 def test_the_page_refuses_post(client, alice):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert client.post(URL).status_code == 405
 
 
@@ -55,7 +56,7 @@ def test_the_page_refuses_post(client, alice):
 
 
 def test_owner_changes_the_token(client, alice, team):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.post(TOKEN_URL, {"token": f"  {NEW_TOKEN} "})
     assert response.status_code == 302
     team.refresh_from_db()
@@ -70,7 +71,7 @@ def test_owner_changes_the_token(client, alice, team):
 
 @pytest.mark.parametrize("persona", ["bob", "vera"])
 def test_token_change_requires_owner(client, persona, team, request):
-    client.force_login(request.getfixturevalue(persona))
+    sign_in_as(client, request.getfixturevalue(persona))
     assert client.post(TOKEN_URL, {"token": NEW_TOKEN}).status_code == 403
     team.refresh_from_db()
     assert team.get_token() == TOKEN
@@ -78,7 +79,7 @@ def test_token_change_requires_owner(client, persona, team, request):
 
 
 def test_token_change_checks_team_membership(client, charlie, team):
-    client.force_login(charlie)
+    sign_in_as(client, charlie)
     assert client.post(TOKEN_URL, {"token": NEW_TOKEN}).status_code == 404
     team.refresh_from_db()
     assert team.get_token() == TOKEN
@@ -91,7 +92,7 @@ def test_token_change_checks_team_membership(client, charlie, team):
     ("x" * 501, "at most 500"),
 ])
 def test_token_change_handles_bad_input(client, alice, team, value, message):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.post(TOKEN_URL, {"token": value})
     assert response.status_code == 400
     html = response.content.decode()
@@ -104,13 +105,13 @@ def test_token_change_handles_bad_input(client, alice, team, value, message):
 
 
 def test_token_change_refuses_get(client, alice):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert client.get(TOKEN_URL).status_code == 405
 
 
 def test_csrf_stays_on(alice, team):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert client.post(TOKEN_URL, {"token": NEW_TOKEN}).status_code == 403
     team.refresh_from_db()
     assert team.get_token() == TOKEN
@@ -124,7 +125,7 @@ def phone_number_calls(sandbox):
 
 
 def test_connection_ok_reports_the_numbers_visible(client, alice, sandbox):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.post(TEST_URL)
     assert response.status_code == 200
     html = response.content.decode()
@@ -135,7 +136,7 @@ def test_connection_ok_reports_the_numbers_visible(client, alice, sandbox):
 def test_connection_reports_a_wrong_token(client, alice, team):
     team.set_token("not-a-token-Linq-knows")
     team.save()
-    client.force_login(alice)
+    sign_in_as(client, alice)
     html = client.post(TEST_URL).content.decode()
     assert "Linq rejected the team's API token." in html
     assert "HTTP 401" in html and "2004" in html
@@ -143,14 +144,14 @@ def test_connection_reports_a_wrong_token(client, alice, team):
 
 def test_connection_reports_forbidden(client, alice, sandbox):
     sandbox.add_fault({"kind": "error", "status": 403, "code": 2005, "methods": ["GET"]})
-    client.force_login(alice)
+    sign_in_as(client, alice)
     html = client.post(TEST_URL).content.decode()
     assert "Linq refused access" in html and "HTTP 403" in html
 
 
 def test_connection_reports_unreachable(client, alice, settings):
     settings.LINQ_API_BASE_URL = "http://127.0.0.1:9/api/partner"  # nothing listens on the discard port
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.post(TEST_URL)
     assert response.status_code == 200
     assert "Linq could not be reached." in response.content.decode()
@@ -159,7 +160,7 @@ def test_connection_reports_unreachable(client, alice, settings):
 def test_connection_reports_a_timeout(client, alice, sandbox, settings):
     settings.LINQ_READ_TIMEOUT = 0.2
     sandbox.add_fault({"kind": "timeout", "seconds": 1, "methods": ["GET"]})
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.post(TEST_URL)
     assert response.status_code == 200
     assert "Linq did not answer in time." in response.content.decode()
@@ -168,7 +169,7 @@ def test_connection_reports_a_timeout(client, alice, sandbox, settings):
 def test_connection_without_a_token_asks_nothing(client, alice, team, sandbox):
     team.set_token("")
     team.save()
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.post(TEST_URL)
     assert response.status_code == 200
     assert "no Linq token" in response.content.decode()
@@ -177,18 +178,18 @@ def test_connection_without_a_token_asks_nothing(client, alice, team, sandbox):
 
 @pytest.mark.parametrize("persona", ["bob", "vera"])
 def test_connection_requires_owner(client, persona, sandbox, request):
-    client.force_login(request.getfixturevalue(persona))
+    sign_in_as(client, request.getfixturevalue(persona))
     assert client.post(TEST_URL).status_code == 403
     assert sandbox.requests == []
 
 
 def test_connection_checks_team_membership(client, charlie, sandbox):
-    client.force_login(charlie)
+    sign_in_as(client, charlie)
     assert client.post(TEST_URL).status_code == 404
 
 
 def test_connection_handles_bad_input(client, alice, sandbox):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert client.get(TEST_URL).status_code == 405  # a GET never triggers a call to Linq
     assert client.post(TEST_URL, {"token": "ignored", "junk": "\x00"}).status_code == 200
     assert len(phone_number_calls(sandbox)) == 1

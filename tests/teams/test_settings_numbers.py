@@ -6,6 +6,7 @@ import pytest
 
 from conftest import CARD_NUMBER, EMPTY_NUMBER, TOKEN
 from contactcards.models import AuditEntry, PhoneNumber
+from tests.support.helpers import sign_in_as
 
 ADD_URL = "/t/acme/settings/numbers/"
 IMPORT_URL = "/t/acme/settings/numbers/import/"
@@ -22,7 +23,7 @@ def team_numbers(team):
 
 def test_owner_adds_numbers(client, alice, team, sandbox):
     sandbox.add_account(TOKEN, [NEW, "+442071838750"])
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.post(ADD_URL, {"numbers": f"{NEW}, +442071838750\n{NEW}"}, follow=True)
     assert team_numbers(team) == sorted([CARD_NUMBER, EMPTY_NUMBER, NEW, "+442071838750"])
     assert "Linq lists each of them for the team&#x27;s token." in response.content.decode()
@@ -30,7 +31,7 @@ def test_owner_adds_numbers(client, alice, team, sandbox):
 
 
 def test_a_number_the_token_cannot_see_is_not_added_silently(client, alice, team, sandbox):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.post(ADD_URL, {"numbers": NEW})
     assert response.status_code == 400
     html = response.content.decode()
@@ -45,7 +46,7 @@ def test_a_number_the_token_cannot_see_is_not_added_silently(client, alice, team
 
 def test_numbers_are_added_when_linq_cannot_be_asked(client, alice, team, settings):
     settings.LINQ_API_BASE_URL = "http://127.0.0.1:9/api/partner"
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.post(ADD_URL, {"numbers": NEW}, follow=True)
     assert NEW in team_numbers(team)
     assert "Linq could not be asked whether the token can see it" in response.content.decode()
@@ -53,13 +54,13 @@ def test_numbers_are_added_when_linq_cannot_be_asked(client, alice, team, settin
 
 @pytest.mark.parametrize("persona", ["bob", "vera"])
 def test_adding_numbers_requires_owner(client, persona, team, request):
-    client.force_login(request.getfixturevalue(persona))
+    sign_in_as(client, request.getfixturevalue(persona))
     assert client.post(ADD_URL, {"numbers": NEW}).status_code == 403
     assert NEW not in team_numbers(team)
 
 
 def test_adding_numbers_checks_team_membership(client, charlie, team):
-    client.force_login(charlie)
+    sign_in_as(client, charlie)
     assert client.post(ADD_URL, {"numbers": NEW}).status_code == 404
     assert NEW not in team_numbers(team)
 
@@ -72,7 +73,7 @@ def test_adding_numbers_checks_team_membership(client, charlie, team):
 ])
 def test_adding_numbers_handles_bad_input(client, alice, team, sandbox, numbers, message):
     sandbox.add_account(TOKEN, [NEW])
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.post(ADD_URL, {"numbers": numbers})
     assert response.status_code == 400
     assert message in response.content.decode()
@@ -86,7 +87,7 @@ def test_owner_removes_a_number_and_its_history_stays(client, alice, team):
     number = team.numbers.get(e164=EMPTY_NUMBER)
     AuditEntry.objects.create(team=team, number=number, phone_number=EMPTY_NUMBER, username="alice",
                               action=AuditEntry.Action.CREATE, outcome=AuditEntry.Outcome.SUCCESS)
-    client.force_login(alice)
+    sign_in_as(client, alice)
     confirm = client.get(REMOVE_URL)
     assert confirm.status_code == 200 and "Remove number" in confirm.content.decode()
     assert EMPTY_NUMBER in team_numbers(team)
@@ -99,14 +100,14 @@ def test_owner_removes_a_number_and_its_history_stays(client, alice, team):
 
 @pytest.mark.parametrize("persona", ["bob", "vera"])
 def test_removing_a_number_requires_owner(client, persona, team, request):
-    client.force_login(request.getfixturevalue(persona))
+    sign_in_as(client, request.getfixturevalue(persona))
     assert client.get(REMOVE_URL).status_code == 403
     assert client.post(REMOVE_URL).status_code == 403
     assert EMPTY_NUMBER in team_numbers(team)
 
 
 def test_removing_a_number_checks_team_membership(client, charlie, team):
-    client.force_login(charlie)
+    sign_in_as(client, charlie)
     assert client.post(REMOVE_URL).status_code == 404
     # and his own team's URL with acme's number
     assert client.post(f"/t/other/settings/numbers/{EMPTY_NUMBER}/remove/").status_code == 404
@@ -114,7 +115,7 @@ def test_removing_a_number_checks_team_membership(client, charlie, team):
 
 
 def test_removing_a_number_handles_bad_input(client, alice, team):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     assert client.post("/t/acme/settings/numbers/+19999999999/remove/").status_code == 404
     assert client.post("/t/acme/settings/numbers/5550001002/remove/").status_code == 404
     assert client.put(REMOVE_URL).status_code == 405
@@ -130,7 +131,7 @@ def phone_number_calls(sandbox):
 
 def test_import_previews_the_new_numbers_then_adds_the_ticked_ones(client, alice, team, sandbox):
     sandbox.add_account(TOKEN, [NEW, "+15550001008"])
-    client.force_login(alice)
+    sign_in_as(client, alice)
     preview = client.get(IMPORT_URL)
     assert preview.status_code == 200
     html = preview.content.decode()
@@ -147,7 +148,7 @@ def test_import_previews_the_new_numbers_then_adds_the_ticked_ones(client, alice
 
 def test_import_reports_linq_errors(client, alice, sandbox):
     sandbox.add_fault({"kind": "error", "status": 401, "code": 2004, "methods": ["GET"]})
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.get(IMPORT_URL)
     assert response.status_code == 200
     assert "list of numbers could not be loaded" in response.content.decode()
@@ -155,7 +156,7 @@ def test_import_reports_linq_errors(client, alice, sandbox):
 
 @pytest.mark.parametrize("persona", ["bob", "vera"])
 def test_import_requires_owner(client, persona, team, sandbox, request):
-    client.force_login(request.getfixturevalue(persona))
+    sign_in_as(client, request.getfixturevalue(persona))
     assert client.get(IMPORT_URL).status_code == 403
     assert client.post(IMPORT_URL, {"numbers": [NEW]}).status_code == 403
     assert phone_number_calls(sandbox) == []
@@ -163,7 +164,7 @@ def test_import_requires_owner(client, persona, team, sandbox, request):
 
 
 def test_import_checks_team_membership(client, charlie, team, sandbox):
-    client.force_login(charlie)
+    sign_in_as(client, charlie)
     assert client.get(IMPORT_URL).status_code == 404
     assert client.post(IMPORT_URL, {"numbers": [NEW]}).status_code == 404
     assert NEW not in team_numbers(team)
@@ -173,7 +174,7 @@ def test_import_checks_team_membership(client, charlie, team, sandbox):
     ({}, "Choose at least one"), ({"numbers": ["12345"]}, "“12345” is not a phone number in E.164 form"),
 ])
 def test_import_handles_bad_input(client, alice, team, sandbox, data, message):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.post(IMPORT_URL, data)
     assert response.status_code == 400
     assert message in response.content.decode()
@@ -181,7 +182,7 @@ def test_import_handles_bad_input(client, alice, team, sandbox, data, message):
 
 
 def test_import_of_a_number_added_meanwhile_is_not_an_error(client, alice, team):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     response = client.post(IMPORT_URL, {"numbers": [CARD_NUMBER, NEW]}, follow=True)
     assert "Already in the team: " + CARD_NUMBER in response.content.decode()
     assert PhoneNumber.objects.filter(team=team, e164=CARD_NUMBER).count() == 1

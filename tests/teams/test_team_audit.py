@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from conftest import CARD_NUMBER, EMPTY_NUMBER, TOKEN
 from contactcards.history.audit import COMMAND_LINE
 from contactcards.models import AuditEntry, AuditImmutableError, Membership
-from tests.support.helpers import read_csv
+from tests.support.helpers import read_csv, sign_in_as
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def run(*args: str) -> str:
 # -- the settings pages ------------------------------------------------------------------------------
 
 def test_role_changes_and_removals_are_recorded(client, team, alice, bob, vera):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     bob_m, vera_m = Membership.objects.get(user=bob), Membership.objects.get(user=vera)
     client.post(f"/t/acme/settings/members/{bob_m.pk}/role/", {f"m{bob_m.pk}-role": "owner"})
     client.post(f"/t/acme/settings/members/{bob_m.pk}/role/", {f"m{bob_m.pk}-role": "owner"})  # no change: no row
@@ -46,7 +46,7 @@ def test_role_changes_and_removals_are_recorded(client, team, alice, bob, vera):
 
 
 def test_a_refused_change_writes_nothing(client, team, alice):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     me = Membership.objects.get(user=alice)
     assert client.post(f"/t/acme/settings/members/{me.pk}/role/", {f"m{me.pk}-role": "viewer"}).status_code == 400
     assert client.post(f"/t/acme/settings/members/{me.pk}/remove/").status_code == 400
@@ -54,7 +54,7 @@ def test_a_refused_change_writes_nothing(client, team, alice):
 
 
 def test_numbers_added_removed_and_imported_are_recorded(client, team, alice, sandbox):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     sandbox.add_account(TOKEN, ["+15550002001", "+15550002002"])  # numbers are checked at Linq before they are added
     client.post("/t/acme/settings/numbers/", {"numbers": "+15550002001\n+15550002002"})
     client.post(f"/t/acme/settings/numbers/{EMPTY_NUMBER}/remove/")
@@ -72,14 +72,14 @@ def test_numbers_added_removed_and_imported_are_recorded(client, team, alice, sa
 
 
 def test_the_token_is_recorded_never_its_value(client, team, alice):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     client.post("/t/acme/settings/token/", {"token": "a-new-token-9999"})
     assert rows(team) == [("token_change", "alice", "", "", {})]
     assert "a-new-token-9999" not in str(AuditEntry.objects.values_list())
 
 
 def test_the_history_filters_and_exports_team_changes(client, team, alice, bob):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     bob_m = Membership.objects.get(user=bob)
     client.post(f"/t/acme/settings/members/{bob_m.pk}/role/", {f"m{bob_m.pk}-role": "viewer"})
     client.post("/t/acme/settings/numbers/", {"numbers": "+15550002001"})
@@ -97,7 +97,7 @@ def test_the_history_filters_and_exports_team_changes(client, team, alice, bob):
 
 
 def test_team_changes_are_as_tamper_resistant_as_card_changes(client, team, alice, bob):
-    client.force_login(alice)
+    sign_in_as(client, alice)
     bob_m = Membership.objects.get(user=bob)
     client.post(f"/t/acme/settings/members/{bob_m.pk}/remove/")
     entry = AuditEntry.objects.get(action="member_remove")

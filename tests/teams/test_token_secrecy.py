@@ -10,13 +10,14 @@ from django.db import connection
 from conftest import CARD_NUMBER, EMPTY_NUMBER
 from contactcards.cards.services import card_update
 from contactcards.models import AuditEntry
+from tests.support.helpers import sign_in_as
 
 SECRET = "tok-SECRET-9d8f7e6c5b4a-LINQ"
 
 
 def pages_as(client, user):
     """GET the pages a member sees; return their bodies."""
-    client.force_login(user)
+    sign_in_as(client, user)
     urls = ["/t/acme/", "/t/acme/?q=acme&sort=name", "/t/acme/settings/", "/t/acme/settings/numbers/import/",
             f"/t/acme/numbers/{CARD_NUMBER}/", f"/t/acme/numbers/{EMPTY_NUMBER}/",
             f"/t/acme/numbers/{CARD_NUMBER}/history/", "/t/acme/history/", "/t/acme/history/export.csv"]
@@ -40,7 +41,7 @@ def test_the_token_appears_nowhere(client, alice, bob, vera, team, sandbox, capl
     bodies = []
 
     # The owner sets it through the settings page, then uses it everywhere.
-    client.force_login(alice)
+    sign_in_as(client, alice)
     bodies.append(client.post("/t/acme/settings/token/", {"token": SECRET}, follow=True))
     bodies.append(client.post("/t/acme/settings/token/test/"))
     bodies.append(client.post("/t/acme/settings/token/", {"token": SECRET + " with spaces"}))  # bad input
@@ -64,7 +65,7 @@ def test_the_token_appears_nowhere(client, alice, bob, vera, team, sandbox, capl
 
     # Staff in the admin.
     root = get_user_model().objects.create_superuser("root", "root@example.com", "x-root-password-x")
-    client.force_login(root)
+    sign_in_as(client, root)
     for url in ["/admin/contactcards/team/", f"/admin/contactcards/team/{team.pk}/change/",
                 "/admin/contactcards/auditentry/", "/admin/contactcards/membership/",
                 "/admin/contactcards/phonenumber/"]:
