@@ -121,7 +121,7 @@ def _msgids(po: Path) -> set[str]:
 @pytest.mark.parametrize("domain", ["django", "djangojs"])
 def test_the_english_catalogue_holds_every_marked_string(domain, tmp_path):
     """What a translator gets from `makemessages -l <lang>` is exactly what locale/en holds (and vice versa)."""
-    for part in ("manage.py", "linqadmin", "contactcards", "templates", "static"):
+    for part in ("manage.py", "linqadmin", "contactcards", "devtools", "templates", "static"):
         source = ROOT / part
         if source.is_dir():
             shutil.copytree(source, tmp_path / part, ignore=shutil.ignore_patterns("tests", "__pycache__"))

@@ -8,7 +8,7 @@ Every module of the product (``contactcards``) has a layer, from its name:
     selectors */selectors.py and the other read-only modules listed in SELECTORS
     services  everything else in a domain package (writes, Linq calls, tasks)
     forms     */forms.py
-    views     */views.py, *_views.py, urls, admin, template tags, middleware and the other entry points in VIEWS
+    views     */views.py, *_views.py, */urls.py, admin, template tags, middleware and the other entry points in VIEWS
 
 A module never imports a module of a higher layer, in its own domain or any other; selectors never
 write; the product never imports the development tools or the tests; and the Linq client, the
@@ -37,9 +37,8 @@ ALLOWED = {
 }
 SELECTORS = {"common/clients.py", "cards/budget.py", "teams/dashboard.py", "history/versions.py", "history/export.py",
              "accounts/selectors.py"}
-VIEWS = {"urls.py", "admin.py", "apps.py", "common/health.py", "common/preferences.py", "common/context_processors.py",
-         "common/timezones.py", "accounts/middleware.py", "accounts/admin_site.py", "accounts/urls.py",
-         "accounts/apps.py", "photos/urls.py"}
+VIEWS = {"admin.py", "apps.py", "common/health.py", "common/preferences.py", "common/context_processors.py",
+         "common/timezones.py", "accounts/middleware.py", "accounts/admin_site.py", "accounts/apps.py"}
 WRITES = {"save", "create", "bulk_create", "update", "delete", "get_or_create", "update_or_create", "bulk_update",
           "fill_outcome", "fill_reconciled"}
 
@@ -62,7 +61,7 @@ def layer(path: Path) -> str | None:
         return "base"
     if name == "__init__.py" or rel.startswith("management/"):
         return None  # package docstrings and re-exports; commands are entry points like views
-    if rel in VIEWS or name == "views.py" or name.endswith("_views.py") or "templatetags" in path.parts:
+    if rel in VIEWS or name in ("views.py", "urls.py") or name.endswith("_views.py") or "templatetags" in path.parts:
         return "views"
     if name == "models.py":
         return "models"

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from contactcards.rollout import views
+
+# many numbers at once: bulk edit, CSV out and in, the jobs that roll changes out
+urlpatterns = [
+    path("t/<slug:slug>/bulk/", views.bulk_edit, name="bulk_edit"),
+    path("t/<slug:slug>/cards.csv", views.cards_export, name="cards_export"),
+    path("t/<slug:slug>/import/", views.cards_import, name="cards_import"),
+    path("t/<slug:slug>/jobs/", views.job_list, name="job_list"),
+    path("t/<slug:slug>/jobs/<int:pk>/", views.job_detail, name="job_detail"),
+    path("t/<slug:slug>/jobs/<int:pk>/progress.json", views.job_progress, name="job_progress"),
+    path("t/<slug:slug>/jobs/<int:pk>/cancel/", views.job_cancel, name="job_cancel"),
+]
