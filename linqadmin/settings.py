@@ -84,6 +84,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "linqadmin.middleware.RefuseNulMiddleware",  # NUL in the path: 404, in a header: 400 (PostgreSQL cannot hold one)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",  # gettext-ready; English is the one language shipped
@@ -213,6 +214,9 @@ TWO_FACTOR_LOGIN_TIMEOUT = 600
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="linqadmin")
 # The admin site accepts only two-factor-verified staff; on by default outside DEBUG.
 ADMIN_REQUIRE_TWO_FACTOR = env.bool("ADMIN_REQUIRE_TWO_FACTOR", default=not DEBUG)
+# Staff never see a person's authenticator secret or its QR code in the admin (django-otp's config
+# and QR pages answer 403; they also answered 500 for a device that does not exist).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # -- Sessions -----------------------------------------------------------------
 # Idle timeout: a session ends after this long without a request (default: a working day).

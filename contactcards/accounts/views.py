@@ -25,7 +25,7 @@ from contactcards.models import Membership
 from contactcards.views.utils import client_ip
 
 from . import services
-from .forms import InvitedSignUpForm, InviteForm, TwoFactorPolicyForm
+from .forms import InvitedSignUpForm, InviteForm, SignInForm, TwoFactorPolicyForm
 from .models import Invitation
 from .selectors import sign_in_activity
 from .sessions import sign_out_everywhere
@@ -36,6 +36,7 @@ class LoginView(TwoFactorLoginView):
 
     template_name = "two_factor/core/login.html"
     redirect_authenticated_user = True
+    form_list = ((TwoFactorLoginView.AUTH_STEP, SignInForm), *TwoFactorLoginView.form_list[1:])
     code_labels = {"token": gettext_lazy("Code from your authenticator app"), "backup": gettext_lazy("Recovery code")}
 
     def get_form(self, step=None, **kwargs):
