@@ -13,7 +13,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # Tests see the production posture unless a test's own environment says otherwise.
 os.environ.setdefault("DEBUG", "0")
 
-from .settings import *  # noqa: E402,F403
+from linqadmin.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {

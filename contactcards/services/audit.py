@@ -21,13 +21,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError
 from django.utils import timezone
 
-from ..clients import log_linq_failure
-from ..linq import Card, CardResult, LinqClient, LinqError
-from ..models import AuditEntry, Job, PhoneNumber, Team
-from . import mirror
-from .diff import Changes, took_effect
-from .guard import consume_form_token, link_form_token
-from .reads import card_fetch
+from contactcards.clients import log_linq_failure
+from contactcards.linq import Card, CardResult, LinqClient, LinqError
+from contactcards.models import AuditEntry, Job, PhoneNumber, Team
+from contactcards.services import mirror
+from contactcards.services.diff import Changes, took_effect
+from contactcards.services.guard import consume_form_token, link_form_token
+from contactcards.services.reads import card_fetch
 
 
 @dataclass(frozen=True)

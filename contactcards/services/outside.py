@@ -19,9 +19,9 @@ from django.core.mail import send_mail
 from django.db.models import Q
 from django.template.loader import render_to_string
 
-from ..linq import Card
-from ..models import AuditEntry, CardMirror, Membership, OutsideChangeAlert, PhoneNumber, Role
-from . import mirror
+from contactcards.linq import Card
+from contactcards.models import AuditEntry, CardMirror, Membership, OutsideChangeAlert, PhoneNumber, Role
+from contactcards.services import mirror
 
 logger = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from ..clients import linq_client_for, log_linq_failure
-from ..linq import Card, LinqClient, LinqError
-from ..models import PhoneNumber
-from .outside import note_read
+from contactcards.clients import linq_client_for, log_linq_failure
+from contactcards.linq import Card, LinqClient, LinqError
+from contactcards.models import PhoneNumber
+from contactcards.services.outside import note_read
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
-from ..clients import linq_client_for, log_linq_failure
-from ..linq import LinqClient, LinqError
-from ..models import AuditEntry, Team, TeamSync
-from . import mirror
-from .outside import card_diff, record_outside_change
+from contactcards.clients import linq_client_for, log_linq_failure
+from contactcards.linq import LinqClient, LinqError
+from contactcards.models import AuditEntry, Team, TeamSync
+from contactcards.services import mirror
+from contactcards.services.outside import card_diff, record_outside_change
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def schedule_reconcile() -> None:
     """Enqueue the next periodic reconcile unless one is already waiting (one chain, however often called)."""
     from django_tasks_db.models import DBTaskResult
 
-    from .. import taskqueue
+    from contactcards import taskqueue
 
     interval = settings.RECONCILE_INTERVAL_SECONDS
     if interval <= 0:

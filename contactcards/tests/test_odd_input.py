@@ -45,8 +45,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from conftest import CARD_NUMBER, PASSWORD, Client
-
-from .photo_fixtures import png_bytes
+from contactcards.tests.photo_fixtures import png_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -441,9 +440,8 @@ def world(personas, team, sandbox, settings, photo_settings):
     from contactcards.rollout import jobs
     from contactcards.rollout.plan import Target, build_plan
     from contactcards.services import subscriptions
+    from contactcards.tests.helpers import make_entry
     from contactcards.webhooks.models import WebhookEndpoint
-
-    from .helpers import make_entry
 
     alice = personas["owner"]
     alice.is_staff = alice.is_superuser = True
@@ -576,7 +574,7 @@ def test_the_time_zone_page_goes_back_only_to_a_page_of_this_site(client, alice,
 def test_a_user_name_longer_than_any_account_gets_the_wrong_password_answer(client, alice, length):
     from axes.models import AccessAttempt
 
-    from .helpers import sign_in_client
+    from contactcards.tests.helpers import sign_in_client
 
     response = sign_in_client(client, "a" * length, PASSWORD)
     assert response.status_code == 200

@@ -25,10 +25,9 @@ from contactcards.history_csv import FORMULA_PREFIXES, HEADER, csv_row
 from contactcards.models import AuditEntry, PhoneNumber
 from contactcards.phones import is_e164
 from contactcards.rollout.cards_csv import COLUMNS, write_csv
+from contactcards.tests.helpers import LOGIN_URL, URL, is_signed_in, make_entry, read_csv
+from contactcards.tests.test_card_views import edit_data
 from contactcards.views.utils import client_ip
-
-from .helpers import LOGIN_URL, URL, is_signed_in, make_entry, read_csv
-from .test_card_views import edit_data
 
 ROOT = Path(__file__).resolve().parents[2]
 PROXY = "10.0.0.5"  # our nginx: REMOTE_ADDR of every request that came through it
