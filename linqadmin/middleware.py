@@ -1,4 +1,4 @@
-"""A strict Content-Security-Policy for the app's own pages.
+"""A strict Content-Security-Policy for the app's own pages; the Linq time budget; NUL refused at the door.
 
 Every script and stylesheet is a static file served by the app (no inline code, no CDN), so
 the policy can forbid everything else. Card photos are the exception: they live on Linq's CDN
@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import BadRequest
+from django.http import Http404, HttpRequest, HttpResponse
 
 
 def build_policy(extra_img_src: list[str]) -> str:
@@ -58,3 +59,26 @@ class LinqTimeBudgetMiddleware:
 
         with linq_time_budget(settings.LINQ_REQUEST_BUDGET):
             return self.get_response(request)
+
+
+class RefuseNulMiddleware:
+    """A NUL character in the path or a header ends the request here, before any view runs.
+
+    No link has one and no browser sends one, and PostgreSQL cannot store or even compare text that
+    holds one: every lookup of a path segment with it (a number, a webhook path, an invitation) failed
+    with a 500 there, while SQLite answered. Now both answer alike: a path with a NUL names no page
+    (404), a header with one (cookies included) is a bad request (400). Query parameters and form
+    fields are the views' to parse, each with its own answer (a page number is clamped, a name gets a
+    message): contactcards/tests/test_odd_input.py sends NUL to every one of them.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path_info:
+            raise Http404("No page has a NUL character in its address.")  # no-i18n
+        if any("\x00" in value for key, value in request.META.items()
+               if key.startswith("HTTP_") and isinstance(value, str)):
+            raise BadRequest("NUL character in a header")  # no-i18n
+        return self.get_response(request)

@@ -4,7 +4,9 @@ Defaults give a safe production posture (DEBUG off, secure cookies, real Linq);
 ``bin/run`` turns on the embedded demo defaults explicitly.
 """
 
+import os
 from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 
 import environ
@@ -12,8 +14,12 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-if (BASE_DIR / ".env").is_file():
-    environ.Env.read_env(BASE_DIR / ".env")
+# A .env file beside manage.py (bin/run writes one for development) fills in what the environment
+# does not set. LINQADMIN_ENV_FILE names another file, or none when empty: the test settings empty
+# it before this line runs, so no test (nor any process a test starts) reads a developer's .env.
+ENV_FILE = os.environ.get("LINQADMIN_ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE and Path(ENV_FILE).is_file():
+    environ.Env.read_env(ENV_FILE)
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -83,6 +89,7 @@ if DEBUG:  # demo data, sandbox faults, history seeding: never installed in prod
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "linqadmin.middleware.RefuseNulMiddleware",  # NUL in the path: 404, in a header: 400 (PostgreSQL cannot hold one)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",  # gettext-ready; English is the one language shipped
@@ -205,7 +212,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "contactcards.accounts.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failure kept (readable on the account page), not only the count
-AXES_CLIENT_IP_CALLABLE = "contactcards.common.http.client_ip"  # X-Forwarded-For only behind a trusted proxy
+AXES_CLIENT_IP_CALLABLE = "contactcards.common.http.client_ip"  # the same address as the history (TRUSTED_PROXY_HOPS)
 # The two-factor sign-in form posts "auth-username"/"auth-password": never store those in clear.
 AXES_SENSITIVE_PARAMETERS = ["username", "auth-username", "auth-password", "token-otp_token", "backup-otp_token"]
 AXES_VERBOSE = False
@@ -215,6 +222,9 @@ TWO_FACTOR_LOGIN_TIMEOUT = 600
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="linqadmin")
 # The admin site accepts only two-factor-verified staff; on by default outside DEBUG.
 ADMIN_REQUIRE_TWO_FACTOR = env.bool("ADMIN_REQUIRE_TWO_FACTOR", default=not DEBUG)
+# Staff never see a person's authenticator secret or its QR code in the admin (django-otp's config
+# and QR pages answer 403; they also answered 500 for a device that does not exist).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # -- Sessions -----------------------------------------------------------------
 # Idle timeout: a session ends after this long without a request (default: a working day).
@@ -316,8 +326,30 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# Only trust X-Forwarded-For for the audit log's client IP behind a known proxy.
-TRUST_X_FORWARDED_FOR = env.bool("TRUST_X_FORWARDED_FOR", default=False)
+# The client's address (sign-in throttling, the history's client_ip; contactcards/common/http.py):
+# the socket's, unless proxies we run sit in front and say whom they saw in X-Forwarded-For. Its
+# left part is whatever the client wrote, so it is read from the right, either a fixed number of
+# proxies deep (TRUSTED_PROXY_HOPS: 1 = one nginx/load balancer in front) or past every address in
+# TRUSTED_PROXIES (CIDRs). The old TRUST_X_FORWARDED_FOR=1 means one hop. README "Behind a proxy".
+TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS",
+                             default=1 if env.bool("TRUST_X_FORWARDED_FOR", default=False) else 0)
+TRUSTED_PROXIES = [value.strip() for value in env.list("TRUSTED_PROXIES", default=[]) if value.strip()]
+if TRUSTED_PROXY_HOPS < 0:
+    CONFIG_PROBLEMS.append(f"TRUSTED_PROXY_HOPS must be 0 or more, not {TRUSTED_PROXY_HOPS}.")
+
+
+def _is_network(value: str) -> bool:
+    try:
+        ip_network(value, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+CONFIG_PROBLEMS += [f"TRUSTED_PROXIES: {value!r} is not an IP address or network (CIDR)."
+                    for value in TRUSTED_PROXIES if not _is_network(value)]
+if TRUSTED_PROXIES and TRUSTED_PROXY_HOPS:
+    CONFIG_PROBLEMS.append("Set TRUSTED_PROXIES or TRUSTED_PROXY_HOPS (or TRUST_X_FORWARDED_FOR), not both.")
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (linqadmin/middleware.py): card photos may come from any https host;
 # the demo's sandbox serves its fake CDN over plain http on loopback.

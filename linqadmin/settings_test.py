@@ -4,10 +4,13 @@ import os
 
 from cryptography.fernet import Fernet
 
+# Never a .env: not the one bin/run writes beside manage.py, nor one LINQADMIN_ENV_FILE names. Set in
+# os.environ, so every process a test starts (workers, gunicorn, manage.py) inherits it too.
+os.environ["LINQADMIN_ENV_FILE"] = ""
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("LINQADMIN_ENCRYPTION_KEYS", Fernet.generate_key().decode())
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-# Tests see the production posture even in a folder where bin/run wrote a development .env.
+# Tests see the production posture unless a test's own environment says otherwise.
 os.environ.setdefault("DEBUG", "0")
 
 from linqadmin.settings import *  # noqa: E402,F403

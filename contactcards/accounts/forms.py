@@ -1,11 +1,23 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
 from contactcards.accounts.models import Invitation
 from contactcards.models import Role
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, with the user name's length enforced. Django sets the field's max_length
+    after building it, so no validator checks it: a longer name reached authenticate(), and
+    django-axes recorded the failure in a 255-character column (a 500 on PostgreSQL). A name no
+    account can have gets the same answer as a wrong password, and nothing is authenticated."""
+
+    def clean(self):
+        if len(self.cleaned_data.get("username") or "") > self.fields["username"].max_length:
+            raise self.get_invalid_login_error()
+        return super().clean()
 
 
 class InviteForm(forms.Form):

@@ -22,7 +22,7 @@ from two_factor import views as two_factor_views
 from two_factor.utils import default_device
 
 from contactcards.accounts import services
-from contactcards.accounts.forms import InvitedSignUpForm, InviteForm, TwoFactorPolicyForm
+from contactcards.accounts.forms import InvitedSignUpForm, InviteForm, SignInForm, TwoFactorPolicyForm
 from contactcards.accounts.models import AccountSecurity, Invitation
 from contactcards.accounts.selectors import has_second_factor, sign_in_activity
 from contactcards.accounts.sessions import keep_current, sign_out_everywhere
@@ -36,6 +36,7 @@ class LoginView(two_factor_views.LoginView):
 
     template_name = "two_factor/core/login.html"
     redirect_authenticated_user = True
+    form_list = ((two_factor_views.LoginView.AUTH_STEP, SignInForm), *two_factor_views.LoginView.form_list[1:])
     code_labels = {"token": gettext_lazy("Code from your authenticator app"), "backup": gettext_lazy("Recovery code")}
 
     def get_form(self, step=None, **kwargs):

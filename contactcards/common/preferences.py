@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
@@ -31,8 +31,11 @@ def time_zone(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Times are now shown in %(zone)s.")
                              % {"zone": form.cleaned_data["time_zone"] or _("your browser's time zone")})
             target = form.cleaned_data["next"]
-            if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-                return redirect(target)
+            # Only a path on this site ("/t/acme/"); anything else ("xyz", a URL name, another host)
+            # stays here. redirect() would look a bare word up as a URL name and fail.
+            if target.startswith("/") and url_has_allowed_host_and_scheme(
+                    target, {request.get_host()}, request.is_secure()):
+                return HttpResponseRedirect(target)
             return redirect("time_zone")
     else:
         form = TimeZoneForm(initial={"time_zone": chosen_zone_name(request), "next": request.GET.get("next", "")},

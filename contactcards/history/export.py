@@ -61,22 +61,23 @@ _json_text = json.JSONDecoder().decode
 def csv_row(row: tuple) -> list[object]:
     """One export row from ``selectors.history.history_export_rows``'s tuple, in HEADER order.
 
-    The database has already written ``created_at`` as ISO 8601 text. Only text columns can hold a
-    formula, so only they go through the check; numbers, booleans, addresses and the enum columns
-    (action, outcome) are written as they are (None as an empty cell). ``request_body`` comes as the
-    database's JSON text and leaves with sorted keys, the same on every database.
+    The database has already written ``created_at`` as ISO 8601 text. Every text cell goes through the
+    check - the enum columns (action, outcome), ``client_ip`` (SQLite stores whatever text it was
+    given) and the JSON columns too - so no column can carry a formula whatever reached the table;
+    numbers and booleans are written as they are (None as an empty cell). ``request_body`` comes as
+    the database's JSON text and leaves with sorted keys, the same on every database.
     """
     (pk, created_at, phone_number, username, action, subject, outcome, request_sent, applied, http_status,
      linq_code, error_message, trace_id, retry_after, duration_ms, client_ip, *changes, team_changes,
      request_body) = row
     return [
-        pk, created_at, _repeated_text(phone_number), _repeated_text(username), action,
-        _text(subject) if subject else "", outcome,
+        pk, _text(created_at), _repeated_text(phone_number), _repeated_text(username), _repeated_text(action),
+        _text(subject) if subject else "", _repeated_text(outcome),
         "yes" if request_sent else "no", "" if applied is None else "yes" if applied else "no", http_status,
         linq_code, _text(error_message) if error_message else "", _text(trace_id) if trace_id else "",
-        retry_after, duration_ms, client_ip, *[_text(value) if value else "" for value in changes],
-        "" if not team_changes or team_changes == "{}" else _JSON.encode(_json_text(team_changes)),
-        "" if request_body is None else _JSON.encode(_json_text(request_body)),
+        retry_after, duration_ms, neutralise(client_ip), *[_text(value) if value else "" for value in changes],
+        "" if not team_changes or team_changes == "{}" else _text(_JSON.encode(_json_text(team_changes))),
+        "" if request_body is None else _text(_JSON.encode(_json_text(request_body))),
     ]
 
 

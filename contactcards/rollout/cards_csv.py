@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from contactcards.common.phones import PhoneNumberError, parse_e164
-from contactcards.history.export import neutralise
+from contactcards.history.export import FORMULA_PREFIXES, neutralise
 from contactcards.linq import Card
 from contactcards.linq.client import CARD_FIELDS
 from contactcards.models import PhoneNumber, validate_tag
@@ -47,14 +47,15 @@ def export_rows(numbers: list[PhoneNumber], cards: dict[str, Card] | None) -> It
         else:
             status = "no card" if card is None else ("active" if card.is_active else "pending")
         tags = ", ".join(tag.name for tag in number.tags.all())
-        yield [neutralise(value) for value in (number.e164, number.label, tags, *fields.values(), status)]
+        yield [number.e164, number.label, tags, *fields.values(), status]
 
 
 def write_csv(rows: Iterator[list[object]]) -> str:
+    """The rows as CSV, every cell through ``neutralise``: nothing a row holds can become a formula."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in rows:
-        writer.writerow(row)
+        writer.writerow([neutralise(value) for value in row])
     return buffer.getvalue()
 
 
@@ -83,7 +84,7 @@ def _delimiter(text: str) -> str:
 
 def _cell(value: str) -> str:
     value = value.replace("\x00", "").strip()
-    if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@"):  # our own export's formula guard
+    if value[:1] == "'" and value[1:2] in FORMULA_PREFIXES:  # our own export's formula guard
         value = value[1:]
     return value
 

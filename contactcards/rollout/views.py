@@ -26,7 +26,7 @@ from contactcards.common.access import get_team_for_user, require_write
 from contactcards.common.clients import linq_client_for
 from contactcards.common.errors import meaning
 from contactcards.linq import LinqError
-from contactcards.linq.client import CARD_FIELDS
+from contactcards.linq.client import CARD_FIELDS, clean_text
 from contactcards.models import Job, JobItem, Membership, PhoneNumber, Team
 from contactcards.rollout import jobs
 from contactcards.rollout.cards_csv import MAX_BYTES, export_rows, parse_cards_csv, write_csv
@@ -108,7 +108,8 @@ def _selection(data, team: Team) -> tuple[list[str], str]:
                                                           ("status", STATUS_FILTERS.get(status, ""))) if v)
         e164s = matching_numbers(team=team, query=query, tag=tag, status=status)
         return e164s[:MAX_SELECTION], described or "all numbers"
-    ticked = list(dict.fromkeys(data.getlist("n")))[:MAX_SELECTION]
+    # a NUL can be in no stored number (and PostgreSQL cannot even compare text holding one)
+    ticked = [e164 for e164 in dict.fromkeys(data.getlist("n")) if "\x00" not in e164][:MAX_SELECTION]
     known = set(PhoneNumber.objects.filter(team=team, e164__in=ticked).values_list("e164", flat=True))
     return [e164 for e164 in ticked if e164 in known], ""
 
@@ -191,7 +192,7 @@ def cards_import(request: HttpRequest, slug: str) -> HttpResponse:
         except signing.BadSignature:
             messages.error(request, _("That preview is out of date or was altered. Upload the file again."))
             return redirect("cards_import", slug=team.slug)
-        name = request.POST.get("filename", "")[:100]
+        name = clean_text(request.POST.get("filename", ""), 100)
     else:
         form = ImportForm(request.POST, request.FILES)
         if not form.is_valid():
@@ -200,7 +201,7 @@ def cards_import(request: HttpRequest, slug: str) -> HttpResponse:
         if upload.size > MAX_BYTES:
             form.add_error("file", _("The file is larger than %(mb)s MB; split it.") % {"mb": context["max_mb"]})
             return render(request, "contactcards/rollout_import.html", {**context, "form": form}, status=400)
-        raw, name = upload.read(), upload.name[:100]
+        raw, name = upload.read(), clean_text(upload.name or "", 100)
     parsed = parse_cards_csv(raw)
     context.update(form=ImportForm(), filename=name)
     if not parsed.ok:

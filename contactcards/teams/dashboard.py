@@ -286,7 +286,10 @@ def filtered_numbers(*, team: Team, query: str = "", tag: str = "", status: str 
 
 
 def matching_numbers(*, team: Team, query: str = "", tag: str = "", status: str = "") -> list[str]:
-    """Every number (E.164) the dashboard shows for this search and these filters, on all pages."""
+    """Every number (E.164) the dashboard shows for this search and these filters, on all pages. A tag
+    the team does not have matches no number (a made-up link must not select them all)."""
+    if tag and tag not in team_tags(team):
+        return []
     numbers, condition = filtered_numbers(team=team, query=clean_query(query), tag=tag, status=status)
     shown = numbers.filter(condition) if condition is not None else numbers
     return list(shown.order_by("e164").values_list("e164", flat=True))

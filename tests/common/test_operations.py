@@ -100,7 +100,7 @@ def test_log_format_json_applies_to_the_whole_process(tmp_path):
     code = ("import logging, django; django.setup(); "
             "logging.getLogger('contactcards.x').warning('hello %s', 'there', extra={'number': '+15550001001'})")
     env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "linqadmin.settings", "DEBUG": "0",
-           "SECRET_KEY": "k" * 50, "LINQADMIN_ENCRYPTION_KEYS": "", "LOG_FORMAT": "json",
+           "LINQADMIN_ENV_FILE": "", "SECRET_KEY": "k" * 50, "LINQADMIN_ENCRYPTION_KEYS": "", "LOG_FORMAT": "json",
            "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"}
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
