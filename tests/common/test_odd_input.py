@@ -455,8 +455,7 @@ def world(personas, team, sandbox, settings, photo_settings):
     endpoint = WebhookEndpoint.objects.get(team=team)
     plan = build_plan(team, [Target(e164=CARD_NUMBER, values={"last_name": "Bulk"})])
     job = jobs.job_create(team=team, user=alice, plan=plan, source=Job.Source.BULK)
-    sent = account_services.invitation_create(team=team, invited_by=alice, email="dora@example.com", role="viewer",
-                                              link_for=lambda token: f"/invitations/{token}/")
+    sent = account_services.invitation_create(team=team, invited_by=alice, email="dora@example.com", role="viewer")
     photo = Photo.objects.create(team=team, source=Photo.Source.LINK, url="https://cdn.example.com/a.png",
                                  width=96, height=96, format="PNG", size_bytes=100)
     device = TOTPDevice.objects.create(user=personas["editor"], name="phone", confirmed=True)
