@@ -209,11 +209,6 @@ def test_editors_saving_through_chaos_leave_a_true_history(workers, clock, team,
     assert not AuditEntry.objects.unsettled().exists()
     assert not AuditEntry.objects.filter(action=AuditEntry.Action.OUTSIDE).exists()
     assert len(writes) >= 10 and any(w.applied for w in writes) and any(not w.applied for w in writes)
-    if os.environ.get("CHAOS_REPORT"):
-        print(chaos.used)
-        for entry in sorted(entries, key=lambda e: e.created_at):
-            print(entry.phone_number, entry.outcome, entry.error_kind, entry.http_status, entry.linq_code,
-                  entry.applied, entry.reconciled_at is not None, entry.request_body)
 
     # The dashboard shows every card as Linq has it, and no change of ours as made outside.
     for e164 in numbers:
