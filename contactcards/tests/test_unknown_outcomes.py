@@ -143,6 +143,15 @@ def test_only_a_read_begun_after_the_window_says_it_did_not_take_effect(client, 
     assert sandbox.writes_for(CARD_NUMBER)[0].applied is False  # what the sandbox's own log says
 
 
+def test_the_same_form_posted_again_says_the_first_is_not_known_yet_and_sends_nothing(client, bob, sandbox):
+    form = {**load(login(client, bob)), "last_name": "Night shift"}
+    sandbox.add_fault({"kind": "drop", "apply_write": False, "methods": ["PATCH"], "times": 1})
+    client.post(URL, form)
+    again = text(client.post(URL, form))  # a resubmit of the same form
+    assert "Linq did not say whether the first submission at" in again and "ended with an error" not in again
+    assert len(sandbox.writes_for(CARD_NUMBER)) == 1
+
+
 def test_the_recheck_scheduled_with_the_attempt_settles_it_when_nobody_opens_the_number(team, bob, sandbox,
                                                                                         app_clock):
     number = PhoneNumber.objects.get(e164=CARD_NUMBER)
