@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 
-from .models import Membership, PhoneNumber, Team
+from contactcards.models import Membership, PhoneNumber, Team
 
 
 def user_memberships(request: HttpRequest) -> list[Membership]:

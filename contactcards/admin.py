@@ -10,9 +10,9 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from .models import AuditEntry, Membership, PhoneNumber, Team
-from .services import teams as team_services
-from .views.utils import client_ip
+from contactcards.models import AuditEntry, Membership, PhoneNumber, Team
+from contactcards.services import teams as team_services
+from contactcards.views.utils import client_ip
 
 
 class TeamAdminForm(forms.ModelForm):

@@ -10,12 +10,11 @@ class ContactCardsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
-        from linqadmin import checks as configuration_checks  # noqa: F401  (missing production secrets)
-
-        from . import (
+        from contactcards import (
             checks,  # noqa: F401  (registers the stored-data checks)
             timezones,
         )
-        from .photos import checks as photo_checks  # noqa: F401  (registers the photo deploy checks)
+        from contactcards.photos import checks as photo_checks  # noqa: F401  (registers the photo deploy checks)
+        from linqadmin import checks as configuration_checks  # noqa: F401  (missing production secrets)
 
         user_logged_in.connect(timezones.on_sign_in, dispatch_uid="linqadmin-time-zone")

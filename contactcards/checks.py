@@ -12,7 +12,7 @@ def stored_numbers_are_e164(app_configs=None, databases=None, **kwargs):
         return []
     from django.db import DatabaseError
 
-    from .services.teams import numbers_not_normal
+    from contactcards.services.teams import numbers_not_normal
 
     try:
         problems = numbers_not_normal()

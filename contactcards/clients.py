@@ -10,9 +10,9 @@ from contextvars import ContextVar
 
 from django.conf import settings
 
-from .crypto import TokenDecryptionError
-from .linq import LinqClient, LinqError
-from .models import Team
+from contactcards.crypto import TokenDecryptionError
+from contactcards.linq import LinqClient, LinqError
+from contactcards.models import Team
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-from .access import user_memberships
+from contactcards.access import user_memberships
 
 
 def teams(request: HttpRequest) -> dict:

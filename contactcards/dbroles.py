@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.db import connections
 
-from .models import OUTCOME_FIELDS
+from contactcards.models import OUTCOME_FIELDS
 
 # Append-only tables, and the columns the runtime role may still update, each change checked by the
 # table's trigger: the detach of ON DELETE SET NULL, and the outcome of a write-ahead attempt (once).

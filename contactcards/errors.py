@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from .clients import TOKEN_UNREADABLE
-from .linq import LinqError
-from .linq.client import CARD_FIELDS
+from contactcards.clients import TOKEN_UNREADABLE
+from contactcards.linq import LinqError
+from contactcards.linq.client import CARD_FIELDS
 
 # Linq codes that are about the image_url the person typed.
 IMAGE_CODES = frozenset({5001, 5002, 5004, 5005, 5006, 5007})

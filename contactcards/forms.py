@@ -10,10 +10,10 @@ from django import forms
 from django.core import signing
 from django.utils.translation import gettext_lazy as _
 
-from .linq.client import CARD_FIELDS
-from .models import Role, validate_tag
-from .phones import parse_many, split_pasted
-from .text import name_problem
+from contactcards.linq.client import CARD_FIELDS
+from contactcards.models import Role, validate_tag
+from contactcards.phones import parse_many, split_pasted
+from contactcards.text import name_problem
 
 _LOADED_SALT = "contactcards.card-loaded"
 _TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")

@@ -17,8 +17,8 @@ import json
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
-from .linq.client import CARD_FIELDS
-from .phones import is_e164
+from contactcards.linq.client import CARD_FIELDS
+from contactcards.phones import is_e164
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_STARTS = frozenset(FORMULA_PREFIXES)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEntry, PhoneNumber
-from .selectors.history import HistoryFilters
+from contactcards.models import AuditEntry, PhoneNumber
+from contactcards.selectors.history import HistoryFilters
 
 MAX_TEXT = 100
 

@@ -12,8 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import crypto
-from .phones import E164_RE, PhoneNumberError, is_e164, parse_e164  # noqa: F401 (E164_RE re-exported)
+from contactcards import crypto
+from contactcards.phones import E164_RE, PhoneNumberError, is_e164, parse_e164  # noqa: F401 (E164_RE re-exported)
 
 
 def validate_e164(value: str) -> None:
@@ -595,5 +595,5 @@ class JobItem(models.Model):
         return f"job{self.job_id}-item{self.pk}-try{attempt}"
 
 
-from .photos.models import Photo  # noqa: E402,F401  (issue 14: one app, models split by area)
-from .webhooks.models import OutsideChangeAlert, WebhookEndpoint, WebhookEvent  # noqa: E402,F401  (issue 11)
+from contactcards.photos.models import Photo  # noqa: E402,F401  (issue 14: one app, models split by area)
+from contactcards.webhooks.models import OutsideChangeAlert, WebhookEndpoint, WebhookEvent  # noqa: E402,F401  (issue 11)

@@ -22,7 +22,7 @@ import unicodedata
 
 from django.utils.translation import gettext as _
 
-from .text import visible
+from contactcards.text import visible
 
 E164_PATTERN = r"\+[1-9][0-9]{6,14}"
 _E164 = re.compile(E164_PATTERN)

@@ -52,14 +52,14 @@ def on_sign_in(sender, request: HttpRequest | None, user, **kwargs) -> None:
     """``user_logged_in``: bring the person's chosen zone into their new session."""
     if request is None or not hasattr(request, "session"):
         return
-    from .models import UserPreference  # apps are ready by the time anyone signs in
+    from contactcards.models import UserPreference  # apps are ready by the time anyone signs in
 
     request.session[SESSION_KEY] = (UserPreference.objects.filter(user=user)
                                     .values_list("time_zone", flat=True).first() or "")
 
 
 def remember_choice(request: HttpRequest, name: str) -> None:
-    from .models import UserPreference
+    from contactcards.models import UserPreference
 
     UserPreference.objects.update_or_create(user=request.user, defaults={"time_zone": name})
     request.session[SESSION_KEY] = name

@@ -1,8 +1,8 @@
 from django.urls import include, path, register_converter
 
-from .converters import E164Converter
-from .views import cards, history, preferences, restore, rollout, teams, webhooks
-from .views import settings as team_settings
+from contactcards.converters import E164Converter
+from contactcards.views import cards, history, preferences, restore, rollout, teams, webhooks
+from contactcards.views import settings as team_settings
 
 register_converter(E164Converter, "e164")
 

@@ -10,7 +10,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # Tests see the production posture even in a folder where bin/run wrote a development .env.
 os.environ.setdefault("DEBUG", "0")
 
-from .settings import *  # noqa: E402,F403
+from linqadmin.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {

@@ -11,7 +11,7 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (stamps each new session with the account's session epoch)
+        from contactcards.accounts import signals  # noqa: F401  (stamps each new session with the account's session epoch)
 
 
 class AdminConfig(admin_apps.AdminConfig):

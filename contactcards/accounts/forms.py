@@ -4,9 +4,8 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
+from contactcards.accounts.models import Invitation
 from contactcards.models import Role
-
-from .models import Invitation
 
 
 class InviteForm(forms.Form):

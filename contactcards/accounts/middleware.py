@@ -15,8 +15,7 @@ from django.utils.cache import add_never_cache_headers
 from two_factor.utils import default_device
 
 from contactcards.access import TwoFactorRequired
-
-from .sessions import keep_alive, session_is_current
+from contactcards.accounts.sessions import keep_alive, session_is_current
 
 
 class SessionSecurityMiddleware:

@@ -25,10 +25,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from contactcards.accounts.models import Invitation
 from contactcards.models import AuditEntry, Membership, Team
 from contactcards.services.audit import record_team_change
-
-from .models import Invitation
 
 log = logging.getLogger(__name__)
 _SALT = "linqadmin.invitation"

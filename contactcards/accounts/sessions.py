@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest
 
-from .models import AccountSecurity
+from contactcards.accounts.models import AccountSecurity
 
 SESSION_EPOCH_KEY = "account_epoch"
 RENEWED_AT_KEY = "renewed_at"

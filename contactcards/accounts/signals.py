@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
-from .sessions import start_session
+from contactcards.accounts.sessions import start_session
 
 
 @receiver(user_logged_in, dispatch_uid="linqadmin-start-session")

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from two_factor import views as tf
 
-from . import views
+from contactcards.accounts import views
 
 # django-two-factor-auth's own pages, in its "two_factor" namespace (its templates link to these
 # names); "profile" is our account page.

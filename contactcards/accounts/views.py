@@ -21,14 +21,13 @@ from two_factor.utils import default_device
 from two_factor.views import LoginView as TwoFactorLoginView
 
 from contactcards.access import get_team_for_user, require_owner
+from contactcards.accounts import services
+from contactcards.accounts.forms import InvitedSignUpForm, InviteForm, TwoFactorPolicyForm
+from contactcards.accounts.models import Invitation
+from contactcards.accounts.selectors import sign_in_activity
+from contactcards.accounts.sessions import sign_out_everywhere
 from contactcards.models import Membership
 from contactcards.views.utils import client_ip
-
-from . import services
-from .forms import InvitedSignUpForm, InviteForm, TwoFactorPolicyForm
-from .models import Invitation
-from .selectors import sign_in_activity
-from .sessions import sign_out_everywhere
 
 
 class LoginView(TwoFactorLoginView):

@@ -5,7 +5,7 @@ script, a test or another framework, and it is the only code that speaks HTTP
 to Linq.
 """
 
-from .client import (
+from contactcards.linq.client import (
     Card,
     CardResult,
     LinqClient,

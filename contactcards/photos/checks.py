@@ -9,7 +9,7 @@ from django.core.checks import Warning, register
 
 @register(deploy=True)
 def photo_settings_check(app_configs, **kwargs):
-    from .services import storage_is_public
+    from contactcards.photos.services import storage_is_public
 
     problems = []
     if settings.PHOTO_FETCH_ALLOWED_NETWORKS and not settings.DEBUG:

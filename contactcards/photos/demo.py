@@ -13,8 +13,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from ..sandbox import SandboxState
-from .localtls import StaticTLSServer, self_signed_certificate
+from contactcards.photos.localtls import StaticTLSServer, self_signed_certificate
+from contactcards.sandbox import SandboxState
 
 DEMO_PHOTOS_PORT = 8766
 

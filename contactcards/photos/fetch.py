@@ -38,7 +38,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from ..words import _
+from contactcards.words import _
 
 RefusalReason = Literal[
     "invalid_url", "not_https", "unresolvable", "private_address", "timeout", "unreachable", "tls",

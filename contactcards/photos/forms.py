@@ -6,7 +6,7 @@ from django import forms
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from .images import MAX_UPLOAD_BYTES, CropBox
+from contactcards.photos.images import MAX_UPLOAD_BYTES, CropBox
 
 _MAX_COORD = 100_000  # no JPEG/PNG we accept is wider than this; larger numbers are nonsense input
 

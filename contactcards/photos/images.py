@@ -27,7 +27,7 @@ from typing import Literal
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..words import _
+from contactcards.words import _
 
 ALLOWED_FORMATS = ("JPEG", "PNG")
 MAX_BYTES = 5_000_000

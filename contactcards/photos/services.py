@@ -32,11 +32,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
-from ..models import Team
-from ..words import translated
-from .fetch import FetchPolicy, FetchRefused, fetch_image, parse_networks
-from .forms import CardPhotoForm
-from .images import (
+from contactcards.models import Team
+from contactcards.photos.fetch import FetchPolicy, FetchRefused, fetch_image, parse_networks
+from contactcards.photos.forms import CardPhotoForm
+from contactcards.photos.images import (
     MAX_BYTES,
     MAX_UPLOAD_BYTES,
     OUTPUT_SIDE,
@@ -46,7 +45,8 @@ from .images import (
     inspect_image,
     prepare_upload,
 )
-from .models import Photo
+from contactcards.photos.models import Photo
+from contactcards.words import translated
 
 logger = logging.getLogger(__name__)
 

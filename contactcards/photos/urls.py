@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from contactcards.photos import views
 
 urlpatterns = [
     path("t/<slug:slug>/photos/", views.photo_library, name="photo_library"),

@@ -7,10 +7,10 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from ..access import get_team_for_user, require_write
-from . import services
-from .forms import PhotoUploadForm
-from .images import MIN_SIDE, OUTPUT_SIDE
+from contactcards.access import get_team_for_user, require_write
+from contactcards.photos import services
+from contactcards.photos.forms import PhotoUploadForm
+from contactcards.photos.images import MIN_SIDE, OUTPUT_SIDE
 
 # Access comes before the method check in every view here: an outsider gets 404 whatever the method.
 

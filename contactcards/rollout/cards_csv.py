@@ -22,12 +22,12 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from ..history_csv import neutralise
-from ..linq import Card
-from ..linq.client import CARD_FIELDS
-from ..models import PhoneNumber, validate_tag
-from ..phones import PhoneNumberError, parse_e164
-from .plan import Target
+from contactcards.history_csv import neutralise
+from contactcards.linq import Card
+from contactcards.linq.client import CARD_FIELDS
+from contactcards.models import PhoneNumber, validate_tag
+from contactcards.phones import PhoneNumberError, parse_e164
+from contactcards.rollout.plan import Target
 
 COLUMNS = ["number", "label", "tags", "first_name", "last_name", "image_url", "status"]
 READ_ONLY = {"status"}

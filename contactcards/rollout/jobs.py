@@ -32,10 +32,11 @@ from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..linq import LinqError
-from ..models import AuditEntry, FormToken, Job, JobItem, Team
-from ..services import cards
-from ..services.outcomes import (
+from contactcards.linq import LinqError
+from contactcards.models import AuditEntry, FormToken, Job, JobItem, Team
+from contactcards.rollout.plan import Plan, PlanRow
+from contactcards.services import cards
+from contactcards.services.outcomes import (
     Blocked,
     Busy,
     Conflict,
@@ -49,8 +50,7 @@ from ..services.outcomes import (
     SwitchToEdit,
     Unchanged,
 )
-from ..services.teams import number_label_tags
-from .plan import Plan, PlanRow
+from contactcards.services.teams import number_label_tags
 
 logger = logging.getLogger(__name__)
 
@@ -105,8 +105,8 @@ def _apply_local_changes(team: Team, rows: list[PlanRow]) -> None:
 
 
 def _enqueue_job(job: Job) -> None:
-    from .. import taskqueue
-    from . import tasks
+    from contactcards import taskqueue
+    from contactcards.rollout import tasks
 
     for item_id in job.items.filter(state=State.QUEUED).values_list("pk", flat=True):
         taskqueue.enqueue(tasks.run_job_item, item_id)
@@ -245,8 +245,8 @@ def _retry(item: JobItem, reason: str, entry: AuditEntry | None, *, code: int | 
 def _wait(item: JobItem, until: datetime, reason: str, *, entry: AuditEntry | None = None,
           code: int | None = None) -> str:
     """Park the item until ``until`` and schedule its task then (run_after): no polling in between."""
-    from .. import taskqueue
-    from . import tasks
+    from contactcards import taskqueue
+    from contactcards.rollout import tasks
 
     updated = JobItem.objects.filter(pk=item.pk, state=State.RUNNING, attempts=item.attempts).update(
         state=State.WAITING, not_before=until, reason=reason, claimed_at=None,
@@ -289,8 +289,8 @@ def _finish_if_done(job_id: int) -> None:
 
 def check_job(job_id: int) -> str:
     """Give back items a dead worker left RUNNING, re-enqueue lost ones; come back later while the job is open."""
-    from .. import taskqueue
-    from . import tasks
+    from contactcards import taskqueue
+    from contactcards.rollout import tasks
 
     now = timezone.now()
     stale = list(JobItem.objects.filter(job_id=job_id, state=State.RUNNING, claimed_at__lt=now - LEASE)

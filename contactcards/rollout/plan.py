@@ -18,13 +18,13 @@ from typing import Literal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..clients import linq_client_for
-from ..forms import CardForm, sign_loaded
-from ..linq import Card, LinqError
-from ..linq.client import CARD_FIELDS
-from ..models import AuditEntry, PhoneNumber, Team
-from ..selectors.budget import WRITE_ACTIONS, WRITE_WINDOW, write_budget
-from ..services.diff import changed_fields
+from contactcards.clients import linq_client_for
+from contactcards.forms import CardForm, sign_loaded
+from contactcards.linq import Card, LinqError
+from contactcards.linq.client import CARD_FIELDS
+from contactcards.models import AuditEntry, PhoneNumber, Team
+from contactcards.selectors.budget import WRITE_ACTIONS, WRITE_WINDOW, write_budget
+from contactcards.services.diff import changed_fields
 
 Kind = Literal["change", "create", "skip", "cannot"]
 FIELD_LABELS = {"first_name": _("First name"), "last_name": _("Last name"), "image_url": _("Photo URL")}

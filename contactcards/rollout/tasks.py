@@ -2,7 +2,7 @@
 
 from django_tasks import task
 
-from . import jobs
+from contactcards.rollout import jobs
 
 
 @task()

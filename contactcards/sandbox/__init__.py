@@ -5,7 +5,7 @@ No Django imports: it is a plain WSGI application so it can run on its own
 thread. Never enabled by production settings.
 """
 
-from .app import SandboxApp, SandboxState
-from .server import SandboxServer
+from contactcards.sandbox.app import SandboxApp, SandboxState
+from contactcards.sandbox.server import SandboxServer
 
 __all__ = ["SandboxApp", "SandboxServer", "SandboxState"]

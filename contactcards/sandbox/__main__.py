@@ -1,3 +1,3 @@
-from .server import main
+from contactcards.sandbox.server import main
 
 main()

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from .webhooks import WebhookFaults, Webhooks
+from contactcards.sandbox.webhooks import WebhookFaults, Webhooks
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 CARD_FIELDS = ("first_name", "last_name", "image_url")

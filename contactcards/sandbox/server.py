@@ -10,7 +10,7 @@ import sys
 import threading
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
-from .app import API_PREFIX, DropConnection, SandboxApp, SandboxState
+from contactcards.sandbox.app import API_PREFIX, DropConnection, SandboxApp, SandboxState
 
 
 class _Handler(ServerHandler):

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from ..models import AuditEntry, PhoneNumber
+from contactcards.models import AuditEntry, PhoneNumber
 
 WRITE_LIMIT = 3
 WRITE_WINDOW = timedelta(minutes=10)

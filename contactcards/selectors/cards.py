@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from ..models import AuditEntry, FormToken, PhoneNumber
+from contactcards.models import AuditEntry, FormToken, PhoneNumber
 
 RECENT_ENTRIES = 5
 

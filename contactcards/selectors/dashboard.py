@@ -35,7 +35,7 @@ from django.db.models import (
 from django.db.models.functions import Concat, Lower
 from django.utils.translation import gettext_lazy as _
 
-from ..models import AuditEntry, BoardVersion, CardMirror, PhoneNumber, Tag, Team, TeamSync, unsettled_q
+from contactcards.models import AuditEntry, BoardVersion, CardMirror, PhoneNumber, Tag, Team, TeamSync, unsettled_q
 
 Status = Literal["active", "pending", "none", "error", "unknown"]
 SORTS = {"number": _("Number"), "name": _("Name"), "label": _("Label"), "status": _("Status"),

@@ -29,8 +29,8 @@ from django.db.models import Case, CharField, F, Func, Q, QuerySet, Subquery, Te
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from ..linq.client import CARD_FIELDS
-from ..models import AuditEntry, Membership, PhoneNumber, Team
+from contactcards.linq.client import CARD_FIELDS
+from contactcards.models import AuditEntry, Membership, PhoneNumber, Team
 
 PAGE_SIZE = 50
 SEARCH_WINDOW = 5000

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..clients import linq_client_for
-from ..linq import LinqError
-from ..models import Membership, PhoneNumber, Role, Team
-from ..phones import PhoneNumberError, parse_many
+from contactcards.clients import linq_client_for
+from contactcards.linq import LinqError
+from contactcards.models import Membership, PhoneNumber, Role, Team
+from contactcards.phones import PhoneNumberError, parse_many
 
 
 def memberships_of(*, user_id: int | None) -> list[Membership]:

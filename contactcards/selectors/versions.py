@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from ..linq.client import CARD_FIELDS
-from ..models import AuditEntry
+from contactcards.linq.client import CARD_FIELDS
+from contactcards.models import AuditEntry
 
 WRITES = (AuditEntry.Action.CREATE, AuditEntry.Action.UPDATE)
 CHANGED_CARD = (Q(action__in=WRITES, outcome=AuditEntry.Outcome.SUCCESS) | Q(action__in=WRITES, applied=True)

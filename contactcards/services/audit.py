@@ -29,12 +29,12 @@ from django.db import IntegrityError
 from django.utils import timezone
 from django_tasks import task
 
-from ..clients import log_linq_failure
-from ..linq import Card, CardResult, LinqClient, LinqError
-from ..models import AuditEntry, Job, PhoneNumber, Team, unknown_window
-from . import mirror
-from .diff import Changes, took_effect
-from .guard import consume_form_token, link_form_token
+from contactcards.clients import log_linq_failure
+from contactcards.linq import Card, CardResult, LinqClient, LinqError
+from contactcards.models import AuditEntry, Job, PhoneNumber, Team, unknown_window
+from contactcards.services import mirror
+from contactcards.services.diff import Changes, took_effect
+from contactcards.services.guard import consume_form_token, link_form_token
 
 # reads.card_fetch settles attempts with what it reads (reads -> outside -> audit), so this module
 # imports it where it is called.
@@ -99,7 +99,7 @@ def write_ahead(attempt: Attempt, token: str = "") -> AuditEntry:
 
 def schedule_recheck(entry: AuditEntry) -> None:
     """Read the entry's card once its window is over (``recheck_attempts``), unless it is settled by then."""
-    from .. import taskqueue
+    from contactcards import taskqueue
 
     taskqueue.enqueue(recheck_attempts, entry.number_id, run_after=entry.created_at + unknown_window())
 
@@ -169,7 +169,7 @@ def send_write(entry: AuditEntry, attempt: Attempt, *, client: LinqClient,
 def _recheck(client: LinqClient, attempt: Attempt, error: LinqError) -> tuple[Card | None, bool | None]:
     """After an unanswered write: re-read the card (a free GET). (card, True) when it shows the change;
     (card, None) when it does not - Linq may still apply it, so that says nothing yet."""
-    from .reads import card_fetch
+    from contactcards.services.reads import card_fetch
 
     if not error.outcome_unknown:
         return None, None
@@ -261,7 +261,7 @@ class ReconcileReport:
 
 def reconcile_all(*, team: Team | None = None) -> ReconcileReport:
     """Read the card of every number that has writes a read may settle (for ``manage.py reconcileattempts``)."""
-    from .reads import card_fetch
+    from contactcards.services.reads import card_fetch
 
     waiting = AuditEntry.objects.awaiting_reconciliation().filter(number__isnull=False)
     if team is not None:
@@ -289,7 +289,7 @@ def recheck_attempts(number_pk: int, tries: int = 1) -> str:
     """The task each attempt schedules for the end of its window: read the number's card (one free GET)
     if it still has writes whose outcome is unknown, which settles them (``reads.card_fetch``).
     The periodic reconcile and ``manage.py reconcileattempts`` settle whatever this cannot."""
-    from .reads import card_fetch
+    from contactcards.services.reads import card_fetch
 
     number = PhoneNumber.objects.select_related("team").filter(pk=number_pk).first()
     if number is None or not AuditEntry.objects.awaiting_reconciliation().filter(number=number).exists():
@@ -297,7 +297,7 @@ def recheck_attempts(number_pk: int, tries: int = 1) -> str:
     load = card_fetch(number=number)
     if load.error is not None:
         if tries < RECHECK_TRIES:
-            from .. import taskqueue
+            from contactcards import taskqueue
 
             taskqueue.enqueue(recheck_attempts, number_pk, tries + 1,
                               run_after=timezone.now() + timedelta(minutes=2 ** tries))

@@ -19,14 +19,14 @@ from types import MappingProxyType
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from ..clients import linq_client_for
-from ..linq import LinqClient
-from ..models import AuditEntry, Job, PhoneNumber
-from ..photos.services import ImageCheck, check_new_image, photo_used
-from .audit import AlreadySent, Attempt, WriteRecord, record_not_sent, send_write, write_ahead
-from .diff import Changes, changed_fields, compare, normalise
-from .guard import Then, duplicate_of, guarded
-from .outcomes import (
+from contactcards.clients import linq_client_for
+from contactcards.linq import LinqClient
+from contactcards.models import AuditEntry, Job, PhoneNumber
+from contactcards.photos.services import ImageCheck, check_new_image, photo_used
+from contactcards.services.audit import AlreadySent, Attempt, WriteRecord, record_not_sent, send_write, write_ahead
+from contactcards.services.diff import Changes, changed_fields, compare, normalise
+from contactcards.services.guard import Then, duplicate_of, guarded
+from contactcards.services.outcomes import (
     Conflict,
     Duplicate,
     Failed,
@@ -39,7 +39,7 @@ from .outcomes import (
     SwitchToEdit,
     Unchanged,
 )
-from .reads import card_fetch
+from contactcards.services.reads import card_fetch
 
 
 def card_update(

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..linq import Card
-from ..linq.client import CARD_FIELDS
+from contactcards.linq import Card
+from contactcards.linq.client import CARD_FIELDS
 
 Changes = dict[str, list[str]]  # {field: [old, new]}, as the audit row stores it
 

@@ -21,11 +21,11 @@ from datetime import timedelta
 
 from django.db import OperationalError, connection, transaction
 
-from ..clients import linq_time_left
-from ..models import AuditEntry, FormToken, PhoneNumber
-from ..selectors.budget import write_budget
-from ..selectors.cards import form_token_used
-from .outcomes import Blocked, Busy, Duplicate, SaveOutcome
+from contactcards.clients import linq_time_left
+from contactcards.models import AuditEntry, FormToken, PhoneNumber
+from contactcards.selectors.budget import write_budget
+from contactcards.selectors.cards import form_token_used
+from contactcards.services.outcomes import Blocked, Busy, Duplicate, SaveOutcome
 
 LOCK_TIMEOUT_MS = 10_000  # at most; never more than what is left of the request's time for Linq
 IN_FLIGHT_WAIT = 10.0  # seconds a save waits for another save's write of the same number to be answered

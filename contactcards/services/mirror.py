@@ -21,8 +21,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ..linq import Card
-from ..models import CardMirror, PhoneNumber, Team
+from contactcards.linq import Card
+from contactcards.models import CardMirror, PhoneNumber, Team
 
 Source = CardMirror.Source
 MAX_TEXT = 2000  # Linq documents no limits; a mirror row never needs more than this to be useful

@@ -28,11 +28,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..linq import Card, LinqError
-from ..models import AuditEntry
-from ..photos.services import ImageCheck
-from ..selectors.budget import Budget
-from .diff import FieldConflict
+from contactcards.linq import Card, LinqError
+from contactcards.models import AuditEntry
+from contactcards.photos.services import ImageCheck
+from contactcards.selectors.budget import Budget
+from contactcards.services.diff import FieldConflict
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,19 @@ from django.core.mail import send_mail
 from django.db.models import Q
 from django.template.loader import render_to_string
 
-from ..linq import Card
-from ..models import AuditEntry, CardMirror, Membership, OutsideChangeAlert, PhoneNumber, Role, unknown_window
-from . import mirror
-from .audit import reconcile
-from .diff import took_effect
+from contactcards.linq import Card
+from contactcards.models import (
+    AuditEntry,
+    CardMirror,
+    Membership,
+    OutsideChangeAlert,
+    PhoneNumber,
+    Role,
+    unknown_window,
+)
+from contactcards.services import mirror
+from contactcards.services.audit import reconcile
+from contactcards.services.diff import took_effect
 
 logger = logging.getLogger(__name__)
 

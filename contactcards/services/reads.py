@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from ..clients import linq_client_for, log_linq_failure
-from ..linq import Card, LinqClient, LinqError
-from ..models import AuditEntry, PhoneNumber
-from .outside import note_read
+from contactcards.clients import linq_client_for, log_linq_failure
+from contactcards.linq import Card, LinqClient, LinqError
+from contactcards.models import AuditEntry, PhoneNumber
+from contactcards.services.outside import note_read
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
-from ..clients import linq_client_for, log_linq_failure
-from ..linq import LinqClient, LinqError
-from ..models import AuditEntry, PhoneNumber, Team, TeamSync
-from . import mirror
-from .audit import reconcile
-from .outside import card_diff, record_outside_change, unexplained
+from contactcards.clients import linq_client_for, log_linq_failure
+from contactcards.linq import LinqClient, LinqError
+from contactcards.models import AuditEntry, PhoneNumber, Team, TeamSync
+from contactcards.services import mirror
+from contactcards.services.audit import reconcile
+from contactcards.services.outside import card_diff, record_outside_change, unexplained
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def schedule_reconcile() -> None:
     """Enqueue the next periodic reconcile unless one is already waiting (one chain, however often called)."""
     from django_tasks_db.models import DBTaskResult
 
-    from .. import taskqueue
+    from contactcards import taskqueue
 
     interval = settings.RECONCILE_INTERVAL_SECONDS
     if interval <= 0:

@@ -22,11 +22,11 @@ from django.urls import reverse
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
-from ..clients import linq_client_for, log_linq_failure
-from ..linq import LinqError, Subscription
-from ..models import AuditEntry, Team, WebhookEndpoint
-from ..webhooks.models import new_path_token
-from .webhooks import CARD_EVENTS
+from contactcards.clients import linq_client_for, log_linq_failure
+from contactcards.linq import LinqError, Subscription
+from contactcards.models import AuditEntry, Team, WebhookEndpoint
+from contactcards.services.webhooks import CARD_EVENTS
+from contactcards.webhooks.models import new_path_token
 
 TEST_EVENT = "linqadmin.test"
 

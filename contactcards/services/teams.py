@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from ..models import AuditEntry, Membership, PhoneNumber, Role, Tag, Team
-from ..phones import StoredNumber, stored_problems
-from ..selectors.teams import NumbersImport, numbers_existing, numbers_import_preview
-from .audit import record_team_change, record_token_change
+from contactcards.models import AuditEntry, Membership, PhoneNumber, Role, Tag, Team
+from contactcards.phones import StoredNumber, stored_problems
+from contactcards.selectors.teams import NumbersImport, numbers_existing, numbers_import_preview
+from contactcards.services.audit import record_team_change, record_token_change
 
 Actor = AbstractBaseUser | None
 

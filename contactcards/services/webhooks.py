@@ -28,12 +28,12 @@ from django.utils.dateparse import parse_datetime
 from django_tasks import task
 from standardwebhooks.webhooks import Webhook
 
-from ..crypto import TokenDecryptionError
-from ..linq import Card
-from ..linq.client import clean_text
-from ..models import AuditEntry, CardMirror, PhoneNumber, WebhookEndpoint, WebhookEvent, unanswered_q
-from . import mirror
-from .outside import card_diff, record_outside_change
+from contactcards.crypto import TokenDecryptionError
+from contactcards.linq import Card
+from contactcards.linq.client import clean_text
+from contactcards.models import AuditEntry, CardMirror, PhoneNumber, WebhookEndpoint, WebhookEvent, unanswered_q
+from contactcards.services import mirror
+from contactcards.services.outside import card_diff, record_outside_change
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def receive(*, endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) 
 
 
 def _enqueue(event_pk: int) -> None:
-    from .. import taskqueue
+    from contactcards import taskqueue
 
     taskqueue.enqueue(process_webhook_event, event_pk)
 

@@ -7,8 +7,7 @@ from django.urls import reverse
 
 from conftest import CARD_NUMBER
 from contactcards.models import AuditEntry, PhoneNumber
-
-from .helpers import BASE_TIME, make_entry
+from contactcards.tests.helpers import BASE_TIME, make_entry
 
 pytestmark = pytest.mark.django_db
 

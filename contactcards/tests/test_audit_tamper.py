@@ -12,8 +12,7 @@ from django.urls import reverse
 from conftest import CARD_NUMBER
 from contactcards.management.commands.pruneaudit import ALLOW_PRUNE_SQL, audit_prune
 from contactcards.models import AuditEntry, AuditImmutableError, PhoneNumber
-
-from .helpers import BASE_TIME, make_entry
+from contactcards.tests.helpers import BASE_TIME, make_entry
 
 pytestmark = pytest.mark.django_db
 on_postgres = pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL only")

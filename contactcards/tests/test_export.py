@@ -11,8 +11,7 @@ from django.urls import reverse
 from conftest import CARD_NUMBER, EMPTY_NUMBER, TOKEN
 from contactcards.history_csv import HEADER, neutralise
 from contactcards.models import AuditEntry, PhoneNumber
-
-from .helpers import BASE_TIME, make_entry, make_series, read_csv
+from contactcards.tests.helpers import BASE_TIME, make_entry, make_series, read_csv
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,7 @@ from django.urls import reverse
 from conftest import CARD_NUMBER
 from contactcards.history_csv import HEADER
 from contactcards.models import PhoneNumber
-
-from .helpers import BASE_TIME, make_entry, read_csv
+from contactcards.tests.helpers import BASE_TIME, make_entry, read_csv
 
 pytestmark = pytest.mark.django_db
 

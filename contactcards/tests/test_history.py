@@ -11,8 +11,7 @@ from django.urls import reverse
 from conftest import CARD_NUMBER, EMPTY_NUMBER
 from contactcards.models import AuditEntry, PhoneNumber
 from contactcards.selectors.history import PAGE_SIZE, Cursor
-
-from .helpers import BASE_TIME, make_entry, make_series
+from contactcards.tests.helpers import BASE_TIME, make_entry, make_series
 
 pytestmark = pytest.mark.django_db
 

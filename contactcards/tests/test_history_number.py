@@ -13,8 +13,7 @@ from contactcards.models import AuditEntry, PhoneNumber
 from contactcards.selectors.history import PAGE_SIZE
 from contactcards.services import outcomes
 from contactcards.services.cards import card_update
-
-from .helpers import BASE_TIME, make_entry, make_series
+from contactcards.tests.helpers import BASE_TIME, make_entry, make_series
 
 pytestmark = pytest.mark.django_db
 

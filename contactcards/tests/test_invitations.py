@@ -12,8 +12,7 @@ from django.utils import timezone
 from conftest import PASSWORD
 from contactcards.accounts.models import Invitation
 from contactcards.models import AuditEntry, Membership
-
-from .helpers import is_signed_in
+from contactcards.tests.helpers import is_signed_in
 
 pytestmark = pytest.mark.django_db
 INVITE_URL = "/t/acme/settings/invitations/"

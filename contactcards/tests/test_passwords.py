@@ -8,8 +8,7 @@ import pytest
 from axes.models import AccessAttempt
 
 from conftest import PASSWORD
-
-from .helpers import is_signed_in, sign_in_client
+from contactcards.tests.helpers import is_signed_in, sign_in_client
 
 pytestmark = pytest.mark.django_db
 NEW_PASSWORD = "violet-kettle-harbour-9"

@@ -17,8 +17,7 @@ from PIL import Image
 
 from contactcards.photos import services
 from contactcards.photos.services import check_image_url
-
-from .photo_fixtures import Route, png_bytes
+from contactcards.tests.photo_fixtures import Route, png_bytes
 
 pytestmark = pytest.mark.usefixtures("photo_settings")
 
@@ -124,7 +123,7 @@ def test_a_certificate_that_is_not_trusted_is_refused(image_server, settings):
 
 
 def test_https_127_0_0_1_is_refused_without_connecting_when_not_allow_listed(settings):
-    from .photo_fixtures import Trap
+    from contactcards.tests.photo_fixtures import Trap
 
     settings.PHOTO_FETCH_ALLOWED_NETWORKS = []  # production's value
     trap = Trap("127.0.0.1")
@@ -138,7 +137,7 @@ def test_https_127_0_0_1_is_refused_without_connecting_when_not_allow_listed(set
 
 
 def test_localhost_is_refused_without_connecting(settings):
-    from .photo_fixtures import Trap
+    from contactcards.tests.photo_fixtures import Trap
 
     settings.PHOTO_FETCH_ALLOWED_NETWORKS = []
     trap = Trap("127.0.0.1")

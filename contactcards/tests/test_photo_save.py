@@ -16,11 +16,10 @@ from PIL import Image
 from conftest import CARD_NUMBER, EMPTY_NUMBER
 from contactcards.models import AuditEntry, PhoneNumber, Photo
 from contactcards.selectors.budget import write_budget
-
-from .helpers import EMPTY_URL, URL, login, value_of
-from .photo_fixtures import Route, Trap, png_bytes
-from .test_card_views import edit_data
-from .test_photo_upload import near, two_halves_png
+from contactcards.tests.helpers import EMPTY_URL, URL, login, value_of
+from contactcards.tests.photo_fixtures import Route, Trap, png_bytes
+from contactcards.tests.test_card_views import edit_data
+from contactcards.tests.test_photo_upload import near, two_halves_png
 
 pytestmark = pytest.mark.usefixtures("photo_settings")
 

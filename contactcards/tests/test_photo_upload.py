@@ -13,8 +13,7 @@ from contactcards.models import Photo
 from contactcards.photos import images, services
 from contactcards.photos.images import OUTPUT_SIDE, CropBox
 from contactcards.photos.services import check_image_url, photo_upload
-
-from .photo_fixtures import png_bytes, upload
+from contactcards.tests.photo_fixtures import png_bytes, upload
 
 
 def two_halves_png(width: int = 1200, height: int = 800) -> bytes:

@@ -8,8 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from conftest import PASSWORD
 from contactcards.models import AuditEntry, Photo
 from contactcards.photos.services import photo_used
-
-from .photo_fixtures import Route, png_bytes
+from contactcards.tests.photo_fixtures import Route, png_bytes
 
 pytestmark = pytest.mark.usefixtures("photo_settings")
 

@@ -10,8 +10,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from contactcards.models import AuditEntry
-
-from .helpers import make_entry
+from contactcards.tests.helpers import make_entry
 
 pytestmark = pytest.mark.django_db
 

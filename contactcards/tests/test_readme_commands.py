@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import TOKEN
-
-from .fresh_shell import (
+from contactcards.tests.fresh_shell import (
     ROOT,
     free_port,
     fresh_checkout,

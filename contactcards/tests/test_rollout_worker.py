@@ -18,8 +18,7 @@ from contactcards.rollout import jobs, tasks
 from contactcards.selectors.budget import write_budget
 from contactcards.services.cards import card_update
 from contactcards.services.outcomes import Saved
-
-from .rollout_helpers import many_numbers, numbers, start_bulk, start_import, wait_for, writes
+from contactcards.tests.rollout_helpers import many_numbers, numbers, start_bulk, start_import, wait_for, writes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 State = JobItem.State

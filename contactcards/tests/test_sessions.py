@@ -8,7 +8,7 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from .helpers import is_signed_in, sign_in_client
+from contactcards.tests.helpers import is_signed_in, sign_in_client
 
 pytestmark = pytest.mark.django_db
 SIGNED_IN_PAGES = ["/t/acme/", "/t/acme/history/", "/t/acme/settings/", "/t/acme/numbers/+15550001001/",

@@ -9,8 +9,7 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth import get_user_model
 
 from conftest import PASSWORD
-
-from .helpers import LOGIN_URL, is_signed_in, sign_in_client
+from contactcards.tests.helpers import LOGIN_URL, is_signed_in, sign_in_client
 
 OFFICE, HOME = "203.0.113.7", "198.51.100.20"
 pytestmark = pytest.mark.django_db

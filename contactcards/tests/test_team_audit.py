@@ -12,8 +12,7 @@ from django.core.management.base import CommandError
 from conftest import CARD_NUMBER, EMPTY_NUMBER, TOKEN
 from contactcards.models import AuditEntry, AuditImmutableError, Membership
 from contactcards.services.audit import COMMAND_LINE
-
-from .helpers import read_csv
+from contactcards.tests.helpers import read_csv
 
 pytestmark = pytest.mark.django_db
 

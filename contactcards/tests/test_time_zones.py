@@ -10,9 +10,8 @@ from django.urls import reverse
 
 from conftest import CARD_NUMBER
 from contactcards.models import PhoneNumber, UserPreference
+from contactcards.tests.helpers import make_entry
 from contactcards.timezones import SESSION_KEY, parse_zone
-
-from .helpers import make_entry
 
 pytestmark = pytest.mark.django_db
 WHEN = datetime(2026, 6, 1, 12, 0, 5, tzinfo=UTC)

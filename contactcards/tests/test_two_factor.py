@@ -11,8 +11,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from conftest import PASSWORD
 from contactcards.models import AuditEntry
-
-from .helpers import (
+from contactcards.tests.helpers import (
     add_recovery_codes,
     add_totp_device,
     current_code,

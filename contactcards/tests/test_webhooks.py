@@ -11,8 +11,7 @@ from conftest import CARD_NUMBER, EMPTY_NUMBER
 from contactcards.models import AuditEntry, CardMirror, OutsideChangeAlert, WebhookEndpoint, WebhookEvent
 from contactcards.services.reconcile import reconcile_team
 from contactcards.services.webhooks import process_event
-
-from .webhook_helpers import DANA, card_event, deliver, endpoint_for, last_name_changed, minutes_ago
+from contactcards.tests.webhook_helpers import DANA, card_event, deliver, endpoint_for, last_name_changed, minutes_ago
 
 
 @pytest.fixture

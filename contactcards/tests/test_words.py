@@ -10,9 +10,8 @@ from django.urls import reverse
 from conftest import CARD_NUMBER, EMPTY_NUMBER
 from contactcards.forms import sign_loaded
 from contactcards.models import AuditEntry, PhoneNumber
+from contactcards.tests.helpers import make_entry
 from contactcards.tests.photo_fixtures import Route, png_bytes
-
-from .helpers import make_entry
 
 pytestmark = pytest.mark.django_db
 CARD_URL = f"/t/acme/numbers/{CARD_NUMBER}/"

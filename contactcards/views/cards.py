@@ -14,21 +14,21 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods
 
-from ..access import get_number_for_user, require_write
-from ..errors import meaning
-from ..forms import CardForm
-from ..linq import Card
-from ..linq.client import CARD_FIELDS
-from ..models import Membership, PhoneNumber
-from ..photos.forms import CardPhotoForm
-from ..photos.services import card_photo, team_photos
-from ..selectors.budget import write_budget
-from ..selectors.cards import recent_entries
-from ..services import outcomes as o
-from ..services.cards import card_create, card_update
-from ..services.mirror import mark_seen
-from ..services.reads import card_fetch
-from .utils import client_ip
+from contactcards.access import get_number_for_user, require_write
+from contactcards.errors import meaning
+from contactcards.forms import CardForm
+from contactcards.linq import Card
+from contactcards.linq.client import CARD_FIELDS
+from contactcards.models import Membership, PhoneNumber
+from contactcards.photos.forms import CardPhotoForm
+from contactcards.photos.services import card_photo, team_photos
+from contactcards.selectors.budget import write_budget
+from contactcards.selectors.cards import recent_entries
+from contactcards.services import outcomes as o
+from contactcards.services.cards import card_create, card_update
+from contactcards.services.mirror import mark_seen
+from contactcards.services.reads import card_fetch
+from contactcards.views.utils import client_ip
 
 
 @require_http_methods(["GET", "POST"])

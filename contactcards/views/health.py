@@ -21,7 +21,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from ..linq.client import probe
+from contactcards.linq.client import probe
 
 logger = logging.getLogger(__name__)
 LINQ_CACHE_KEY = "linqadmin:healthz:linq"

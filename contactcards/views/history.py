@@ -15,10 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..access import get_number_for_user, get_team_for_user
-from ..history_csv import csv_lines
-from ..history_forms import HistoryFilterForm
-from ..selectors.history import (
+from contactcards.access import get_number_for_user, get_team_for_user
+from contactcards.history_csv import csv_lines
+from contactcards.history_forms import HistoryFilterForm
+from contactcards.selectors.history import (
     PAGE_SIZE,
     SEARCH_WINDOW,
     Cursor,
@@ -30,7 +30,7 @@ from ..selectors.history import (
     history_page,
     number_page,
 )
-from ..selectors.teams import team_numbers
+from contactcards.selectors.teams import team_numbers
 
 READ_METHODS = ("GET", "HEAD")
 

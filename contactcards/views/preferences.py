@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
-from ..timezones import chosen_zone_name, remember_choice, zone_names
+from contactcards.timezones import chosen_zone_name, remember_choice, zone_names
 
 
 class TimeZoneForm(forms.Form):

@@ -9,17 +9,17 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from ..access import get_team_for_user, require_write
-from ..errors import meaning
-from ..forms import CardForm
-from ..linq.client import CARD_FIELDS
-from ..models import AuditEntry
-from ..selectors.history import audit_entry_get
-from ..selectors.versions import restorable, version_after
-from ..services import outcomes as o
-from ..services.cards import card_update
-from ..services.reads import card_fetch
-from .utils import client_ip
+from contactcards.access import get_team_for_user, require_write
+from contactcards.errors import meaning
+from contactcards.forms import CardForm
+from contactcards.linq.client import CARD_FIELDS
+from contactcards.models import AuditEntry
+from contactcards.selectors.history import audit_entry_get
+from contactcards.selectors.versions import restorable, version_after
+from contactcards.services import outcomes as o
+from contactcards.services.cards import card_update
+from contactcards.services.reads import card_fetch
+from contactcards.views.utils import client_ip
 
 
 def restore_version(request: HttpRequest, slug: str, pk: int) -> HttpResponse:

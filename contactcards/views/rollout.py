@@ -22,16 +22,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from ..access import get_team_for_user, require_write
-from ..clients import linq_client_for
-from ..errors import meaning
-from ..linq import LinqError
-from ..linq.client import CARD_FIELDS
-from ..models import Job, JobItem, Membership, PhoneNumber, Team
-from ..rollout import jobs
-from ..rollout.cards_csv import MAX_BYTES, export_rows, parse_cards_csv, write_csv
-from ..rollout.plan import FIELD_LABELS, Plan, PlanRow, Target, build_plan
-from ..selectors.dashboard import STATUS_FILTERS, matching_numbers
+from contactcards.access import get_team_for_user, require_write
+from contactcards.clients import linq_client_for
+from contactcards.errors import meaning
+from contactcards.linq import LinqError
+from contactcards.linq.client import CARD_FIELDS
+from contactcards.models import Job, JobItem, Membership, PhoneNumber, Team
+from contactcards.rollout import jobs
+from contactcards.rollout.cards_csv import MAX_BYTES, export_rows, parse_cards_csv, write_csv
+from contactcards.rollout.plan import FIELD_LABELS, Plan, PlanRow, Target, build_plan
+from contactcards.selectors.dashboard import STATUS_FILTERS, matching_numbers
 
 _CSV_SALT = "contactcards.rollout.csv"
 _PLAN_SALT = "contactcards.rollout.plan"

@@ -17,13 +17,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from ..access import get_number_for_user, get_team_for_user, require_owner
-from ..errors import meaning
-from ..forms import ImportNumbersForm, LabelTagsForm, MemberRoleForm, NumbersForm, TokenForm
-from ..models import Membership, Role, Team
-from ..selectors import teams as team_selectors
-from ..services import teams as team_services
-from .utils import client_ip
+from contactcards.access import get_number_for_user, get_team_for_user, require_owner
+from contactcards.errors import meaning
+from contactcards.forms import ImportNumbersForm, LabelTagsForm, MemberRoleForm, NumbersForm, TokenForm
+from contactcards.models import Membership, Role, Team
+from contactcards.selectors import teams as team_selectors
+from contactcards.services import teams as team_services
+from contactcards.views.utils import client_ip
 
 
 def _owner_or_403(request: HttpRequest, slug: str, *, methods: tuple[str, ...] = ("POST",)):

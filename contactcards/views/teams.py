@@ -15,13 +15,13 @@ from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from ..access import get_team_for_user
-from ..clients import team_token
-from ..errors import meaning
-from ..linq import LinqError
-from ..selectors.dashboard import SORTS, STATUS_FILTERS, Row, clean_page, clean_query, load_dashboard
-from ..selectors.teams import memberships_of
-from ..services.reconcile import reconcile_team
+from contactcards.access import get_team_for_user
+from contactcards.clients import team_token
+from contactcards.errors import meaning
+from contactcards.linq import LinqError
+from contactcards.selectors.dashboard import SORTS, STATUS_FILTERS, Row, clean_page, clean_query, load_dashboard
+from contactcards.selectors.teams import memberships_of
+from contactcards.services.reconcile import reconcile_team
 
 
 def home(request: HttpRequest) -> HttpResponse:

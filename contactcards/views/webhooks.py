@@ -11,12 +11,12 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from ..access import get_team_for_user, require_owner
-from ..errors import meaning
-from ..models import OutsideChangeAlert, WebhookEndpoint, WebhookEvent
-from ..services import subscriptions
-from ..services.webhooks import MAX_BODY, receive
-from .utils import client_ip
+from contactcards.access import get_team_for_user, require_owner
+from contactcards.errors import meaning
+from contactcards.models import OutsideChangeAlert, WebhookEndpoint, WebhookEvent
+from contactcards.services import subscriptions
+from contactcards.services.webhooks import MAX_BODY, receive
+from contactcards.views.utils import client_ip
 
 
 @csrf_exempt

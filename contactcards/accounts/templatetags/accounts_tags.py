@@ -6,8 +6,8 @@ from django import template
 from django.conf import settings
 from django.utils import timezone
 
-from ..forms import InviteForm, TwoFactorPolicyForm
-from ..models import Invitation
+from contactcards.accounts.forms import InviteForm, TwoFactorPolicyForm
+from contactcards.accounts.models import Invitation
 
 register = template.Library()
 
