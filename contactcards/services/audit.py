@@ -8,26 +8,36 @@ Write-ahead (docs/audit-history.md): ``write_ahead`` stores the attempt - who, n
 exact body - with outcome "pending" inside the number's lock transaction, which commits before
 the write leaves for Linq; ``send_write`` makes the call outside any transaction and fills the
 outcome in exactly once. If the process dies during the call (SIGKILL, OOM, a worker timeout)
-the attempt stays "pending": ``reconcile`` re-reads the card later (opening the number, or
-``manage.py reconcileattempts``) and records whether the change took effect.
+the attempt stays "pending".
+
+What we do not know stays unknown: a write whose answer did not say (no answer, or an error page
+without Linq's code) is "took effect" only once a read shows the change, and "did not take effect"
+only from a read begun after its window (``models.unknown_window``: Linq may apply it after we
+stopped waiting). Every read of the card settles what it can (``reconcile``, called by
+``reads.card_fetch`` before it looks for outside changes, and by the team-wide reconcile); each
+attempt also schedules ``recheck_attempts`` for the end of its window, in the same transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError
 from django.utils import timezone
+from django_tasks import task
 
 from contactcards.clients import log_linq_failure
 from contactcards.linq import Card, CardResult, LinqClient, LinqError
-from contactcards.models import AuditEntry, Job, PhoneNumber, Team
+from contactcards.models import AuditEntry, Job, PhoneNumber, Team, unknown_window
 from contactcards.services import mirror
 from contactcards.services.diff import Changes, took_effect
 from contactcards.services.guard import consume_form_token, link_form_token
-from contactcards.services.reads import card_fetch
+
+# reads.card_fetch settles attempts with what it reads (reads -> outside -> audit), so this module
+# imports it where it is called.
 
 
 @dataclass(frozen=True)
@@ -51,7 +61,7 @@ class WriteRecord:
     entry: AuditEntry
     card: Card | None = None  # Linq's answer, or the re-read after an unanswered call
     error: LinqError | None = None
-    applied: bool | None = None  # after an unanswered call: did the re-read show the change?
+    applied: bool | None = None  # after an unanswered call: True if the re-read showed the change, else unknown
 
 
 class AlreadySent(Exception):
@@ -81,7 +91,17 @@ def write_ahead(attempt: Attempt, token: str = "") -> AuditEntry:
     entry.outcome = AuditEntry.Outcome.PENDING
     entry.save()
     link_form_token(used, entry)
+    # The attempt and the read that settles it if nothing else does commit together: even a process
+    # killed right after the commit leaves both (a task row in this transaction, not a side effect).
+    schedule_recheck(entry)
     return entry
+
+
+def schedule_recheck(entry: AuditEntry) -> None:
+    """Read the entry's card once its window is over (``recheck_attempts``), unless it is settled by then."""
+    from contactcards import taskqueue
+
+    taskqueue.enqueue(recheck_attempts, entry.number_id, run_after=entry.created_at + unknown_window())
 
 
 def _outcome_values(*, result: CardResult | None, error: LinqError | None, applied: bool | None,
@@ -126,10 +146,12 @@ def send_write(entry: AuditEntry, attempt: Attempt, *, client: LinqClient,
                call: Callable[[LinqClient], CardResult]) -> WriteRecord:
     """Make the write call for a committed attempt and record its outcome. Never retries.
 
-    When the outcome is unknown (timeout, dropped connection, unreadable answer), the card is
-    re-read *before* the outcome is recorded, so the row says whether the change took effect.
-    Anything else that stops this function (the process killed, the database gone) leaves the
-    attempt "pending", for ``reconcile``.
+    When the answer does not say (timeout, dropped connection, unreadable answer, an error page
+    without Linq's code), the card is re-read *before* the outcome is recorded: if it shows the
+    change, the row says it took effect; if not, the row says nothing about it (``applied`` empty) -
+    Linq may still apply it - until a read after its window settles it (``reconcile``). Anything
+    else that stops this function (the process killed, the database gone) leaves the attempt
+    "pending", for ``reconcile`` too.
     """
     started = timezone.now()
     try:
@@ -145,16 +167,16 @@ def send_write(entry: AuditEntry, attempt: Attempt, *, client: LinqClient,
 
 
 def _recheck(client: LinqClient, attempt: Attempt, error: LinqError) -> tuple[Card | None, bool | None]:
-    """After an unanswered write: re-read the card (a free GET) to learn whether it took effect."""
+    """After an unanswered write: re-read the card (a free GET). (card, True) when it shows the change;
+    (card, None) when it does not - Linq may still apply it, so that says nothing yet."""
+    from contactcards.services.reads import card_fetch
+
     if not error.outcome_unknown:
         return None, None
-    started = timezone.now()
-    try:
-        card = client.get_card(attempt.number.e164)
-    except LinqError:
+    load = card_fetch(number=attempt.number, client=client)  # remembered like any read; settles older writes
+    if load.error is not None:
         return None, None
-    mirror.record_card(number=attempt.number, card=card, source=mirror.Source.READ, as_of=started)
-    return card, took_effect(card, attempt.changes)
+    return load.card, (True if took_effect(load.card, attempt.changes) else None)
 
 
 def record_not_sent(attempt: Attempt, error: LinqError) -> AuditEntry | None:
@@ -169,18 +191,30 @@ def record_not_sent(attempt: Attempt, error: LinqError) -> AuditEntry | None:
     return record_outcome(record_attempt(attempt), error=error, stage=AuditEntry.Stage.CHECK)
 
 
-def reconcile(number: PhoneNumber, card: Card | None) -> list[AuditEntry]:
-    """Record, for each of the number's attempts whose outcome is unknown, whether ``card`` (just
-    re-read from Linq) shows its change. Attempts still in flight are left alone.
+def reconcile(number: PhoneNumber, card: Card | None, *, read_at: datetime) -> list[AuditEntry]:
+    """Settle what ``card`` - read from Linq by a request sent at ``read_at`` - tells about the number's
+    writes whose outcome is unknown (``AuditEntry.objects.unsettled``). Returns the writes settled.
+
+    A write the card shows took effect, whenever the read was made. One it does not show did not -
+    but only if the read began after the write's window (``models.unknown_window``); until then Linq
+    may still apply it and it stays unknown. A read sent before a write was stored says nothing about
+    it, and attempts still in flight are left to their own request.
 
     A pending attempt (its process never recorded an answer) becomes "outcome unknown" with
-    ``applied``; an answered attempt whose outcome was unknown gets ``applied``. Each is written
+    ``applied``; an answered attempt whose answer did not say gets ``applied``. Each is written
     once; a concurrent reconciler that got there first wins and this one skips the row.
     """
     done = []
     now = timezone.now()
-    for entry in AuditEntry.objects.awaiting_reconciliation(now=now).filter(number=number).order_by("created_at"):
-        applied = took_effect(card, entry.changes or {})
+    window_over_for = read_at - unknown_window()  # writes created up to then can no longer be applied later
+    waiting = AuditEntry.objects.awaiting_reconciliation(now=now).filter(number=number, created_at__lt=read_at)
+    for entry in waiting.order_by("created_at", "id"):
+        if took_effect(card, entry.changes or {}):
+            applied = True
+        elif entry.created_at <= window_over_for:
+            applied = False
+        else:
+            continue  # not shown yet, and Linq may still apply it: unknown, as it was
         if entry.outcome == AuditEntry.Outcome.PENDING:
             recorded = entry.fill_outcome(outcome=AuditEntry.Outcome.UNKNOWN, applied=applied, outcome_at=now,
                                           reconciled_at=now)
@@ -222,20 +256,50 @@ def record_token_change(*, team: Team, user: AbstractBaseUser | None, client_ip:
 class ReconcileReport:
     settled: list[AuditEntry]
     unreadable: list[tuple[str, LinqError]]
+    unknown: list[AuditEntry]  # read, but not shown and still within their window: settled later
 
 
 def reconcile_all(*, team: Team | None = None) -> ReconcileReport:
-    """``reconcile`` every number that has attempts awaiting it (for ``manage.py reconcileattempts``)."""
+    """Read the card of every number that has writes a read may settle (for ``manage.py reconcileattempts``)."""
+    from contactcards.services.reads import card_fetch
+
     waiting = AuditEntry.objects.awaiting_reconciliation().filter(number__isnull=False)
     if team is not None:
         waiting = waiting.filter(team=team)
     settled: list[AuditEntry] = []
     unreadable: list[tuple[str, LinqError]] = []
-    numbers = PhoneNumber.objects.filter(pk__in=waiting.values("number_id")).select_related("team").order_by("pk")
+    numbers = list(PhoneNumber.objects.filter(pk__in=waiting.values("number_id")).select_related("team")
+                   .order_by("pk"))
     for number in numbers:
-        load = card_fetch(number=number)
+        load = card_fetch(number=number)  # settles what the card tells (``reconcile``)
         if load.error is not None:
             unreadable.append((number.e164, load.error))
             continue
-        settled += reconcile(number, load.card)
-    return ReconcileReport(settled=settled, unreadable=unreadable)
+        settled += load.settled
+    read = [number.pk for number in numbers if number.e164 not in {e164 for e164, _error in unreadable}]
+    unknown = list(AuditEntry.objects.awaiting_reconciliation().filter(number_id__in=read).order_by("created_at"))
+    return ReconcileReport(settled=settled, unreadable=unreadable, unknown=unknown)
+
+
+RECHECK_TRIES = 5  # a card that cannot be read is tried again after 2, 4, 8, 16 minutes; then reconcile's turn
+
+
+@task()
+def recheck_attempts(number_pk: int, tries: int = 1) -> str:
+    """The task each attempt schedules for the end of its window: read the number's card (one free GET)
+    if it still has writes whose outcome is unknown, which settles them (``reads.card_fetch``).
+    The periodic reconcile and ``manage.py reconcileattempts`` settle whatever this cannot."""
+    from contactcards.services.reads import card_fetch
+
+    number = PhoneNumber.objects.select_related("team").filter(pk=number_pk).first()
+    if number is None or not AuditEntry.objects.awaiting_reconciliation().filter(number=number).exists():
+        return "nothing to settle"
+    load = card_fetch(number=number)
+    if load.error is not None:
+        if tries < RECHECK_TRIES:
+            from contactcards import taskqueue
+
+            taskqueue.enqueue(recheck_attempts, number_pk, tries + 1,
+                              run_after=timezone.now() + timedelta(minutes=2 ** tries))
+        return "unreadable"
+    return f"settled {len(load.settled)}"

@@ -23,15 +23,7 @@ from contactcards.clients import linq_client_for
 from contactcards.linq import LinqClient
 from contactcards.models import AuditEntry, Job, PhoneNumber
 from contactcards.photos.services import ImageCheck, check_new_image, photo_used
-from contactcards.services.audit import (
-    AlreadySent,
-    Attempt,
-    WriteRecord,
-    reconcile,
-    record_not_sent,
-    send_write,
-    write_ahead,
-)
+from contactcards.services.audit import AlreadySent, Attempt, WriteRecord, record_not_sent, send_write, write_ahead
 from contactcards.services.diff import Changes, changed_fields, compare, normalise
 from contactcards.services.guard import Then, duplicate_of, guarded
 from contactcards.services.outcomes import (
@@ -86,7 +78,7 @@ def card_update(
                               restored_from=restored_from,
                               body=body, client_ip=client_ip, job=job)
             return NotChecked(error=current.error, entry=record_not_sent(attempt, current.error))
-        reconcile(number, current.card)  # earlier attempts that never got an answer: settle them first
+        # (the re-read settled earlier attempts whose outcome was unknown: reads.card_fetch)
         if current.card is None:  # deleted at Linq since the form was loaded
             return SwitchToCreate(typed=typed)
         if not current.card.is_active:  # PATCH needs an active card: set it up again (POST), nothing sent
@@ -136,7 +128,6 @@ def card_create(
         current = card_fetch(number=number, client=client)
         if current.error is not None:
             return NotChecked(error=current.error, entry=record_not_sent(attempt, current.error))
-        reconcile(number, current.card)
         if current.card is not None and current.card.is_active:
             return SwitchToEdit(card=current.card, typed=typed)
         return _write(attempt, client, lambda c: c.create_card(number.e164, **fields), token, created=True)
@@ -187,6 +178,6 @@ def _outcome_of(record: WriteRecord, attempt: Attempt, *, created: bool,
     if record.applied is True and record.card is not None:  # unanswered, but the re-read shows it
         return Saved(card=record.card, entry=record.entry, changed=changed, created=created,
                      others_changed=others_changed, unanswered=record.error)
-    if record.error.outcome_unknown and record.applied is None:
+    if record.error.outcome_unknown:  # Linq may still apply it: a read after its window settles it
         return OutcomeUnknown(error=record.error, entry=record.entry)
-    return Failed(error=record.error, entry=record.entry, rechecked=record.applied is False, card=record.card)
+    return Failed(error=record.error, entry=record.entry)
