@@ -123,16 +123,38 @@ UNKNOWN_OUTCOME_KINDS = ("timeout", "connection", "malformed")
 # The outcomes a pending attempt may get (once), and the answers that did not say whether a write
 # took effect (a later re-read may settle them, once). Migration 0014's trigger holds the same rules.
 FINAL_OUTCOMES = ("success", "api_error", "network_error", "unknown")
-_ANSWER_DID_NOT_SAY = Q(outcome="unknown") | (
-    Q(outcome__in=("api_error", "network_error"), error_kind__in=UNKNOWN_OUTCOME_KINDS)
-    & (Q(http_status__isnull=True) | Q(http_status__lt=400))
-)
+
+
+def unanswered_q(prefix: str = "") -> Q:
+    """A recorded answer that does not say whether the write was applied (the same rule as
+    LinqError.outcome_unknown): no usable answer, or an error page (HTTP 5xx) without Linq's code.
+    ``prefix``: the path to the audit entry from another model (``"last_entry__"``)."""
+    def q(**lookups) -> Q:
+        return Q(**{prefix + name: value for name, value in lookups.items()})
+    return ((q(error_kind__in=UNKNOWN_OUTCOME_KINDS) & (q(http_status__isnull=True) | q(http_status__lt=400)))
+            | q(error_kind="api", http_status__gte=500, linq_code__isnull=True, linq_code_text=""))
+
+
+def unsettled_q(prefix: str = "") -> Q:
+    """Writes sent whose outcome nobody knows yet (``AuditQuerySet.unsettled``, ``AuditEntry.unsettled``)."""
+    def q(**lookups) -> Q:
+        return Q(**{prefix + name: value for name, value in lookups.items()})
+    return (q(action__in=("create", "update"), request_sent=True, applied__isnull=True, reconciled_at__isnull=True)
+            & (q(outcome__in=("pending", "unknown"))
+               | (q(outcome__in=("api_error", "network_error")) & unanswered_q(prefix))))
 
 
 def attempt_stale_before(now: datetime | None = None) -> datetime:
     """A pending attempt created before this can no longer be in flight: the request that sent it
     had at most LINQ_REQUEST_BUDGET seconds for its calls, so its process stopped without an answer."""
     return (now or timezone.now()) - timedelta(seconds=settings.LINQ_ATTEMPT_STALE_AFTER)
+
+
+def unknown_window() -> timedelta:
+    """From an attempt's creation, how long Linq may still apply it: until it cannot be in flight here
+    (LINQ_ATTEMPT_STALE_AFTER), then LINQ_UNKNOWN_RECHECK_AFTER more. A read begun later that does not
+    show the change settles it as "did not take effect"; an earlier one settles nothing but "took effect"."""
+    return timedelta(seconds=settings.LINQ_ATTEMPT_STALE_AFTER + settings.LINQ_UNKNOWN_RECHECK_AFTER)
 
 
 class AuditQuerySet(models.QuerySet):
@@ -152,21 +174,28 @@ class AuditQuerySet(models.QuerySet):
         """Attempts sent so recently that their request may still be waiting for Linq's answer."""
         return self.filter(outcome=AuditEntry.Outcome.PENDING, created_at__gte=attempt_stale_before(now))
 
+    def unsettled(self):
+        """Writes sent whose outcome nobody knows yet: attempts without a recorded answer (in flight or
+        not), and answered ones whose answer did not say (``unanswered_q``) and that no re-read has shown
+        applied or - after ``unknown_window`` - not applied."""
+        return self.filter(unsettled_q())
+
     def awaiting_reconciliation(self, *, now: datetime | None = None):
-        """Writes whose outcome is unknown and that no later re-read has settled yet: attempts that
-        never got an answer recorded (and are no longer in flight), and answered ones whose answer
-        did not say (a timeout, a dropped connection, an unreadable answer) and whose re-read failed."""
-        return self._unsettled().filter(
-            Q(outcome=AuditEntry.Outcome.PENDING, created_at__lt=attempt_stale_before(now)) | _ANSWER_DID_NOT_SAY
-        )
+        """Unsettled writes a read may settle now: all but the attempts still in flight."""
+        return self.unsettled().exclude(outcome=AuditEntry.Outcome.PENDING, created_at__gte=attempt_stale_before(now))
+
+    def not_known_failed(self):
+        """Writes sent that may have been applied: not refused by a definite answer, not settled
+        "did not take effect" (successes, unsettled ones, and unanswered ones a re-read showed applied)."""
+        return self.writes().filter(request_sent=True).filter(
+            Q(outcome__in=(AuditEntry.Outcome.SUCCESS, AuditEntry.Outcome.PENDING, AuditEntry.Outcome.UNKNOWN))
+            | unanswered_q()
+        ).exclude(applied=False)
 
     def answered_unsettled(self):
         """Answered writes whose outcome is unknown, not yet settled by a re-read: the only rows that may
         get ``applied`` and ``reconciled_at``, once (``fill_reconciled``; migration 0014's trigger agrees)."""
-        return self._unsettled().filter(_ANSWER_DID_NOT_SAY)
-
-    def _unsettled(self):
-        return self.writes().filter(request_sent=True, applied__isnull=True, reconciled_at__isnull=True)
+        return self.unsettled().exclude(outcome=AuditEntry.Outcome.PENDING)
 
     def delete(self):  # type: ignore[override]
         raise AuditImmutableError("Audit entries cannot be deleted (use `manage.py pruneaudit`).")  # no-i18n
@@ -297,8 +326,36 @@ class AuditEntry(models.Model):
 
     @property
     def unanswered(self) -> bool:
-        """The write was sent and got no usable answer (so a re-read decided, or could not)."""
-        return self.request_sent and self.error_kind in UNKNOWN_OUTCOME_KINDS
+        """The write was sent and its answer did not say whether it was applied (so a re-read decides)."""
+        if not self.request_sent:
+            return False
+        if self.error_kind in UNKNOWN_OUTCOME_KINDS:
+            return self.http_status is None or self.http_status < 400
+        return (self.error_kind == "api" and self.http_status is not None and self.http_status >= 500
+                and self.linq_code is None and not self.linq_code_text)
+
+    @property
+    def unsettled(self) -> bool:
+        """Nobody knows yet whether this write took effect (``AuditQuerySet.unsettled``, for one row)."""
+        if self.action not in (self.Action.CREATE, self.Action.UPDATE) or not self.request_sent:
+            return False
+        if self.applied is not None or self.reconciled_at is not None:
+            return False
+        return self.outcome in (self.Outcome.PENDING, self.Outcome.UNKNOWN) or (
+            self.outcome in (self.Outcome.API_ERROR, self.Outcome.NETWORK_ERROR) and self.unanswered)
+
+    @property
+    def recheck_after(self) -> datetime | None:
+        """When a read of the card settles this write either way (``unknown_window``): None once settled."""
+        if not self.unsettled or self.created_at is None:
+            return None
+        return self.created_at + unknown_window()
+
+    @property
+    def may_still_apply(self) -> bool:
+        """Unsettled, and its window is not over: Linq may still apply it, so no read can say "not applied"."""
+        recheck_after = self.recheck_after
+        return recheck_after is not None and timezone.now() < recheck_after
 
     @property
     def is_pending(self) -> bool:

@@ -53,6 +53,11 @@ LINQ_READ_TIMEOUT = env.float("LINQ_READ_TIMEOUT", default=20.0)
 # can no longer be in flight, and is reconciled (re-read) the next time the number is opened.
 LINQ_REQUEST_BUDGET = env.float("LINQ_REQUEST_BUDGET", default=30.0)
 LINQ_ATTEMPT_STALE_AFTER = env.float("LINQ_ATTEMPT_STALE_AFTER", default=LINQ_REQUEST_BUDGET + 30.0)
+# A write whose answer did not say (a timeout, a dropped connection, an error page without Linq's code)
+# may still be applied by Linq after we stopped waiting (linq-api.md). For this many seconds after the
+# attempt can no longer be in flight here (LINQ_ATTEMPT_STALE_AFTER), a read that does not show the
+# change says nothing; only a read begun later settles it as "did not take effect" (docs/audit-history.md).
+LINQ_UNKNOWN_RECHECK_AFTER = env.float("LINQ_UNKNOWN_RECHECK_AFTER", default=60.0)
 # /healthz/linq: how long one probe may take, and how long its answer is reused.
 HEALTHZ_LINQ_TIMEOUT = env.float("HEALTHZ_LINQ_TIMEOUT", default=3.0)
 HEALTHZ_LINQ_CACHE_SECONDS = env.int("HEALTHZ_LINQ_CACHE_SECONDS", default=30)

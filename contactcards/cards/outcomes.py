@@ -15,8 +15,9 @@ lives in ``services/cards.py``. What an error means is ``errors.py``; the words 
     Busy            another save held the number's lock too long: nothing sent
     Duplicate       this form was already submitted: nothing sent again
     NotChecked      the re-read before the write failed: nothing sent (recorded, not counted)
-    Failed          the write was sent and certainly did not take effect
-    OutcomeUnknown  the write was sent, got no usable answer, and the re-read failed too
+    Failed          the write was sent and Linq's answer says it did not take effect
+    OutcomeUnknown  the write was sent, its answer did not say, and the re-read did not show it (or
+                    failed): Linq may still apply it, so a read after its window settles it
 
 Fields that hold several values are tuples or read-only mappings, so an outcome cannot be
 changed by whoever receives it.
@@ -101,21 +102,14 @@ class NotChecked:
 
 @dataclass(frozen=True)
 class Failed:
-    error: LinqError
+    error: LinqError  # a definite answer: Linq's error with its code, or a refusal (4xx)
     entry: AuditEntry
-    rechecked: bool = False  # the call got no answer and a re-read showed it did not take effect
-    card: Card | None = None  # the re-read card, when there was one
-
-    @property
-    def applied(self) -> bool | None:
-        """What a re-read found (False), or None when the error itself says nothing took effect."""
-        return False if self.rechecked else None
 
 
 @dataclass(frozen=True)
 class OutcomeUnknown:
     error: LinqError
-    entry: AuditEntry
+    entry: AuditEntry  # its ``recheck_after``: when a read settles it either way
 
 
 SaveOutcome = (

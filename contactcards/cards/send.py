@@ -2,8 +2,8 @@
 
 The attempt is already in the history as "pending" (``history.audit.write_ahead``, under the
 number's lock); here the call is made outside any transaction, never retried, and its outcome is
-filled in once. After an unanswered call the card is re-read first, so the row says whether the
-change took effect.
+filled in once. After an unanswered call the card is re-read first: the row says the change took
+effect when the card shows it, and nothing yet otherwise (Linq may still apply it).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from contactcards.history.audit import Attempt, record_outcome
 from contactcards.linq import Card, CardResult, LinqClient, LinqError
 from contactcards.models import AuditEntry
 from contactcards.sync import mirror
+from contactcards.sync.reads import card_fetch
 
 
 @dataclass(frozen=True)
@@ -28,17 +29,19 @@ class WriteRecord:
     entry: AuditEntry
     card: Card | None = None  # Linq's answer, or the re-read after an unanswered call
     error: LinqError | None = None
-    applied: bool | None = None  # after an unanswered call: did the re-read show the change?
+    applied: bool | None = None  # after an unanswered call: True if the re-read showed the change, else unknown
 
 
 def send_write(entry: AuditEntry, attempt: Attempt, *, client: LinqClient,
                call: Callable[[LinqClient], CardResult]) -> WriteRecord:
     """Make the write call for a committed attempt and record its outcome. Never retries.
 
-    When the outcome is unknown (timeout, dropped connection, unreadable answer), the card is
-    re-read *before* the outcome is recorded, so the row says whether the change took effect.
-    Anything else that stops this function (the process killed, the database gone) leaves the
-    attempt "pending", for ``reconcile``.
+    When the answer does not say (timeout, dropped connection, unreadable answer, an error page
+    without Linq's code), the card is re-read *before* the outcome is recorded: if it shows the
+    change, the row says it took effect; if not, the row says nothing about it (``applied`` empty) -
+    Linq may still apply it - until a read after its window settles it (``sync.settle``). Anything
+    else that stops this function (the process killed, the database gone) leaves the attempt
+    "pending", for that read too.
     """
     started = timezone.now()
     try:
@@ -54,15 +57,11 @@ def send_write(entry: AuditEntry, attempt: Attempt, *, client: LinqClient,
 
 
 def _recheck(client: LinqClient, attempt: Attempt, error: LinqError) -> tuple[Card | None, bool | None]:
-    """After an unanswered write: re-read the card (a free GET) to learn whether it took effect."""
+    """After an unanswered write: re-read the card (a free GET). (card, True) when it shows the change;
+    (card, None) when it does not - Linq may still apply it, so that says nothing yet."""
     if not error.outcome_unknown:
         return None, None
-    started = timezone.now()
-    try:
-        card = client.get_card(attempt.number.e164)
-    except LinqError:
+    load = card_fetch(number=attempt.number, client=client)  # remembered like any read; settles older writes
+    if load.error is not None:
         return None, None
-    mirror.record_card(number=attempt.number, card=card, source=mirror.Source.READ, as_of=started)
-    return card, took_effect(card, attempt.changes)
-
-
+    return load.card, (True if took_effect(load.card, attempt.changes) else None)

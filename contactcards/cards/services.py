@@ -42,7 +42,7 @@ from contactcards.linq import LinqClient
 from contactcards.models import AuditEntry, Job, PhoneNumber
 from contactcards.photos.services import ImageCheck, check_new_image, photo_used
 from contactcards.sync.reads import card_fetch
-from contactcards.sync.settle import settle_attempts
+from contactcards.sync.recheck import schedule_recheck
 
 
 def card_update(
@@ -83,7 +83,7 @@ def card_update(
             attempt = Attempt(number=number, user=user, action=AuditEntry.Action.UPDATE, changes=changes,
                               restored_from=restored_from, body=body, client_ip=client_ip, job=job)
             return NotChecked(error=current.error, entry=record_not_sent(attempt, current.error))
-        settle_attempts(number, current.card)  # earlier attempts that never got an answer: settle them first
+        # (the re-read settled earlier attempts whose outcome was unknown: reads.card_fetch)
         if current.card is None:  # deleted at Linq since the form was loaded
             return SwitchToCreate(typed=typed)
         if not current.card.is_active:  # PATCH needs an active card: set it up again (POST), nothing sent
@@ -139,7 +139,6 @@ def card_create(
         current = card_fetch(number=number, client=client)
         if current.error is not None:
             return NotChecked(error=current.error, entry=record_not_sent(attempt, current.error))
-        settle_attempts(number, current.card)
         if current.card is not None and current.card.is_active:
             return SwitchToEdit(card=current.card, typed=typed)
         entry = _write_ahead(attempt, token)
@@ -165,6 +164,9 @@ def _write_ahead(attempt: Attempt, token: str) -> AuditEntry | Duplicate:
         return duplicate_of(token) or Duplicate(previous=None)
     entry = write_ahead(attempt)
     link_form_token(used, entry)
+    # The read that settles the attempt if nothing else does commits with it: even a process killed right
+    # after the commit leaves both (a task row written in this transaction, not a side effect of it).
+    schedule_recheck(entry)
     return entry
 
 
@@ -190,6 +192,6 @@ def _outcome_of(record: WriteRecord, attempt: Attempt, *, created: bool,
     if record.applied is True and record.card is not None:  # unanswered, but the re-read shows it
         return Saved(card=record.card, entry=record.entry, changed=changed, created=created,
                      others_changed=others_changed, unanswered=record.error)
-    if record.error.outcome_unknown and record.applied is None:
+    if record.error.outcome_unknown:  # Linq may still apply it: a read after its window settles it
         return OutcomeUnknown(error=record.error, entry=record.entry)
-    return Failed(error=record.error, entry=record.entry, rechecked=record.applied is False, card=record.card)
+    return Failed(error=record.error, entry=record.entry)

@@ -30,7 +30,6 @@ from contactcards.photos.services import team_photos
 from contactcards.photos.views import card_photo
 from contactcards.sync.mirror import mark_seen
 from contactcards.sync.reads import card_fetch
-from contactcards.sync.settle import settle_attempts
 
 
 @require_http_methods(["GET", "POST"])
@@ -101,14 +100,13 @@ class _Page:
     def current(self, *, initial: dict[str, str] | None = None, **extra) -> HttpResponse:
         """Re-read the card from Linq (free: reads do not spend the write budget) and show a fresh form.
 
-        Opening the number also settles earlier writes whose outcome is unknown (``reconcile``):
-        the card just read says whether each took effect. A card that is not active gets the set-up
-        form pre-filled with what Linq has: PATCH cannot complete it, one POST with the whole card can.
+        Opening the number also settles earlier writes whose outcome is unknown (the read does:
+        ``reads.card_fetch``). A card that is not active gets the set-up form pre-filled with what
+        Linq has: PATCH cannot complete it, one POST with the whole card can.
         """
         load = card_fetch(number=self.number)
         if load.error is not None:
             return self.render(form=None, load_error=meaning(load.error), **extra)
-        settle_attempts(self.number, load.card)
         if load.card is not None and not load.card.is_active:
             return self.render(card=load.card, form=CardForm(initial={**load.card.fields(), **(initial or {})}),
                                **extra)
@@ -148,16 +146,16 @@ class _Page:
                 return self.render(card=card_fetch(number=self.number).card, form=form, duplicate=outcome)
             case o.NotChecked(error=error):
                 return self.render(form=form, error=meaning(error), not_checked=True)
-            case o.OutcomeUnknown(error=error):
+            case o.OutcomeUnknown(error=error, entry=entry):
                 form.renew_token()  # the input stays; whether to save again is the person's call
-                return self.render(form=form, error=meaning(error))
-            case o.Failed(error=error, card=card):
+                return self.render(form=form, error=meaning(error, recheck_at=entry.recheck_after))
+            case o.Failed(error=error):
                 # The form keeps the input under a new one-time token; "Retry now" resends the
                 # same changes only if a person asks.
                 form.renew_token()
-                understood = meaning(error, applied=outcome.applied)
+                understood = meaning(error)
                 retry = _retry_form(form) if understood.offer_retry else None
-                return self.render(card=card, form=form, error=understood, retry_form=retry)
+                return self.render(form=form, error=understood, retry_form=retry)
         raise TypeError(f"unhandled save outcome {outcome!r}")
 
 

@@ -10,6 +10,7 @@ commands render that template.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from contactcards.common.clients import TOKEN_UNREADABLE
 from contactcards.linq import LinqError
@@ -29,7 +30,8 @@ class ErrorMeaning:
     field: str | None = None  # the form field it is about, if any
     offer_retry: bool = False  # "Retry now" (the same changes, a person decides) can help
     fix_token: bool = False  # the team's token is the problem: an owner fixes it in the settings
-    applied: bool | None = None  # after an unanswered write: what the re-read showed
+    applied: bool | None = None  # after an unanswered write: True when the re-read showed it
+    recheck_at: datetime | None = None  # an unanswered write the re-read did not show: when a read settles it
     sent: bool = True
     status: int | None = None
     code: int | None = None
@@ -48,25 +50,27 @@ class ErrorMeaning:
         return self.reason in TOKEN_REASONS
 
 
-def meaning(error: LinqError, *, applied: bool | None = None) -> ErrorMeaning:
-    """What ``error`` means. ``applied`` is what a re-read found after a write whose outcome was unknown."""
-    reason = reason_of(error, applied)
+def meaning(error: LinqError, *, applied: bool | None = None, recheck_at: datetime | None = None) -> ErrorMeaning:
+    """What ``error`` means. After a write whose answer did not say: ``applied`` True when the re-read
+    showed the change, else ``recheck_at``, when a read settles it (Linq may still apply it until then)."""
+    reason = reason_of(error, applied, unsettled=recheck_at is not None)
     return ErrorMeaning(
-        reason=reason, kind=error.kind, field=field_for(error), offer_retry=_offer_retry(error, applied),
+        reason=reason, kind=error.kind, field=field_for(error), offer_retry=_offer_retry(error),
         fix_token=reason in TOKEN_REASONS or reason in ("token_rejected", "access_refused"),
-        applied=applied, sent=error.sent, status=error.status, code=error.code, code_text=error.code_text,
+        applied=applied, recheck_at=recheck_at, sent=error.sent, status=error.status, code=error.code,
+        code_text=error.code_text,
         trace_id=error.trace_id, retry_after=error.retry_after, message=error.message,
     )
 
 
-def reason_of(error: LinqError, applied: bool | None = None) -> str:
+def reason_of(error: LinqError, applied: bool | None = None, *, unsettled: bool = False) -> str:
     code, status = error.code, error.status
     if error.kind == "token":
         return "token_unreadable" if error.message == TOKEN_UNREADABLE else "token_missing"
     if error.outcome_unknown and applied is True:
         return "unanswered_applied"
-    if error.outcome_unknown and applied is False:
-        return "unanswered_not_applied"
+    if error.outcome_unknown and unsettled:
+        return "unanswered"
     if error.kind in ("timeout", "connection", "malformed"):
         return error.kind
     if status == 429 or code == 1007:
@@ -104,12 +108,12 @@ def field_for(error: LinqError) -> str | None:
     return None
 
 
-def _offer_retry(error: LinqError, applied: bool | None) -> bool:
+def _offer_retry(error: LinqError) -> bool:
     """Whether a "Retry now" of the same changes makes sense (a person decides; never automatic)."""
     if error.kind == "token":
         return False
-    if error.outcome_unknown:
-        return applied is False
+    if error.outcome_unknown:  # Linq may have applied it, or may still: a later read settles it, never a resend
+        return False
     if not error.sent:
         return True
     if error.kind != "api" or error.code == 4004 or error.status in (429, 503):

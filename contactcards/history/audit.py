@@ -7,10 +7,13 @@ the templates word them (``includes/audit_outcome.html``).
 
 Write-ahead (docs/audit-history.md): ``write_ahead`` stores the attempt - who, number, fields,
 exact body - with outcome "pending" inside the number's lock transaction, which commits before
-the write leaves for Linq; ``send_write`` makes the call outside any transaction and fills the
-outcome in exactly once. If the process dies during the call (SIGKILL, OOM, a worker timeout)
-the attempt stays "pending": ``reconcile`` re-reads the card later (opening the number, or
-``manage.py reconcileattempts``) and records whether the change took effect.
+the write leaves for Linq; ``record_outcome`` fills the outcome in exactly once when the answer
+comes (``cards.send``). If the process dies during the call (SIGKILL, OOM, a worker timeout) the
+attempt stays "pending". ``settle`` writes what a later read found about a write whose outcome
+was unknown (``sync.settle`` decides what a read may settle: a write that did not answer stays
+unknown until a read begun after its window).
+
+Nothing here calls Linq or decides anything: callers say what happened, this module writes it.
 """
 
 from __future__ import annotations

@@ -134,10 +134,15 @@ class LinqError(Exception):
 
     @property
     def outcome_unknown(self) -> bool:
-        """True when a write may or may not have been applied by Linq."""
-        return self.sent and self.kind in ("timeout", "connection", "malformed") and (
-            self.status is None or self.status < 400
-        )
+        """True when a write may or may not have been applied by Linq: no usable answer, or an error
+        page (HTTP 5xx) without Linq's error code - a proxy's 502/504 says nothing about what Linq did.
+        Only Linq's own error (with its code) or a 4xx says "not applied" (models.unanswered_q: the same rule)."""
+        if not self.sent:
+            return False
+        if self.kind in ("timeout", "connection", "malformed"):
+            return self.status is None or self.status < 400
+        return (self.kind == "api" and self.status is not None and self.status >= 500
+                and self.code is None and self.code_text is None)
 
     @property
     def retryable(self) -> bool:

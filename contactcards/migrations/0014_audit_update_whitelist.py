@@ -60,14 +60,18 @@ def _list(values) -> str:
     return ", ".join(f"'{value}'" for value in values)
 
 
-# An answered write whose answer did not say whether it took effect, not yet settled by a re-read
+# An answered write whose answer did not say whether it took effect - no usable answer, or an error page
+# (HTTP 5xx) without Linq's code (models.unanswered_q) - not yet settled by a re-read
 # (models.AuditQuerySet.answered_unsettled). The same SQL on both databases.
 ANSWERED_UNSETTLED = f"""(
     OLD.action IN ({_list(WRITE_ACTIONS)}) AND OLD.request_sent
     AND OLD.applied IS NULL AND OLD.reconciled_at IS NULL
     AND (OLD.outcome = 'unknown'
-         OR (OLD.outcome IN ('api_error', 'network_error') AND OLD.error_kind IN ({_list(UNKNOWN_OUTCOME_KINDS)})
-             AND (OLD.http_status IS NULL OR OLD.http_status < 400)))
+         OR (OLD.outcome IN ('api_error', 'network_error')
+             AND ((OLD.error_kind IN ({_list(UNKNOWN_OUTCOME_KINDS)})
+                   AND (OLD.http_status IS NULL OR OLD.http_status < 400))
+                  OR (OLD.error_kind = 'api' AND OLD.http_status >= 500
+                      AND OLD.linq_code IS NULL AND OLD.linq_code_text = ''))))
 )"""
 
 POSTGRES_SQL = f"""

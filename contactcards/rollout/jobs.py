@@ -200,9 +200,11 @@ def _record(item: JobItem, outcome: SaveOutcome) -> str:
         case Failed(error=error, entry=entry):
             return _failed(item, error, entry)
         case OutcomeUnknown(error=error, entry=entry):
-            return _finish(item, State.FAILED,
-                           _("%(reason)s Linq did not answer and the card could not be re-read: check it before "
-                             "trying again.") % {"reason": _reason(error)}, entry=entry, code=error.code)
+            # Linq may still apply it: try again once a read can tell (the next attempt re-reads the card,
+            # which settles this one; if the change is there, nothing is sent again).
+            return _retry(item, _("%(reason)s Linq did not say whether the change was applied: trying again "
+                                  "once a re-read can tell.") % {"reason": _reason(error)}, entry,
+                          code=error.code, not_before=entry.recheck_after)
     raise TypeError(f"unexpected save outcome {outcome!r}")
 
 
@@ -213,7 +215,7 @@ def _failed(item: JobItem, error: LinqError, entry: AuditEntry) -> str:
         return _wait(item, timezone.now() + wait, _("%(reason)s Waiting as Linq asked.") % {"reason": reason},
                      entry=entry,
                      code=error.code)
-    if error.retryable:  # 500/2022 and the like; a re-read showed an unanswered write did not apply
+    if error.retryable:  # 500/2022 and the like: Linq said it did not apply it
         return _retry(item, reason, entry, code=error.code)
     return _finish(item, State.FAILED, reason, entry=entry, code=error.code)
 
@@ -231,15 +233,17 @@ def _clamped_wait(seconds: int | None) -> timedelta:
     return min(timedelta(seconds=seconds), MAX_LINQ_WAIT)
 
 
-def _retry(item: JobItem, reason: str, entry: AuditEntry | None, *, code: int | None = None) -> str:
-    """A bounded retry for failures that may pass (500/2022, a busy lock, a failed re-read)."""
+def _retry(item: JobItem, reason: str, entry: AuditEntry | None, *, code: int | None = None,
+           not_before: datetime | None = None) -> str:
+    """A bounded retry for failures that may pass (500/2022, a busy lock, a failed re-read, no answer)."""
     errors = item.server_errors + 1
     JobItem.objects.filter(pk=item.pk).update(server_errors=errors)
     if errors >= MAX_SERVER_ERRORS:
         return _finish(item, State.FAILED, f"{reason} Failed {errors} times; giving up.", entry=entry, code=code)
-    backoff = timedelta(seconds=15 * 2 ** (errors - 1))
-    return _wait(item, timezone.now() + backoff, f"{reason} Trying again ({errors} of {MAX_SERVER_ERRORS}).",
-                 entry=entry, code=code)
+    until = timezone.now() + timedelta(seconds=15 * 2 ** (errors - 1))
+    if not_before is not None and not_before > until:
+        until = not_before
+    return _wait(item, until, f"{reason} Trying again ({errors} of {MAX_SERVER_ERRORS}).", entry=entry, code=code)
 
 
 def _wait(item: JobItem, until: datetime, reason: str, *, entry: AuditEntry | None = None,
@@ -270,8 +274,11 @@ def _from_entry(item: JobItem, entry: AuditEntry | None) -> str:
     """Finish an item from the audit row of the write its attempt already made (no call)."""
     if entry is None:
         return _finish(item, State.FAILED, _("A write was recorded without its outcome; check the history."))
-    if entry.is_success:
+    if entry.is_success or entry.applied:
         return _finish(item, State.SENT, "", entry=entry)
+    if entry.unsettled:  # Linq may still apply it: a re-read after its window tells
+        return _retry(item, _("Linq did not say whether the change was applied: trying again once a re-read "
+                              "can tell."), entry, not_before=entry.recheck_after)
     return _finish(item, State.FAILED, f"{entry.error_message} (HTTP {entry.http_status})", entry=entry,
                    code=entry.linq_code)
 

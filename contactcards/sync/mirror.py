@@ -96,7 +96,7 @@ def record_cards(*, team: Team, cards: Iterable[Card], source: str, as_of: datet
                 to_create.append(CardMirror(number=number, **values, source=source, as_of=as_of, recorded_at=now))
                 changes.append(CardChange(number=number, before=None, after=values))
             elif row.as_of <= as_of and _row_values(row) != values:
-                changes.append(CardChange(number=number, before=_row_values(row), after=values))
+                changes.append(CardChange(number=number, before=_row_values(row), after=values, known_as_of=row.as_of))
                 for name, value in {**values, "source": source, "as_of": as_of, "recorded_at": now}.items():
                     setattr(row, name, value)
                 to_update.append(row)
@@ -118,6 +118,7 @@ class CardChange:
     number: PhoneNumber
     before: dict[str, object] | None
     after: dict[str, object]
+    known_as_of: datetime | None = None  # when ``before`` was true at Linq
 
 
 def mark_seen(*, number: PhoneNumber) -> None:

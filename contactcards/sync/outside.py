@@ -6,6 +6,10 @@ history entry of action "outside"; a later webhook for a change already found by
 reconcile, or caused by one of our own writes, is matched to that entry instead of recorded again
 (see ``services.webhooks``). The number is marked on the dashboard until someone here opens it,
 and owners who asked are emailed - from the task queue, after the entry is committed.
+
+A read settles our own writes first (``settle.settle_attempts``): a write of ours whose answer did not
+say may be applied by Linq after we stopped waiting, and the difference it makes is ours, not
+someone else's (``unexplained``).
 """
 
 from __future__ import annotations
@@ -19,11 +23,21 @@ from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 
+from contactcards.cards.diff import took_effect
 from contactcards.common import taskqueue
 from contactcards.history.audit import record_outside_entry
 from contactcards.linq import Card
-from contactcards.models import AuditEntry, CardMirror, Membership, OutsideChangeAlert, PhoneNumber, Role
+from contactcards.models import (
+    AuditEntry,
+    CardMirror,
+    Membership,
+    OutsideChangeAlert,
+    PhoneNumber,
+    Role,
+    unknown_window,
+)
 from contactcards.sync import mirror
+from contactcards.sync.settle import settle_attempts
 
 ACTOR_LABELS = {"api": "API", "system": "Linq", "unknown": "someone at Linq"}
 
@@ -50,21 +64,41 @@ def record_outside_change(*, number: PhoneNumber, changes: dict[str, list[str]],
     return entry
 
 
-def note_read(*, number: PhoneNumber, card: Card | None, as_of: datetime) -> AuditEntry | None:
-    """Remember what a read of one card found; a difference from what we knew is an outside change."""
-    before = CardMirror.objects.filter(number_id=number.pk).values(*mirror.card_values(None)).first()
-    if not mirror.record_card(number=number, card=card, source=mirror.Source.READ, as_of=as_of) or before is None:
-        return None  # older than what we know, or the first thing we know
+def note_read(*, number: PhoneNumber, card: Card | None, as_of: datetime) -> list[AuditEntry]:
+    """Remember what a read of one card (sent at ``as_of``) found. Our own writes come first: the card
+    settles those whose outcome was unknown (``settle.settle_attempts``); then a difference from what we knew
+    that none of our writes explains is an outside change. Returns our writes it settled."""
+    before = CardMirror.objects.filter(number_id=number.pk).values(*mirror.card_values(None), "as_of").first()
+    stored = mirror.record_card(number=number, card=card, source=mirror.Source.READ, as_of=as_of)
+    settled = settle_attempts(number, card, read_at=as_of)
+    if not stored or before is None:
+        return settled  # older than what we know, or the first thing we know
     changes = card_diff(before if before["has_card"] else None, mirror.card_values(card) if card else None)
-    if not changes or _our_write_in_flight(number):
-        return None
-    return record_outside_change(number=number, found_by="read", changes=changes)
+    changes = unexplained(number=number, changes=changes, card=card, read_at=as_of, known_as_of=before["as_of"])
+    if changes:
+        record_outside_change(number=number, found_by="read", changes=changes)
+    return settled
 
 
-def _our_write_in_flight(number: PhoneNumber) -> bool:
-    """A write of ours is between "sent" and "answer recorded": a read now may already show it, and the
-    difference is ours, not someone else's (its outcome updates the mirror; reconcile finds the rest)."""
-    return AuditEntry.objects.writes().in_flight().filter(number_id=number.pk).exists()
+def unexplained(*, number: PhoneNumber, changes: dict[str, list[str]], card: Card | None, read_at: datetime,
+                known_as_of: datetime) -> dict[str, list[str]]:
+    """The part of ``changes`` (from what we knew as of ``known_as_of`` to ``card``, read at ``read_at``)
+    that none of our own writes explains.
+
+    A write of ours explains the fields it changed when the card shows its whole change
+    (``diff.took_effect``, the rule that settles it as applied) and it may have been applied after
+    what we knew was true: sent before the read, not refused by a definite answer nor settled "did
+    not take effect", and created no more than its window (``models.unknown_window``) before that
+    knowledge - an older write had been applied, or not, by then.
+    """
+    if not changes or card is None:  # the API cannot delete a card: a card gone is never our doing
+        return changes
+    ours = AuditEntry.objects.not_known_failed().filter(
+        number_id=number.pk, created_at__lt=read_at, created_at__gte=known_as_of - unknown_window(),
+    ).values_list("changes", flat=True)
+    explained = {name for change in ours if isinstance(change, dict) and change and took_effect(card, change)
+                 for name in change}
+    return {name: pair for name, pair in changes.items() if name not in explained}
 
 
 def _email_owners_later(entry: AuditEntry) -> None:

@@ -1,8 +1,9 @@
 """Reads from Linq: one card's GET, remembered in the card mirror (services, not selectors: it writes).
 
 Reads are not audited and do not spend the write budget. What Linq answered (a card or "no card")
-goes to the mirror, so the dashboard shows it without asking Linq again; if it differs from what
-we knew, the history records a change made outside linqadmin (``services.outside.note_read``).
+goes to the mirror, so the dashboard shows it without asking Linq again. What it shows settles our
+own writes whose outcome was unknown first; a difference from what we knew that none of them
+explains is a change made outside linqadmin (``services.outside.note_read``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from contactcards.common.clients import linq_client_for, log_linq_failure
 from contactcards.linq import Card, LinqClient, LinqError
-from contactcards.models import PhoneNumber
+from contactcards.models import AuditEntry, PhoneNumber
 from contactcards.sync.outside import note_read
 
 
@@ -23,15 +24,16 @@ class CardLoad:
 
     card: Card | None
     error: LinqError | None = None
+    settled: tuple[AuditEntry, ...] = ()  # our writes whose outcome this read settled (settle.settle_attempts)
 
 
 def card_fetch(*, number: PhoneNumber, client: LinqClient | None = None) -> CardLoad:
-    """GET the number's card and remember what Linq answered."""
+    """GET the number's card, remember what Linq answered and settle what it tells about our writes."""
     started = timezone.now()
     try:
         card = (client or linq_client_for(number.team)).get_card(number.e164)
     except LinqError as error:
         log_linq_failure("GET card", number.e164, error)
         return CardLoad(card=None, error=error)
-    note_read(number=number, card=card, as_of=started)  # a difference from what we knew: changed outside
-    return CardLoad(card=card)
+    settled = note_read(number=number, card=card, as_of=started)
+    return CardLoad(card=card, settled=tuple(settled))

@@ -4,7 +4,9 @@ Used by the dashboard's refresh button, ``manage.py reconcile [SLUG]`` and the p
 (``reconcile_all_teams``, which schedules its next run itself). Every difference between Linq's cards
 and the mirror - a change no webhook told us about, or one made while webhooks were off - becomes
 a history entry "changed outside linqadmin (found by reconcile)". Numbers read for the first
-time are only remembered (there is nothing to compare them with).
+time are only remembered (there is nothing to compare them with). Like every read, it settles our
+own writes whose outcome was unknown first (``settle.settle_attempts``), and a difference one of them
+explains is ours, not an outside change (``outside.unexplained``).
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from django_tasks import task
 
 from contactcards.common.clients import linq_client_for, log_linq_failure
 from contactcards.linq import LinqClient, LinqError
-from contactcards.models import AuditEntry, Team, TeamSync
+from contactcards.models import AuditEntry, PhoneNumber, Team, TeamSync
 from contactcards.sync import mirror
-from contactcards.sync.outside import card_diff, record_outside_change
+from contactcards.sync.outside import card_diff, record_outside_change, unexplained
+from contactcards.sync.settle import settle_attempts
 
 logger = logging.getLogger(__name__)
 
@@ -47,13 +50,20 @@ def reconcile_team(*, team: Team, username: str = "", client: LinqClient | None 
         TeamSync.objects.update_or_create(team=team, defaults={"error_at": started, "error_message": error.message})
         return ReconcileResult(error=error)
     entries = []
-    for change in mirror.record_cards(team=team, cards=cards, source=mirror.Source.RECONCILE, as_of=started):
+    changed = mirror.record_cards(team=team, cards=cards, source=mirror.Source.RECONCILE, as_of=started)
+    by_number = {card.phone_number: card for card in cards}
+    waiting = AuditEntry.objects.awaiting_reconciliation().filter(team=team).values("number_id")
+    for number in PhoneNumber.objects.filter(team=team, pk__in=waiting).order_by("pk"):
+        settle_attempts(number, by_number.get(number.e164), read_at=started)  # our own writes first
+    for change in changed:
         if change.before is None:
             continue  # first knowledge of this number: nothing to compare with
         before = change.before if change.before["has_card"] else None
         after = change.after if change.after["has_card"] else None
-        entries.append(record_outside_change(number=change.number, changes=card_diff(before, after),
-                                             found_by="reconcile"))
+        changes = unexplained(number=change.number, changes=card_diff(before, after),
+                              card=by_number.get(change.number.e164), read_at=started, known_as_of=change.known_as_of)
+        if changes:
+            entries.append(record_outside_change(number=change.number, changes=changes, found_by="reconcile"))
     TeamSync.objects.update_or_create(
         team=team, defaults={"refreshed_at": started, "refreshed_by": username, "error_at": None, "error_message": ""},
     )

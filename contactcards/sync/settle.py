@@ -1,57 +1,47 @@
-"""Settling our own writes whose outcome is unknown: a re-read of the card says whether each took effect.
+"""Settling our own writes whose outcome is unknown: what one read of the card says about each.
 
-Opening a number, a save's re-read and ``manage.py reconcileattempts`` (cron) call this; the rows are
-written by the history's one writer (``history.audit.settle``).
+Every read of a card calls this before it looks for changes made outside linqadmin
+(``sync.reads.card_fetch`` -> ``sync.outside.note_read``), and so does the team-wide reconcile; the
+rows are written by the history's one writer (``history.audit.settle``). ``sync.recheck`` reads the
+cards that still have such writes once their window is over.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from datetime import datetime
 
 from django.utils import timezone
 
 from contactcards.cards.diff import took_effect
 from contactcards.history import audit
-from contactcards.linq import Card, LinqError
-from contactcards.models import AuditEntry, PhoneNumber, Team
-from contactcards.sync.reads import card_fetch
+from contactcards.linq import Card
+from contactcards.models import AuditEntry, PhoneNumber, unknown_window
 
 
-def settle_attempts(number: PhoneNumber, card: Card | None) -> list[AuditEntry]:
-    """Record, for each of the number's attempts whose outcome is unknown, whether ``card`` (just
-    re-read from Linq) shows its change. Attempts still in flight are left alone.
+def settle_attempts(number: PhoneNumber, card: Card | None, *, read_at: datetime) -> list[AuditEntry]:
+    """Settle what ``card`` - read from Linq by a request sent at ``read_at`` - tells about the number's
+    writes whose outcome is unknown (``AuditEntry.objects.unsettled``). Returns the writes settled.
+
+    A write the card shows took effect, whenever the read was made. One it does not show did not -
+    but only if the read began after the write's window (``models.unknown_window``); until then Linq
+    may still apply it and it stays unknown. A read sent before a write was stored says nothing about
+    it, and attempts still in flight are left to their own request.
 
     A pending attempt (its process never recorded an answer) becomes "outcome unknown" with
-    ``applied``; an answered attempt whose outcome was unknown gets ``applied``. Each is written
-    once; a concurrent reconciler that got there first wins and this one skips the row.
+    ``applied``; an answered attempt whose answer did not say gets ``applied``. Each is written
+    once; a concurrent settler that got there first wins and this one skips the row.
     """
     done = []
     now = timezone.now()
-    for entry in AuditEntry.objects.awaiting_reconciliation(now=now).filter(number=number).order_by("created_at"):
-        applied = took_effect(card, entry.changes or {})
+    window_over_for = read_at - unknown_window()  # writes created up to then can no longer be applied later
+    waiting = AuditEntry.objects.awaiting_reconciliation(now=now).filter(number=number, created_at__lt=read_at)
+    for entry in waiting.order_by("created_at", "id"):
+        if took_effect(card, entry.changes or {}):
+            applied = True
+        elif entry.created_at <= window_over_for:
+            applied = False
+        else:
+            continue  # not shown yet, and Linq may still apply it: unknown, as it was
         if audit.settle(entry, applied=applied, at=now):
             done.append(entry)
     return done
-
-
-@dataclass(frozen=True)
-class SettleReport:
-    settled: list[AuditEntry]
-    unreadable: list[tuple[str, LinqError]]
-
-
-def settle_all_attempts(*, team: Team | None = None) -> SettleReport:
-    """``reconcile`` every number that has attempts awaiting it (for ``manage.py reconcileattempts``)."""
-    waiting = AuditEntry.objects.awaiting_reconciliation().filter(number__isnull=False)
-    if team is not None:
-        waiting = waiting.filter(team=team)
-    settled: list[AuditEntry] = []
-    unreadable: list[tuple[str, LinqError]] = []
-    numbers = PhoneNumber.objects.filter(pk__in=waiting.values("number_id")).select_related("team").order_by("pk")
-    for number in numbers:
-        load = card_fetch(number=number)
-        if load.error is not None:
-            unreadable.append((number.e164, load.error))
-            continue
-        settled += settle_attempts(number, load.card)
-    return SettleReport(settled=settled, unreadable=unreadable)

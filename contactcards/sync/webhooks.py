@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_tasks import task
@@ -42,7 +42,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from contactcards.common.crypto import TokenDecryptionError
 from contactcards.linq import Card
 from contactcards.linq.client import clean_text
-from contactcards.models import AuditEntry, CardMirror, PhoneNumber, WebhookEndpoint, WebhookEvent
+from contactcards.models import AuditEntry, CardMirror, PhoneNumber, WebhookEndpoint, WebhookEvent, unanswered_q
 from contactcards.sync import mirror
 from contactcards.sync.outside import card_diff, record_outside_change
 
@@ -297,8 +297,10 @@ def _matching_entry(number: PhoneNumber, parsed: CardEvent) -> AuditEntry | None
         number=number, created_at__gte=parsed.occurred_at - MATCH_WINDOW,
         created_at__lte=parsed.occurred_at + MATCH_WINDOW, webhook_events__isnull=True,
     ).order_by("-created_at", "-id")
-    ours = window.filter(action__in=(AuditEntry.Action.CREATE, AuditEntry.Action.UPDATE),
-                         request_sent=True).exclude(outcome=AuditEntry.Outcome.API_ERROR)
+    # Our writes, except those Linq refused with a definite answer: one whose answer did not say
+    # (no answer, an error page without Linq's code) may be what this event reports.
+    ours = window.filter(action__in=(AuditEntry.Action.CREATE, AuditEntry.Action.UPDATE), request_sent=True).filter(
+        ~Q(outcome=AuditEntry.Outcome.API_ERROR) | unanswered_q())
     found = window.filter(action=AuditEntry.Action.OUTSIDE, found_by__in=("read", "reconcile"))
     deleted = parsed.event_type == "contact_card.deleted"
     wanted = {name: "" if deleted else (parsed.card[name] or "") for name in FIELDS}

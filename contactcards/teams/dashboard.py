@@ -35,7 +35,7 @@ from django.db.models import (
 from django.db.models.functions import Concat, Lower
 from django.utils.translation import gettext_lazy as _
 
-from contactcards.models import AuditEntry, BoardVersion, CardMirror, PhoneNumber, Tag, Team, TeamSync
+from contactcards.models import AuditEntry, BoardVersion, CardMirror, PhoneNumber, Tag, Team, TeamSync, unsettled_q
 
 Status = Literal["active", "pending", "none", "error", "unknown"]
 SORTS = {"number": _("Number"), "name": _("Name"), "label": _("Label"), "status": _("Status"),
@@ -70,6 +70,8 @@ class Row:
     last_by: str = ""
     last_outcome: str | None = None
     last_code: int | None = None
+    last_failed: bool = False  # the newest change did not take effect (``LAST_FAILED``)
+    last_unknown: bool = False  # whether the newest change took effect is not known yet
 
     @property
     def name(self) -> str:
@@ -82,11 +84,6 @@ class Row:
     @property
     def source_label(self) -> str:
         return CardMirror.Source(self.source).label if self.source in CardMirror.Source.values else self.source
-
-    @property
-    def last_failed(self) -> bool:
-        """The newest change failed or its outcome is unknown (one still being sent is not failed)."""
-        return self.last_outcome not in (None, AuditEntry.Outcome.SUCCESS, AuditEntry.Outcome.PENDING)
 
     @property
     def status(self) -> Status:
@@ -162,7 +159,19 @@ def _search(query: str) -> tuple[Q, Concat]:
             | Q(mirror__has_card=True, full_name__icontains=query)), full_name
 
 
-_FAILED = Q(last_entry__outcome__isnull=False) & ~Q(last_entry__outcome=AuditEntry.Outcome.SUCCESS)
+# The newest change did not take effect: an error that says so, or one a later read settled "not
+# applied". A change that took effect (answered or shown by a re-read) is not failed, and neither is
+# one whose outcome nobody knows yet (still being sent, or unanswered and not settled: it says so).
+LAST_FAILED = Case(
+    When(last_entry__outcome__in=(AuditEntry.Outcome.SUCCESS, AuditEntry.Outcome.PENDING), then=Value(False)),
+    When(last_entry__applied=True, then=Value(False)),
+    When(unsettled_q("last_entry__"), then=Value(False)),
+    When(last_entry__outcome__isnull=False, then=Value(True)),
+    default=Value(False), output_field=BooleanField(),
+)
+LAST_UNKNOWN = Case(When(unsettled_q("last_entry__"), then=Value(True)), default=Value(False),
+                    output_field=BooleanField())
+_FAILED = Q(last_failed=True)
 
 
 def status_condition(status: str) -> Q:
@@ -172,7 +181,7 @@ def status_condition(status: str) -> Q:
     if status == "outside":
         return Q(mirror__outside_changed_at__isnull=False) & (
             Q(mirror__seen_at__isnull=True) | Q(mirror__seen_at__lt=F("mirror__outside_changed_at")))
-    ok = ~_FAILED
+    ok = Q(last_failed=False)
     if status == "unknown":
         return ok & Q(mirror__isnull=True)
     if status == "none":
@@ -208,13 +217,13 @@ ROW_COLUMNS = (
     "e164", "label", "mirror__number_id", "mirror__has_card", "mirror__first_name", "mirror__last_name",
     "mirror__image_url", "mirror__is_active", "mirror__source", "mirror__as_of", "mirror__outside_changed_at",
     "mirror__seen_at", "last_entry__created_at", "last_entry__username", "last_entry__outcome",
-    "last_entry__linq_code",
+    "last_entry__linq_code", "last_failed", "last_unknown",
 )
 
 
 def team_numbers(team: Team) -> QuerySet[PhoneNumber]:
     """The team's numbers, the base of every dashboard query (filters are added to it)."""
-    return PhoneNumber.objects.filter(team=team)
+    return PhoneNumber.objects.filter(team=team).annotate(last_failed=LAST_FAILED, last_unknown=LAST_UNKNOWN)
 
 
 def _counts(numbers: QuerySet[PhoneNumber], match: Q | None) -> tuple[dict[str, int], int, int, datetime | None]:
@@ -223,7 +232,7 @@ def _counts(numbers: QuerySet[PhoneNumber], match: Q | None) -> tuple[dict[str, 
     grouped = numbers.annotate(
         known=ExpressionWrapper(Q(mirror__isnull=False), output_field=BooleanField()),
         matches=ExpressionWrapper(match if match is not None else Value(True), output_field=BooleanField()),
-    ).values("known", "mirror__has_card", "mirror__is_active", "last_entry__outcome", "matches").annotate(
+    ).values("known", "mirror__has_card", "mirror__is_active", "last_failed", "matches").annotate(
         n=Count("pk"), oldest=Min("mirror__as_of"),
     ).order_by()
     counts = dict.fromkeys(STATUSES, 0)
@@ -232,7 +241,7 @@ def _counts(numbers: QuerySet[PhoneNumber], match: Q | None) -> tuple[dict[str, 
     for group in grouped:
         row = Row(e164="", label="", known=bool(group["known"]),
                   has_card=bool(group["mirror__has_card"]), is_active=bool(group["mirror__is_active"]),
-                  last_outcome=group["last_entry__outcome"])
+                  last_failed=bool(group["last_failed"]))
         counts[row.status] += group["n"]
         total += group["n"]
         matching += group["n"] if group["matches"] else 0
@@ -255,6 +264,7 @@ def _page_rows(numbers: QuerySet[PhoneNumber], *, sort: str, offset: int, limit:
             changed_outside=changed_at is not None and (seen_at is None or seen_at < changed_at),
             last_at=value["last_entry__created_at"], last_by=value["last_entry__username"] or "",
             last_outcome=value["last_entry__outcome"], last_code=value["last_entry__linq_code"],
+            last_failed=bool(value["last_failed"]), last_unknown=bool(value["last_unknown"]),
         ))
     return rows
 

@@ -13,6 +13,14 @@ the card not active ("inactive"), "hold" (wait until ``release_holds()``), and
 "answer": any status, headers and raw body, including the odd-but-valid answers in ``ODD_ANSWERS`` (``{"kind": "answer",
 "preset": "retry_after_1e400"}``), to check that no answer Linq can send breaks the
 app. PATCH on a card that is not active is refused with 404/2012, as Linq does.
+
+A write that a timeout, drop or answer fault cuts off is applied first (``apply_write`` True), never
+(False), or later (``"later"``): parked, and applied after the failed answer - by ``apply_deferred()``,
+or ``apply_after`` seconds later - as Linq may do with a request whose client stopped waiting. Every
+request is logged (``requests``); a write's entry says whether and when it changed the card
+(``applied``, ``applied_at``). A reset ends everything from before it: a request still sleeping in a
+fault when the state is reset never touches the new state. ``pick_fault`` lets a test choose a fault
+per request (it may block, e.g. until the test has killed the client).
 """
 
 from __future__ import annotations
@@ -155,7 +163,10 @@ class Fault:
     seconds: float = 0.0
     times: int | None = None  # None: until cleared
     skip: int = 0  # let this many matching requests through first (e.g. fail only the second GET)
-    apply_write: bool = True  # for timeout/drop on writes: whether the write still happens
+    # For timeout/drop/answer on writes: whether the write still happens - True (before the failure),
+    # False (never) or "later" (parked until apply_deferred(), or apply_after seconds if > 0).
+    apply_write: bool | str = True
+    apply_after: float = 0.0
     changes: dict[str, Any] = field(default_factory=dict)  # for remote_change
     # For error faults with retry_after: where Linq puts the wait ("both", "header", "body")
     # and how the header spells it ("seconds" or "http_date"), so clients rehearse every form.
@@ -188,6 +199,8 @@ class Fault:
             raise ValueError("retry_after_in must be both, header or body")
         if known.get("retry_after_format", "seconds") not in ("seconds", "http_date"):
             raise ValueError("retry_after_format must be seconds or http_date")
+        if known.get("apply_write", True) not in (True, False, "later"):
+            raise ValueError('apply_write must be true, false or "later"')
         return cls(**known)
 
     def to_dict(self) -> dict[str, Any]:
@@ -207,10 +220,22 @@ class RecordedRequest:
     token: str | None
     status: int = 0
     at: float = 0.0
+    # A write (POST/PATCH of a card): whether it changed the card, and when. None while it is parked
+    # (apply_write "later") - and for every other request.
+    applied: bool | None = None
+    applied_at: float | None = None
+    deferred: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "path": self.path, "query": self.query, "body": self.body,
-                "status": self.status, "at": self.at}
+                "status": self.status, "at": self.at, "applied": self.applied, "applied_at": self.applied_at}
+
+
+def _number_of(record: RecordedRequest) -> str | None:
+    """The number a request names (a PATCH's query, a POST's body)."""
+    if record.query.get("phone_number"):
+        return record.query["phone_number"]
+    return record.body.get("phone_number") if isinstance(record.body, dict) else None
 
 
 class SandboxState:
@@ -241,10 +266,38 @@ class SandboxState:
             self.fetchable_origins: dict[str, str] = {}
             self.images: dict[str, tuple[str, bytes]] = {}  # CDN digest -> (content type, bytes)
             self.released = threading.Event()  # "hold" faults wait for this (release_holds)
+            self.deferred: list[tuple[RecordedRequest, Callable[[], Any]]] = []  # writes to apply later
+            self.pick_fault: Callable[[RecordedRequest], Fault | dict[str, Any] | None] | None = None
+            # Requests compare this before they change anything: one from before a reset never does.
+            self.generation = getattr(self, "generation", 0) + 1
 
     def release_holds(self) -> None:
         """Let every request held by a "hold" fault continue (and the ones that come later)."""
         self.released.set()
+
+    def apply_deferred(self, number: str | None = None) -> int:
+        """Apply the parked writes (of ``number``, or all), oldest first, as Linq would after the client
+        gave up; returns how many were applied (a write Linq refuses then - budget, no card - is not)."""
+        with self.lock:
+            due = [item for item in self.deferred if number is None or _number_of(item[0]) == number]
+            self.deferred = [item for item in self.deferred if not any(item is taken for taken in due)]
+        return sum(1 for record, apply in due if self._apply_parked(record, apply))
+
+    def _apply_parked(self, record: RecordedRequest, apply: Callable[[], Any]) -> bool:
+        try:
+            apply()
+        except Answer:
+            pass
+        with self.lock:
+            record.deferred = False
+            if not record.applied:
+                record.applied = False
+            return bool(record.applied)
+
+    def parked(self) -> list[RecordedRequest]:
+        """The writes waiting to be applied (apply_write "later")."""
+        with self.lock:
+            return [record for record, _apply in self.deferred]
 
     # -- setup helpers -------------------------------------------------
 
@@ -296,9 +349,7 @@ class SandboxState:
     def writes_for(self, number: str) -> list[RecordedRequest]:
         """The POST/PATCH requests that named this number."""
         with self.lock:
-            return [r for r in self.requests if r.method in ("POST", "PATCH")
-                    and (r.query.get("phone_number") == number
-                         or (isinstance(r.body, dict) and r.body.get("phone_number") == number))]
+            return [r for r in self.requests if r.method in ("POST", "PATCH") and _number_of(r) == number]
 
     # -- persistence (the demo keeps cards and spent writes across restarts, like its history) ------
 
@@ -471,12 +522,16 @@ class SandboxApp:
             self.state.requests.append(record)
         content_type, trickle = None, 0.0
         try:
-            status, payload, extra = self._api(method, path, query, body, token, environ, trace_id)
+            status, payload, extra = self._api(method, path, query, body, token, environ, trace_id, record)
         except Answer as answer:
             status, payload, extra = answer.status, answer.body, answer.headers
             content_type, trickle = answer.content_type, answer.trickle_seconds
             if isinstance(payload, dict) and payload.get("success") is False:
                 payload["trace_id"] = trace_id
+        finally:
+            with self.state.lock:
+                if record.method in ("POST", "PATCH") and record.applied is None and not record.deferred:
+                    record.applied = False  # refused, dropped before it, or cut off by a reset
         record.status = status
         if any(name.lower() == "x-trace-id" for name, _ in extra):
             headers = [h for h in headers if h[0] != "X-Trace-ID"]
@@ -491,11 +546,17 @@ class SandboxApp:
     # -- the API -------------------------------------------------------
 
     def _api(self, method: str, path: str, query: dict[str, str], body: Any, token: str | None,
-             environ: dict[str, Any], trace_id: str = "") -> tuple[int, Any, list[tuple[str, str]]]:
+             environ: dict[str, Any], trace_id: str = "",
+             record: RecordedRequest | None = None) -> tuple[int, Any, list[tuple[str, str]]]:
         number = query.get("phone_number") or (body.get("phone_number") if isinstance(body, dict) else None)
         number = number if isinstance(number, str) else None
+        generation = self.state.generation
         faults = self.state.take_faults(method, number)
-        write_applies = True
+        if self.state.pick_fault is not None and record is not None:
+            picked = self.state.pick_fault(record)  # may block: the test decides when this request goes on
+            if picked is not None:
+                faults.append(picked if isinstance(picked, Fault) else Fault.from_dict(picked))
+        write_applies: bool | str = True
         for fault in faults:
             if fault.kind == "remote_change" and number:
                 self.state.set_card(number, is_active=self.state.cards.get(number, {}).get("is_active", True),
@@ -511,12 +572,22 @@ class SandboxApp:
                 raise Answer(fault.status or 502, b"<html><body><h1>502 Bad Gateway</h1></body></html>")
             elif fault.kind in ("timeout", "drop"):
                 write_applies = fault.apply_write
-                if method == "GET" or not write_applies:
+                if method == "GET" or write_applies is False:
                     self._sleep_then(fault)
-            elif fault.kind == "answer" and (method == "GET" or not fault.apply_write):
+            elif fault.kind == "answer" and (method == "GET" or fault.apply_write is False):
                 raise odd_answer(fault, number, method, trace_id)
-        if path.rstrip("/") == "/v3/contact_card":
-            result = self._contact_card(method, query, body, token, environ)
+        if self.state.generation != generation:
+            raise DropConnection()  # the sandbox was reset while this request waited: it never happened
+        contact_card = path.rstrip("/") == "/v3/contact_card"
+        later = [f for f in faults if f.kind in ("timeout", "drop", "answer") and f.apply_write == "later"]
+        if later and method != "GET" and contact_card and record is not None:
+            self._park(record, later[0], lambda: self._contact_card(method, query, body, token, environ, record),
+                       generation)
+            if later[0].kind == "answer":
+                raise odd_answer(later[0], number, method, trace_id)
+            self._sleep_then(later[0])
+        if contact_card:
+            result = self._contact_card(method, query, body, token, environ, record)
         elif path.rstrip("/").startswith("/v3/webhook-subscriptions"):
             result = self._subscriptions(method, path.rstrip("/")[len("/v3/webhook-subscriptions"):].strip("/"),
                                          body, token)
@@ -536,6 +607,26 @@ class SandboxApp:
                 raise odd_answer(fault, number, method, trace_id)  # the write happened; this is the answer
         return result
 
+    def _park(self, record: RecordedRequest, fault: Fault, apply: Callable[[], Any], generation: int) -> None:
+        """Keep a write to apply after its failed answer (``SandboxState.apply_deferred``, or a timer)."""
+        state = self.state
+        with state.lock:
+            record.deferred = True
+            state.deferred.append((record, apply))
+        if fault.apply_after > 0:
+            def apply_when_due() -> None:
+                with state.lock:
+                    item = next((item for item in state.deferred if item[0] is record), None)
+                    if item is None or state.generation != generation:
+                        return
+                    state.deferred.remove(item)
+                state._apply_parked(record, apply)
+                state.save()
+
+            timer = threading.Timer(fault.apply_after, apply_when_due)
+            timer.daemon = True
+            timer.start()
+
     @staticmethod
     def _sleep_then(fault: Fault) -> None:
         if fault.kind == "timeout":
@@ -550,7 +641,8 @@ class SandboxApp:
         return self.state.accounts[token]
 
     def _contact_card(self, method: str, query: dict[str, str], body: Any, token: str | None,
-                      environ: dict[str, Any]) -> tuple[int, Any, list[tuple[str, str]]]:
+                      environ: dict[str, Any],
+                      record: RecordedRequest | None = None) -> tuple[int, Any, list[tuple[str, str]]]:
         numbers = self._authorise(token)
         state = self.state
         if method == "GET":
@@ -599,6 +691,8 @@ class SandboxApp:
             if image:
                 body = dict(body, image_url=self._rehost(image, environ, state))
             before = copy.deepcopy(existing)
+            if record is not None:
+                record.applied, record.applied_at = True, state.clock()
             if method == "POST":
                 card = {"phone_number": number, "first_name": body["first_name"],
                         "last_name": body.get("last_name") or None,
@@ -736,6 +830,10 @@ class SandboxApp:
             if action == "cards" and method == "DELETE" and isinstance(body, dict):
                 self.state.delete_card(body.pop("phone_number"), **body)
                 return 200, {"ok": True}
+            if action == "deferred" and method == "GET":
+                return 200, {"deferred": [record.to_dict() for record in self.state.parked()]}
+            if action == "deferred/apply" and method == "POST":
+                return 200, {"applied": self.state.apply_deferred((body or {}).get("phone_number"))}
             if action == "webhooks" and method == "GET":
                 return 200, self.state.webhooks.snapshot()
             if action == "webhooks/faults" and method == "POST" and isinstance(body, dict):

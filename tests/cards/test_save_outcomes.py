@@ -62,9 +62,14 @@ def test_the_rules_for_an_answered_and_an_unanswered_write(db, bob):
     assert saved.others_changed == ("last_name",)
     confirmed = outcome(_record(unanswered, applied=True, card=card))  # the re-read shows the change
     assert isinstance(confirmed, o.Saved) and confirmed.unanswered is unanswered
-    not_applied = outcome(_record(unanswered, applied=False, card=card))
-    assert isinstance(not_applied, o.Failed) and not_applied.rechecked and not_applied.applied is False
+    # The re-read does not show it (or failed): Linq may still apply it, so it is not "failed".
+    not_shown = outcome(_record(unanswered, applied=None, card=Card(phone_number=CARD_NUMBER, first_name="Acme")))
+    assert isinstance(not_shown, o.OutcomeUnknown) and not_shown.error is unanswered
     unknown = outcome(_record(unanswered, applied=None))  # the re-read failed too
     assert isinstance(unknown, o.OutcomeUnknown) and unknown.error is unanswered
+    error_page = LinqError("Linq answered HTTP 502 without an error description.", kind="api", status=502)
+    assert isinstance(outcome(_record(error_page)), o.OutcomeUnknown)  # a proxy's page says nothing either
     failed = outcome(_record(refused))
-    assert isinstance(failed, o.Failed) and failed.applied is None and not failed.rechecked
+    assert isinstance(failed, o.Failed) and failed.error is refused
+    with_code = outcome(_record(LinqError("Internal server error.", kind="api", status=500, code=3006)))
+    assert isinstance(with_code, o.Failed)  # Linq's own error, with its code: it did not apply it

@@ -16,90 +16,26 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
-from pathlib import Path
 
 import pytest
 import requests
-from django.test import Client
 
 from conftest import CARD_NUMBER
 from contactcards.models import AuditEntry
-from tests.support.helpers import card_form, forms_on, sign_in_as
-from tests.support.worker import worker_env
+from tests.support.helpers import card_form, forms_on
+from tests.support.worker import gunicorn_worker_pids as worker_pids
+from tests.support.worker import serving_gunicorn, signed_in
+from tests.support.worker import wait_until as wait_for
 
-BASE_DIR = Path(__file__).resolve().parents[2]
 STALE = 1.0  # seconds after which the gunicorn process treats a pending attempt as no longer in flight
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(condition, what: str, limit: float = 60.0):
-    """Poll until ``condition()`` is truthy; fail (saying what) if it never is."""
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
-
-
-def worker_pids(master: int) -> list[int]:
-    children = Path(f"/proc/{master}/task/{master}/children")
-    return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 
 
 @pytest.fixture
 def gunicorn(transactional_db, sandbox_server, sandbox, tmp_path):
-    port = free_port()
-    log = (tmp_path / "gunicorn.log").open("w+")  # a file, not a pipe nobody reads: it can never fill up
-    env = {**os.environ, **worker_env(sandbox_server.url, TEST_LINQ_READ_TIMEOUT="50", LINQ_REQUEST_BUDGET="50",
-                                      LINQ_ATTEMPT_STALE_AFTER=str(STALE), CSRF_COOKIE_SECURE="0",
-                                      SESSION_COOKIE_SECURE="0")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "linqadmin.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-         "--timeout", "60", "--graceful-timeout", "1"],
-        cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        if process.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"gunicorn exited: {log.read()}")
-        try:
-            return requests.get(url + "/accounts/login/", timeout=10).status_code == 200
-        except requests.RequestException:  # not listening yet, or still loading the app
-            return False
-    try:
-        wait_for(up, "gunicorn to answer")
-        yield process, url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def signed_in(url: str, user) -> requests.Session:
-    """A browser session for ``user`` (a session row in the test database, its cookie in requests)."""
-    django_client = Client()
-    sign_in_as(django_client, user)
-    session = requests.Session()
-    session.cookies.set("sessionid", django_client.cookies["sessionid"].value)
-    return session
+    with serving_gunicorn(sandbox_server.url, tmp_path / "gunicorn.log", TEST_LINQ_READ_TIMEOUT="50",
+                          LINQ_REQUEST_BUDGET="50", LINQ_ATTEMPT_STALE_AFTER=str(STALE)) as served:
+        yield served
 
 
 def test_a_worker_killed_during_the_patch_leaves_the_attempt_and_the_next_open_reconciles_it(

@@ -168,8 +168,10 @@ def test_attempts_without_an_answer_spend_the_budget(client, team, bob, sandbox)
 
 @pytest.fixture
 def stale_now(settings):
-    """Every pending attempt counts as no longer in flight (instead of waiting out the real margin)."""
+    """Every pending attempt counts as no longer in flight, and as one Linq can no longer apply
+    (instead of waiting out the real margins)."""
     settings.LINQ_ATTEMPT_STALE_AFTER = 0
+    settings.LINQ_UNKNOWN_RECHECK_AFTER = 0
 
 
 @pytest.mark.parametrize("at_linq, applied", [("Night shift", True), ("Support", False)])
@@ -206,8 +208,8 @@ def test_an_unanswered_write_whose_re_read_failed_is_settled_later(client, bob, 
     client.post(URL, {**form, "last_name": "Night shift"})
     entry = AuditEntry.objects.get()
     assert entry.applied is None and entry.error_kind == "connection"
-    assert "outcome unknown" in text(client.get(HISTORY))
-    client.get(URL)  # opening the number re-reads the card
+    assert "Outcome unknown" in text(client.get(HISTORY))
+    client.get(URL)  # opening the number re-reads the card: it shows the change (within the window too)
     entry.refresh_from_db()
     assert entry.applied is True and entry.reconciled_at is not None
     assert entry.outcome == AuditEntry.Outcome.NETWORK_ERROR  # the answer as it was recorded stays
@@ -250,7 +252,7 @@ def test_a_create_attempt_is_settled_by_whether_the_card_exists(team, bob, sandb
                        request_body={"phone_number": CARD_NUMBER, "first_name": "Acme"},
                        outcome=AuditEntry.Outcome.PENDING)
     entry.save()
-    assert settle_attempts(number, None) == [entry]
+    assert settle_attempts(number, None, read_at=timezone.now()) == [entry]
     entry.refresh_from_db()
     assert (entry.outcome, entry.applied) == (AuditEntry.Outcome.UNKNOWN, False)
 
@@ -293,7 +295,7 @@ def test_a_save_that_runs_out_of_time_ends_as_outcome_unknown(client, bob, sandb
     entry = AuditEntry.objects.get()
     assert (entry.error_kind, entry.applied, entry.request_sent) == ("timeout", None, True)
     assert [r.method for r in sandbox.requests] == ["GET", "GET", "PATCH"]  # page, re-read, write: no re-read after
-    assert "outcome unknown" in text(client.get(HISTORY))
+    assert "Outcome unknown" in text(client.get(HISTORY))
 
 
 def test_every_request_gets_the_budget_from_the_middleware(client, bob, sandbox, settings):

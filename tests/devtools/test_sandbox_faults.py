@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 
 import pytest
 import requests
@@ -86,3 +87,91 @@ def test_sandboxfault_defaults_to_the_demo_sandbox_when_the_app_points_at_linq(s
     settings.LINQ_API_BASE_URL = "https://api.linqapp.com/api/partner"
     monkeypatch.setenv("SANDBOX_PORT", "8799")
     assert control_url() == "http://127.0.0.1:8799/api/partner/_sandbox/faults"
+
+
+# -- writes Linq applies after the client gave up (issue 19) -------------------------------------------
+
+
+def test_a_dropped_write_can_be_applied_later_and_the_log_says_when(linq, sandbox):
+    sandbox.add_fault({"kind": "drop", "apply_write": "later", "methods": ["PATCH"], "times": 1})
+    with pytest.raises(LinqError) as caught:
+        linq.update_card(CARD_NUMBER, {"first_name": "Late"})
+    assert caught.value.outcome_unknown
+    assert linq.get_card(CARD_NUMBER).first_name == "Acme"  # not yet
+    [parked] = sandbox.parked()
+    assert parked.body == {"first_name": "Late"} and parked.applied is None
+    assert sandbox.apply_deferred() == 1 and sandbox.parked() == []
+    assert linq.get_card(CARD_NUMBER).first_name == "Late"
+    [write] = sandbox.writes_for(CARD_NUMBER)
+    assert write.applied is True and write.applied_at >= write.at
+
+
+def test_the_log_says_which_writes_never_changed_the_card(linq, sandbox):
+    sandbox.add_fault({"kind": "drop", "apply_write": False, "methods": ["PATCH"], "times": 1})
+    sandbox.add_fault({"kind": "error", "status": 500, "code": 3006, "methods": ["PATCH"], "skip": 1, "times": 1})
+    for name in ("Lost", "Refused"):
+        with pytest.raises(LinqError):
+            linq.update_card(CARD_NUMBER, {"first_name": name})
+    linq.update_card(CARD_NUMBER, {"first_name": "Kept"})
+    assert [(w.body["first_name"], w.applied) for w in sandbox.writes_for(CARD_NUMBER)] == [
+        ("Lost", False), ("Refused", False), ("Kept", True)]
+
+
+def test_an_answer_can_come_first_and_the_write_after_a_delay(linq, sandbox, settings):
+    url = settings.LINQ_API_BASE_URL + "/_sandbox"
+    requests.post(url + "/faults", json={"kind": "answer", "status": 504, "body": "<html>Gateway Timeout</html>",
+                                         "content_type": "text/html", "apply_write": "later", "apply_after": 0.2,
+                                         "methods": ["PATCH"], "times": 1}, timeout=5).raise_for_status()
+    with pytest.raises(LinqError) as caught:
+        linq.update_card(CARD_NUMBER, {"first_name": "Eventually"})
+    assert caught.value.status == 504 and caught.value.outcome_unknown  # no Linq code: says nothing
+    for _ in range(200):  # a condition, not a duration: the sandbox's timer applies it
+        if sandbox.cards[CARD_NUMBER]["first_name"] == "Eventually":
+            break
+        threading.Event().wait(0.02)
+    assert sandbox.cards[CARD_NUMBER]["first_name"] == "Eventually"
+    assert requests.get(url + "/deferred", timeout=5).json() == {"deferred": []}
+
+
+def test_parked_writes_are_listed_and_applied_through_the_control_endpoint(linq, sandbox, settings):
+    url = settings.LINQ_API_BASE_URL + "/_sandbox"
+    sandbox.add_fault({"kind": "drop", "apply_write": "later", "methods": ["PATCH"], "times": 1})
+    with pytest.raises(LinqError):
+        linq.update_card(CARD_NUMBER, {"first_name": "Parked"})
+    assert [w["body"] for w in requests.get(url + "/deferred", timeout=5).json()["deferred"]] == [
+        {"first_name": "Parked"}]
+    assert requests.post(url + "/deferred/apply", json={}, timeout=5).json() == {"applied": 1}
+    assert sandbox.cards[CARD_NUMBER]["first_name"] == "Parked"
+
+
+def test_a_request_waiting_when_the_sandbox_is_reset_never_touches_the_new_state(linq, sandbox):
+    sandbox.add_fault({"kind": "hold", "seconds": 30, "methods": ["PATCH"], "times": 1})
+    failures = []
+
+    def write() -> None:
+        try:
+            linq.update_card(CARD_NUMBER, {"first_name": "From before"})
+        except LinqError as error:
+            failures.append(error)
+
+    writing = threading.Thread(target=write)
+    writing.start()
+    for _ in range(500):
+        if sandbox.writes_for(CARD_NUMBER):
+            break
+        threading.Event().wait(0.02)
+    assert sandbox.writes_for(CARD_NUMBER), "the PATCH never reached the sandbox"
+    sandbox.reset()  # lets the held request go on (the next test's sandbox, say)
+    sandbox.add_account(TOKEN, [CARD_NUMBER])
+    sandbox.set_card(CARD_NUMBER, first_name="Fresh")
+    writing.join(30)
+    assert len(failures) == 1 and sandbox.cards[CARD_NUMBER]["first_name"] == "Fresh"
+    assert sandbox.writes_for(CARD_NUMBER) == []
+
+
+def test_sandboxfault_can_park_a_write_for_later(sandbox):
+    call_command("sandboxfault", "drop", "--methods", "patch", "--apply-after", "5", stdout=io.StringIO())
+    fault = sandbox.faults[0]
+    assert (fault.apply_write, fault.apply_after) == ("later", 5.0)
+    with pytest.raises(ValueError, match="apply_write"):
+        sandbox.add_fault({"kind": "drop", "apply_write": "sometimes"})

@@ -86,7 +86,7 @@ def test_it_says_whether_an_unknown_outcome_took_effect(client, team, alice):
 
 
 @pytest.mark.parametrize("facts,said", [
-    ({"error_kind": "timeout", "applied": None}, "The card could not be re-read afterwards: outcome unknown."),
+    ({"error_kind": "timeout", "applied": None}, "Linq's answer did not say whether the change was applied"),
     ({"error_kind": "connection", "applied": False}, "Re-read afterwards: the change did not take effect."),
     ({"error_kind": "timeout", "applied": True}, "Re-read afterwards: the change took effect."),
     ({"error_kind": "connection", "request_sent": False, "stage": "check"},

@@ -1,4 +1,4 @@
-"""Real task-queue workers for tests: `manage.py db_worker` processes on the test database.
+"""Real processes for tests on the test database: `manage.py db_worker` task workers, and gunicorn.
 
 Two ways to run tasks, both real worker processes, neither depending on timing:
 
@@ -17,11 +17,20 @@ a worker is another process and only sees committed rows.
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import quote
 
+import requests
 from django.conf import settings
 from django.db import connection
+from django.test import Client
 
 from contactcards.common import taskqueue
 
@@ -100,3 +109,74 @@ class Workers:
         for process in self.started:
             taskqueue.stop_worker(process)
         self.started.clear()
+
+
+# -- gunicorn: the app served as in production ---------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(condition, what: str, limit: float = 60.0):
+    """Poll until ``condition()`` is truthy (never a duration); fail, saying what, if it never is."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def gunicorn_worker_pids(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children")
+    return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+
+@contextmanager
+def serving_gunicorn(sandbox_url: str, log_path: Path, *, workers: int = 1,
+                     **env: str) -> Iterator[tuple[subprocess.Popen, str]]:
+    """gunicorn serving the app on an ephemeral port against the test database: (master process, URL).
+    Its output goes to ``log_path`` (a file, not a pipe nobody reads: it can never fill up)."""
+    port = free_port()
+    log = log_path.open("w+")
+    environment = {**os.environ, **worker_env(sandbox_url, CSRF_COOKIE_SECURE="0", SESSION_COOKIE_SECURE="0",
+                                              **env)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "linqadmin.wsgi", "--bind", f"127.0.0.1:{port}", "--workers",
+         str(workers), "--timeout", "60", "--graceful-timeout", "1"],
+        cwd=taskqueue.BASE_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        if process.poll() is not None:
+            log.seek(0)
+            raise AssertionError(f"gunicorn exited: {log.read()}")
+        try:
+            return requests.get(url + "/accounts/login/", timeout=10).status_code == 200
+        except requests.RequestException:  # not listening yet, or still loading the app
+            return False
+    try:
+        wait_until(up, "gunicorn to answer")
+        yield process, url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def signed_in(url: str, user) -> requests.Session:
+    """A browser session for ``user`` (a session row in the test database, its cookie in requests)."""
+    django_client = Client()
+    django_client.force_login(user)
+    session = requests.Session()
+    session.cookies.set("sessionid", django_client.cookies["sessionid"].value)
+    return session

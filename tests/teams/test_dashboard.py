@@ -385,7 +385,7 @@ def test_refresh_costs_the_same_queries_at_any_size(client, alice, team, sandbox
     add_numbers(team, sandbox, 300)
     sign_in_as(client, alice)
     reconcile_team(team=team)  # the second refresh updates rows instead of creating them
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):  # one of them: our writes the read may settle (none here)
         assert client.post(REFRESH).status_code == 302
     assert CardMirror.objects.filter(number__team=team).count() == 302
 

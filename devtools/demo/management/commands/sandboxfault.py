@@ -10,6 +10,7 @@ Examples::
     manage.py sandboxfault error --status 500 --code 2022 --number +15550100001 --times 1
     manage.py sandboxfault error --status 429 --code 1007 --retry-after 120 --retry-after-format http_date
     manage.py sandboxfault timeout --seconds 25 --methods PATCH --no-apply
+    manage.py sandboxfault drop --methods PATCH --apply-after 10   # Linq applies it 10 s after dropping the answer
     manage.py sandboxfault remote_change --set first_name=Someone --methods PATCH --times 1
     manage.py sandboxfault answer --preset retry_after_1e400 --methods PATCH --times 1
     manage.py sandboxfault answer --status 500 --body '{"error": {"code": -1}}' --header X-Trace-ID=abc
@@ -70,6 +71,8 @@ class Command(BaseCommand):
         parser.add_argument("--times", type=int, help="how many requests it affects (default: until cleared)")
         parser.add_argument("--no-apply", action="store_true",
                             help="timeout/drop on a write: the write does not happen either")
+        parser.add_argument("--apply-after", type=float, dest="apply_after", metavar="SECONDS",
+                            help="timeout/drop/answer on a write: the write happens this long after the failure")
         parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                             help="remote_change: a field someone else changes")
         parser.add_argument("--preset", choices=sorted(ODD_ANSWERS),
@@ -119,6 +122,8 @@ class Command(BaseCommand):
             fault["methods"] = [m.upper() for m in options["methods"]]
         if options["no_apply"]:
             fault["apply_write"] = False
+        elif options["apply_after"] is not None:
+            fault["apply_write"], fault["apply_after"] = "later", max(options["apply_after"], 0.001)
         changes = _pairs(options["set"], "--set", "FIELD=VALUE")
         if changes:
             fault["changes"] = changes
