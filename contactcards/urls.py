@@ -1,11 +1,8 @@
 """Every page of the product, one ``urls.py`` per domain (each domain's views sit beside it)."""
 
-from django.urls import include, path, register_converter
+from django.urls import include, path
 
 from contactcards.common import preferences
-from contactcards.common.converters import E164Converter
-
-register_converter(E164Converter, "e164")
 
 urlpatterns = [
     path("account/time-zone/", preferences.time_zone, name="time_zone"),

@@ -39,7 +39,7 @@ from conftest import PASSWORD
 from contactcards.models import AuditEntry, CardMirror, Membership, PhoneNumber, unknown_window
 from contactcards.sync.reads import card_fetch
 from devtools.sandbox.app import RecordedRequest
-from tests.support.helpers import card_form, forms_on
+from tests.support.helpers import card_form, forms_on, sign_in_as
 from tests.support.rollout_helpers import many_numbers
 from tests.support.worker import gunicorn_worker_pids, serving_gunicorn, signed_in, wait_until
 
@@ -216,7 +216,7 @@ def test_editors_saving_through_chaos_leave_a_true_history(workers, clock, team,
         assert (known.first_name, known.last_name or None) == (card["first_name"], card["last_name"]), e164
         assert known.outside_changed_at is None
     page = Client()
-    page.force_login(alice)
+    sign_in_as(page, alice)
     html = page.get(reverse("dashboard", args=["acme"])).content.decode()
     for e164 in numbers:
         row = re.search(rf'<tr class="status-[^"]*">(?:(?!</tr>).)*>{re.escape(e164)}</a>(?:(?!</tr>).)*</tr>',

@@ -31,7 +31,7 @@ from contactcards.rollout import jobs
 from contactcards.sync.reconcile import reconcile_team
 from contactcards.sync.tasks import recheck_attempts
 from tests.support.clock import Clock
-from tests.support.helpers import URL, card_form, load, login, text
+from tests.support.helpers import URL, card_form, load, sign_in_as, text
 from tests.support.rollout_helpers import many_numbers, start_bulk
 
 HISTORY = reverse("number_history", args=["acme", CARD_NUMBER])
@@ -84,7 +84,7 @@ def lost_attempt(team, user, *, last_name: str = "Night shift") -> AuditEntry:
 
 def test_a_write_linq_applies_after_we_gave_up_stays_unknown_until_a_read_shows_it(client, bob, sandbox,
                                                                                     app_clock):
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     # Linq drops the connection without answering and applies the PATCH later.
     sandbox.add_fault({"kind": "drop", "apply_write": "later", "methods": ["PATCH"], "times": 1})
     response = client.post(URL, {**form, "last_name": "Night shift"})
@@ -118,7 +118,7 @@ def test_a_write_linq_applies_after_we_gave_up_stays_unknown_until_a_read_shows_
 
 
 def test_only_a_read_begun_after_the_window_says_it_did_not_take_effect(client, bob, sandbox, app_clock):
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     sandbox.add_fault({"kind": "drop", "apply_write": False, "methods": ["PATCH"], "times": 1})
     client.post(URL, {**form, "last_name": "Night shift"})
     entry = AuditEntry.objects.get()
@@ -144,7 +144,7 @@ def test_only_a_read_begun_after_the_window_says_it_did_not_take_effect(client, 
 
 
 def test_the_same_form_posted_again_says_the_first_is_not_known_yet_and_sends_nothing(client, bob, sandbox):
-    form = {**load(login(client, bob)), "last_name": "Night shift"}
+    form = {**load(sign_in_as(client, bob)), "last_name": "Night shift"}
     sandbox.add_fault({"kind": "drop", "apply_write": False, "methods": ["PATCH"], "times": 1})
     client.post(URL, form)
     again = text(client.post(URL, form))  # a resubmit of the same form
@@ -189,7 +189,7 @@ def test_a_recheck_that_cannot_read_the_card_tries_again_later(team, bob, sandbo
 ])
 def test_an_error_page_without_linqs_code_does_not_say_not_applied(client, bob, sandbox, answer, said):
     """A proxy's 5xx page can come after Linq applied the write: the re-read decides (here: it did)."""
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     sandbox.add_fault({**answer, "methods": ["PATCH"], "times": 1})  # the write happens; this is the answer
     response = client.post(URL, {**form, "last_name": "Night shift"})
     assert said in text(response) and "The card was re-read afterwards: your change took effect." in text(response)
@@ -200,7 +200,7 @@ def test_an_error_page_without_linqs_code_does_not_say_not_applied(client, bob, 
 
 
 def test_linqs_own_error_with_its_code_says_not_applied_at_once(client, bob, sandbox):
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     sandbox.add_fault({"kind": "error", "status": 500, "code": 3006, "methods": ["PATCH"], "times": 1})
     client.post(URL, {**form, "last_name": "Night shift"})
     entry = AuditEntry.objects.get()
@@ -244,7 +244,7 @@ def test_a_rollout_waits_for_the_recheck_before_trying_a_number_again(team, alic
 
 def test_a_read_that_finds_our_lost_write_applied_settles_it_and_files_nothing_outside(client, team, bob,
                                                                                       sandbox, app_clock):
-    login(client, bob).get(URL)  # the mirror knows "Support"
+    sign_in_as(client, bob).get(URL)  # the mirror knows "Support"
     entry = lost_attempt(team, bob)
     sandbox.set_card(CARD_NUMBER, last_name="Night shift")  # Linq applied it; nobody heard the answer
     app_clock.advance(seconds=61)  # its request can no longer be waiting
@@ -257,7 +257,7 @@ def test_a_read_that_finds_our_lost_write_applied_settles_it_and_files_nothing_o
 
 
 def test_a_read_during_our_call_that_shows_our_change_files_nothing_outside(client, team, bob, sandbox):
-    login(client, bob).get(URL)
+    sign_in_as(client, bob).get(URL)
     entry = lost_attempt(team, bob)  # still in flight: its request may be waiting for the answer
     sandbox.set_card(CARD_NUMBER, last_name="Night shift")
     client.get(URL)
@@ -267,7 +267,7 @@ def test_a_read_during_our_call_that_shows_our_change_files_nothing_outside(clie
 
 
 def test_what_our_writes_do_not_explain_is_still_an_outside_change(client, team, bob, sandbox, app_clock):
-    login(client, bob).get(URL)
+    sign_in_as(client, bob).get(URL)
     entry = lost_attempt(team, bob)
     sandbox.set_card(CARD_NUMBER, first_name="Someone", last_name="Night shift")  # ours, and someone else's
     app_clock.advance(seconds=61)
@@ -279,7 +279,7 @@ def test_what_our_writes_do_not_explain_is_still_an_outside_change(client, team,
 
 
 def test_an_old_write_of_ours_does_not_explain_a_change_back_to_its_values(client, bob, sandbox, app_clock):
-    form = load(login(client, bob))
+    form = load(sign_in_as(client, bob))
     client.post(URL, {**form, "last_name": "Night shift"})  # ours, answered, long ago
     sandbox.set_card(CARD_NUMBER, last_name="Day shift")
     app_clock.advance(seconds=window_seconds() + 60)

@@ -33,6 +33,7 @@ from django.db import connection
 from django.test import Client
 
 from contactcards.common import taskqueue
+from tests.support.helpers import sign_in_as
 
 WORK_QUEUE, WEBHOOKS_QUEUE = "default", "webhooks"  # the settings' defaults
 LIVE_QUEUE, LIVE_WEBHOOKS_QUEUE = "live", "live-webhooks"
@@ -176,7 +177,7 @@ def serving_gunicorn(sandbox_url: str, log_path: Path, *, workers: int = 1,
 def signed_in(url: str, user) -> requests.Session:
     """A browser session for ``user`` (a session row in the test database, its cookie in requests)."""
     django_client = Client()
-    django_client.force_login(user)
+    sign_in_as(django_client, user)
     session = requests.Session()
     session.cookies.set("sessionid", django_client.cookies["sessionid"].value)
     return session
