@@ -1,6 +1,7 @@
-"""Webhook endpoints (one per team) and the events they received.
+"""What we know of Linq: the card mirror (the last card per number), each team's last full read,
+webhook endpoints (one per team) and the events they received, and who asked to hear of outside changes.
 
-Imported into ``contactcards.models`` so contactcards stays one Django app with one set of migrations.
+Imported from ``contactcards.models`` (one Django app, one set of migrations).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from contactcards.common import crypto
+from contactcards.teams.models import PhoneNumber, Team
 
 
 def new_path_token() -> str:
@@ -109,3 +111,62 @@ class OutsideChangeAlert(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["team", "user"], name="unique_outside_alert")]
+
+
+class CardMirror(models.Model):
+    """The last card we know of for one number, and when and how we learned it.
+
+    Fed by every card read and write the app makes, by Linq's webhooks and by reconcile, so the
+    dashboard renders without calling Linq. ``as_of`` is the moment the knowledge was true at
+    Linq - the event's ``occurred_at`` for a webhook, the moment our call was sent for a read or
+    a write - and it only moves forward: older knowledge never overwrites newer (see
+    ``contactcards.mirror``). ``has_card`` False means "Linq said this number has no card".
+    """
+
+    class Source(models.TextChoices):
+        READ = "read", _("read from Linq")
+        WRITE = "write", _("our write")
+        WEBHOOK = "webhook", _("Linq webhook")
+        RECONCILE = "reconcile", _("reconcile")
+
+    number = models.OneToOneField(PhoneNumber, models.CASCADE, primary_key=True, related_name="mirror")
+    has_card = models.BooleanField(default=False)
+    first_name = models.TextField(blank=True)
+    last_name = models.TextField(blank=True)
+    image_url = models.TextField(blank=True)
+    is_active = models.BooleanField(default=False)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    as_of = models.DateTimeField()
+    recorded_at = models.DateTimeField()
+    # The newest change made outside linqadmin (webhook or reconcile), and when someone here last
+    # opened the number's card page: the dashboard marks the number while the first is newer.
+    outside_changed_at = models.DateTimeField(null=True, blank=True)
+    seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("card mirror")
+
+    def __str__(self) -> str:
+        card = f"{self.first_name} {self.last_name}".strip() if self.has_card else "no card"
+        return f"{self.number_id}: {card} ({self.source} as of {self.as_of:%Y-%m-%d %H:%M:%S})"
+
+    @property
+    def name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part) if self.has_card else ""
+
+    @property
+    def changed_outside_unseen(self) -> bool:
+        return self.outside_changed_at is not None and (self.seen_at is None or self.seen_at < self.outside_changed_at)
+
+
+class TeamSync(models.Model):
+    """A team's last full read of its cards from Linq (the dashboard's refresh button, reconcile)."""
+
+    team = models.OneToOneField(Team, models.CASCADE, primary_key=True, related_name="sync")
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    refreshed_by = models.CharField(max_length=150, blank=True)
+    error_at = models.DateTimeField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"sync of {self.team_id}"

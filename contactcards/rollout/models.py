@@ -1,0 +1,87 @@
+"""Rollouts: a confirmed bulk edit or CSV import (Job) and its items, one per number (JobItem).
+
+Imported from ``contactcards.models``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from contactcards.history.models import AuditEntry
+from contactcards.teams.models import PhoneNumber, Team
+
+
+class Job(models.Model):
+    """A rollout: many card changes confirmed at once (bulk edit or CSV import), run by task workers.
+
+    Progress lives in :class:`JobItem` rows (one per number); the task queue only carries item ids.
+    """
+
+    class Source(models.TextChoices):
+        BULK = "bulk", _("Bulk edit")
+        CSV = "csv", _("CSV import")
+
+    team = models.ForeignKey(Team, models.CASCADE, related_name="jobs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
+    username = models.CharField(max_length=150, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    description = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.CharField(max_length=150, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["team", "-created_at"], name="job_team_newest")]
+
+    def __str__(self) -> str:
+        return f"Job {self.pk} ({self.get_source_display()}) for {self.team}"
+
+
+class JobItem(models.Model):
+    """One number's change within a job. State moves only by conditional UPDATEs (see rollout/jobs.py)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        WAITING = "waiting", _("Waiting for budget")
+        RUNNING = "running", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    OPEN_STATES = (State.QUEUED, State.WAITING, State.RUNNING)
+
+    job = models.ForeignKey(Job, models.CASCADE, related_name="items")
+    number = models.ForeignKey(PhoneNumber, models.SET_NULL, null=True, related_name="+")
+    phone_number = models.CharField(max_length=16)
+    row = models.PositiveIntegerField(null=True, blank=True)  # CSV line number
+    action = models.CharField(max_length=20, choices=AuditEntry.Action.choices[:2])
+    loaded = models.JSONField(default=dict)  # the card as the preview saw it
+    desired = models.JSONField(default=dict)  # the card as it should be afterwards
+    changes = models.JSONField(default=dict)  # {field: [old, new]} at preview time
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    server_errors = models.PositiveSmallIntegerField(default=0)  # 500/2022 answers so far
+    not_before = models.DateTimeField(null=True, blank=True)  # waiting: the next free slot
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    card_active = models.BooleanField(null=True, blank=True)  # after sending: active at Linq, or pending
+    reason = models.TextField(blank=True)
+    linq_code = models.PositiveIntegerField(null=True, blank=True)
+    entry = models.ForeignKey(AuditEntry, models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["job", "state"], name="jobitem_job_state")]
+
+    def __str__(self) -> str:
+        return f"{self.phone_number} in job {self.job_id}: {self.state}"
+
+    def token_for(self, attempt: int) -> str:
+        """The save's one-time token for one attempt: an attempt sends at most one write, and a worker
+        that finds the token used knows the write was made (and its audit row says how it went)."""
+        return f"job{self.job_id}-item{self.pk}-try{attempt}"
