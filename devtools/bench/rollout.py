@@ -62,8 +62,8 @@ def run(args) -> None:
     from contactcards.models import Job, Membership, PhoneNumber, Team
     from contactcards.rollout import jobs
     from contactcards.rollout.plan import Target, build_plan
+    from devtools.processes import worker_env
     from devtools.sandbox import SandboxServer
-    from tests.support.worker import worker_env
 
     server = SandboxServer().start()
     settings.LINQ_API_BASE_URL = server.url

@@ -35,8 +35,8 @@ def main() -> None:
     from django.test.utils import override_settings, setup_test_environment
 
     from contactcards.models import AuditEntry, Membership, PhoneNumber, Team
+    from devtools.htmlforms import card_form
     from devtools.sandbox import SandboxServer
-    from tests.support.helpers import card_form
 
     setup_test_environment()
     call_command("migrate", verbosity=0)

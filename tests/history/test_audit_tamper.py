@@ -152,7 +152,8 @@ ROWS = {  # make_entry's fields for each kind of row
     "pending": {"outcome": "pending", "http_status": None},
     "timeout": {"outcome": "network_error", "error_kind": "timeout", "http_status": None},
     "unknown": {"outcome": "unknown", "http_status": None, "outcome_at": BASE_TIME},
-    "api error": {"outcome": "api_error", "error_kind": "api", "http_status": 500},
+    "api error": {"outcome": "api_error", "error_kind": "api", "http_status": 500, "linq_code": 2022},
+    "error page": {"outcome": "api_error", "error_kind": "api", "http_status": 502},  # a proxy's page: no code
     "team change": {"action": "member_add", "request_sent": False, "outcome": "unknown", "http_status": None},
 }
 ALLOWED = [  # (row, the change, the same kind of change again with other values)
@@ -162,6 +163,7 @@ ALLOWED = [  # (row, the change, the same kind of change again with other values
      f"outcome = 'unknown', applied = true, outcome_at = {LATEST}, reconciled_at = {LATEST}"),
     ("timeout", f"applied = true, reconciled_at = {LATER}", f"applied = false, reconciled_at = {LATEST}"),
     ("unknown", f"applied = false, reconciled_at = {LATER}", f"applied = true, reconciled_at = {LATEST}"),
+    ("error page", f"applied = true, reconciled_at = {LATER}", f"applied = false, reconciled_at = {LATEST}"),
 ]
 REFUSED = [
     ("success", f"applied = true, reconciled_at = {LATER}"),  # a success was never unknown

@@ -11,7 +11,6 @@ import os
 import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
-from html.parser import HTMLParser
 from pathlib import Path
 
 from django_otp.oath import totp
@@ -21,7 +20,8 @@ from playwright.sync_api import Page
 
 from conftest import CARD_NUMBER, EMPTY_NUMBER, PASSWORD
 from contactcards.models import AuditEntry, PhoneNumber, Team
-from devtools.demo.management.commands.seedaudit import keep_created_at
+from devtools.demo.seeding import keep_created_at
+from devtools.htmlforms import card_form, forms_on
 
 URL = f"/t/acme/numbers/{CARD_NUMBER}/"
 EMPTY_URL = f"/t/acme/numbers/{EMPTY_NUMBER}/"
@@ -29,27 +29,6 @@ BASE_TIME = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 # -- the test client: sign in, read pages ---------------------------------------
-
-
-class _Forms(HTMLParser):
-    """Every <form> on a page, as {"attrs": {...}, "fields": {name: value}}."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[dict] = []
-        self._current: dict | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self._current = {"attrs": attributes, "fields": {}}
-            self.forms.append(self._current)
-        elif tag == "input" and self._current is not None and attributes.get("name"):
-            self._current["fields"][attributes["name"]] = attributes.get("value", "")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self._current = None
 
 
 # -- accounts: the two-step sign-in page (django-two-factor-auth's wizard), codes -------
@@ -89,20 +68,6 @@ def add_recovery_codes(user, *codes: str) -> StaticDevice:
 
 def is_signed_in(client) -> bool:
     return "_auth_user_id" in client.session
-
-
-def forms_on(response) -> list[dict]:
-    parser = _Forms()
-    parser.feed(response.content.decode())
-    return parser.forms
-
-
-def card_form(response) -> dict[str, str]:
-    """The fields of the card form (edit or create), as a browser would post them."""
-    for form in forms_on(response):
-        if "card-form" in form["attrs"].get("class", ""):
-            return {k: v for k, v in form["fields"].items() if k != "csrfmiddlewaretoken"}
-    raise AssertionError("no card form on the page")
 
 
 def retry_form(response) -> dict[str, str] | None:

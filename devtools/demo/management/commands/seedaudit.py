@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import random
 import time as clock
-from contextlib import contextmanager
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
@@ -27,6 +26,7 @@ from django.utils import timezone
 
 from contactcards.common.dbroles import as_owner
 from contactcards.models import AuditEntry, Membership, PhoneNumber, Role, Team, point_numbers_at_newest_entries
+from devtools.demo.seeding import keep_created_at
 
 FIRST_NAMES = ["Acme", "Support", "Sales", "Billing", "Help", "Ops", "Care", "Team", "Front Desk", "Night Shift"]
 LAST_NAMES = ["", "Support", "Inc", "Desk", "Line", "EU", "US", "West"]
@@ -41,18 +41,6 @@ API_ERRORS = [
     (401, 2004, "Invalid or missing bearer token"),
 ]
 NETWORK_ERRORS = ["Could not connect to Linq.", "Linq did not answer in time.", "The connection was reset."]
-
-
-@contextmanager
-def keep_created_at():
-    """Let bulk_create store our historical timestamps instead of auto_now_add's "now"."""
-    created_at = AuditEntry._meta.get_field("created_at")
-    saved = created_at.auto_now_add
-    created_at.auto_now_add = False
-    try:
-        yield
-    finally:
-        created_at.auto_now_add = saved
 
 
 def bench_team(slug: str) -> tuple[Team, list[PhoneNumber], list]:
