@@ -17,13 +17,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from contactcards.cards.forms import ImportNumbersForm, LabelTagsForm, MemberRoleForm, NumbersForm, TokenForm
 from contactcards.common.access import get_number_for_user, get_team_for_user, require_owner
 from contactcards.common.errors import meaning
 from contactcards.common.http import client_ip
 from contactcards.models import Membership, Role, Team
 from contactcards.teams import selectors as team_selectors
 from contactcards.teams import services as team_services
+from contactcards.teams.forms import ImportNumbersForm, LabelTagsForm, MemberRoleForm, NumbersForm, TokenForm
 
 
 def _owner_or_403(request: HttpRequest, slug: str, *, methods: tuple[str, ...] = ("POST",)):
