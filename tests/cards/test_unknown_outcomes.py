@@ -31,7 +31,7 @@ from contactcards.rollout import jobs
 from contactcards.sync.reconcile import reconcile_team
 from contactcards.sync.tasks import recheck_attempts
 from tests.support.clock import Clock
-from tests.support.helpers import URL, card_form, load, sign_in_as, text
+from tests.support.helpers import URL, card_form, load, pending_attempt, sign_in_as, text
 from tests.support.rollout_helpers import many_numbers, start_bulk
 
 HISTORY = reverse("number_history", args=["acme", CARD_NUMBER])
@@ -67,16 +67,6 @@ def dashboard_row(client, e164: str = CARD_NUMBER) -> str:
         if f">{e164}</a>" in row[1]:
             return row[0] + " " + " ".join(re.sub(r"<[^>]+>", " ", row[1]).split())
     raise AssertionError(f"{e164} is not on the dashboard")
-
-
-def lost_attempt(team, user, *, last_name: str = "Night shift") -> AuditEntry:
-    """An attempt as write_ahead stores it, whose process died during the call (no answer recorded)."""
-    entry = AuditEntry(team=team, number=PhoneNumber.objects.get(e164=CARD_NUMBER), phone_number=CARD_NUMBER,
-                       user=user, username=user.username, action=AuditEntry.Action.UPDATE,
-                       changes={"last_name": ["Support", last_name]}, request_body={"last_name": last_name},
-                       outcome=AuditEntry.Outcome.PENDING)
-    entry.save()
-    return entry
 
 
 # -- 1. unknown until a read settles it ---------------------------------------------------------------
@@ -171,7 +161,7 @@ def test_the_recheck_scheduled_with_the_attempt_settles_it_when_nobody_opens_the
 
 def test_a_recheck_that_cannot_read_the_card_tries_again_later(team, bob, sandbox, app_clock):
     number = PhoneNumber.objects.get(e164=CARD_NUMBER)
-    lost_attempt(team, bob)
+    pending_attempt(team, bob)
     app_clock.advance(seconds=window_seconds())
     sandbox.add_fault({"kind": "error", "status": 503, "code": 3006, "methods": ["GET"], "times": 1})
     assert recheck_attempts.call(number.pk) == "unreadable"
@@ -211,7 +201,7 @@ def test_linqs_own_error_with_its_code_says_not_applied_at_once(client, bob, san
 
 def test_reconcileattempts_says_which_writes_are_still_unknown_and_until_when(db, team, bob, sandbox, app_clock,
                                                                                capsys):
-    entry = lost_attempt(team, bob)
+    entry = pending_attempt(team, bob)
     app_clock.advance(seconds=61)  # no longer in flight; Linq may still apply it
     call_command("reconcileattempts")
     out = capsys.readouterr().out
@@ -245,7 +235,7 @@ def test_a_rollout_waits_for_the_recheck_before_trying_a_number_again(team, alic
 def test_a_read_that_finds_our_lost_write_applied_settles_it_and_files_nothing_outside(client, team, bob,
                                                                                       sandbox, app_clock):
     sign_in_as(client, bob).get(URL)  # the mirror knows "Support"
-    entry = lost_attempt(team, bob)
+    entry = pending_attempt(team, bob)
     sandbox.set_card(CARD_NUMBER, last_name="Night shift")  # Linq applied it; nobody heard the answer
     app_clock.advance(seconds=61)  # its request can no longer be waiting
     client.get(URL)
@@ -258,7 +248,7 @@ def test_a_read_that_finds_our_lost_write_applied_settles_it_and_files_nothing_o
 
 def test_a_read_during_our_call_that_shows_our_change_files_nothing_outside(client, team, bob, sandbox):
     sign_in_as(client, bob).get(URL)
-    entry = lost_attempt(team, bob)  # still in flight: its request may be waiting for the answer
+    entry = pending_attempt(team, bob)  # still in flight: its request may be waiting for the answer
     sandbox.set_card(CARD_NUMBER, last_name="Night shift")
     client.get(URL)
     entry.refresh_from_db()
@@ -268,7 +258,7 @@ def test_a_read_during_our_call_that_shows_our_change_files_nothing_outside(clie
 
 def test_what_our_writes_do_not_explain_is_still_an_outside_change(client, team, bob, sandbox, app_clock):
     sign_in_as(client, bob).get(URL)
-    entry = lost_attempt(team, bob)
+    entry = pending_attempt(team, bob)
     sandbox.set_card(CARD_NUMBER, first_name="Someone", last_name="Night shift")  # ours, and someone else's
     app_clock.advance(seconds=61)
     client.get(URL)

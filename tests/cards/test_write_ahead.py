@@ -26,19 +26,9 @@ from contactcards.models import (
     PhoneNumber,
 )
 from contactcards.sync.settle import settle_attempts
-from tests.support.helpers import URL, card_form, load, sign_in_as, text
+from tests.support.helpers import URL, card_form, load, pending_attempt, sign_in_as, text
 
 HISTORY = reverse("number_history", args=["acme", CARD_NUMBER])
-
-
-def pending_attempt(team, user, *, last_name: str = "Night shift") -> AuditEntry:
-    """An attempt as write_ahead stores it, whose process never recorded an answer."""
-    entry = AuditEntry(team=team, number=PhoneNumber.objects.get(e164=CARD_NUMBER), phone_number=CARD_NUMBER,
-                       user=user, username=user.username, action=AuditEntry.Action.UPDATE,
-                       changes={"last_name": ["Support", last_name]}, request_body={"last_name": last_name},
-                       outcome=AuditEntry.Outcome.PENDING)
-    entry.save()
-    return entry
 
 
 # -- before the call -------------------------------------------------------------------------------

@@ -133,6 +133,16 @@ def make_entry(team: Team, *, number: PhoneNumber | None = None, user=None, at: 
     return entry
 
 
+def pending_attempt(team: Team, user, *, last_name: str = "Night shift") -> AuditEntry:
+    """An attempt as write_ahead stores it, whose process never recorded an answer."""
+    entry = AuditEntry(team=team, number=PhoneNumber.objects.get(e164=CARD_NUMBER), phone_number=CARD_NUMBER,
+                       user=user, username=user.username, action=AuditEntry.Action.UPDATE,
+                       changes={"last_name": ["Support", last_name]}, request_body={"last_name": last_name},
+                       outcome=AuditEntry.Outcome.PENDING)
+    entry.save()
+    return entry
+
+
 def make_series(team: Team, count: int, *, start: datetime, step: timedelta = timedelta(minutes=1),
                 **fields) -> list[AuditEntry]:
     """``count`` entries one ``step`` apart, oldest first."""
