@@ -166,9 +166,10 @@ def _live_worker_processes(django_db_setup, sandbox_server):
 def live_worker(_live_worker_processes, transactional_db, sandbox, settings):
     """Workers that run this test's tasks as they come (for tests that watch work happen); returns the
     work queue's."""
-    from tests.support.worker import LIVE_QUEUE, LIVE_WEBHOOKS_QUEUE
+    from tests.support.worker import LIVE_QUEUE, LIVE_WEBHOOKS_QUEUE, died
 
-    assert all(process.poll() is None for process in _live_worker_processes), "a session's db_worker has died"
+    for process in _live_worker_processes:
+        assert process.poll() is None, f"a session's db_worker has died: {died(process)}"
     settings.LINQADMIN_TASKS_QUEUE = LIVE_QUEUE
     settings.LINQADMIN_WEBHOOKS_QUEUE = LIVE_WEBHOOKS_QUEUE
     return _live_worker_processes[0]

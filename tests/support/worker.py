@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,9 +64,13 @@ class Workers:
 
     def start(self, queue: str = LIVE_QUEUE, *, webhooks_queue: str = LIVE_WEBHOOKS_QUEUE, interval: float = 0.05,
               **options) -> subprocess.Popen:
-        """Start a long-running worker polling ``queue`` (its tasks enqueue webhooks on ``webhooks_queue``)."""
-        process = taskqueue.start_worker(self.env(queue, webhooks_queue), queue=queue, interval=interval,
-                                         extra=["--verbosity", "0"], **options)
+        """Start a long-running worker polling ``queue`` (its tasks enqueue webhooks on ``webhooks_queue``).
+        What it prints goes to a file (``process.log``), read back if it dies (``died``)."""
+        log = tempfile.NamedTemporaryFile("w+", prefix=f"db_worker-{queue}-", suffix=".log", delete=False)  # noqa: SIM115
+        command = taskqueue.worker_command(queue=queue, interval=interval, extra=["--verbosity", "1"], **options)
+        process = subprocess.Popen(command, env={**os.environ, **self.env(queue, webhooks_queue)},
+                                   cwd=taskqueue.BASE_DIR, stdout=log, stderr=subprocess.STDOUT)
+        process.log = log  # type: ignore[attr-defined]
         self.started.append(process)
         return process
 
@@ -76,7 +81,17 @@ class Workers:
     def stop_all(self) -> None:
         for process in self.started:
             taskqueue.stop_worker(process)
+            process.log.close()  # type: ignore[attr-defined]
+            os.unlink(process.log.name)  # type: ignore[attr-defined]
         self.started.clear()
+
+
+def died(process: subprocess.Popen) -> str:
+    """Why a long-running worker is not running any more: its exit status and the end of what it printed."""
+    process.log.flush()  # type: ignore[attr-defined]
+    with open(process.log.name) as reader:  # type: ignore[attr-defined]
+        printed = reader.read()[-4000:]
+    return f"db_worker exited with status {process.returncode}:\n{printed}"
 
 
 # -- gunicorn: the app served as in production ---------------------------------------------------------
