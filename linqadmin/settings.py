@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "contactcards",  # before django_tasks_db: its db_worker command is ours (management/commands/db_worker.py)
     "django_tasks",
     "django_tasks_db",
     "django_otp",
@@ -86,7 +87,6 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "two_factor",
     "axes",
-    "contactcards",
     "contactcards.accounts",
 ]
 if DEBUG:  # demo data, sandbox faults, history seeding: never installed in production (devtools/demo)
@@ -144,7 +144,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int(
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"transaction_mode": "IMMEDIATE", "timeout": 20,
+        # timeout: how long a connection waits for SQLite's one write lock (seconds)
+        {"transaction_mode": "IMMEDIATE", "timeout": env.float("SQLITE_BUSY_TIMEOUT", default=20.0),
          "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
 

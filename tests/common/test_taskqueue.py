@@ -88,3 +88,43 @@ def wait_until_finished(result, limit: float = 60.0) -> None:
             return
         assert time.monotonic() < deadline, f"task {result.id} still {result.status} after {limit}s"
         time.sleep(0.05)
+
+
+def test_a_worker_goes_on_after_sqlite_stayed_locked_past_its_busy_timeout(workers, team):
+    """SQLite has one write lock; a worker that waits for it longer than its busy timeout gets "database is
+    locked". django-tasks-db's worker died of it (queued work stopped until a restart); ours logs it and
+    goes on. The test holds the lock until the worker has said so - a condition, not a duration."""
+    import sqlite3
+
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's single write lock")
+    workers.extra_env["SQLITE_BUSY_TIMEOUT"] = "0.05"
+    process = workers.start("default", interval=0.05)
+    holder = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the database's one write lock, held by someone else
+    try:
+        wait_until(lambda: "stayed locked" in worker_output(process) or process.poll() is not None,
+                   "the worker to meet the lock")
+        assert process.poll() is None, f"the worker died: {worker_output(process)}"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    result = taskqueue.enqueue(sample_tasks.numbers_of, "acme")
+    wait_until_finished(result)
+    assert result.status == TaskResultStatus.SUCCESSFUL and process.poll() is None
+
+
+def worker_output(process) -> str:
+    with open(process.log.name) as reader:
+        return reader.read()
+
+
+def wait_until(condition, what: str, limit: float = 60.0) -> None:
+    import time
+
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {limit}s for {what}"
+        time.sleep(0.05)
