@@ -1,8 +1,10 @@
 """What a save can end in: one frozen type per case, built once by ``services.cards``, never changed.
 
-The card view is one ``match`` over these; every rule that decides between them (a failed
-write that the re-read shows applied is ``Saved``; which values "Save my version" starts from)
-lives in ``services/cards.py``. What an error means is ``errors.py``; the words are templates.
+Every rule that decides between them (a failed write that the re-read shows applied is ``Saved``;
+which values "Save my version" starts from) lives in ``cards/services.py``. What an outcome means for
+what happens next - done, wait until, retry, check later, a person must look, stop - is
+:func:`next_step`, followed by the card page and by rollout jobs alike; what an error means is
+``common/errors.py``; the words are templates.
 
     Saved           the change is at Linq (``unanswered`` set: the call got no answer, a re-read showed it)
     Unchanged       nothing to send (nothing typed differs, or Linq already has these values)
@@ -27,9 +29,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
 
 from contactcards.cards.budget import Budget
 from contactcards.cards.diff import FieldConflict
+from contactcards.common.errors import may_pass, wait_asked
 from contactcards.linq import Card, LinqError
 from contactcards.models import AuditEntry
 from contactcards.photos.services import ImageCheck
@@ -116,3 +121,66 @@ SaveOutcome = (
     Saved | Unchanged | Conflict | SwitchToEdit | SwitchToCreate | ImageRefused | Blocked | Busy | Duplicate
     | NotChecked | Failed | OutcomeUnknown
 )
+
+
+# -- what comes next: the one reading of an outcome that pages and jobs share ---------------------------
+
+DEFAULT_LINQ_WAIT = timedelta(minutes=1)  # Linq asked to wait without saying how long
+MAX_LINQ_WAIT = timedelta(hours=1)  # a longer wait is read as this (a job does not sleep for a day)
+
+
+class Next(StrEnum):
+    DONE = "done"  # the change is at Linq
+    NOTHING = "nothing"  # nothing was sent: Linq already has these values
+    WAIT = "wait"  # nothing may be sent before ``at``: the write budget, or Linq asked to wait
+    RETRY = "retry"  # a failure the same change can get past if tried again
+    CHECK = "check"  # Linq did not say whether it took effect: a read after ``at`` tells
+    REVIEW = "review"  # a person must look again: a conflict, a card that appeared or went, a refused link
+    STOP = "stop"  # refused for good (the token, the input, the number): trying again cannot help
+
+
+@dataclass(frozen=True)
+class NextStep:
+    next: Next
+    at: datetime | None = None  # WAIT: the first moment a write may go; CHECK: when a read can tell
+    entry: AuditEntry | None = None  # the history row the save wrote, or the one it found
+
+
+def next_step(outcome: SaveOutcome, *, now: datetime) -> NextStep:
+    """What an outcome means for what happens next - the rules every caller of the save follows (the card
+    page shows them, a rollout's job acts on them); the error rules are ``common.errors``'."""
+    match outcome:
+        case Saved(entry=entry):
+            return NextStep(Next.DONE, entry=entry)
+        case Unchanged():
+            return NextStep(Next.NOTHING)
+        case Duplicate(previous=None):
+            return NextStep(Next.STOP)  # a write was recorded without its row: look at the history
+        case Duplicate(previous=entry) if entry.is_success or entry.applied:
+            return NextStep(Next.DONE, entry=entry)
+        case Duplicate(previous=entry) if entry.unsettled:
+            return NextStep(Next.CHECK, at=entry.recheck_after, entry=entry)
+        case Duplicate(previous=entry):
+            return NextStep(Next.STOP, entry=entry)
+        case Blocked(budget=budget):
+            return NextStep(Next.WAIT, at=budget.next_write_at)
+        case Busy():
+            return NextStep(Next.RETRY)
+        case Conflict() | SwitchToEdit() | SwitchToCreate() | ImageRefused():
+            return NextStep(Next.REVIEW, entry=getattr(outcome, "refused", None))
+        case NotChecked(error=error, entry=entry):  # the re-read failed: nothing was sent
+            return NextStep(Next.RETRY if error.retryable else Next.STOP, entry=entry)
+        case Failed(error=error, entry=entry) if wait_asked(error):
+            return NextStep(Next.WAIT, at=now + linq_wait(error.retry_after), entry=entry)
+        case Failed(error=error, entry=entry):
+            return NextStep(Next.RETRY if may_pass(error) else Next.STOP, entry=entry)
+        case OutcomeUnknown(entry=entry):
+            return NextStep(Next.CHECK, at=entry.recheck_after, entry=entry)
+    raise TypeError(f"unexpected save outcome {outcome!r}")
+
+
+def linq_wait(seconds: int | None) -> timedelta:
+    """How long to wait when Linq asked (``Retry-After``), within sane bounds."""
+    if not seconds or seconds <= 0:
+        return DEFAULT_LINQ_WAIT
+    return min(timedelta(seconds=seconds), MAX_LINQ_WAIT)

@@ -1,8 +1,9 @@
 """The card page: show a number's card, edit it, or set one up.
 
-Saves go through ``services.cards.card_update`` / ``card_create``, which decide what (if
-anything) is sent to Linq and return one outcome (``services/outcomes.py``). This view is one
-``match`` over those outcomes that picks the form and the context; the words are in the templates.
+Saves go through ``cards.services.card_update`` / ``card_create``, which decide what (if
+anything) is sent to Linq and return one outcome (``cards/outcomes.py``). This view is one
+``match`` over those outcomes that picks the form and the context (what comes next - retry, wait, check
+later - is ``outcomes.next_step``, the same reading a rollout's job follows); the words are in the templates.
 Nothing here retries a write.
 """
 
@@ -12,6 +13,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from contactcards.cards import outcomes as o
@@ -150,12 +152,11 @@ class _Page:
                 form.renew_token()  # the input stays; whether to save again is the person's call
                 return self.render(form=form, error=meaning(error, recheck_at=entry.recheck_after))
             case o.Failed(error=error):
-                # The form keeps the input under a new one-time token; "Retry now" resends the
-                # same changes only if a person asks.
+                # The form keeps the input under a new one-time token; "Retry now" - offered where a
+                # rollout would try again (``next_step``) - resends the same changes only if a person asks.
                 form.renew_token()
-                understood = meaning(error)
-                retry = _retry_form(form) if understood.offer_retry else None
-                return self.render(form=form, error=understood, retry_form=retry)
+                retry = o.next_step(outcome, now=timezone.now()).next is o.Next.RETRY
+                return self.render(form=form, error=meaning(error), retry_form=_retry_form(form) if retry else None)
         raise TypeError(f"unhandled save outcome {outcome!r}")
 
 

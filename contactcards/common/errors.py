@@ -108,14 +108,19 @@ def field_for(error: LinqError) -> str | None:
     return None
 
 
+def wait_asked(error: LinqError) -> bool:
+    """Linq asked us to wait before writing again: 429 (the write budget, or a rate limit), 503/4004."""
+    return error.status == 429 or (error.status == 503 and error.code in (4004, None))
+
+
+def may_pass(error: LinqError) -> bool:
+    """A refusal that trying the same change again can get past (the one rule pages and jobs follow):
+    the call never left, Linq's own retryable codes (500/2022, 3001-3006, ...), or a server error."""
+    if error.kind == "token" or error.outcome_unknown or wait_asked(error):
+        return False
+    return error.retryable or (error.status is not None and error.status >= 500)
+
+
 def _offer_retry(error: LinqError) -> bool:
     """Whether a "Retry now" of the same changes makes sense (a person decides; never automatic)."""
-    if error.kind == "token":
-        return False
-    if error.outcome_unknown:  # Linq may have applied it, or may still: a later read settles it, never a resend
-        return False
-    if not error.sent:
-        return True
-    if error.kind != "api" or error.code == 4004 or error.status in (429, 503):
-        return False
-    return error.code == 2022 or (error.status is not None and error.status >= 500)
+    return may_pass(error)

@@ -40,6 +40,7 @@ from contactcards.cards.outcomes import (
     Duplicate,
     Failed,
     ImageRefused,
+    Next,
     NotChecked,
     OutcomeUnknown,
     Saved,
@@ -47,7 +48,9 @@ from contactcards.cards.outcomes import (
     SwitchToCreate,
     SwitchToEdit,
     Unchanged,
+    next_step,
 )
+from contactcards.common.errors import wait_asked
 from contactcards.linq import LinqError
 from contactcards.models import AuditEntry, FormToken, Job, JobItem, Team
 from contactcards.rollout.plan import Plan, PlanRow
@@ -60,8 +63,6 @@ State = JobItem.State
 UNSETTLED = (AuditEntry.Outcome.PENDING, AuditEntry.Outcome.UNKNOWN)
 LEASE = timedelta(minutes=5)  # longer than the slowest save: lock wait + re-read + write + re-read
 MAX_SERVER_ERRORS = 3  # 500/2022 (and other retryable failures) before an item fails
-MAX_LINQ_WAIT = timedelta(hours=1)  # a longer Retry-After is clamped (absurd values must not park an item forever)
-DEFAULT_LINQ_WAIT = timedelta(seconds=60)  # 429/503 without a usable wait
 
 
 # -- creating and cancelling ------------------------------------------------------
@@ -162,62 +163,81 @@ def _save(item: JobItem) -> SaveOutcome:
 
 
 def _record(item: JobItem, outcome: SaveOutcome) -> str:
-    """One job-item state per save outcome."""
+    """The item's next state, as the save's outcome says (``outcomes.next_step``, the rules the card page
+    follows too), with the reason the job page shows."""
+    step = next_step(outcome, now=timezone.now())
+    reason, code = _reason_for(item, outcome), _code_of(outcome)
+    match step.next:
+        case Next.DONE:
+            card = getattr(outcome, "card", None)
+            return _finish(item, State.SENT, reason, entry=step.entry, card_active=card.is_active if card else None)
+        case Next.NOTHING if item.attempts > 1:  # the re-read shows the change: an earlier attempt's write reached Linq
+            card = outcome.card
+            return _finish(item, State.SENT, reason, card_active=card.is_active if card else None)
+        case Next.NOTHING:
+            return _finish(item, State.SKIPPED, reason)
+        case Next.WAIT:
+            return _wait(item, step.at, reason, entry=step.entry, code=code)
+        case Next.RETRY:
+            return _retry(item, reason, step.entry, code=code)
+        case Next.CHECK:  # Linq may still apply it: try again once a read can tell (nothing is sent twice)
+            return _retry(item, reason, step.entry, code=code, not_before=step.at)
+    return _finish(item, State.FAILED, reason, entry=step.entry, code=code)  # REVIEW, STOP
+
+
+def _reason_for(item: JobItem, outcome: SaveOutcome) -> str:
+    """What the job page says about the item (issue 21 turns these into facts worded by the template)."""
     match outcome:
-        case Saved(card=card, entry=entry, unanswered=unanswered):
-            note = _("Linq did not answer, but the re-read card shows the change.") if unanswered else ""
-            return _finish(item, State.SENT, note, entry=entry, card_active=card.is_active)
-        case Unchanged(card=card) if item.attempts > 1:
-            # The re-read shows the change: an earlier attempt's write reached Linq.
-            return _finish(item, State.SENT, _("Linq already shows the change (an earlier attempt's write reached "
-                                             "it); nothing sent again."),
-                           card_active=card.is_active if card else None)
+        case Saved(unanswered=unanswered):
+            return _("Linq did not answer, but the re-read card shows the change.") if unanswered else ""
+        case Unchanged() if item.attempts > 1:
+            return _("Linq already shows the change (an earlier attempt's write reached it); nothing sent again.")
         case Unchanged():
-            return _finish(item, State.SKIPPED, _("Unchanged: Linq already has these values."))
-        case Duplicate(previous=previous):  # this attempt's token was used: take the recorded outcome
-            return _from_entry(item, previous)
-        case Blocked(budget=budget):
-            return _wait(item, budget.next_write_at, _("No write left for this number; waiting for its next slot."))
+            return _("Unchanged: Linq already has these values.")
+        case Duplicate(previous=None):
+            return _("A write was recorded without its outcome; check the history.")
+        case Duplicate(previous=entry) if entry.is_success or entry.applied:
+            return ""
+        case Duplicate(previous=entry) if entry.unsettled:
+            return _("Linq did not say whether the change was applied: trying again once a re-read can tell.")
+        case Duplicate(previous=entry):
+            return f"{entry.error_message} (HTTP {entry.http_status})"
+        case Blocked():
+            return _("No write left for this number; waiting for its next slot.")
         case Busy():
-            return _retry(item, _("The number was busy with another save."), None)
+            return _("The number was busy with another save.")
         case Conflict(conflicts=conflicts):
             fields = ", ".join(_("%(field)s (preview: “%(loaded)s”, Linq now: “%(remote)s”)")
                                % {"field": c.label, "loaded": c.loaded, "remote": c.remote} for c in conflicts)
-            return _finish(item, State.FAILED,
-                           _("Changed at Linq since the preview: %(fields)s. Preview again.") % {"fields": fields})
+            return _("Changed at Linq since the preview: %(fields)s. Preview again.") % {"fields": fields}
         case ImageRefused(check=check):  # nothing sent, nothing spent: Linq could not have used the link
-            return _finish(item, State.FAILED, _("Linq could not use the photo link: %(reason)s")
-                           % {"reason": check.message})
+            return _("Linq could not use the photo link: %(reason)s") % {"reason": check.message}
         case SwitchToEdit():
-            return _finish(item, State.FAILED, _("A card was set up for this number since the preview. Preview again."))
+            return _("A card was set up for this number since the preview. Preview again.")
         case SwitchToCreate():
-            return _finish(item, State.FAILED, _("The card was deleted at Linq since the preview. Preview again."))
-        case NotChecked(error=error, entry=entry):
-            if error.retryable:
-                return _retry(item, _("The card could not be re-read: %(reason)s") % {"reason": _reason(error)}, entry,
-                              code=error.code)
-            return _finish(item, State.FAILED, _reason(error), entry=entry, code=error.code)
-        case Failed(error=error, entry=entry):
-            return _failed(item, error, entry)
-        case OutcomeUnknown(error=error, entry=entry):
-            # Linq may still apply it: try again once a read can tell (the next attempt re-reads the card,
-            # which settles this one; if the change is there, nothing is sent again).
-            return _retry(item, _("%(reason)s Linq did not say whether the change was applied: trying again "
-                                  "once a re-read can tell.") % {"reason": _reason(error)}, entry,
-                          code=error.code, not_before=entry.recheck_after)
+            return _("The card was deleted at Linq since the preview. Preview again.")
+        case NotChecked(error=error) if error.retryable:
+            return _("The card could not be re-read: %(reason)s") % {"reason": _reason(error)}
+        case NotChecked(error=error):
+            return _reason(error)
+        case Failed(error=error) if wait_asked(error):
+            return _("%(reason)s Waiting as Linq asked.") % {"reason": _reason(error)}
+        case Failed(error=error):
+            return _reason(error)
+        case OutcomeUnknown(error=error):
+            return _("%(reason)s Linq did not say whether the change was applied: trying again once a re-read "
+                     "can tell.") % {"reason": _reason(error)}
     raise TypeError(f"unexpected save outcome {outcome!r}")
 
 
-def _failed(item: JobItem, error: LinqError, entry: AuditEntry) -> str:
-    reason = _reason(error)
-    if error.status == 429 or (error.status == 503 and error.code in (4004, None)):
-        wait = _clamped_wait(error.retry_after)
-        return _wait(item, timezone.now() + wait, _("%(reason)s Waiting as Linq asked.") % {"reason": reason},
-                     entry=entry,
-                     code=error.code)
-    if error.retryable:  # 500/2022 and the like: Linq said it did not apply it
-        return _retry(item, reason, entry, code=error.code)
-    return _finish(item, State.FAILED, reason, entry=entry, code=error.code)
+def _code_of(outcome: SaveOutcome) -> int | None:
+    """Linq's code for the item, when Linq gave one."""
+    match outcome:
+        case NotChecked(error=error) | Failed(error=error) | OutcomeUnknown(error=error):
+            return error.code
+        case Duplicate(previous=entry) if entry is not None and not (entry.is_success or entry.applied):
+            return entry.linq_code
+    return None
 
 
 def _reason(error: LinqError) -> str:
@@ -225,12 +245,6 @@ def _reason(error: LinqError) -> str:
     if error.status:
         parts.append(f"(HTTP {error.status}{f', Linq code {error.code}' if error.code else ''})")
     return " ".join(parts)[:500]
-
-
-def _clamped_wait(seconds: int | None) -> timedelta:
-    if not seconds or seconds <= 0:
-        return DEFAULT_LINQ_WAIT
-    return min(timedelta(seconds=seconds), MAX_LINQ_WAIT)
 
 
 def _retry(item: JobItem, reason: str, entry: AuditEntry | None, *, code: int | None = None,
@@ -270,19 +284,6 @@ def _finish(item: JobItem, state: str, reason: str, *, entry: AuditEntry | None 
     return state
 
 
-def _from_entry(item: JobItem, entry: AuditEntry | None) -> str:
-    """Finish an item from the audit row of the write its attempt already made (no call)."""
-    if entry is None:
-        return _finish(item, State.FAILED, _("A write was recorded without its outcome; check the history."))
-    if entry.is_success or entry.applied:
-        return _finish(item, State.SENT, "", entry=entry)
-    if entry.unsettled:  # Linq may still apply it: a re-read after its window tells
-        return _retry(item, _("Linq did not say whether the change was applied: trying again once a re-read "
-                              "can tell."), entry, not_before=entry.recheck_after)
-    return _finish(item, State.FAILED, f"{entry.error_message} (HTTP {entry.http_status})", entry=entry,
-                   code=entry.linq_code)
-
-
 def _finish_if_done(job_id: int) -> None:
     if not JobItem.objects.filter(job_id=job_id, state__in=JobItem.OPEN_STATES).exists():
         Job.objects.filter(pk=job_id, finished_at__isnull=True).update(finished_at=timezone.now())
@@ -303,7 +304,7 @@ def check_job(job_id: int) -> str:
         item = JobItem.objects.select_related("job").get(pk=pk)
         used = FormToken.objects.select_related("entry").filter(token=item.token_for(attempts)).first()
         if used is not None and used.entry is not None and used.entry.outcome not in UNSETTLED:
-            _from_entry(item, used.entry)  # its write's outcome was recorded before the worker died
+            _record(item, Duplicate(previous=used.entry))  # its write's outcome was recorded before it died
             continue
         # No outcome recorded: the call may or may not have reached Linq. The next attempt (a new
         # token) re-reads the card under the lock and sends only what is still missing.
