@@ -85,7 +85,7 @@ class AuditQuerySet(models.QuerySet):
         applied or - after ``unknown_window`` - not applied."""
         return self.filter(unsettled_q())
 
-    def awaiting_reconciliation(self, *, now: datetime | None = None):
+    def awaiting_settlement(self, *, now: datetime | None = None):
         """Unsettled writes a read may settle now: all but the attempts still in flight."""
         return self.unsettled().exclude(outcome=AuditEntry.Outcome.PENDING, created_at__gte=attempt_stale_before(now))
 

@@ -33,7 +33,7 @@ class SettleReport:
 
 def settle_all_attempts(*, team: Team | None = None) -> SettleReport:
     """Read the card of every number that has writes a read may settle (for ``manage.py reconcileattempts``)."""
-    waiting = AuditEntry.objects.awaiting_reconciliation().filter(number__isnull=False)
+    waiting = AuditEntry.objects.awaiting_settlement().filter(number__isnull=False)
     if team is not None:
         waiting = waiting.filter(team=team)
     settled: list[AuditEntry] = []
@@ -47,7 +47,7 @@ def settle_all_attempts(*, team: Team | None = None) -> SettleReport:
             continue
         settled += load.settled
     read = [number.pk for number in numbers if number.e164 not in {e164 for e164, _error in unreadable}]
-    unknown = list(AuditEntry.objects.awaiting_reconciliation().filter(number_id__in=read).order_by("created_at"))
+    unknown = list(AuditEntry.objects.awaiting_settlement().filter(number_id__in=read).order_by("created_at"))
     return SettleReport(settled=settled, unreadable=unreadable, unknown=unknown)
 
 
@@ -60,7 +60,7 @@ def recheck_number(number_pk: int, tries: int = 1) -> str:
     calls ``settle.settle_attempts``). The periodic reconcile and ``manage.py reconcileattempts`` settle
     whatever this cannot."""
     number = PhoneNumber.objects.select_related("team").filter(pk=number_pk).first()
-    if number is None or not AuditEntry.objects.awaiting_reconciliation().filter(number=number).exists():
+    if number is None or not AuditEntry.objects.awaiting_settlement().filter(number=number).exists():
         return "nothing to settle"
     load = card_fetch(number=number)
     if load.error is not None:

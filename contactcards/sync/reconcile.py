@@ -52,7 +52,7 @@ def reconcile_team(*, team: Team, username: str = "", client: LinqClient | None 
     entries = []
     changed = mirror.record_cards(team=team, cards=cards, source=mirror.Source.RECONCILE, as_of=started)
     by_number = {card.phone_number: card for card in cards}
-    waiting = AuditEntry.objects.awaiting_reconciliation().filter(team=team).values("number_id")
+    waiting = AuditEntry.objects.awaiting_settlement().filter(team=team).values("number_id")
     for number in PhoneNumber.objects.filter(team=team, pk__in=waiting).order_by("pk"):
         settle_attempts(number, by_number.get(number.e164), read_at=started)  # our own writes first
     for change in changed:

@@ -34,7 +34,7 @@ def settle_attempts(number: PhoneNumber, card: Card | None, *, read_at: datetime
     done = []
     now = timezone.now()
     window_over_for = read_at - unknown_window()  # writes created up to then can no longer be applied later
-    waiting = AuditEntry.objects.awaiting_reconciliation(now=now).filter(number=number, created_at__lt=read_at)
+    waiting = AuditEntry.objects.awaiting_settlement(now=now).filter(number=number, created_at__lt=read_at)
     for entry in waiting.order_by("created_at", "id"):
         if took_effect(card, entry.changes or {}):
             applied = True
