@@ -64,11 +64,17 @@ def with_email(user, address: str):
     return user
 
 
+def invitation_for(client, mailbox, *, owner, member, address: str, role: str, sent_to: str = "") -> str:
+    """``member`` (whose address is ``address``) holds the link ``owner`` sent to ``sent_to`` (by default
+    that address); ``client`` stays signed in as ``owner``."""
+    with_email(member, address)
+    sign_in_as(client, owner)
+    invite(client, email=sent_to or address, role=role)
+    return received_link(mailbox, sent_to or address)
+
+
 def test_an_existing_account_signs_in_and_joins(client, alice, charlie, mailbox):
-    with_email(charlie, "charlie@example.com")
-    sign_in_as(client, alice)
-    invite(client, email="charlie@example.com", role="editor")
-    link = received_link(mailbox, "charlie@example.com")
+    link = invitation_for(client, mailbox, owner=alice, member=charlie, address="charlie@example.com", role="editor")
     other = type(client)()
     page = other.get(link).content.decode()
     assert "Sign in to join" in page
@@ -81,10 +87,7 @@ def test_an_existing_account_signs_in_and_joins(client, alice, charlie, mailbox)
 
 
 def test_a_member_keeps_their_role(client, alice, bob, mailbox):
-    with_email(bob, "bob@example.com")
-    sign_in_as(client, alice)
-    invite(client, email="bob@example.com", role="viewer")
-    link = received_link(mailbox, "bob@example.com")
+    link = invitation_for(client, mailbox, owner=alice, member=bob, address="bob@example.com", role="viewer")
     other = type(client)()
     sign_in_as(other, bob)
     assert "your role stays editor" in other.post(link, follow=True).content.decode()
@@ -189,10 +192,8 @@ def test_an_account_with_another_address_cannot_accept(client, alice, charlie, m
 
 
 def test_the_address_matches_whatever_its_case(client, alice, charlie, mailbox):
-    with_email(charlie, "charlie@example.com")
-    sign_in_as(client, alice)
-    invite(client, email="Charlie@EXAMPLE.com", role="viewer")
-    link = received_link(mailbox, "Charlie@EXAMPLE.com")
+    link = invitation_for(client, mailbox, owner=alice, member=charlie,
+                          address="charlie@example.com", sent_to="Charlie@EXAMPLE.com", role="viewer")
     other = type(client)()
     sign_in_as(other, charlie)
     assert other.post(link).status_code == 302
