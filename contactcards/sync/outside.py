@@ -103,10 +103,12 @@ def unexplained(*, number: PhoneNumber, changes: dict[str, list[str]], card: Car
 
 def _email_owners_later(entry: AuditEntry) -> None:
     """Queue the owners' email once the entry is committed: never inside the caller's transaction or lock,
-    and never in the request that found the change (a page view, a save, a webhook delivery)."""
-    from contactcards.sync.tasks import email_outside_change
+    and never in the request that found the change (a page view, a save, a webhook delivery). No task
+    when nobody in the team asked for these emails."""
+    from contactcards.sync.tasks import email_outside_change  # (tasks imports this module)
 
-    transaction.on_commit(lambda: taskqueue.enqueue(email_outside_change, entry.pk))
+    if OutsideChangeAlert.objects.filter(team_id=entry.team_id).exists():
+        transaction.on_commit(lambda: taskqueue.enqueue(email_outside_change, entry.pk))
 
 
 def email_owners(entry_id: int) -> str:
