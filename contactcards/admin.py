@@ -32,7 +32,7 @@ class TeamAdminForm(forms.ModelForm):
 class ThroughServicesOnly:
     """Shown, never changed here: members and numbers change through the team's settings page or the
     management commands (createteam, addmember, addnumber, syncnumbers), which go through
-    services/teams.py - the last-owner rule applies and the change is in the team's history."""
+    teams/services.py - the last-owner rule applies and the change is in the team's history."""
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

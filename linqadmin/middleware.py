@@ -69,7 +69,7 @@ class RefuseNulMiddleware:
     with a 500 there, while SQLite answered. Now both answer alike: a path with a NUL names no page
     (404), a header with one (cookies included) is a bad request (400). Query parameters and form
     fields are the views' to parse, each with its own answer (a page number is clamped, a name gets a
-    message): contactcards/tests/test_odd_input.py sends NUL to every one of them.
+    message): tests/common/test_odd_input.py sends NUL to every one of them.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

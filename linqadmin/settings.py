@@ -160,7 +160,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # a cached fragment can never be stale, only unused. Per process on purpose: a deploy that
 # changes a template restarts the processes and so starts with an empty cache.
 # "boards": computed dashboard pages (about 15 kB each) keyed by the team's board version, which
-# database triggers replace on every change the page shows (selectors/dashboard.py); a small bound
+# database triggers replace on every change the page shows (teams/dashboard.py); a small bound
 # keeps each process's memory in check (at most about 15 MB).
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},

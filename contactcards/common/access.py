@@ -21,7 +21,7 @@ def user_memberships(request: HttpRequest) -> list[Membership]:
     cached = getattr(request, "_memberships", None)
     if cached is None:
         cached = request._memberships = list(
-            # team__sync: the dashboard's last refresh; team__board: its version (selectors/dashboard.py).
+            # team__sync: the dashboard's last refresh; team__board: its version (teams/dashboard.py).
             # One-row LEFT JOINs that save the dashboard two queries.
             Membership.objects.filter(user_id=request.user.pk).select_related("team", "team__sync", "team__board")
             .order_by("team__name")

@@ -206,7 +206,7 @@ class AuditEntry(models.Model):
         indexes = [
             models.Index(fields=["team", "-created_at", "-id"], name="audit_team_newest"),
             models.Index(fields=["number", "-created_at", "-id"], name="audit_number_newest"),
-            # History filters (see selectors/history.py): each one keeps "newest first, 50 rows" an index range scan.
+            # History filters (see history/selectors.py): each one keeps "newest first, 50 rows" an index range scan.
             models.Index(fields=["team", "user", "-created_at", "-id"], name="audit_team_user_newest"),
             models.Index(fields=["team", "outcome", "-created_at", "-id"], name="audit_team_outcome_newest"),
             models.Index(fields=["team", "action", "-created_at", "-id"], name="audit_team_action_newest"),

@@ -6,7 +6,7 @@
 * :func:`photo_upload` turns an uploaded file into a square, metadata-free 1024x1024 JPEG, stores
   it through ``STORAGES["photos"]`` and returns the library entry whose https URL goes to Linq.
   Bulk edit reuses it as is.
-* :func:`check_new_image` is the save path's hook (``services/cards.py``): one call before any
+* :func:`check_new_image` is the save path's hook (``cards/services.py``): one call before any
   write that changes ``image_url``; a refused link ends the save as ``ImageRefused`` with nothing
   sent, no audit row and no write budget spent.
 * :func:`card_photo` turns the card form's photo controls (an upload with its crop box, or a

@@ -1,11 +1,11 @@
 """Team administration: the team's token, members and numbers.
 
-Owners call these through ``views/settings.py`` (access is checked there); the management
+Owners call these through ``teams/settings_views.py`` (access is checked there); the management
 commands and the admin call the same functions, so every rule (the last owner, the password
 validators) and every history row holds for all of them. ``actor`` is the person making the
 change (None from the command line); each change that happened is recorded with
 ``audit.record_team_change`` - a change that changed nothing writes no row.
-Reads (what Linq lists, which numbers exist) are in ``selectors/teams.py``.
+Reads (what Linq lists, which numbers exist) are in ``teams/selectors.py``.
 """
 
 from __future__ import annotations

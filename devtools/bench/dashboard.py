@@ -11,7 +11,7 @@ In one run, on PostgreSQL (database ``linqadmin_bench_dashboard``, created afres
   dashboard at 5 numbers, at 500 numbers, and a searched/sorted later page at 500;
 * loads the 500-number dashboard once more while a writer changes one of its numbers 20 times a
   second (a busy fleet: every change replaces the board version, so most views compute the board
-  afresh instead of reusing it - the cost of a cold board, see selectors/dashboard.py);
+  afresh instead of reusing it - the cost of a cold board, see teams/dashboard.py);
 * prints requests per second, each page's ratio to the sign-in page, and the number of calls the
   sandbox received while the dashboards were being loaded (it must be 0: no Linq call per view).
 

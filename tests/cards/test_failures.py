@@ -129,7 +129,7 @@ def test_an_unanswered_write_that_took_effect_is_reported_as_saved(client, bob, 
 @pytest.mark.parametrize("fault,said", UNKNOWN)
 def test_an_unanswered_write_the_re_read_does_not_show_stays_unknown_with_the_input_kept(client, bob, sandbox,
                                                                                           fault, said):
-    """Linq may still apply it (contactcards/tests/test_unknown_outcomes.py: until when, and what settles it)."""
+    """Linq may still apply it (tests/cards/test_unknown_outcomes.py: until when, and what settles it)."""
     sandbox.add_fault({**fault, "methods": ["PATCH"], "times": 1, "apply_write": False})
     _form, response = save(client, bob, first_name="Maybe")
     page = text(response)

@@ -93,7 +93,7 @@ def test_it_says_whether_an_unknown_outcome_took_effect(client, team, alice):
      "The card could not be re-read before saving, so the change was not sent."),
 ])
 def test_the_facts_of_a_row_are_worded_by_the_template(client, team, alice, facts, said):
-    """Rows store facts (services/audit.py); the detail page words them, and old rows keep their text."""
+    """Rows store facts (history/audit.py); the detail page words them, and old rows keep their text."""
     entry = make_entry(team, user=alice, at=BASE_TIME, outcome=AuditEntry.Outcome.NETWORK_ERROR,
                        http_status=None, error_message="Linq did not answer in time.", **facts)
     sign_in_as(client, alice)

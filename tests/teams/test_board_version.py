@@ -1,6 +1,6 @@
 """The board version: database triggers change it on every change the dashboard shows, by any path.
 
-The dashboard reuses a computed board while the version stays the same (selectors/dashboard.py),
+The dashboard reuses a computed board while the version stays the same (teams/dashboard.py),
 so a change that did not move the version would leave a stale page: each kind of change is made
 here the way the app never makes it (bulk update, raw SQL, deletion) and must move the version.
 The tests commit (``transactional_db``): on PostgreSQL the triggers run at commit, as in production.
