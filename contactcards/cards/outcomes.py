@@ -1,4 +1,4 @@
-"""What a save can end in: one frozen type per case, built once by ``services.cards``, never changed.
+"""What a save can end in: one frozen type per case, built once by ``cards.services``, never changed.
 
 Every rule that decides between them (a failed write that the re-read shows applied is ``Saved``;
 which values "Save my version" starts from) lives in ``cards/services.py``. What an outcome means for

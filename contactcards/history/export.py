@@ -59,7 +59,7 @@ _json_text = json.JSONDecoder().decode
 
 
 def csv_row(row: tuple) -> list[object]:
-    """One export row from ``selectors.history.history_export_rows``'s tuple, in HEADER order.
+    """One export row from ``history.selectors.history_export_rows``'s tuple, in HEADER order.
 
     The database has already written ``created_at`` as ISO 8601 text. Every text cell goes through the
     check - the enum columns (action, outcome), ``client_ip`` (SQLite stores whatever text it was

@@ -1,6 +1,6 @@
 """Rollouts: a confirmed plan becomes a Job with one JobItem per number, run by task-queue workers.
 
-Every item goes through the card page's save service (``services.card_update`` / ``card_create``):
+Every item goes through the card page's save service (``cards.services.card_update`` / ``card_create``):
 the number's lock, the write budget, the conflict re-read and the audit entry (which carries the
 job) all hold for rollouts exactly as for one person saving one card.
 

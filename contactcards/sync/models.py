@@ -120,7 +120,7 @@ class CardMirror(models.Model):
     dashboard renders without calling Linq. ``as_of`` is the moment the knowledge was true at
     Linq - the event's ``occurred_at`` for a webhook, the moment our call was sent for a read or
     a write - and it only moves forward: older knowledge never overwrites newer (see
-    ``contactcards.mirror``). ``has_card`` False means "Linq said this number has no card".
+    ``sync.mirror``). ``has_card`` False means "Linq said this number has no card".
     """
 
     class Source(models.TextChoices):

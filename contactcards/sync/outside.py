@@ -4,7 +4,7 @@ We learn of them three ways - Linq's webhook (with actor and origin), reconcile 
 that finds a card differing from what we last knew) and the card page's read. Each becomes one
 history entry of action "outside"; a later webhook for a change already found by a read or
 reconcile, or caused by one of our own writes, is matched to that entry instead of recorded again
-(see ``services.webhooks``). The number is marked on the dashboard until someone here opens it,
+(see ``sync.webhooks``). The number is marked on the dashboard until someone here opens it,
 and owners who asked are emailed - from the task queue, after the entry is committed.
 
 A read settles our own writes first (``settle.settle_attempts``): a write of ours whose answer did not

@@ -3,7 +3,7 @@
 Reads are not audited and do not spend the write budget. What Linq answered (a card or "no card")
 goes to the mirror, so the dashboard shows it without asking Linq again. What it shows settles our
 own writes whose outcome was unknown first; a difference from what we knew that none of them
-explains is a change made outside linqadmin (``services.outside.note_read``).
+explains is a change made outside linqadmin (``outside.note_read``).
 """
 
 from __future__ import annotations

@@ -14,10 +14,10 @@ An event's time (``data.occurred_at``) is parsed at the boundary and must be pla
 before :data:`EARLIEST_EVENT_TIME`, not later than its arrival plus :data:`EVENT_CLOCK_SKEW`.
 An implausible event is stored, recorded as ignored with the reason, and changes nothing (the
 history, the mirror). So no signed event can crash its task or push a number's mirror into the
-future beyond that skew (``services.mirror`` refuses to as well).
+future beyond that skew (``sync.mirror`` refuses to as well).
 
 Processing is idempotent (an event is processed once, under a row lock) and order-proof: the
-mirror only moves forward in ``occurred_at`` (``services.mirror``), so an event that arrives
+mirror only moves forward in ``occurred_at`` (``sync.mirror``), so an event that arrives
 after a newer one still enters the history but never overwrites newer knowledge. An event that
 one of our own writes caused - or that a read or reconcile already found - is matched to that
 entry instead of recorded twice.

@@ -1,6 +1,6 @@
 """Read side of the team dashboard: one page of numbers with their last known cards, from the mirror.
 
-Nothing here calls Linq. Cards come from the card mirror (``contactcards.mirror``), kept up to
+Nothing here calls Linq. Cards come from the card mirror (``sync.mirror``), kept up to
 date by every read and write the app makes, by webhooks, by reconcile and by the refresh button,
 so the page renders in a fixed number of queries whatever the team's size, and still works when
 Linq is down. Search, sort and the page are SQL (``LIMIT``/``OFFSET`` over a few hundred or

@@ -98,6 +98,8 @@ def test_a_worker_goes_on_after_sqlite_stayed_locked_past_its_busy_timeout(worke
 
     from django.db import connection
 
+    from tests.support.worker import died, printed, wait_until
+
     if connection.vendor != "sqlite":
         pytest.skip("SQLite's single write lock")
     workers.extra_env["SQLITE_BUSY_TIMEOUT"] = "0.05"
@@ -105,26 +107,12 @@ def test_a_worker_goes_on_after_sqlite_stayed_locked_past_its_busy_timeout(worke
     holder = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # the database's one write lock, held by someone else
     try:
-        wait_until(lambda: "stayed locked" in worker_output(process) or process.poll() is not None,
+        wait_until(lambda: "stayed locked" in printed(process) or process.poll() is not None,
                    "the worker to meet the lock")
-        assert process.poll() is None, f"the worker died: {worker_output(process)}"
+        assert process.poll() is None, died(process)
     finally:
         holder.execute("ROLLBACK")
         holder.close()
     result = taskqueue.enqueue(sample_tasks.numbers_of, "acme")
     wait_until_finished(result)
     assert result.status == TaskResultStatus.SUCCESSFUL and process.poll() is None
-
-
-def worker_output(process) -> str:
-    with open(process.log.name) as reader:
-        return reader.read()
-
-
-def wait_until(condition, what: str, limit: float = 60.0) -> None:
-    import time
-
-    deadline = time.monotonic() + limit
-    while not condition():
-        assert time.monotonic() < deadline, f"waited {limit}s for {what}"
-        time.sleep(0.05)

@@ -86,12 +86,15 @@ class Workers:
         self.started.clear()
 
 
+def printed(process: subprocess.Popen) -> str:
+    """What a long-running worker started by ``Workers.start`` has printed so far."""
+    with open(process.log.name) as reader:  # type: ignore[attr-defined]
+        return reader.read()
+
+
 def died(process: subprocess.Popen) -> str:
     """Why a long-running worker is not running any more: its exit status and the end of what it printed."""
-    process.log.flush()  # type: ignore[attr-defined]
-    with open(process.log.name) as reader:  # type: ignore[attr-defined]
-        printed = reader.read()[-4000:]
-    return f"db_worker exited with status {process.returncode}:\n{printed}"
+    return f"db_worker exited with status {process.returncode}:\n{printed(process)[-4000:]}"
 
 
 # -- gunicorn: the app served as in production ---------------------------------------------------------
