@@ -24,9 +24,12 @@ is retried a bounded number of times (each retry passes the budget check again).
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
@@ -50,6 +53,7 @@ from contactcards.cards.outcomes import (
     Unchanged,
     next_step,
 )
+from contactcards.common.clients import linq_time_budget
 from contactcards.common.errors import wait_asked
 from contactcards.linq import LinqError
 from contactcards.models import AuditEntry, FormToken, Job, JobItem, Team
@@ -61,22 +65,35 @@ logger = logging.getLogger(__name__)
 State = JobItem.State
 # A write-ahead attempt whose answer never came (the worker died during the call).
 UNSETTLED = (AuditEntry.Outcome.PENDING, AuditEntry.Outcome.UNKNOWN)
-LEASE = timedelta(minutes=5)  # longer than the slowest save: lock wait + re-read + write + re-read
+# An item's save gets the same time for Linq as one web request's save (LINQ_REQUEST_BUDGET: the lock wait,
+# the re-read, the write, a re-read after an unanswered write), after its photo check (at most
+# PHOTO_FETCH_TOTAL_TIMEOUT). Its write can then no longer be in flight once LINQ_ATTEMPT_STALE_AFTER has
+# passed (60 s by default), and that is the item's lease: an item still RUNNING then has lost its worker, and
+# the watchdog, scheduled for the moment the lease runs out, gives it back to the queue. (A shorter lease
+# would only make the next attempt wait for the dead one's write to count as no longer in flight.)
+ITEM_LINQ_SECONDS = settings.LINQ_REQUEST_BUDGET
+LEASE = timedelta(seconds=max(settings.LINQ_ATTEMPT_STALE_AFTER,
+                              settings.PHOTO_FETCH_TOTAL_TIMEOUT + settings.LINQ_REQUEST_BUDGET))
 MAX_SERVER_ERRORS = 3  # 500/2022 (and other retryable failures) before an item fails
 
 
 # -- creating and cancelling ------------------------------------------------------
 
 
-def job_create(*, team: Team, user, plan: Plan, source: str, description: str = "") -> Job:
-    """Record the job (items to send, items skipped), apply label/tag changes, enqueue the items."""
-    if not plan.can_confirm:
+def job_create(*, team: Team, user, plan: Plan, source: str, description: str = "",
+               skip_refused: bool = False) -> Job:
+    """Record the job (items to send, items skipped), apply label/tag changes, enqueue the items.
+
+    ``skip_refused``: the person chose to send the rows that can be done and skip the refused ones; those
+    are recorded as skipped items with their reasons, so the job says what was left out and why.
+    """
+    if not plan.confirmable(skip_refused=skip_refused):
         raise ValueError(_("This plan cannot be confirmed."))
     with transaction.atomic():
         job = Job.objects.create(team=team, created_by=user, username=user.get_username(), source=source,
                                  description=description[:200])
         _apply_local_changes(team, plan.rows)
-        items = [_item(job, row) for row in plan.rows if row.sends or row.kind == "skip"]
+        items = [_item(job, row) for row in plan.rows]
         JobItem.objects.bulk_create(items, batch_size=500)
         if not any(row.sends for row in plan.rows):
             Job.objects.filter(pk=job.pk).update(finished_at=timezone.now())
@@ -85,13 +102,20 @@ def job_create(*, team: Team, user, plan: Plan, source: str, description: str = 
 
 
 def _item(job: Job, row: PlanRow) -> JobItem:
+    """One row of the plan as an item: to send (queued), unchanged or refused (skipped at once)."""
     sends = row.sends
+    if sends:
+        reason = ""
+    elif row.kind == "cannot":
+        reason = " ".join(str(r) for r in row.reasons)
+    else:
+        reason = _("Unchanged: the card already has these values.")
     return JobItem(
-        job=job, number=row.number, phone_number=row.e164, row=row.row,
-        action=AuditEntry.Action.CREATE if row.kind == "create" else AuditEntry.Action.UPDATE,
+        job=job, number=row.number, phone_number=row.e164[:16], row=row.row,
+        action=AuditEntry.Action.UPDATE if row.kind in ("change", "skip", "cannot") else AuditEntry.Action.CREATE,
         loaded=row.loaded, desired=row.desired, changes=row.changes,
         state=State.QUEUED if sends else State.SKIPPED,
-        reason="" if sends else _("Unchanged: the card already has these values."),
+        reason=reason,
         finished_at=None if sends else timezone.now(),
     )
 
@@ -113,7 +137,7 @@ def _enqueue_job(job: Job) -> None:
     for item_id in job.items.filter(state=State.QUEUED).values_list("pk", flat=True):
         taskqueue.enqueue(tasks.run_job_item, item_id)
     if job.items.filter(state=State.QUEUED).exists():
-        taskqueue.enqueue(tasks.check_job, job.pk, run_after=timezone.now() + LEASE)
+        taskqueue.enqueue(tasks.check_job, job.pk, run_after=timezone.now() + LEASE)  # the watchdog
 
 
 def job_cancel(*, job: Job, username: str) -> int:
@@ -139,14 +163,16 @@ def run_item(item_id: int) -> str:
     if item.not_before and item.not_before > now:
         return "not yet"  # an earlier task for this item; the one scheduled for its slot will run it
     claimed = JobItem.objects.filter(pk=item.pk, state=item.state, attempts=item.attempts).update(
-        state=State.RUNNING, claimed_at=now, attempts=F("attempts") + 1, not_before=None)
+        state=State.RUNNING, claimed_at=now, attempts=F("attempts") + 1, not_before=None,
+        worker=f"{socket.gethostname()}:{os.getpid()}"[:100])  # who has it (operators; a forked process differs)
     if claimed != 1:
         return "taken"
     item.state, item.attempts, item.claimed_at = State.RUNNING, item.attempts + 1, now
     if item.number is None or item.job.created_by is None:
         return _finish(item, State.FAILED, _("The number or the person who started the job was removed."))
     try:
-        outcome = _save(item)
+        with linq_time_budget(ITEM_LINQ_SECONDS):  # so the lease can be close to the longest save
+            outcome = _save(item)
     except Exception as error:  # a bug must not leave the item running forever
         logger.exception("Job item %s failed", item.pk)
         return _finish(item, State.FAILED, f"Internal error: {type(error).__name__}.")
@@ -154,12 +180,25 @@ def run_item(item_id: int) -> str:
 
 
 def _save(item: JobItem) -> SaveOutcome:
+    """What the card page does for the card Linq has now: PATCH an active card, POST a first one, and POST
+    the whole card again for a pending one (its set-up did not complete; PATCH is refused).
+
+    The preview chose one; the card may have moved between states since. Each switch costs nothing at Linq
+    (the save re-reads under the lock and sends nothing when the state is not the one it writes for), and
+    the second call has a token of its own. A card set up since a "no card" preview is not overwritten.
+    """
     item.number.team = item.job.team
-    common = {"number": item.number, "user": item.job.created_by, "token": item.token_for(item.attempts),
-              "job": item.job}
+    token = item.token_for(item.attempts)
+    common = {"number": item.number, "user": item.job.created_by, "job": item.job}
     if item.action == AuditEntry.Action.CREATE:
-        return cards.card_create(submitted=item.desired, **common)
-    return cards.card_update(loaded=item.loaded, submitted=item.desired, **common)
+        outcome = cards.card_create(submitted=item.desired, token=token, **common)
+        if isinstance(outcome, SwitchToEdit) and item.loaded:  # was pending, is active now: edit it
+            return cards.card_update(loaded=item.loaded, submitted=item.desired, token=f"{token}-edit", **common)
+        return outcome
+    outcome = cards.card_update(loaded=item.loaded, submitted=item.desired, token=token, **common)
+    if isinstance(outcome, SwitchToCreate) and outcome.pending:  # pending now: set it up again
+        return cards.card_create(submitted=item.desired, token=f"{token}-setup", **common)
+    return outcome
 
 
 def _record(item: JobItem, outcome: SaveOutcome) -> str:
@@ -293,18 +332,23 @@ def _finish_if_done(job_id: int) -> None:
 
 
 def check_job(job_id: int) -> str:
-    """Give back items a dead worker left RUNNING, re-enqueue lost ones; come back later while the job is open."""
+    """Give back items a dead worker left RUNNING, re-enqueue lost ones; come back when the next lease runs out.
+
+    A worker that dies mid-item leaves it RUNNING with its ``claimed_at``; no item can legitimately run
+    longer than :data:`LEASE`, so the watchdog runs again exactly when the oldest running item's lease
+    ends (or one lease from now when none is running): a dead worker costs one lease, not minutes more.
+    """
     from contactcards.common import taskqueue
     from contactcards.rollout import tasks
 
     now = timezone.now()
-    stale = list(JobItem.objects.filter(job_id=job_id, state=State.RUNNING, claimed_at__lt=now - LEASE)
+    stale = list(JobItem.objects.filter(job_id=job_id, state=State.RUNNING, claimed_at__lte=now - LEASE)
                  .values_list("pk", "attempts"))
     for pk, attempts in stale:
         item = JobItem.objects.select_related("job").get(pk=pk)
-        used = FormToken.objects.select_related("entry").filter(token=item.token_for(attempts)).first()
-        if used is not None and used.entry is not None and used.entry.outcome not in UNSETTLED:
-            _record(item, Duplicate(previous=used.entry))  # its write's outcome was recorded before it died
+        used = _recorded_write(item, attempts)
+        if used is not None:
+            _record(item, Duplicate(previous=used))  # its write's outcome was recorded before it died
             continue
         # No outcome recorded: the call may or may not have reached Linq. The next attempt (a new
         # token) re-reads the card under the lock and sends only what is still missing.
@@ -312,11 +356,25 @@ def check_job(job_id: int) -> str:
                 state=State.QUEUED, claimed_at=None,
                 reason=_("Its worker stopped mid-save; checking the card and trying again.")):
             taskqueue.enqueue(tasks.run_job_item, pk)
-    if JobItem.objects.filter(job_id=job_id, state__in=JobItem.OPEN_STATES).exists():
-        taskqueue.enqueue(tasks.check_job, job_id, run_after=now + LEASE)
+    open_items = JobItem.objects.filter(job_id=job_id, state__in=JobItem.OPEN_STATES)
+    if open_items.exists():
+        oldest = open_items.filter(state=State.RUNNING).aggregate(at=Min("claimed_at"))["at"]
+        taskqueue.enqueue(tasks.check_job, job_id, run_after=max(oldest + LEASE, now) if oldest else now + LEASE)
         return "open"
     _finish_if_done(job_id)
     return "finished"
+
+
+def _recorded_write(item: JobItem, attempts: int) -> AuditEntry | None:
+    """The last write an attempt recorded with its outcome (an attempt may switch once, edit <-> set up,
+    under a token of its own), or None when it recorded none or its outcome is still unknown."""
+    base = item.token_for(attempts)
+    tokens = [base, f"{base}-edit", f"{base}-setup"]
+    used = (FormToken.objects.select_related("entry").filter(token__in=tokens, entry__isnull=False)
+            .order_by("-entry_id").first())
+    if used is None or used.entry.outcome in UNSETTLED:
+        return None
+    return used.entry
 
 
 # -- progress ------------------------------------------------------------------------------

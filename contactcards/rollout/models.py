@@ -68,6 +68,7 @@ class JobItem(models.Model):
     server_errors = models.PositiveSmallIntegerField(default=0)  # 500/2022 answers so far
     not_before = models.DateTimeField(null=True, blank=True)  # waiting: the next free slot
     claimed_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=100, blank=True)  # host:pid of the worker that claimed it last
     finished_at = models.DateTimeField(null=True, blank=True)
     card_active = models.BooleanField(null=True, blank=True)  # after sending: active at Linq, or pending
     reason = models.TextField(blank=True)

@@ -26,7 +26,9 @@ from contactcards.linq import Card, LinqError
 from contactcards.linq.client import CARD_FIELDS
 from contactcards.models import AuditEntry, PhoneNumber, Team
 
-Kind = Literal["change", "create", "skip", "cannot"]
+# change: PATCH an active card; create: POST a first card; recreate: the card is pending at Linq (its set-up
+# did not complete, PATCH is refused): POST the whole card again, as the card page's "Set up again" does.
+Kind = Literal["change", "create", "recreate", "skip", "cannot"]
 FIELD_LABELS = {"first_name": _("First name"), "last_name": _("Last name"), "image_url": _("Photo URL")}
 
 
@@ -58,7 +60,7 @@ class PlanRow:
 
     @property
     def sends(self) -> bool:
-        return self.kind in ("change", "create")
+        return self.kind in ("change", "create", "recreate")
 
     @property
     def local_change(self) -> bool:
@@ -81,11 +83,13 @@ class Plan:
 
     @property
     def counts(self) -> dict[str, int]:
-        counts = {"change": 0, "create": 0, "skip": 0, "cannot": 0}
+        counts = {"change": 0, "create": 0, "recreate": 0, "skip": 0, "cannot": 0}
         for row in self.rows:
             counts[row.kind] += 1
         counts["local"] = sum(1 for row in self.rows if row.local_change and row.kind != "cannot")
         counts["waiting"] = sum(1 for row in self.rows if row.sends and row.waits_until)
+        counts["sending"] = counts["change"] + counts["create"] + counts["recreate"]
+        counts["doing"] = sum(1 for row in self.rows if row.kind != "cannot" and (row.sends or row.local_change))
         return counts
 
     @property
@@ -94,9 +98,18 @@ class Plan:
 
     @property
     def can_confirm(self) -> bool:
-        """Something to do, and every row understood: a file with refused rows is fixed first."""
+        """Something to do, and every row understood."""
         counts = self.counts
-        return self.ok and counts["cannot"] == 0 and (counts["change"] + counts["create"] + counts["local"]) > 0
+        return self.ok and counts["cannot"] == 0 and counts["doing"] > 0
+
+    @property
+    def can_skip_refused(self) -> bool:
+        """Some rows are refused and others would do something: confirmable only by choosing to skip the refused."""
+        counts = self.counts
+        return self.ok and counts["cannot"] > 0 and counts["doing"] > 0
+
+    def confirmable(self, *, skip_refused: bool) -> bool:
+        return self.can_confirm or (skip_refused and self.can_skip_refused)
 
 
 def validate_values(values: dict[str, str], loaded: dict[str, str] | None) -> list[str]:
@@ -177,10 +190,12 @@ def _plan_row(target: Target, number: PhoneNumber, card: Card | None, waits: dat
     changes = changed_fields(loaded, desired)
     if not changes:
         return PlanRow(kind="skip", loaded=loaded, desired=desired, **common)
-    problems = validate_values(desired, loaded)
+    # A pending card cannot be PATCHed: the whole card is POSTed again, checked as a set-up is.
+    kind: Kind = "change" if card.is_active else "recreate"
+    problems = validate_values(desired, loaded if card.is_active else None)
     if problems:
         return PlanRow(kind="cannot", loaded=loaded, reasons=tuple(problems), **common)
-    return PlanRow(kind="change", loaded=loaded, desired=desired, changes=changes, waits_until=waits, **common)
+    return PlanRow(kind=kind, loaded=loaded, desired=desired, changes=changes, waits_until=waits, **common)
 
 
 def _label_change(number: PhoneNumber, label: str | None) -> list[str] | None:

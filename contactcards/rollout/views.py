@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -35,7 +36,7 @@ from contactcards.teams.dashboard import STATUS_FILTERS, matching_numbers
 
 _CSV_SALT = "contactcards.rollout.csv"
 _PLAN_SALT = "contactcards.rollout.plan"
-MAX_SELECTION = 5000
+MAX_TICKED = 5000  # numbers ticked one by one ("all matching the filter" has no cap)
 
 
 # -- preview fingerprint: confirm only what was previewed -----------------------------------
@@ -79,15 +80,22 @@ class BulkForm(forms.Form):
     """Which fields to set on every selected number, and to what."""
 
     set_first_name = forms.BooleanField(required=False, label=_("Set the first name"))
-    first_name = forms.CharField(required=False, max_length=100, strip=True)
+    first_name = forms.CharField(required=False, max_length=100, strip=True, label=_("First name"),
+                                 widget=forms.TextInput(attrs={"data-ticks": "id_set_first_name"}))
     set_last_name = forms.BooleanField(required=False, label=_("Set the last name"))
-    last_name = forms.CharField(required=False, max_length=100, strip=True)
+    last_name = forms.CharField(required=False, max_length=100, strip=True, label=_("Last name"),
+                                widget=forms.TextInput(attrs={"data-ticks": "id_set_last_name"}))
     set_image_url = forms.BooleanField(required=False, label=_("Set the photo URL"))
-    image_url = forms.CharField(required=False, max_length=2000, strip=True, label=_("Photo URL"))
+    image_url = forms.CharField(required=False, max_length=2000, strip=True, label=_("Photo URL"),
+                                widget=forms.TextInput(attrs={"data-ticks": "id_set_image_url"}))
 
     def clean(self) -> dict:
         cleaned = super().clean()
         chosen = [name for name in CARD_FIELDS if cleaned.get(f"set_{name}")]
+        if not chosen:  # nothing ticked but values typed (the page ticks as you type; without JavaScript it can't)
+            chosen = [name for name in CARD_FIELDS if cleaned.get(name)]
+            for name in chosen:
+                cleaned[f"set_{name}"] = True
         if not chosen:
             raise forms.ValidationError(_("Tick at least one field to set."))
         for name in chosen:
@@ -106,10 +114,9 @@ def _selection(data, team: Team) -> tuple[list[str], str]:
         query, tag, status = data.get("q", ""), data.get("tag", ""), data.get("status", "")
         described = ", ".join(f"{k} “{v}”" for k, v in (("search", query), ("tag", tag),
                                                           ("status", STATUS_FILTERS.get(status, ""))) if v)
-        e164s = matching_numbers(team=team, query=query, tag=tag, status=status)
-        return e164s[:MAX_SELECTION], described or "all numbers"
+        return matching_numbers(team=team, query=query, tag=tag, status=status), described or "all numbers"
     # a NUL can be in no stored number (and PostgreSQL cannot even compare text holding one)
-    ticked = [e164 for e164 in dict.fromkeys(data.getlist("n")) if "\x00" not in e164][:MAX_SELECTION]
+    ticked = [e164 for e164 in dict.fromkeys(data.getlist("n")) if "\x00" not in e164][:MAX_TICKED]
     known = set(PhoneNumber.objects.filter(team=team, e164__in=ticked).values_list("e164", flat=True))
     return [e164 for e164 in ticked if e164 in known], ""
 
@@ -122,8 +129,9 @@ def bulk_edit(request: HttpRequest, slug: str) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     e164s, described = _selection(data, team)
     form = BulkForm(request.POST if request.method == "POST" else None)
+    selection = _selection_fields(data)
     context = {"team": team, "membership": membership, "form": form, "e164s": e164s, "described": described,
-               "selection": _selection_fields(data),
+               "selection": selection, "back_query": urlencode(selection),
                "field_pairs": [(form[f"set_{name}"], form[name]) for name in CARD_FIELDS]}
     if not e164s:
         messages.warning(request, _("Select at least one number on the dashboard first."))
@@ -133,10 +141,12 @@ def bulk_edit(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return render(request, "contactcards/rollout_bulk.html", context, status=400)
     plan = build_plan(team, [Target(e164=e164, values=form.values()) for e164 in e164s])
+    skip_refused = request.POST.get("skip_refused") == "1"
     if request.POST.get("action") == "confirm" and plan.ok:
-        if _same_plan(plan, request.POST.get("fingerprint", "")) and plan.can_confirm:
+        if _same_plan(plan, request.POST.get("fingerprint", "")) and plan.confirmable(skip_refused=skip_refused):
             changed = ", ".join(str(FIELD_LABELS[name]).lower() for name in form.values())
             job = jobs.job_create(team=team, user=request.user, plan=plan, source=Job.Source.BULK,
+                                  skip_refused=skip_refused,
                                   description=_("Set %(fields)s on %(count)d numbers") % {
                                       "fields": changed, "count": len(e164s)})
             return redirect("job_detail", slug=team.slug, pk=job.pk)
@@ -152,7 +162,7 @@ def _selection_fields(data) -> list[tuple[str, str]]:
     """The selection as hidden inputs, so preview and confirm act on the same numbers."""
     if data.get("all") == "1":
         return [("all", "1")] + [(k, data.get(k, "")) for k in ("q", "tag", "status") if data.get(k)]
-    return [("n", e164) for e164 in dict.fromkeys(data.getlist("n"))][:MAX_SELECTION]
+    return [("n", e164) for e164 in dict.fromkeys(data.getlist("n"))][:MAX_TICKED]
 
 
 # -- CSV out and in ----------------------------------------------------------------------------
@@ -208,9 +218,11 @@ def cards_import(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "contactcards/rollout_import.html", {**context, "problems": parsed.problems},
                       status=400)
     plan = _owner_only_rows(build_plan(team, parsed.targets), membership)
+    skip_refused = request.POST.get("skip_refused") == "1"
     if request.POST.get("action") == "confirm" and plan.ok:
-        if _same_plan(plan, request.POST.get("fingerprint", "")) and plan.can_confirm:
+        if _same_plan(plan, request.POST.get("fingerprint", "")) and plan.confirmable(skip_refused=skip_refused):
             job = jobs.job_create(team=team, user=request.user, plan=plan, source=Job.Source.CSV,
+                                  skip_refused=skip_refused,
                                   description=_("Import of %(file)s (%(rows)d rows)") % {
                                       "file": name or _("a CSV file"), "rows": len(parsed.targets)})
             return redirect("job_detail", slug=team.slug, pk=job.pk)

@@ -63,13 +63,15 @@ class Workers:
         return done
 
     def start(self, queue: str = LIVE_QUEUE, *, webhooks_queue: str = LIVE_WEBHOOKS_QUEUE, interval: float = 0.05,
-              **options) -> subprocess.Popen:
+              own_group: bool = False, **options) -> subprocess.Popen:
         """Start a long-running worker polling ``queue`` (its tasks enqueue webhooks on ``webhooks_queue``).
-        What it prints goes to a file (``process.log``), read back if it dies (``died``)."""
+        What it prints goes to a file (``process.log``), read back if it dies (``died``).
+        ``own_group``: in a process group of its own, so a test can kill it and anything it started at once."""
         log = tempfile.NamedTemporaryFile("w+", prefix=f"db_worker-{queue}-", suffix=".log", delete=False)  # noqa: SIM115
         command = taskqueue.worker_command(queue=queue, interval=interval, extra=["--verbosity", "1"], **options)
         process = subprocess.Popen(command, env={**os.environ, **self.env(queue, webhooks_queue)},
-                                   cwd=taskqueue.BASE_DIR, stdout=log, stderr=subprocess.STDOUT)
+                                   cwd=taskqueue.BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=own_group)
         process.log = log  # type: ignore[attr-defined]
         self.started.append(process)
         return process

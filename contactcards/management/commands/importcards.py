@@ -14,15 +14,18 @@ from contactcards.rollout.plan import build_plan
 
 class Command(BaseCommand):
     help = ("Preview a cards CSV (the columns of the dashboard's export) and, unless --dry-run, queue the changes "
-            "as a job that the task workers (`manage.py db_worker`) send. Nothing is sent while any row is refused.")
+            "as a job that the task workers (`manage.py db_worker`) send. Nothing is sent while any row is refused, "
+            "unless --skip-refused: then the other rows are sent and the refused ones recorded on the job as skipped.")
 
     def add_arguments(self, parser):
         parser.add_argument("slug", help="the team's slug")
         parser.add_argument("file", help="the CSV file")
         parser.add_argument("--dry-run", action="store_true", help="only print the preview")
         parser.add_argument("--user", help="the owner the job is recorded for (default: the team's first owner)")
+        parser.add_argument("--skip-refused", action="store_true",
+                            help="send the rows that can be done and skip the refused ones (listed on the job)")
 
-    def handle(self, slug, file, dry_run=False, user=None, **options):
+    def handle(self, slug, file, dry_run=False, user=None, skip_refused=False, **options):
         team = team_from_slug(slug)
         path = Path(file)
         if not path.is_file():
@@ -41,29 +44,33 @@ class Command(BaseCommand):
         self.stdout.write(f"\n{counts['change']} will change, {counts['create']} will get a new card, "
                           f"{counts['skip']} unchanged, {counts['cannot']} refused, "
                           f"{counts['local']} label/tag changes.")
-        if counts["cannot"]:
-            raise CommandError(f"{counts['cannot']} row(s) refused (see above). Fix them; nothing was sent.")
+        if counts["cannot"] and not skip_refused:
+            raise CommandError(f"{counts['cannot']} row(s) refused (see above). Fix them, or pass --skip-refused "
+                               "to send the others; nothing was sent.")
         if dry_run:
             self.stdout.write("Dry run: nothing was sent.")
             return
-        if not plan.can_confirm:
+        if not plan.confirmable(skip_refused=skip_refused):
             self.stdout.write("Nothing to do.")
             return
         job = jobs.job_create(team=team, user=self._owner(team, user), plan=plan, source=Job.Source.CSV,
+                              skip_refused=skip_refused,
                               description=f"Import of {path.name} ({len(parsed.targets)} rows, command line)")
-        self.stdout.write(self.style.SUCCESS(f"Job {job.pk} queued: {counts['change'] + counts['create']} change(s). "
+        skipped = f", {counts['cannot']} refused row(s) skipped" if counts["cannot"] else ""
+        self.stdout.write(self.style.SUCCESS(f"Job {job.pk} queued: {counts['sending']} change(s){skipped}. "
                                              "Task workers send them (`manage.py db_worker`)."))
 
     @staticmethod
     def _line(row) -> str:
         where = f"row {row.row}: " if row.row else ""
         if row.kind == "cannot":
-            return f"{where}{row.e164} REFUSED: {' '.join(row.reasons)}"
+            return f"{where}{row.e164} REFUSED: {' '.join(str(r) for r in row.reasons)}"
         if row.kind == "skip":
             text = "unchanged"
         else:
             fields = "; ".join(f"{name} {old!r} -> {new!r}" for name, (old, new) in row.changes.items())
-            text = ("create: " if row.kind == "create" else "change: ") + fields
+            kinds = {"create": "create: ", "recreate": "set up again (pending at Linq): "}
+            text = kinds.get(row.kind, "change: ") + fields
         if row.label:
             text += f"; label {row.label[0]!r} -> {row.label[1]!r}"
         if row.tags:

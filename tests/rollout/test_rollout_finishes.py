@@ -1,0 +1,221 @@
+"""Bulk work that finishes (issue 21): every card state a rollout meets, refused rows skipped on purpose,
+a selection that survives going back, and a worker that dies mid-item costing one lease, not minutes.
+
+Both databases; rollouts run on real ``db_worker`` processes against the sandbox. Time moves only with the
+``clock`` fixture; tests that race workers wait for a condition, never for a duration.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.urls import reverse
+
+from conftest import CARD_NUMBER, EMPTY_NUMBER
+from contactcards.models import AuditEntry, Job, JobItem, PhoneNumber
+from contactcards.rollout import jobs
+from contactcards.rollout.plan import Target, build_plan
+from tests.support.helpers import sign_in_as
+from tests.support.rollout_helpers import many_numbers, numbers, start_bulk, wait_for, writes
+
+State = JobItem.State
+
+
+def url(name, *args):
+    return reverse(name, args=["acme", *args])
+
+
+# -- every card state: no card, pending, active ---------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pending_card_in_a_bulk_edit_is_set_up_again_with_the_whole_card(workers, team, alice, sandbox):
+    active, pending, empty = many_numbers(team, sandbox, 3, with_card=lambda i: i != 2)
+    sandbox.set_card(pending.e164, first_name="Old", last_name="Name 1", is_active=False)  # set-up did not complete
+
+    plan = build_plan(team, [Target(e164=n.e164, values={"first_name": "Acme"}) for n in (active, pending, empty)])
+    kinds = {row.e164: row.kind for row in plan.rows}
+    assert kinds == {active.e164: "change", pending.e164: "recreate", empty.e164: "create"}
+    assert plan.counts["recreate"] == 1 and plan.counts["sending"] == 3
+    job = jobs.job_create(team=team, user=alice, plan=plan, source=Job.Source.BULK)
+
+    workers.run_batch()
+
+    items = {item.phone_number: item for item in job.items.all()}
+    assert {item.state for item in items.values()} == {State.SENT}
+    # the pending card got one POST of the whole card (its last name kept), nothing else
+    sent = sandbox.writes_for(pending.e164)
+    assert [w.method for w in sent] == ["POST"], sent
+    assert sandbox.cards[pending.e164] == {**sandbox.cards[pending.e164], "first_name": "Acme",
+                                            "last_name": "Name 1", "is_active": True}
+    assert [w.method for w in sandbox.writes_for(active.e164)] == ["PATCH"]
+    entry = AuditEntry.objects.get(job=job, phone_number=pending.e164)
+    assert entry.action == AuditEntry.Action.CREATE and entry.is_success
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_card_that_became_pending_after_the_preview_is_set_up_again(workers, team, alice, sandbox):
+    (number,) = many_numbers(team, sandbox, 1)
+    job = start_bulk(team, alice, [number.e164], {"last_name": "Helpdesk"})  # previewed active: a PATCH
+    sandbox.set_card(number.e164, is_active=False)
+
+    workers.run_batch()
+
+    item = job.items.get()
+    assert item.state == State.SENT and item.card_active is True
+    assert [w.method for w in sandbox.writes_for(number.e164)] == ["POST"]
+    assert sandbox.cards[number.e164]["last_name"] == "Helpdesk" and sandbox.cards[number.e164]["is_active"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pending_card_that_became_active_after_the_preview_is_edited(workers, team, alice, sandbox):
+    (number,) = many_numbers(team, sandbox, 1)
+    sandbox.set_card(number.e164, is_active=False)
+    job = start_bulk(team, alice, [number.e164], {"last_name": "Helpdesk"})
+    assert job.items.get().action == AuditEntry.Action.CREATE
+    sandbox.set_card(number.e164, is_active=True)  # Linq finished applying it meanwhile
+
+    workers.run_batch()
+
+    assert job.items.get().state == State.SENT
+    assert [w.method for w in sandbox.writes_for(number.e164)] == ["PATCH"]  # only the change, not a set-up
+    assert sandbox.cards[number.e164]["last_name"] == "Helpdesk"
+
+
+@pytest.mark.django_db
+def test_the_preview_says_a_pending_card_is_set_up_again(client, bob, sandbox):
+    sandbox.set_card(CARD_NUMBER, is_active=False)
+    sign_in_as(client, bob)
+    response = client.post(url("bulk_edit"), {"n": [CARD_NUMBER], "set_last_name": "on", "last_name": "Desk",
+                                              "action": "preview"})
+    html = response.content.decode()
+    assert response.status_code == 200 and "Pending at Linq: will be set up again" in html
+    assert "Will change" not in html and "Confirm: send 1 change" in html
+
+
+# -- refused rows skipped on purpose ----------------------------------------------------------------
+
+
+CSV = "number,first_name,image_url\n+15550001001,Acme Co,\n+15559999999,Nobody,\n+15550001002,,ftp://x\n"
+
+
+@pytest.mark.django_db
+def test_refused_rows_can_be_skipped_on_purpose_and_are_listed_on_the_job(client, alice, sandbox):
+    sign_in_as(client, alice)
+    preview = client.post(url("cards_import"), {"action": "preview", "file": SimpleUploadedFile("c.csv", CSV.encode())})
+    html = preview.content.decode()
+    assert preview.context["counts"]["cannot"] == 2 and preview.context["counts"]["doing"] == 1
+    assert "Send the 1 row that can be done, skip the 2 refused" in html and 'id="confirm"' not in html
+    carry = dict(preview.context["carry"])
+    confirm = {"action": "confirm", "fingerprint": preview.context["fingerprint"], **carry}
+
+    response = client.post(url("cards_import"), confirm)  # without the explicit choice: nothing happens
+    assert response.status_code == 200 and not Job.objects.exists()
+    response = client.post(url("cards_import"), {**confirm, "skip_refused": "1"})
+
+    job = Job.objects.get()
+    assert response.status_code == 302 and response["Location"] == url("job_detail", job.pk)
+    items = {item.row: item for item in job.items.all()}
+    assert items[2].state == State.QUEUED and items[2].phone_number == CARD_NUMBER
+    assert items[3].state == State.SKIPPED and "not one of this team's numbers" in items[3].reason
+    assert items[4].state == State.SKIPPED and items[4].reason and items[4].phone_number == EMPTY_NUMBER
+    page = client.get(url("job_detail", job.pk)).content.decode()
+    assert "not one of this team&#x27;s numbers" in page or "not one of this team's numbers" in page
+
+
+@pytest.mark.django_db
+def test_the_command_line_skips_refused_rows_only_when_asked(tmp_path, team, alice, sandbox, capsys):
+    path = tmp_path / "cards.csv"
+    path.write_text(CSV)
+    with pytest.raises(Exception, match="--skip-refused"):
+        call_command("importcards", "acme", str(path))
+    assert not Job.objects.exists()
+    call_command("importcards", "acme", str(path), "--skip-refused")
+    job = Job.objects.get()
+    assert "2 refused row(s) skipped" in capsys.readouterr().out
+    assert sorted(job.items.values_list("state", flat=True)) == [State.QUEUED, State.SKIPPED, State.SKIPPED]
+
+
+# -- the bulk form and the selection ----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_typed_value_counts_as_ticked_when_nothing_is_ticked(client, bob, sandbox):
+    sign_in_as(client, bob)
+    response = client.post(url("bulk_edit"), {"n": [CARD_NUMBER], "last_name": "Helpdesk", "action": "preview"})
+    assert response.status_code == 200 and response.context["counts"]["change"] == 1
+    assert response.context["plan"].rows[0].changes == {"last_name": ["Support", "Helpdesk"]}
+    assert 'data-ticks="id_set_last_name"' in response.content.decode()  # the page ticks it as you type
+    # an explicit choice is respected: ticked first name, typed (unticked) last name
+    response = client.post(url("bulk_edit"), {"n": [CARD_NUMBER], "set_first_name": "on", "first_name": "Acme Co",
+                                              "last_name": "Ignored", "action": "preview"})
+    assert response.context["plan"].rows[0].changes == {"first_name": ["Acme", "Acme Co"]}
+
+
+@pytest.mark.django_db
+def test_change_the_selection_goes_back_with_the_selection(client, bob, sandbox):
+    sign_in_as(client, bob)
+    page = client.get(url("bulk_edit"), {"n": [CARD_NUMBER, EMPTY_NUMBER]})
+    link = page.content.decode().split('id="change-selection"')[0].rsplit('href="', 1)[1].split('"')[0]
+    back = urlsplit(link.replace("&amp;", "&"))
+    assert back.path == reverse("dashboard", args=["acme"])
+    assert parse_qs(back.query) == {"n": [CARD_NUMBER, EMPTY_NUMBER]}
+    page = client.get(url("bulk_edit"), {"all": "1", "q": "+1555000"})
+    assert parse_qs(page.context["back_query"]) == {"all": ["1"], "q": ["+1555000"]}
+
+
+@pytest.mark.django_db
+def test_all_matching_has_no_cap(client, bob, team, sandbox):
+    PhoneNumber.objects.bulk_create([PhoneNumber(team=team, e164=f"+1555400{i:04d}") for i in range(5_100)])
+    sign_in_as(client, bob)
+    page = client.get(url("bulk_edit"), {"all": "1", "q": "+1555400"})
+    assert page.status_code == 200 and len(page.context["e164s"]) == 5_100
+
+
+# -- a worker that dies mid-item -----------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_item_costs_one_lease_and_nothing_is_sent_twice(workers, clock, team, alice, sandbox):
+    count = 40
+    many_numbers(team, sandbox, count)
+    victim = numbers(17)
+    # Linq applies the victim's PATCH but holds its answer: the worker that sent it is mid-call when killed.
+    sandbox.add_fault({"kind": "timeout", "number": victim, "methods": ["PATCH"], "seconds": 60, "times": 1})
+    job = start_bulk(team, alice, [numbers(i) for i in range(count)], {"first_name": "Resumed"})
+    assert jobs.LEASE <= timedelta(seconds=60)  # a dead worker is noticed within a minute
+
+    workers.extra_env["TEST_LINQ_READ_TIMEOUT"] = "90"
+    first, second = workers.start("default", own_group=True), workers.start("default", own_group=True)
+    wait_for(lambda: sandbox.cards[victim]["first_name"] == "Resumed", "Linq to apply the victim's write")
+    holder = JobItem.objects.get(job=job, phone_number=victim)
+    assert holder.state == State.RUNNING
+    pid = int(holder.worker.rsplit(":", 1)[1])
+    victim_worker = next(w for w in (first, second) if w.pid == pid)
+    os.killpg(victim_worker.pid, signal.SIGKILL)  # the worker and anything it started
+    victim_worker.wait()
+    # the other worker finishes every other item meanwhile
+    survivor = second if victim_worker is first else first
+    wait_for(lambda: job.items.exclude(phone_number=victim).filter(state__in=JobItem.OPEN_STATES).count() == 0,
+             "the other items")
+    assert JobItem.objects.get(pk=holder.pk).state == State.RUNNING
+    assert survivor.poll() is None  # (a worker's clock is set when it starts: it is stopped before time moves)
+    workers.stop_all()
+
+    del workers.extra_env["TEST_LINQ_READ_TIMEOUT"]
+    clock.advance(seconds=60)  # one minute after the kill
+    workers.run_batch()  # the watchdog, due when the lease ran out, gives the item back; it is re-read, not re-sent
+
+    assert jobs.job_progress(job).finished
+    resumed = JobItem.objects.get(pk=holder.pk)
+    assert resumed.state == State.SENT and resumed.attempts == 2, resumed.reason
+    assert all(writes(sandbox, numbers(i)) == 1 for i in range(count)), \
+        [writes(sandbox, numbers(i)) for i in range(count)]
+    assert all(sandbox.cards[numbers(i)]["first_name"] == "Resumed" for i in range(count))
+    assert Job.objects.get(pk=job.pk).finished_at is not None
