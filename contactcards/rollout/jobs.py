@@ -95,9 +95,10 @@ def job_create(*, team: Team, user, plan: Plan, source: str, description: str = 
         _apply_local_changes(team, plan.rows)
         items = [_item(job, row) for row in plan.rows]
         JobItem.objects.bulk_create(items, batch_size=500)
-        if not any(row.sends for row in plan.rows):
+        if any(row.sends for row in plan.rows):
+            _enqueue_job(job)  # two task rows, committed with the job: nothing else holds the request
+        else:
             Job.objects.filter(pk=job.pk).update(finished_at=timezone.now())
-        transaction.on_commit(lambda: _enqueue_job(job))
     return job
 
 
@@ -131,13 +132,33 @@ def _apply_local_changes(team: Team, rows: list[PlanRow]) -> None:
 
 
 def _enqueue_job(job: Job) -> None:
+    """Start the job from the queue: one task enqueues its items in chunks (``start_job``), and the watchdog
+    comes one lease later. Called inside the transaction that records the job, so both task rows commit
+    with it (a transactional outbox: no job without its tasks, no task without its job)."""
     from contactcards.common import taskqueue
     from contactcards.rollout import tasks
 
-    for item_id in job.items.filter(state=State.QUEUED).values_list("pk", flat=True):
-        taskqueue.enqueue(tasks.run_job_item, item_id)
-    if job.items.filter(state=State.QUEUED).exists():
-        taskqueue.enqueue(tasks.check_job, job.pk, run_after=timezone.now() + LEASE)  # the watchdog
+    taskqueue.enqueue(tasks.start_job, job.pk)
+    taskqueue.enqueue(tasks.check_job, job.pk, run_after=timezone.now() + LEASE)  # the watchdog
+
+
+ENQUEUE_CHUNK = 500
+
+
+def start_job(job_id: int) -> str:
+    """Enqueue one task per queued item, a chunk per transaction, then mark the job as enqueued. Run again
+    (by the watchdog, when a worker died before the end) it enqueues the items again: a second task for an
+    item does nothing (its claim is a conditional UPDATE)."""
+    from contactcards.common import taskqueue
+    from contactcards.rollout import tasks
+
+    ids = list(JobItem.objects.filter(job_id=job_id, state=State.QUEUED, attempts=0).values_list("pk", flat=True))
+    for start in range(0, len(ids), ENQUEUE_CHUNK):
+        with transaction.atomic():
+            for item_id in ids[start:start + ENQUEUE_CHUNK]:
+                taskqueue.enqueue(tasks.run_job_item, item_id)
+    Job.objects.filter(pk=job_id, enqueued_at__isnull=True).update(enqueued_at=timezone.now())
+    return f"{len(ids)} items"
 
 
 def job_cancel(*, job: Job, username: str) -> int:
@@ -342,6 +363,8 @@ def check_job(job_id: int) -> str:
     from contactcards.rollout import tasks
 
     now = timezone.now()
+    if Job.objects.filter(pk=job_id, enqueued_at__isnull=True, created_at__lte=now - LEASE).exists():
+        start_job(job_id)  # its items were never all enqueued (the worker running start_job died)
     stale = list(JobItem.objects.filter(job_id=job_id, state=State.RUNNING, claimed_at__lte=now - LEASE)
                  .values_list("pk", "attempts"))
     for pk, attempts in stale:

@@ -32,6 +32,7 @@ class Job(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.CharField(max_length=150, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)  # every item's task enqueued (jobs.start_job)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -11,5 +11,10 @@ def run_job_item(item_id: int) -> str:
 
 
 @task()
+def start_job(job_id: int) -> str:
+    return jobs.start_job(job_id)
+
+
+@task()
 def check_job(job_id: int) -> str:
     return jobs.check_job(job_id)
