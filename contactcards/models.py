@@ -8,7 +8,7 @@ imported here, and code and migrations import them from here. Where each is defi
     cards/models.py     FormToken
     sync/models.py      CardMirror, TeamSync, WebhookEndpoint, WebhookEvent, OutsideChangeAlert
     rollout/models.py   Job, JobItem
-    photos/models.py    Photo
+    photos/models.py    Photo, SentPhoto
     common/models.py    UserPreference
 """
 
@@ -28,7 +28,7 @@ from contactcards.history.models import (
     unknown_window,
     unsettled_q,
 )
-from contactcards.photos.models import Photo
+from contactcards.photos.models import Photo, SentPhoto
 from contactcards.rollout.models import Job, JobItem
 from contactcards.sync.models import CardMirror, OutsideChangeAlert, TeamSync, WebhookEndpoint, WebhookEvent
 from contactcards.teams.models import (
@@ -46,7 +46,7 @@ from contactcards.teams.models import (
 __all__ = [
     "E164_RE", "FINAL_OUTCOMES", "OUTCOME_FIELDS", "TAG_RE", "UNKNOWN_OUTCOME_KINDS", "AuditEntry",
     "AuditImmutableError", "AuditQuerySet", "BoardVersion", "CardMirror", "FormToken", "Job", "JobItem",
-    "Membership", "OutsideChangeAlert", "PhoneNumber", "Photo", "Role", "Tag", "Team", "TeamSync", "UserPreference",
-    "WebhookEndpoint", "WebhookEvent", "attempt_stale_before", "point_numbers_at_newest_entries", "unanswered_q",
-    "unknown_window", "unsettled_q", "validate_e164", "validate_tag",
+    "Membership", "OutsideChangeAlert", "PhoneNumber", "Photo", "Role", "SentPhoto", "Tag", "Team", "TeamSync",
+    "UserPreference", "WebhookEndpoint", "WebhookEvent", "attempt_stale_before", "point_numbers_at_newest_entries",
+    "unanswered_q", "unknown_window", "unsettled_q", "validate_e164", "validate_tag",
 ]

@@ -3,6 +3,10 @@
 Pure functions over card fields (``first_name``, ``last_name``, ``image_url`` as strings); no
 database, no HTTP. ``cards.py`` calls them in order: ``changed_fields`` (form vs. loaded),
 ``compare`` (loaded vs. Linq's card now vs. typed), ``took_effect`` (after an unanswered write).
+
+``sent`` (optional): the photo link sent to the number last and what Linq made of it. Linq re-hosts
+images, so that link is never what the card shows; while the card shows what Linq made of it, the
+link is no change (``photos.sent.photo_unchanged``, applied to every field comparison by ``same``).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from dataclasses import dataclass
 
 from contactcards.linq import Card
 from contactcards.linq.client import CARD_FIELDS
+from contactcards.photos.sent import SentLink, photo_unchanged
 
 Changes = dict[str, list[str]]  # {field: [old, new]}, as the audit row stores it
 
@@ -20,10 +25,18 @@ def normalise(values: dict[str, str | None]) -> dict[str, str]:
     return {name: (values.get(name) or "").strip() for name in CARD_FIELDS}
 
 
-def changed_fields(loaded: dict[str, str | None], submitted: dict[str, str | None]) -> Changes:
+def same(name: str, shown: str, wanted: str, sent: SentLink | None) -> bool:
+    """Whether a card showing ``shown`` in field ``name`` already has ``wanted`` (the photo link sent
+    last counts as what Linq made of it)."""
+    return shown == wanted or (name == "image_url" and photo_unchanged(sent, shown=shown, link=wanted))
+
+
+def changed_fields(loaded: dict[str, str | None], submitted: dict[str, str | None], *,
+                   sent: SentLink | None = None) -> Changes:
     """``{field: [old, new]}`` for each card field whose submitted value differs from the loaded one."""
     before, after = normalise(loaded), normalise(submitted)
-    return {name: [before[name], after[name]] for name in CARD_FIELDS if before[name] != after[name]}
+    return {name: [before[name], after[name]] for name in CARD_FIELDS
+            if not same(name, before[name], after[name], sent)}
 
 
 @dataclass(frozen=True)
@@ -50,19 +63,21 @@ class Comparison:
     keep_mine: dict[str, str]  # Linq's card with the person's changed fields on top ("Save my version")
 
 
-def compare(*, loaded: dict[str, str | None], submitted: dict[str, str | None], remote: Card) -> Comparison:
+def compare(*, loaded: dict[str, str | None], submitted: dict[str, str | None], remote: Card,
+            sent: SentLink | None = None) -> Comparison:
     before, typed, now = normalise(loaded), normalise(submitted), normalise(remote.fields())
-    changes = changed_fields(before, typed)
+    changes = changed_fields(before, typed, sent=sent)
     changed_remotely = [name for name in CARD_FIELDS if now[name] != before[name]]
     conflicts = tuple(
         FieldConflict(name=name, loaded=before[name], remote=now[name], typed=typed[name])
-        for name in changes if name in changed_remotely and now[name] != typed[name]
+        for name in changes if name in changed_remotely and not same(name, now[name], typed[name], sent)
     )
     # Fields the person did not touch keep Linq's value, so keeping theirs never reverts others.
     keep_mine = {name: typed[name] if name in changes else now[name] for name in CARD_FIELDS}
     return Comparison(
         conflicts=conflicts,
-        to_send={name: [now[name], new] for name, (_old, new) in changes.items() if now[name] != new},
+        to_send={name: [now[name], new] for name, (_old, new) in changes.items()
+                 if not same(name, now[name], new, sent)},
         others_changed=tuple(name for name in changed_remotely if name not in changes),
         keep_mine=keep_mine,
     )

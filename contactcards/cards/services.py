@@ -40,7 +40,7 @@ from contactcards.common.clients import linq_client_for
 from contactcards.history.audit import Attempt, record_not_sent, write_ahead
 from contactcards.linq import LinqClient
 from contactcards.models import AuditEntry, Job, PhoneNumber
-from contactcards.photos.services import ImageCheck, check_new_image, photo_used
+from contactcards.photos.services import ImageCheck, check_new_image, photo_sent, photo_used, sent_link
 from contactcards.sync.reads import card_fetch
 from contactcards.sync.recheck import schedule_recheck
 
@@ -64,7 +64,8 @@ def card_update(
     Linq since the form was loaded, else PATCH only the person's changed fields that Linq does
     not already have.
     """
-    changes = changed_fields(loaded, submitted)
+    # The photo link sent last is no change while Linq shows what it made of it (``photos.sent``).
+    changes = changed_fields(loaded, submitted, sent=sent_link(number))
     if not changes:
         return Unchanged()
     typed = MappingProxyType(normalise(submitted))
@@ -88,7 +89,8 @@ def card_update(
             return SwitchToCreate(typed=typed)
         if not current.card.is_active:  # PATCH needs an active card: set it up again (POST), nothing sent
             return SwitchToCreate(typed=typed, pending=True)
-        seen = compare(loaded=loaded, submitted=submitted, remote=current.card)
+        # (asked again: the re-read may have just learned what Linq made of the link sent last)
+        seen = compare(loaded=loaded, submitted=submitted, remote=current.card, sent=sent_link(number))
         if seen.conflicts:
             return Conflict(card=current.card, conflicts=seen.conflicts, keep_mine=MappingProxyType(seen.keep_mine))
         if not seen.to_send:  # someone else already made exactly this change
@@ -172,9 +174,14 @@ def _write_ahead(attempt: Attempt, token: str) -> AuditEntry | Duplicate:
 
 def _remember_photo(outcome: SaveOutcome, *, number: PhoneNumber, user: AbstractBaseUser,
                     image: ImageCheck | None) -> SaveOutcome:
-    """A photo link a card now uses joins the team's library, to be picked again for another number."""
+    """A photo link a card now uses joins the team's library, to be picked again for another number, and
+    is remembered as the link sent last with the image Linq's card shows for it (the answer's card, or
+    the re-read that showed an unanswered write applied). A write whose outcome is unknown is not: the
+    read that settles it as applied remembers it (``sync.settle`` -> ``photos.services.photo_read``)."""
     if image is not None and isinstance(outcome, Saved) and "image_url" in outcome.changed:
         photo_used(team=number.team, url=image.url, user=user, check=image)
+        shown = outcome.card.image_url if outcome.card is not None else None
+        photo_sent(number=number, entry=outcome.entry, url=image.url, linq_url=shown or "")
     return outcome
 
 

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from contactcards.cards import outcomes as o
+from contactcards.cards.diff import changed_fields
 from contactcards.cards.forms import CardForm
 from contactcards.cards.services import card_update
 from contactcards.common.access import get_team_for_user, require_write
@@ -19,6 +20,7 @@ from contactcards.history.selectors import audit_entry_get
 from contactcards.history.versions import restorable, version_after
 from contactcards.linq.client import CARD_FIELDS
 from contactcards.models import AuditEntry
+from contactcards.photos.services import sent_link
 from contactcards.sync.reads import card_fetch
 
 
@@ -61,7 +63,9 @@ def _page(request, team, membership, entry: AuditEntry, version, *, outcome=None
     form = None
     if current is not None:
         target = _restoring(version, current)
-        differences = [(name, current[name], target[name]) for name in CARD_FIELDS if current[name] != target[name]]
+        # the same diff as the save: the photo link sent last is no change while Linq shows what it made of it
+        changed = changed_fields(current, target, sent=sent_link(entry.number))
+        differences = [(name, current[name], target[name]) for name in CARD_FIELDS if name in changed]
         form = CardForm(initial=target, loaded=current)
     context = {"team": team, "membership": membership, "entry": entry, "number": entry.number,
                "differences": differences, "form": form, "outcome": outcome,

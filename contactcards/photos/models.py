@@ -48,3 +48,27 @@ class Photo(models.Model):
     @property
     def label(self) -> str:
         return self.name or self.url.rsplit("/", 1)[-1][:40]
+
+
+class SentPhoto(models.Model):
+    """The photo link we sent a number last, and what Linq made of it.
+
+    Linq re-hosts every image on its CDN, so the card never shows the link we sent. ``url`` is the
+    link sent (a team's own link, a library photo); ``linq_url`` the image_url Linq's card showed
+    after that write (from the write's answer, or the first read after it; "" while not known);
+    ``replaced`` the image_url the card had before it. While Linq still shows ``linq_url``, sending
+    ``url`` again changes nothing (``photos.sent.photo_unchanged``, the one rule).
+    """
+
+    number = models.OneToOneField("contactcards.PhoneNumber", models.CASCADE, primary_key=True,
+                                  related_name="sent_photo")
+    url = models.CharField(max_length=2000)
+    linq_url = models.CharField(max_length=2000, blank=True)
+    replaced = models.CharField(max_length=2000, blank=True)
+    entry = models.ForeignKey("contactcards.AuditEntry", models.SET_NULL, null=True, blank=True, related_name="+",
+                              db_constraint=False)
+    sent_at = models.DateTimeField(help_text=_("When the write that sent it was stored (newest wins)."))
+    recorded_at = models.DateTimeField(help_text=_("When we learned that the write took effect."))
+
+    def __str__(self) -> str:
+        return f"{self.url} -> {self.linq_url or '?'}"

@@ -12,13 +12,18 @@
 * :func:`card_photo` turns the card form's photo controls (an upload with its crop box, or a
   library pick) into the image URL the save sends.
 * :func:`photo_used` records a photo in the team's library after a card saved it.
+* :func:`sent_link` / :func:`photo_sent` / :func:`photo_read`: the photo link sent to a number last
+  and what Linq made of it (``SentPhoto``), so the same link is not sent again while Linq still shows
+  that (the rule: ``sent.photo_unchanged``, applied by ``cards.diff``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -34,7 +39,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from contactcards.lib.words import translated
-from contactcards.models import Job, Team
+from contactcards.linq import Card
+from contactcards.models import AuditEntry, Job, PhoneNumber, SentPhoto, Team
 from contactcards.photos.fetch import FetchPolicy, FetchRefused, fetch_image, parse_networks
 from contactcards.photos.images import (
     MAX_BYTES,
@@ -47,6 +53,7 @@ from contactcards.photos.images import (
     prepare_upload,
 )
 from contactcards.photos.models import Photo
+from contactcards.photos.sent import SentLink
 
 logger = logging.getLogger(__name__)
 
@@ -257,3 +264,58 @@ def library_photo(*, team: Team, photo_id: Any) -> Photo | None:
     if not 0 < pk < 2**63:
         return None
     return Photo.objects.filter(team=team, pk=pk).first()
+
+
+# -- the link sent last ---------------------------------------------------------------------
+
+
+def sent_link(number: PhoneNumber) -> SentLink | None:
+    """The photo link sent to ``number`` last and what Linq made of it (None: none remembered).
+
+    Uses the row loaded with the number when a caller asked for it (``select_related("sent_photo")``,
+    as a preview of many numbers does), else one query - never a value cached by an earlier call.
+    """
+    descriptor = PhoneNumber.sent_photo
+    if descriptor.is_cached(number):
+        row = descriptor.related.get_cached_value(number)
+    else:
+        row = SentPhoto.objects.filter(number_id=number.pk).first()
+    return SentLink(url=row.url, linq_url=row.linq_url) if row is not None else None
+
+
+def photo_sent(*, number: PhoneNumber, entry: AuditEntry, url: str, linq_url: str) -> None:
+    """Remember that ``entry``'s write, which took effect, put the link ``url`` on the number's card, and
+    that Linq's card showed ``linq_url`` after it ("" when we do not know yet: the first read after it
+    says, :func:`photo_read`). The newest write wins whatever order this is called in: a write stored
+    before the one remembered does not replace it."""
+    url = (url or "").strip()
+    if not url or len(url) > 2000:
+        return
+    pair = (entry.changes or {}).get("image_url")
+    values = {"url": url, "linq_url": (linq_url or "").strip()[:2000],
+              "replaced": (pair[0] if isinstance(pair, list) and pair else "")[:2000], "entry": entry,
+              "sent_at": entry.created_at, "recorded_at": timezone.now()}
+    older = SentPhoto.objects.filter(number_id=number.pk, sent_at__lte=entry.created_at)
+    if older.update(**values):
+        return
+    SentPhoto.objects.bulk_create([SentPhoto(number_id=number.pk, **values)], ignore_conflicts=True)
+    older.update(**values)  # a concurrent first row won the insert: replace it unless it is newer
+
+
+def photo_read(*, number: PhoneNumber, card: Card | None, read_at: datetime,
+               applied: Iterable[AuditEntry] = ()) -> None:
+    """What one read of the card (sent at ``read_at``) tells about the photo link sent last.
+
+    ``applied``: our writes whose outcome was unknown and that this read showed took effect
+    (``sync.settle``): one that sent a link is remembered now, with the image Linq shows for it. A
+    write whose answer did not carry the image Linq made of its link learns it from the first read
+    sent after that answer was recorded, unless that read still shows the image the write replaced.
+    """
+    shown = ((card.image_url or "") if card is not None else "").strip()
+    for entry in applied:
+        pair = (entry.changes or {}).get("image_url")
+        if isinstance(pair, list) and len(pair) == 2 and pair[1]:
+            photo_sent(number=number, entry=entry, url=pair[1], linq_url=shown)
+    if shown:
+        SentPhoto.objects.filter(number_id=number.pk, linq_url="", recorded_at__lte=read_at).exclude(
+            replaced=shown).update(linq_url=shown[:2000])

@@ -25,6 +25,7 @@ from contactcards.common.clients import linq_client_for
 from contactcards.linq import Card, LinqError
 from contactcards.linq.client import CARD_FIELDS
 from contactcards.models import AuditEntry, PhoneNumber, Team
+from contactcards.photos.services import sent_link
 
 # change: PATCH an active card; create: POST a first card; recreate: the card is pending at Linq (its set-up
 # did not complete, PATCH is refused): POST the whole card again, as the card page's "Set up again" does.
@@ -146,7 +147,8 @@ def build_plan(team: Team, targets: list[Target], *, cards: dict[str, Card] | No
             cards = {card.phone_number: card for card in linq_client_for(team).list_cards()}
         except LinqError as error:
             return Plan(rows=[], error=error)
-    numbers = {n.e164: n for n in PhoneNumber.objects.filter(team=team).prefetch_related("tags")}
+    numbers = {n.e164: n for n in PhoneNumber.objects.filter(team=team).select_related("sent_photo")
+               .prefetch_related("tags")}
     waits = _budget_waits(team, [numbers[t.e164] for t in targets if t.e164 in numbers])
     seen: dict[str, int | None] = {}
     rows = []
@@ -187,7 +189,7 @@ def _plan_row(target: Target, number: PhoneNumber, card: Card | None, waits: dat
         return PlanRow(kind="create", desired=desired, changes=changes, waits_until=waits, **common)
     loaded = card.fields()
     desired = {**loaded, **values}
-    changes = changed_fields(loaded, desired)
+    changes = changed_fields(loaded, desired, sent=sent_link(number))  # the photo link sent last: photos.sent
     if not changes:
         return PlanRow(kind="skip", loaded=loaded, desired=desired, **common)
     # A pending card cannot be PATCHed: the whole card is POSTed again, checked as a set-up is.

@@ -16,6 +16,7 @@ from contactcards.cards.diff import took_effect
 from contactcards.history import audit
 from contactcards.linq import Card
 from contactcards.models import AuditEntry, PhoneNumber, unknown_window
+from contactcards.photos.services import photo_read
 
 
 def settle_attempts(number: PhoneNumber, card: Card | None, *, read_at: datetime) -> list[AuditEntry]:
@@ -30,6 +31,10 @@ def settle_attempts(number: PhoneNumber, card: Card | None, *, read_at: datetime
     A pending attempt (its process never recorded an answer) becomes "outcome unknown" with
     ``applied``; an answered attempt whose answer did not say gets ``applied``. Each is written
     once; a concurrent settler that got there first wins and this one skips the row.
+
+    The photo link sent last (``photos.services.photo_read``) learns what the read shows: a write settled
+    as applied that sent a link is remembered as sent only now, and a link whose write's answer did not
+    say what Linq made of it learns that here.
     """
     done = []
     now = timezone.now()
@@ -44,4 +49,5 @@ def settle_attempts(number: PhoneNumber, card: Card | None, *, read_at: datetime
             continue  # not shown yet, and Linq may still apply it: unknown, as it was
         if audit.settle(entry, applied=applied, at=now):
             done.append(entry)
+    photo_read(number=number, card=card, read_at=read_at, applied=[entry for entry in done if entry.applied])
     return done
