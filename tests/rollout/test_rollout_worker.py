@@ -114,7 +114,7 @@ def test_a_worker_killed_mid_job_resumes_without_a_double_write(workers, clock, 
     assert all(sandbox.cards[numbers(i)]["first_name"] == "Resumed" for i in range(6))
     resumed = JobItem.objects.get(pk=stuck.pk)
     assert resumed.state == State.SENT and resumed.attempts == 2
-    assert "earlier attempt" in resumed.reason
+    assert resumed.why == JobItem.Why.ALREADY_APPLIED and resumed.reason == ""  # a fact, worded by the page
     assert set(job.items.values_list("state", flat=True)) == {State.SENT}
 
 
@@ -187,9 +187,12 @@ def test_500_2022_is_retried_a_bounded_number_of_times_then_fails(workers, clock
     items = {item.phone_number: item for item in job.items.all()}
     assert items[flaky.e164].state == State.SENT and writes(sandbox, flaky.e164) == 2
     assert items[broken.e164].state == State.FAILED and writes(sandbox, broken.e164) == jobs.MAX_SERVER_ERRORS
-    assert "giving up" in items[broken.e164].reason and items[broken.e164].linq_code == 2022
+    broke = items[broken.e164]
+    assert broke.why == JobItem.Why.LINQ_ERROR and broke.linq_code == 2022
+    assert broke.detail["status"] == 500 and broke.detail["code"] == 2022
+    assert (broke.detail["attempt"], broke.detail["attempts"], broke.detail["gave_up"]) == (3, 3, True)
     assert items[refused.e164].state == State.FAILED and writes(sandbox, refused.e164) == 1
-    assert "1002" in items[refused.e164].reason
+    assert items[refused.e164].why == JobItem.Why.LINQ_ERROR and items[refused.e164].detail["code"] == 1002
     assert jobs.job_progress(job).finished
 
 
