@@ -373,6 +373,7 @@ def check_job(job_id: int) -> str:
 # Each item is in exactly one of these, in this order (the counters and the bar's segments): "sent" is split
 # into active at Linq, pending at Linq, and sent without a known card status (an outcome taken from the history).
 BOXES = ("queued", "waiting", "running", "active", "pending", "sent", "failed", "skipped", "cancelled")
+BAR = ("active", "pending", "sent", "skipped", "failed", "cancelled", "running", "waiting", "queued")  # done first
 # A poll's cursor is "changes from OVERLAP before this poll began": an UPDATE stamped just before a poll
 # may commit just after it read, so polls overlap by this much and the client merges rows by id.
 OVERLAP = timedelta(seconds=2)
@@ -406,9 +407,9 @@ class Progress:
     @property
     def segments(self) -> list[dict]:
         """The bar: one segment per non-empty box, as offsets and widths in percent of all items."""
-        segments, start = [], 0.0
-        for box, count in self.boxes.items():
-            if count:
+        segments, start, boxes = [], 0.0, self.boxes
+        for box in BAR:
+            if count := boxes[box]:
                 width = 100 * count / self.total
                 segments.append({"box": box, "count": count, "x": round(start, 3), "width": round(width, 3)})
                 start += width
