@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 
 import pytest
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from contactcards.cards.budget import write_budget
@@ -204,3 +205,55 @@ def test_cancel_stops_items_not_yet_sent(workers, team, alice, sandbox):
     assert stopped == 5 and all(writes(sandbox, numbers(i)) == 0 for i in range(5))
     progress = jobs.job_progress(Job.objects.get(pk=job.pk))
     assert progress.counts[State.CANCELLED] == 5 and progress.finished and progress.cancelled
+
+
+def test_a_poll_with_the_cursor_returns_only_the_items_changed_since(client, workers, clock, team, alice, sandbox,
+                                                                      django_assert_max_num_queries):
+    from django.urls import reverse
+
+    from tests.support.helpers import sign_in_as
+
+    many_numbers(team, sandbox, 5)
+    job = start_bulk(team, alice, [numbers(i) for i in range(5)], {"first_name": "Polled"})
+    progress_url = reverse("job_progress", args=[team.slug, job.pk])
+    sign_in_as(client, alice)
+    clock.advance(seconds=60)
+    first = client.get(progress_url).json()
+    assert len(first["items"]) == 5 and first["boxes"]["queued"] == 5  # no cursor yet: every item
+
+    clock.advance(seconds=60)
+    assert client.get(progress_url, {"since": first["cursor"]}).json()["items"] == []  # nothing changed
+    changed = job.items.order_by("pk")[2]
+    JobItem.objects.filter(pk=changed.pk).update(state=State.CANCELLED, why=JobItem.Why.CANCELLED,
+                                                 detail={"by": "alice"})
+    with django_assert_max_num_queries(8):  # session, user, team and role, job, counts, changed items
+        data = client.get(progress_url, {"since": first["cursor"]}).json()
+    assert [item["id"] for item in data["items"]] == [changed.pk]
+    assert "Cancelled by alice." in data["items"][0]["html"] and f'data-item="{changed.pk}"' in data["items"][0]["html"]
+    assert data["boxes"]["cancelled"] == 1 and data["boxes"]["queued"] == 4
+
+    # A change stamped just before a poll began but committed after it read is still in the next poll.
+    late = job.items.order_by("pk")[3]
+    JobItem.objects.filter(pk=late.pk).update(state=State.SKIPPED, updated_at=timezone.now() - jobs.OVERLAP / 2)
+    assert late.pk in [item["id"] for item in client.get(progress_url, {"since": data["cursor"]}).json()["items"]]
+
+
+def test_the_failed_items_are_retried_through_a_real_worker(workers, team, alice, sandbox):
+    good, refused = many_numbers(team, sandbox, 2)
+    sandbox.add_fault({"kind": "error", "number": refused.e164, "methods": ["PATCH"], "status": 400, "code": 1002,
+                       "times": 1})
+    job = start_bulk(team, alice, [good.e164, refused.e164], {"last_name": "Second go"})
+    workers.run_batch()
+    assert jobs.job_progress(job).finished and jobs.job_progress(job).counts[State.FAILED] == 1
+
+    retry = jobs.job_retry(job=job, user=alice)
+    workers.run_batch()
+
+    assert retry.retry_of_id == job.pk and [i.phone_number for i in retry.items.all()] == [refused.e164]
+    item = retry.items.get()
+    assert item.state == State.SENT and item.why == "" and item.entry is not None
+    assert sandbox.cards[refused.e164]["last_name"] == "Second go"
+    assert writes(sandbox, refused.e164) == 2 and writes(sandbox, good.e164) == 1  # the good one is not resent
+    assert AuditEntry.objects.get(job=retry).phone_number == refused.e164  # audited, attributed to the retry
+    assert jobs.job_progress(Job.objects.get(pk=retry.pk)).finished
+    assert jobs.job_retry(job=job, user=alice) == retry  # one retry per job
