@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC
 
 from django import forms
 from django.contrib import messages
@@ -252,11 +253,11 @@ def _since(value: str):
     """The poll cursor the client sent back (an ISO time we gave it); anything else means "everything"."""
     try:
         since = parse_datetime(value or "")
-    except ValueError:
+        if since is None or timezone.is_naive(since):
+            return None
+        return since.astimezone(UTC)  # a year-1 or year-9999 time with an offset cannot be in UTC
+    except (ValueError, OverflowError):
         return None
-    if since is not None and timezone.is_naive(since):
-        return None
-    return since
 
 
 def job_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:

@@ -401,6 +401,7 @@ def test_a_poll_with_a_bad_cursor_answers_with_every_item(client, alice, team, s
 
     job = start_bulk(team, alice, [CARD_NUMBER], {"last_name": "Later"})
     sign_in_as(client, alice)
-    for since in ("yesterday", "2026-13-45T99:00:00", "2026-01-01T00:00:00", "\x00"):
+    for since in ("yesterday", "2026-13-45T99:00:00", "2026-01-01T00:00:00", "\x00", "0001-01-01T00:00:00+14:00",
+                  "9999-12-31T23:59:59-14:00"):
         response = client.get(url("job_progress", job.pk), {"since": since})
         assert response.status_code == 200 and len(response.json()["items"]) == 1
