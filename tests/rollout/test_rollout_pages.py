@@ -405,3 +405,23 @@ def test_a_poll_with_a_bad_cursor_answers_with_every_item(client, alice, team, s
                   "9999-12-31T23:59:59-14:00"):
         response = client.get(url("job_progress", job.pk), {"since": since})
         assert response.status_code == 200 and len(response.json()["items"]) == 1
+
+
+def test_a_poll_of_a_5000_item_job_reads_only_what_changed(client, alice, team, sandbox,
+                                                          django_assert_max_num_queries):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    job = Job.objects.create(team=team, created_by=alice, username="alice", source=Job.Source.CSV)
+    long_ago = timezone.now() - timedelta(hours=1)
+    JobItem.objects.bulk_create([JobItem(job=job, phone_number=f"+1555300{i:04d}", row=i + 2, action="update",
+                                         updated_at=long_ago) for i in range(5000)], batch_size=1000)
+    changed = job.items.order_by("pk")[4321]
+    job.items.filter(pk=changed.pk).update(state=JobItem.State.FAILED, why=JobItem.Why.BUSY)  # stamped now
+    sign_in_as(client, alice)
+    since = (timezone.now() - timedelta(minutes=10)).isoformat()
+    with django_assert_max_num_queries(6):  # session, user, team and role, job, counts, changed items
+        data = client.get(url("job_progress", job.pk), {"since": since}).json()
+    assert [item["id"] for item in data["items"]] == [changed.pk]
+    assert data["boxes"]["queued"] == 4999 and data["boxes"]["failed"] == 1 and data["total"] == 5000

@@ -226,7 +226,7 @@ def test_a_poll_with_the_cursor_returns_only_the_items_changed_since(client, wor
     changed = job.items.order_by("pk")[2]
     JobItem.objects.filter(pk=changed.pk).update(state=State.CANCELLED, why=JobItem.Why.CANCELLED,
                                                  detail={"by": "alice"})
-    with django_assert_max_num_queries(8):  # session, user, team and role, job, counts, changed items
+    with django_assert_max_num_queries(6):  # session, user, team and role, job, counts, changed items
         data = client.get(progress_url, {"since": first["cursor"]}).json()
     assert [item["id"] for item in data["items"]] == [changed.pk]
     assert "Cancelled by alice." in data["items"][0]["html"] and f'data-item="{changed.pk}"' in data["items"][0]["html"]
