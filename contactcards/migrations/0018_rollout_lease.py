@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contactcards', '0015_webhook_refusal_codes'),
+        ('contactcards', '0017_jobitem_facts'),
     ]
 
     operations = [

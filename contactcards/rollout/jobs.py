@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -63,6 +63,7 @@ from contactcards.teams.services import number_label_tags
 logger = logging.getLogger(__name__)
 
 State = JobItem.State
+Why = JobItem.Why
 # A write-ahead attempt whose answer never came (the worker died during the call).
 UNSETTLED = (AuditEntry.Outcome.PENDING, AuditEntry.Outcome.UNKNOWN)
 # An item's save gets the same time for Linq as one web request's save (LINQ_REQUEST_BUDGET: the lock wait,
@@ -106,17 +107,16 @@ def _item(job: Job, row: PlanRow) -> JobItem:
     """One row of the plan as an item: to send (queued), unchanged or refused (skipped at once)."""
     sends = row.sends
     if sends:
-        reason = ""
-    elif row.kind == "cannot":
-        reason = " ".join(str(r) for r in row.reasons)
+        why, detail = "", {}
+    elif row.kind == "cannot":  # skipped on purpose: the reasons the preview gave (already in words)
+        why, detail = Why.REFUSED, {"reasons": [str(reason) for reason in row.reasons]}
     else:
-        reason = _("Unchanged: the card already has these values.")
+        why, detail = Why.UNCHANGED, {}
     return JobItem(
         job=job, number=row.number, phone_number=row.e164[:16], row=row.row,
         action=AuditEntry.Action.UPDATE if row.kind in ("change", "skip", "cannot") else AuditEntry.Action.CREATE,
         loaded=row.loaded, desired=row.desired, changes=row.changes,
-        state=State.QUEUED if sends else State.SKIPPED,
-        reason=reason,
+        state=State.QUEUED if sends else State.SKIPPED, why=why, detail=detail,
         finished_at=None if sends else timezone.now(),
     )
 
@@ -166,10 +166,39 @@ def job_cancel(*, job: Job, username: str) -> int:
     now = timezone.now()
     with transaction.atomic():
         stopped = job.items.filter(state__in=(State.QUEUED, State.WAITING)).update(
-            state=State.CANCELLED, reason=f"Cancelled by {username}.", finished_at=now, not_before=None)
+            state=State.CANCELLED, why=Why.CANCELLED, detail={"by": username}, reason="", finished_at=now,
+            not_before=None)
         Job.objects.filter(pk=job.pk, cancelled_at__isnull=True).update(cancelled_at=now, cancelled_by=username)
     _finish_if_done(job.pk)
     return stopped
+
+
+def job_retry(*, job: Job, user) -> Job:
+    """A new job of just the failed items of a finished job, sent the same way (``run_job_item``: the
+    number's lock, the write budget, the conflict check against what the preview saw, the audit).
+
+    One retry per job: asking again (a double click) returns the retry already made.
+    """
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        existing = job.retries.order_by("pk").first()
+        if existing is not None:
+            return existing
+        if job.items.filter(state__in=JobItem.OPEN_STATES).exists():
+            raise ValueError(_("The job is still running: retry its failed items once it has finished."))
+        failed = list(job.items.filter(state=State.FAILED).order_by("pk"))
+        if not failed:
+            raise ValueError(_("This job has no failed items to retry."))
+        retry = Job.objects.create(team=job.team, created_by=user, username=user.get_username(), source=job.source,
+                                   description=job.description, retry_of=job)
+        JobItem.objects.bulk_create([
+            JobItem(job=retry, number=item.number, phone_number=item.phone_number, row=item.row,
+                    action=item.action, loaded=item.loaded, desired=item.desired, changes=item.changes,
+                    state=State.QUEUED)
+            for item in failed
+        ], batch_size=500)
+        transaction.on_commit(lambda: _enqueue_job(retry))
+    return retry
 
 
 # -- running one item ----------------------------------------------------------------
@@ -190,13 +219,13 @@ def run_item(item_id: int) -> str:
         return "taken"
     item.state, item.attempts, item.claimed_at = State.RUNNING, item.attempts + 1, now
     if item.number is None or item.job.created_by is None:
-        return _finish(item, State.FAILED, _("The number or the person who started the job was removed."))
+        return _finish(item, State.FAILED, Fact(Why.REMOVED))
     try:
         with linq_time_budget(ITEM_LINQ_SECONDS):  # so the lease can be close to the longest save
             outcome = _save(item)
     except Exception as error:  # a bug must not leave the item running forever
         logger.exception("Job item %s failed", item.pk)
-        return _finish(item, State.FAILED, f"Internal error: {type(error).__name__}.")
+        return _finish(item, State.FAILED, Fact(Why.INTERNAL, {"error": type(error).__name__}))
     return _record(item, outcome)
 
 
@@ -224,9 +253,9 @@ def _save(item: JobItem) -> SaveOutcome:
 
 def _record(item: JobItem, outcome: SaveOutcome) -> str:
     """The item's next state, as the save's outcome says (``outcomes.next_step``, the rules the card page
-    follows too), with the reason the job page shows."""
+    follows too), with the fact the job page words."""
     step = next_step(outcome, now=timezone.now())
-    reason, code = _reason_for(item, outcome), _code_of(outcome)
+    reason, code = _fact_for(item, outcome), _code_of(outcome)
     match step.next:
         case Next.DONE:
             card = getattr(outcome, "card", None)
@@ -245,48 +274,64 @@ def _record(item: JobItem, outcome: SaveOutcome) -> str:
     return _finish(item, State.FAILED, reason, entry=step.entry, code=code)  # REVIEW, STOP
 
 
-def _reason_for(item: JobItem, outcome: SaveOutcome) -> str:
-    """What the job page says about the item (issue 21 turns these into facts worded by the template)."""
+@dataclass(frozen=True)
+class Fact:
+    """Why an item is where it is: a code (``JobItem.Why``) and its particulars, worded by the template."""
+
+    why: str
+    detail: dict = field(default_factory=dict)
+
+    def but(self, **more) -> Fact:
+        return Fact(self.why, {**self.detail, **more})
+
+
+def _fact_for(item: JobItem, outcome: SaveOutcome) -> Fact:
+    """What the job page says about the item, as facts (``includes/job_item_fact.html`` words them)."""
     match outcome:
-        case Saved(unanswered=unanswered):
-            return _("Linq did not answer, but the re-read card shows the change.") if unanswered else ""
+        case Saved(unanswered=unanswered) if unanswered:
+            return Fact(Why.UNANSWERED_APPLIED)
+        case Saved(created=True) if item.loaded:  # a pending card (it had values): set up again, whole
+            return Fact(Why.SET_UP_AGAIN)
+        case Saved():
+            return Fact("")
         case Unchanged() if item.attempts > 1:
-            return _("Linq already shows the change (an earlier attempt's write reached it); nothing sent again.")
+            return Fact(Why.ALREADY_APPLIED)
         case Unchanged():
-            return _("Unchanged: Linq already has these values.")
+            return Fact(Why.UNCHANGED)
         case Duplicate(previous=None):
-            return _("A write was recorded without its outcome; check the history.")
+            return Fact(Why.NO_OUTCOME)
         case Duplicate(previous=entry) if entry.is_success or entry.applied:
-            return ""
+            return Fact("")
         case Duplicate(previous=entry) if entry.unsettled:
-            return _("Linq did not say whether the change was applied: trying again once a re-read can tell.")
+            return Fact(Why.UNSETTLED)
         case Duplicate(previous=entry):
-            return f"{entry.error_message} (HTTP {entry.http_status})"
+            return Fact(Why.LINQ_ERROR, {"status": entry.http_status, "code": entry.linq_code,
+                                         "message": entry.error_message})
         case Blocked():
-            return _("No write left for this number; waiting for its next slot.")
+            return Fact(Why.BUDGET)
         case Busy():
-            return _("The number was busy with another save.")
+            return Fact(Why.BUSY)
         case Conflict(conflicts=conflicts):
-            fields = ", ".join(_("%(field)s (preview: “%(loaded)s”, Linq now: “%(remote)s”)")
-                               % {"field": c.label, "loaded": c.loaded, "remote": c.remote} for c in conflicts)
-            return _("Changed at Linq since the preview: %(fields)s. Preview again.") % {"fields": fields}
+            return Fact(Why.CONFLICT, {"fields": [{"field": c.name, "loaded": c.loaded, "remote": c.remote}
+                                                  for c in conflicts]})
         case ImageRefused(check=check):  # nothing sent, nothing spent: Linq could not have used the link
-            return _("Linq could not use the photo link: %(reason)s") % {"reason": check.message}
+            return Fact(Why.IMAGE_REFUSED, {"reason": check.reason, "message": check.message})
         case SwitchToEdit():
-            return _("A card was set up for this number since the preview. Preview again.")
+            return Fact(Why.CARD_APPEARED)
+        case SwitchToCreate(pending=True):
+            return Fact(Why.SET_UP_AGAIN)
         case SwitchToCreate():
-            return _("The card was deleted at Linq since the preview. Preview again.")
+            return Fact(Why.CARD_DELETED)
         case NotChecked(error=error) if error.retryable:
-            return _("The card could not be re-read: %(reason)s") % {"reason": _reason(error)}
+            return Fact(Why.REREAD_FAILED, _error_detail(error))
         case NotChecked(error=error):
-            return _reason(error)
+            return Fact(Why.LINQ_ERROR, _error_detail(error))
         case Failed(error=error) if wait_asked(error):
-            return _("%(reason)s Waiting as Linq asked.") % {"reason": _reason(error)}
+            return Fact(Why.LINQ_WAIT, _error_detail(error))
         case Failed(error=error):
-            return _reason(error)
+            return Fact(Why.LINQ_ERROR, _error_detail(error))
         case OutcomeUnknown(error=error):
-            return _("%(reason)s Linq did not say whether the change was applied: trying again once a re-read "
-                     "can tell.") % {"reason": _reason(error)}
+            return Fact(Why.OUTCOME_UNKNOWN, _error_detail(error))
     raise TypeError(f"unexpected save outcome {outcome!r}")
 
 
@@ -300,44 +345,50 @@ def _code_of(outcome: SaveOutcome) -> int | None:
     return None
 
 
-def _reason(error: LinqError) -> str:
-    parts = [error.message]
-    if error.status:
-        parts.append(f"(HTTP {error.status}{f', Linq code {error.code}' if error.code else ''})")
-    return " ".join(parts)[:500]
+def _error_detail(error: LinqError) -> dict:
+    """Linq's answer as facts: HTTP status, Linq's code, Linq's message (shown as Linq wrote it)."""
+    return {"status": error.status, "code": error.code, "message": (error.message or "")[:500]}
 
 
-def _retry(item: JobItem, reason: str, entry: AuditEntry | None, *, code: int | None = None,
+def _retry(item: JobItem, reason: Fact, entry: AuditEntry | None, *, code: int | None = None,
            not_before: datetime | None = None) -> str:
     """A bounded retry for failures that may pass (500/2022, a busy lock, a failed re-read, no answer)."""
     errors = item.server_errors + 1
     JobItem.objects.filter(pk=item.pk).update(server_errors=errors)
     if errors >= MAX_SERVER_ERRORS:
-        return _finish(item, State.FAILED, f"{reason} Failed {errors} times; giving up.", entry=entry, code=code)
+        return _finish(item, State.FAILED, reason.but(attempt=errors, attempts=MAX_SERVER_ERRORS, gave_up=True),
+                       entry=entry, code=code)
     until = timezone.now() + timedelta(seconds=15 * 2 ** (errors - 1))
     if not_before is not None and not_before > until:
         until = not_before
-    return _wait(item, until, f"{reason} Trying again ({errors} of {MAX_SERVER_ERRORS}).", entry=entry, code=code)
+    return _wait(item, until, reason.but(attempt=errors, attempts=MAX_SERVER_ERRORS), entry=entry, code=code)
 
 
-def _wait(item: JobItem, until: datetime, reason: str, *, entry: AuditEntry | None = None,
+def _wait(item: JobItem, until: datetime, reason: Fact | str, *, entry: AuditEntry | None = None,
           code: int | None = None) -> str:
     """Park the item until ``until`` and schedule its task then (run_after): no polling in between."""
     from contactcards.common import taskqueue
     from contactcards.rollout import tasks
 
     updated = JobItem.objects.filter(pk=item.pk, state=State.RUNNING, attempts=item.attempts).update(
-        state=State.WAITING, not_before=until, reason=reason, claimed_at=None,
+        state=State.WAITING, not_before=until, **_fact_fields(reason), claimed_at=None,
         entry=entry or F("entry"), linq_code=code)
     if updated:
         taskqueue.enqueue(tasks.run_job_item, item.pk, run_after=until)
     return "waiting"
 
 
-def _finish(item: JobItem, state: str, reason: str, *, entry: AuditEntry | None = None,
+def _fact_fields(reason: Fact | str) -> dict:
+    """The item's columns for a fact; prose (from a caller not yet giving facts) is kept as legacy text."""
+    if isinstance(reason, Fact):
+        return {"why": reason.why, "detail": reason.detail, "reason": ""}
+    return {"why": "", "detail": {}, "reason": reason}
+
+
+def _finish(item: JobItem, state: str, reason: Fact | str, *, entry: AuditEntry | None = None,
             card_active: bool | None = None, code: int | None = None) -> str:
     updated = JobItem.objects.filter(pk=item.pk, state=State.RUNNING, attempts=item.attempts).update(
-        state=state, reason=reason, finished_at=timezone.now(), entry=entry or F("entry"),
+        state=state, **_fact_fields(reason), finished_at=timezone.now(), entry=entry or F("entry"),
         card_active=card_active, linq_code=code, not_before=None)
     if updated:
         _finish_if_done(item.job_id)
@@ -376,8 +427,7 @@ def check_job(job_id: int) -> str:
         # No outcome recorded: the call may or may not have reached Linq. The next attempt (a new
         # token) re-reads the card under the lock and sends only what is still missing.
         if JobItem.objects.filter(pk=pk, state=State.RUNNING, attempts=attempts).update(
-                state=State.QUEUED, claimed_at=None,
-                reason=_("Its worker stopped mid-save; checking the card and trying again.")):
+                state=State.QUEUED, claimed_at=None, why=Why.WORKER_STOPPED, detail={}, reason=""):
             taskqueue.enqueue(tasks.run_job_item, pk)
     open_items = JobItem.objects.filter(job_id=job_id, state__in=JobItem.OPEN_STATES)
     if open_items.exists():
@@ -403,9 +453,18 @@ def _recorded_write(item: JobItem, attempts: int) -> AuditEntry | None:
 # -- progress ------------------------------------------------------------------------------
 
 
+# Each item is in exactly one of these, in this order (the counters and the bar's segments): "sent" is split
+# into active at Linq, pending at Linq, and sent without a known card status (an outcome taken from the history).
+BOXES = ("queued", "waiting", "running", "active", "pending", "sent", "failed", "skipped", "cancelled")
+BAR = ("active", "pending", "sent", "skipped", "failed", "cancelled", "running", "waiting", "queued")  # done first
+# A poll's cursor is "changes from OVERLAP before this poll began": an UPDATE stamped just before a poll
+# may commit just after it read, so polls overlap by this much and the client merges rows by id.
+OVERLAP = timedelta(seconds=2)
+
+
 @dataclass(frozen=True)
 class Progress:
-    counts: dict[str, int]
+    counts: dict[str, int]  # per JobItem.State
     total: int
     active: int  # sent, and the card is active at Linq
     pending: int  # sent, Linq has not applied it to the line yet
@@ -421,10 +480,29 @@ class Progress:
     def percent(self) -> int:
         return 100 if not self.total else int(100 * self.done / self.total)
 
+    @property
+    def boxes(self) -> dict[str, int]:
+        """Each item counted once (they add up to ``total``): sent split into active / pending / other."""
+        split = {"active": self.active, "pending": self.pending,
+                 "sent": self.counts[State.SENT] - self.active - self.pending}
+        return {box: split[box] if box in split else self.counts[box] for box in BOXES}
+
+    @property
+    def segments(self) -> list[dict]:
+        """The bar: one segment per non-empty box, as offsets and widths in percent of all items."""
+        segments, start, boxes = [], 0.0, self.boxes
+        for box in BAR:
+            if count := boxes[box]:
+                width = 100 * count / self.total
+                segments.append({"box": box, "count": count, "x": round(start, 3), "width": round(width, 3)})
+                start += width
+        return segments
+
     def as_dict(self) -> dict:
         return {
-            "counts": self.counts, "total": self.total, "done": self.done, "percent": self.percent,
-            "active": self.active, "pending": self.pending, "finished": self.finished, "cancelled": self.cancelled,
+            "counts": self.counts, "boxes": self.boxes, "segments": self.segments, "total": self.total,
+            "done": self.done, "percent": self.percent, "active": self.active, "pending": self.pending,
+            "finished": self.finished, "cancelled": self.cancelled,
             "waiting_until": self.waiting_until.isoformat() if self.waiting_until else None,
         }
 
@@ -443,3 +521,15 @@ def job_progress(job: Job) -> Progress:
     finished = not any(counts[s] for s in JobItem.OPEN_STATES)
     return Progress(counts=counts, total=row["total"], active=row["active"], pending=row["pending"],
                     waiting_until=row["waiting_until"], finished=finished, cancelled=job.cancelled_at is not None)
+
+
+def job_items_since(job: Job, since: datetime | None) -> tuple[list[JobItem], datetime]:
+    """The items changed since ``since`` (all of them without it), and the cursor for the next poll.
+
+    One indexed query (``jobitem_job_updated``): a poll of a 5,000-item job reads only what changed.
+    """
+    cursor = timezone.now() - OVERLAP  # taken before reading, so nothing stamped after it is missed
+    items = job.items.all()
+    if since is not None:
+        items = items.filter(updated_at__gte=since)
+    return list(items), cursor

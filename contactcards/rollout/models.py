@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from contactcards.history.models import AuditEntry
@@ -33,6 +34,8 @@ class Job(models.Model):
     cancelled_by = models.CharField(max_length=150, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)  # every item's task enqueued (jobs.start_job)
+    # "Retry the failed items": the job this one retries (its failed items, sent again through the same path)
+    retry_of = models.ForeignKey("self", models.SET_NULL, null=True, blank=True, related_name="retries")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -42,8 +45,20 @@ class Job(models.Model):
         return f"Job {self.pk} ({self.get_source_display()}) for {self.team}"
 
 
+class JobItemQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        """Every UPDATE of items stamps ``updated_at`` (the job page's poll cursor): state moves only by
+        conditional UPDATEs, so stamping here covers every writer without each one remembering to."""
+        kwargs.setdefault("updated_at", timezone.now())
+        return super().update(**kwargs)
+
+
 class JobItem(models.Model):
-    """One number's change within a job. State moves only by conditional UPDATEs (see rollout/jobs.py)."""
+    """One number's change within a job. State moves only by conditional UPDATEs (see rollout/jobs.py).
+
+    Why an item is where it is lives as facts (``why`` + ``detail``), worded by the job page's template
+    (``includes/job_item_fact.html``); ``reason`` holds prose from before facts (shown as is).
+    """
 
     class State(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -53,6 +68,32 @@ class JobItem(models.Model):
         FAILED = "failed", _("Failed")
         SKIPPED = "skipped", _("Skipped")
         CANCELLED = "cancelled", _("Cancelled")
+
+    class Why(models.TextChoices):
+        """The fact behind an item's state; ``detail`` carries its particulars (see each comment)."""
+
+        UNCHANGED = "unchanged", _("Linq already had these values")  # {}
+        ALREADY_APPLIED = "applied", _("An earlier attempt's write reached Linq")  # {}
+        UNANSWERED_APPLIED = "unanswered", _("No answer, but the re-read shows the change")  # {}
+        SET_UP_AGAIN = "set_up_again", _("Set up again (the card was pending at Linq)")  # {}
+        NO_OUTCOME = "no_outcome", _("A write was recorded without its outcome")  # {}
+        UNSETTLED = "unsettled", _("Linq did not say whether the change was applied")  # {}
+        OUTCOME_UNKNOWN = "unknown", _("No answer from Linq")  # {status, code, message}
+        LINQ_ERROR = "linq_error", _("Linq refused the change")  # {status, code, message}
+        LINQ_WAIT = "linq_wait", _("Linq asked to wait")  # {status, code, message}
+        REREAD_FAILED = "reread_failed", _("The card could not be re-read")  # {status, code, message}
+        BUDGET = "budget", _("No write left for this number")  # {}; until: not_before
+        BUSY = "busy", _("The number was busy with another save")  # {}
+        CONFLICT = "conflict", _("Changed at Linq since the preview")  # {fields: [{field, loaded, remote}]}
+        IMAGE_REFUSED = "image_refused", _("Linq could not use the photo link")  # {reason, message}
+        CARD_APPEARED = "card_appeared", _("A card was set up since the preview")  # {}
+        CARD_DELETED = "card_deleted", _("The card was deleted at Linq since the preview")  # {}
+        REFUSED = "refused", _("Refused at preview")  # {reasons: [already translated messages]}
+        CANCELLED = "cancelled", _("Cancelled")  # {by: username}
+        REMOVED = "removed", _("The number or the person who started the job was removed")  # {}
+        WORKER_STOPPED = "worker_stopped", _("Its worker stopped mid-save")  # {}
+        INTERNAL = "internal", _("Internal error")  # {error: exception class name}
+        # a bounded retry adds {"attempt": n, "attempts": m} to any of these ("gave_up": true when it stops)
 
     OPEN_STATES = (State.QUEUED, State.WAITING, State.RUNNING)
 
@@ -72,13 +113,19 @@ class JobItem(models.Model):
     worker = models.CharField(max_length=100, blank=True)  # host:pid of the worker that claimed it last
     finished_at = models.DateTimeField(null=True, blank=True)
     card_active = models.BooleanField(null=True, blank=True)  # after sending: active at Linq, or pending
-    reason = models.TextField(blank=True)
+    why = models.CharField(max_length=20, choices=Why.choices, blank=True)
+    detail = models.JSONField(default=dict, blank=True)  # the fact's particulars (see Why)
+    reason = models.TextField(blank=True)  # legacy prose (rows from before facts), shown as is
     linq_code = models.PositiveIntegerField(null=True, blank=True)
     entry = models.ForeignKey(AuditEntry, models.SET_NULL, null=True, blank=True, related_name="+")
+    updated_at = models.DateTimeField(default=timezone.now)  # stamped by every UPDATE (JobItemQuerySet)
+
+    objects = JobItemQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["job", "state"], name="jobitem_job_state")]
+        indexes = [models.Index(fields=["job", "state"], name="jobitem_job_state"),
+                   models.Index(fields=["job", "updated_at"], name="jobitem_job_updated")]
 
     def __str__(self) -> str:
         return f"{self.phone_number} in job {self.job_id}: {self.state}"

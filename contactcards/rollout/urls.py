@@ -11,4 +11,5 @@ urlpatterns = [
     path("t/<slug:slug>/jobs/<int:pk>/", views.job_detail, name="job_detail"),
     path("t/<slug:slug>/jobs/<int:pk>/progress.json", views.job_progress, name="job_progress"),
     path("t/<slug:slug>/jobs/<int:pk>/cancel/", views.job_cancel, name="job_cancel"),
+    path("t/<slug:slug>/jobs/<int:pk>/retry/", views.job_retry, name="job_retry"),
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC
 from urllib.parse import urlencode
 
 from django import forms
@@ -18,8 +19,10 @@ from django.contrib import messages
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -251,24 +254,22 @@ def job_list(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "contactcards/rollout_jobs.html", {"team": team, "membership": membership, "rows": rows})
 
 
-def _item_rows(job: Job) -> list[dict]:
+def _item_rows(job: Job, items: list[JobItem]) -> list[dict]:
+    """The facts each item's row shows (worded by includes/job_item_row.html)."""
     slug = job.team.slug
-    rows = []
-    for item in job.items.all():
-        rows.append({
-            "id": item.pk, "number": item.phone_number, "row": item.row, "state": item.state,
-            "state_label": _state_label(item), "reason": item.reason, "changes": item.changes,
-            "entry_url": reverse("audit_entry", args=[slug, item.entry_id]) if item.entry_id else "",
-        })
-    return rows
+    return [{"item": item, "entry_url": reverse("audit_entry", args=[slug, item.entry_id]) if item.entry_id else ""}
+            for item in items]
 
 
-def _state_label(item: JobItem) -> str:
-    if item.state == JobItem.State.WAITING and item.not_before:
-        return _("Waiting until %(time)s") % {"time": f"{timezone.localtime(item.not_before):%H:%M}"}
-    if item.state == JobItem.State.SENT:
-        return {True: _("Sent · active"), False: _("Sent · pending at Linq")}.get(item.card_active, _("Sent"))
-    return item.get_state_display()
+def _since(value: str):
+    """The poll cursor the client sent back (an ISO time we gave it); anything else means "everything"."""
+    try:
+        since = parse_datetime(value or "")
+        if since is None or timezone.is_naive(since):
+            return None
+        return since.astimezone(UTC)  # a year-1 or year-9999 time with an offset cannot be in UTC
+    except (ValueError, OverflowError):
+        return None
 
 
 def job_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
@@ -276,21 +277,43 @@ def job_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     progress = jobs.job_progress(job)
+    items, cursor = jobs.job_items_since(job, None)
     context = {"team": job.team, "membership": membership, "job": job, "progress": progress,
-               "items": _item_rows(job), "states": JobItem.State}
+               "items": _item_rows(job, items), "cursor": cursor.isoformat(), "csv": job.source == Job.Source.CSV,
+               "retry": job.retries.order_by("pk").first()}
     return render(request, "contactcards/rollout_job.html", context)
 
 
 def job_progress(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    """The job page's live data (polled by static/js/job.js)."""
+    """The job page's live data (polled by static/js/job.js): the counts, and only the items changed
+    since the client's cursor (``?since=``; the client merges rows by id)."""
     job, _membership = _job_for_user(request, slug, pk)
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     progress = jobs.job_progress(job)
+    items, cursor = jobs.job_items_since(job, _since(request.GET.get("since", "")))
+    row = loader.get_template("includes/job_item_row.html")
+    csv = job.source == Job.Source.CSV
     waiting = progress.waiting_until
-    data = {**progress.as_dict(), "items": _item_rows(job),
+    data = {**progress.as_dict(), "cursor": cursor.isoformat(),
+            "items": [{"id": r["item"].pk, "state": r["item"].state,
+                       "html": row.render({**r, "csv": csv}, request)} for r in _item_rows(job, items)],
             "waiting_label": f"{timezone.localtime(waiting):%H:%M}" if waiting else ""}
     return JsonResponse(data, headers={"Cache-Control": "no-store"})
+
+
+def job_retry(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """"Retry the failed items": a new job of just those, sent the same way; its page opens."""
+    job, membership = _job_for_user(request, slug, pk)
+    require_write(membership)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        retry = jobs.job_retry(job=job, user=request.user)
+    except ValueError as refusal:
+        messages.error(request, str(refusal))
+        return redirect("job_detail", slug=job.team.slug, pk=job.pk)
+    return redirect("job_detail", slug=job.team.slug, pk=retry.pk)
 
 
 def job_cancel(request: HttpRequest, slug: str, pk: int) -> HttpResponse:

@@ -1,4 +1,6 @@
-/* The job page, live: poll the job's progress (JSON) and update the counts, the bar and each item's row.
+/* The job page, live: poll the job's progress (JSON) and update the counters, the bar and the rows that changed.
+   Each poll sends the cursor the last answer gave (?since=); the answer carries the counts and only the items
+   changed since then, each as its rendered row, which replaces the row with the same id.
    Without JavaScript the page refreshes itself (a <noscript> meta refresh) and shows the same facts. */
 (function () {
   "use strict";
@@ -8,6 +10,8 @@
     return;
   }
   var url = section.getAttribute("data-progress-url");
+  var cursor = section.getAttribute("data-cursor") || "";
+  var svgNS = "http://www.w3.org/2000/svg";
   var note = document.getElementById("no-js-note");
   if (note) {
     note.hidden = true;
@@ -19,18 +23,62 @@
     }
   }
 
-  function render(data) {
-    Object.keys(data.counts).forEach(function (state) {
-      setText(section.querySelector('[data-count="' + state + '"]'), String(data.counts[state]));
+  function renderBar(data) {
+    var bar = document.getElementById("job-bar");
+    var svg = bar.querySelector("svg");
+    bar.setAttribute("aria-valuemax", String(data.total));
+    bar.setAttribute("aria-valuenow", String(data.done));
+    bar.setAttribute("data-total", String(data.total));
+    bar.setAttribute("data-done", String(data.done));
+    bar.setAttribute("aria-valuetext", interpolate(gettext("%(done)s of %(total)s done, %(failed)s failed"),
+      { done: data.done, total: data.total, failed: data.boxes.failed }, true));
+    while (svg.firstChild) {
+      svg.removeChild(svg.firstChild);
+    }
+    data.segments.forEach(function (segment) {
+      var rect = document.createElementNS(svgNS, "rect");
+      rect.setAttribute("class", "seg seg-" + segment.box);
+      rect.setAttribute("data-box", segment.box);
+      rect.setAttribute("x", segment.x + "%");
+      rect.setAttribute("width", segment.width + "%");
+      rect.setAttribute("y", "0");
+      rect.setAttribute("height", "100%");
+      svg.appendChild(rect);
     });
-    setText(section.querySelector('[data-count="active"]'), String(data.active));
-    setText(section.querySelector('[data-count="pending"]'), String(data.pending));
+  }
+
+  function renderRows(items) {
+    var tbody = section.querySelector("#job-items tbody");
+    var template = document.createElement("template");
+    items.forEach(function (item) {
+      var row = tbody.querySelector('tr[data-item="' + item.id + '"]');
+      template.innerHTML = item.html.trim();
+      var fresh = template.content.firstElementChild;
+      if (!fresh) {
+        return;
+      }
+      if (row) {
+        if (row.outerHTML !== fresh.outerHTML) {
+          tbody.replaceChild(fresh, row);
+        }
+      } else {
+        tbody.appendChild(fresh);
+      }
+    });
+  }
+
+  function render(data) {
+    Object.keys(data.boxes).forEach(function (box) {
+      var count = section.querySelector('#job-counts [data-count="' + box + '"]');
+      setText(count, String(data.boxes[box]));
+      var optional = count && count.closest("[data-box-optional]");
+      if (optional) {
+        optional.hidden = !data.boxes[box];
+      }
+    });
     setText(section.querySelector("[data-waiting-until]"), data.waiting_label
       ? " " + interpolate(gettext("until %(time)s"), { time: data.waiting_label }, true) : "");
-    var bar = document.getElementById("job-bar");
-    bar.max = data.total;
-    bar.value = data.done;
-    bar.textContent = data.percent + "%";
+    renderBar(data);
     var status = data.finished ? (data.cancelled ? gettext("Cancelled.") : gettext("Finished."))
       : interpolate(gettext("Running: %(done)s of %(total)s done."), { done: data.done, total: data.total }, true);
     setText(document.getElementById("job-status"), status);
@@ -39,35 +87,20 @@
       if (cancel) {
         cancel.hidden = true;
       }
+      var retry = document.getElementById("retry-form");
+      if (retry) {
+        setText(retry.querySelector("[data-retry-count]"), String(data.counts.failed));
+        retry.hidden = !data.counts.failed;
+      }
     }
-    data.items.forEach(function (item) {
-      var row = section.querySelector('tr[data-item="' + item.id + '"]');
-      if (!row) {
-        return;
-      }
-      var state = row.querySelector("[data-state]");
-      state.className = "state-" + item.state;
-      setText(state, item.state_label);
-      var detail = row.querySelector("[data-detail]");
-      var current = detail.getAttribute("data-key");
-      var key = item.reason + "|" + item.entry_url;
-      if (current !== key) {
-        detail.setAttribute("data-key", key);
-        detail.textContent = item.reason + (item.entry_url ? " " : "");
-        if (item.entry_url) {
-          var link = document.createElement("a");
-          link.href = item.entry_url;
-          link.textContent = gettext("history entry");
-          detail.appendChild(link);
-        }
-      }
-    });
+    renderRows(data.items);
     section.setAttribute("data-finished", data.finished ? "true" : "false");
     return data.finished;
   }
 
   function poll() {
-    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+    var target = url + (cursor ? "?since=" + encodeURIComponent(cursor) : "");
+    fetch(target, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (response) {
         if (!response.ok) {
           throw new Error("HTTP " + response.status);
@@ -75,6 +108,7 @@
         return response.json();
       })
       .then(function (data) {
+        cursor = data.cursor || cursor;
         if (!render(data)) {
           window.setTimeout(poll, 1000);
         }

@@ -6,7 +6,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from conftest import CARD_NUMBER, EMPTY_NUMBER
+from contactcards.models import JobItem
 from tests.support.helpers import screenshot, sign_in
+from tests.support.rollout_helpers import many_numbers, numbers, start_bulk
 
 pytestmark = pytest.mark.browser
 
@@ -31,9 +33,69 @@ def test_select_preview_confirm_and_watch_the_progress_bar_finish(site, live_wor
     expect(page.get_by_role("heading", name="Job")).to_be_visible()
     expect(page.locator("#job-status")).to_have_text("Finished.", timeout=60_000)  # updated by job.js, no reload
     bar = page.locator("#job-bar")
-    assert bar.get_attribute("max") and page.evaluate("() => document.getElementById('job-bar').value") == 2
-    expect(page.locator('[data-count="sent"]')).to_have_text("2")
+    expect(bar).to_have_attribute("aria-valuenow", "2")
+    expect(bar).to_have_attribute("aria-valuemax", "2")
+    expect(page.locator('#job-counts [data-count="active"]')).to_have_text("2")  # sent, and active at Linq
+    expect(page.locator('#job-counts [data-count="failed"]')).to_have_text("0")
     expect(page.locator("#job-items")).to_contain_text("history entry")
     screenshot(page, "job-finished")
     assert sandbox.cards[CARD_NUMBER]["first_name"] == "Acme Rollout"
     assert sandbox.cards[EMPTY_NUMBER]["first_name"] == "Acme Rollout"
+
+
+# Every number on one line, the page no wider than the screen (a phone shows each item as a block).
+_LAYOUT = """() => {
+    const doc = document.documentElement;
+    const wrapped = [...document.querySelectorAll('.job-number, #job-counts strong')].filter(el => {
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        return range.getClientRects().length > 1 || el.scrollWidth > el.clientWidth + 1;
+    }).map(el => el.textContent);
+    const outside = [...document.querySelectorAll('#job-items tr, #job-counts li, #job-bar')]
+        .filter(el => el.getBoundingClientRect().right > window.innerWidth + 0.5).length;
+    return {page: doc.scrollWidth, screen: window.innerWidth, wrapped, outside};
+}"""
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_job_page_fits_the_screen_and_numbers_never_wrap(site, live_worker, alice, team, sandbox,
+                                                            page: Page, width):
+    many_numbers(team, sandbox, 3)
+    sandbox.add_fault({"kind": "error", "number": numbers(1), "methods": ["PATCH"], "status": 400, "code": 1002,
+                       "times": 1})
+    job = start_bulk(team, alice, [numbers(i) for i in range(3)],
+                     {"last_name": "Acme Corporation International Support Desk"})
+    page.set_viewport_size({"width": width, "height": 860})
+    sign_in(page, site.url, "alice")
+    page.goto(f"{site.url}/t/acme/jobs/{job.pk}/")
+    expect(page.locator("#job-status")).to_have_text("Finished.", timeout=60_000)
+    expect(page.locator('#job-counts [data-count="failed"]')).to_have_text("1")
+    expect(page.locator("#job-bar rect.seg-failed")).to_have_count(1)  # a failure shows in the bar
+    expect(page.locator("#job-items")).to_contain_text("Last name")  # words, not last_name
+    expect(page.locator("#job-items")).not_to_contain_text("last_name")
+    expect(page.locator("#job-items")).to_contain_text("Linq code 1002")
+    found = page.evaluate(_LAYOUT)
+    assert found["page"] <= found["screen"] and found["wrapped"] == [] and found["outside"] == 0, found
+    counted = sum(int(n) for n in page.locator("#job-counts strong").all_inner_texts())
+    assert counted == 3  # every item in exactly one box
+    screenshot(page, f"job-{width}")
+
+
+def test_retry_the_failed_item_from_the_job_page(site, live_worker, alice, team, sandbox, page: Page):
+    many_numbers(team, sandbox, 2)
+    sandbox.add_fault({"kind": "error", "number": numbers(1), "methods": ["PATCH"], "status": 400, "code": 1002,
+                       "times": 1})
+    job = start_bulk(team, alice, [numbers(0), numbers(1)], {"first_name": "Retried"})
+    sign_in(page, site.url, "alice")
+    page.goto(f"{site.url}/t/acme/jobs/{job.pk}/")
+    retry = page.get_by_role("button", name="Retry the failed items (1)")
+    expect(retry).to_be_visible(timeout=60_000)  # shown by job.js once the job finishes with a failure
+    retry.click()
+    expect(page.locator("#retry-of")).to_contain_text(f"job {job.pk}")
+    expect(page.locator("#job-status")).to_have_text("Finished.", timeout=60_000)
+    expect(page.locator('#job-counts [data-count="active"]')).to_have_text("1")
+    expect(page.locator('#job-counts [data-count="failed"]')).to_have_text("0")
+    assert sandbox.cards[numbers(1)]["first_name"] == "Retried"
+    assert JobItem.objects.filter(job__retry_of=job, state=JobItem.State.SENT).count() == 1
+    page.get_by_role("link", name=f"job {job.pk}").click()
+    expect(page.locator("#retried-in")).to_be_visible()

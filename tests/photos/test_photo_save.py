@@ -206,7 +206,8 @@ def test_a_rollout_checks_its_photo_link_once_and_each_item_fails_without_a_writ
     assert [path for _host, path in image_server.requests] == ["/slow.png"]  # one fetch for the whole job
     for item in job.items.all():
         assert item.state == JobItem.State.FAILED
-        assert "Linq could not use the photo link" in item.reason and "took too long" in item.reason, item.reason
+        assert item.why == JobItem.Why.IMAGE_REFUSED and item.detail["reason"] == "timeout", item.detail
+        assert "took too long" in item.detail["message"], item.detail
     assert all(sandbox.writes_for(e164) == [] for e164 in numbers)
     assert not AuditEntry.objects.exists()
 

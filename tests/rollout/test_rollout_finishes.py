@@ -55,6 +55,7 @@ def test_a_pending_card_in_a_bulk_edit_is_set_up_again_with_the_whole_card(worke
     assert sandbox.cards[pending.e164] == {**sandbox.cards[pending.e164], "first_name": "Acme",
                                             "last_name": "Name 1", "is_active": True}
     assert [w.method for w in sandbox.writes_for(active.e164)] == ["PATCH"]
+    assert items[pending.e164].why == JobItem.Why.SET_UP_AGAIN
     entry = AuditEntry.objects.get(job=job, phone_number=pending.e164)
     assert entry.action == AuditEntry.Action.CREATE and entry.is_success
 
@@ -123,8 +124,9 @@ def test_refused_rows_can_be_skipped_on_purpose_and_are_listed_on_the_job(client
     assert response.status_code == 302 and response["Location"] == url("job_detail", job.pk)
     items = {item.row: item for item in job.items.all()}
     assert items[2].state == State.QUEUED and items[2].phone_number == CARD_NUMBER
-    assert items[3].state == State.SKIPPED and "not one of this team's numbers" in items[3].reason
-    assert items[4].state == State.SKIPPED and items[4].reason and items[4].phone_number == EMPTY_NUMBER
+    assert items[3].state == State.SKIPPED and items[3].why == JobItem.Why.REFUSED
+    assert "not one of this team's numbers" in items[3].detail["reasons"][0]
+    assert items[4].state == State.SKIPPED and items[4].detail["reasons"] and items[4].phone_number == EMPTY_NUMBER
     page = client.get(url("job_detail", job.pk)).content.decode()
     assert "not one of this team&#x27;s numbers" in page or "not one of this team's numbers" in page
 
@@ -214,7 +216,8 @@ def test_a_worker_killed_mid_item_costs_one_lease_and_nothing_is_sent_twice(work
 
     assert jobs.job_progress(job).finished
     resumed = JobItem.objects.get(pk=holder.pk)
-    assert resumed.state == State.SENT and resumed.attempts == 2, resumed.reason
+    assert resumed.state == State.SENT and resumed.attempts == 2, (resumed.why, resumed.detail)
+    assert resumed.why == JobItem.Why.ALREADY_APPLIED
     assert all(writes(sandbox, numbers(i)) == 1 for i in range(count)), \
         [writes(sandbox, numbers(i)) for i in range(count)]
     assert all(sandbox.cards[numbers(i)]["first_name"] == "Resumed" for i in range(count))

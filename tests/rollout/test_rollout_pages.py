@@ -240,3 +240,188 @@ def test_importcards_dry_run_and_real(team, alice, sandbox, tmp_path, capsys):
     path.write_text("number,first_name\n+1555,X\n")
     with pytest.raises(CommandError, match="refused"):
         call_command("importcards", "acme", str(path))
+
+
+# -- the job page: words, counters that add up, a bar that shows failures, retry ------------------------
+
+
+def _job_in_every_state(team, alice, sandbox):
+    """A job whose items sit in each box once (set as the runner's UPDATEs would leave them)."""
+    from tests.support.rollout_helpers import many_numbers, numbers, start_bulk
+
+    many_numbers(team, sandbox, 7)
+    job = start_bulk(team, alice, [numbers(i) for i in range(7)], {"last_name": "Acme Corp"})
+    items = list(job.items.order_by("pk"))
+    S, W = JobItem.State, JobItem.Why
+    facts = [
+        dict(state=S.SENT, card_active=True),
+        dict(state=S.SENT, card_active=False),
+        dict(state=S.SENT, card_active=None),
+        dict(state=S.FAILED, why=W.CONFLICT, linq_code=None,
+             detail={"fields": [{"field": "last_name", "loaded": "Name 3", "remote": "Support"}]}),
+        dict(state=S.SKIPPED, why=W.REFUSED, detail={"reasons": ["The photo link must start with https://."]}),
+        dict(state=S.CANCELLED, why=W.CANCELLED, detail={"by": "alice"}),
+        dict(state=S.QUEUED),
+    ]
+    for item, fact in zip(items, facts, strict=True):
+        JobItem.objects.filter(pk=item.pk).update(**fact)
+    return job, items
+
+
+def test_every_item_is_counted_once_and_the_bar_shows_the_failure(client, alice, team, sandbox):
+    from contactcards.rollout import jobs
+
+    job, _items = _job_in_every_state(team, alice, sandbox)
+    progress = jobs.job_progress(job)
+    assert progress.boxes == {"queued": 1, "waiting": 0, "running": 0, "active": 1, "pending": 1, "sent": 1,
+                              "failed": 1, "skipped": 1, "cancelled": 1}
+    assert sum(progress.boxes.values()) == progress.total == 7
+    segments = progress.segments
+    assert [s["box"] for s in segments] == ["active", "pending", "sent", "skipped", "failed", "cancelled", "queued"]
+    assert sum(s["width"] for s in segments) == pytest.approx(100, abs=0.01)
+    failed = next(s for s in segments if s["box"] == "failed")  # after the sent and skipped ones, in red
+    assert failed["x"] == pytest.approx(400 / 7, abs=0.01) and failed["width"] == pytest.approx(100 / 7, abs=0.01)
+
+    sign_in_as(client, alice)
+    html = client.get(url("job_detail", job.pk)).content.decode()
+    for box, count in progress.boxes.items():
+        assert f'data-count="{box}">{count}</strong>' in html
+    assert 'class="seg seg-failed" data-box="failed"' in html
+    data = client.get(url("job_progress", job.pk)).json()
+    assert data["boxes"] == progress.boxes and sum(data["boxes"].values()) == data["total"]
+    assert [s["box"] for s in data["segments"]] == [s["box"] for s in segments]
+
+
+def test_the_job_page_speaks_words_not_field_names(client, alice, team, sandbox):
+    job, _items = _job_in_every_state(team, alice, sandbox)
+    sign_in_as(client, alice)
+    html = client.get(url("job_detail", job.pk)).content.decode()
+    assert "last_name" not in html and "Last name" in html
+    assert "Changed at Linq since the preview:" in html and "preview “Name 3”, Linq now “Support”" in html
+    assert "Refused at preview:" in html and "The photo link must start with https://." in html
+    assert "Cancelled by alice." in html
+    assert "Sent · active" in html and "Sent · pending at Linq" in html
+    assert 'class="job-number"' in html  # never wraps (rollout.css: white-space: nowrap, tabular figures)
+
+
+def test_a_linq_refusal_is_worded_from_its_facts(client, alice, team, sandbox):
+    from tests.support.rollout_helpers import many_numbers, start_bulk
+
+    number, = many_numbers(team, sandbox, 1)
+    job = start_bulk(team, alice, [number.e164], {"first_name": "X"})
+    job.items.update(state=JobItem.State.FAILED, why=JobItem.Why.LINQ_ERROR, linq_code=2022,
+                     detail={"status": 500, "code": 2022, "message": "Internal error", "attempt": 3,
+                             "attempts": 3, "gave_up": True})
+    sign_in_as(client, alice)
+    html = client.get(url("job_detail", job.pk)).content.decode()
+    assert "Linq refused the change: “Internal error” (HTTP 500, Linq code 2022)." in html
+    assert "Failed 3 times; giving up." in html
+
+
+def test_old_prose_becomes_facts_or_stays_as_it_was(alice, team, sandbox):
+    import importlib
+
+    from django.apps import apps
+
+    from tests.support.rollout_helpers import many_numbers, numbers, start_bulk
+
+    migration = importlib.import_module("contactcards.migrations.0017_jobitem_facts")
+    many_numbers(team, sandbox, 3)
+    job = start_bulk(team, alice, [numbers(i) for i in range(3)], {"first_name": "X"})
+    first, second, third = job.items.order_by("pk")
+    JobItem.objects.filter(pk=first.pk).update(reason="Cancelled by bob.")
+    JobItem.objects.filter(pk=second.pk).update(reason="Unchanged: the card already has these values.")
+    JobItem.objects.filter(pk=third.pk).update(reason="Something Linq said (HTTP 400, Linq code 1002)")
+    migration.prose_to_facts(apps, None)
+    rows = {item.pk: item for item in job.items.all()}
+    assert (rows[first.pk].why, rows[first.pk].detail, rows[first.pk].reason) == ("cancelled", {"by": "bob"}, "")
+    assert (rows[second.pk].why, rows[second.pk].reason) == ("unchanged", "")
+    assert (rows[third.pk].why, rows[third.pk].reason) == ("", "Something Linq said (HTTP 400, Linq code 1002)")
+
+
+def _finished_with_a_failure(team, alice, sandbox):
+    from tests.support.rollout_helpers import many_numbers, numbers, start_bulk
+
+    many_numbers(team, sandbox, 2)
+    job = start_bulk(team, alice, [numbers(0), numbers(1)], {"first_name": "Again"})
+    ok, failed = job.items.order_by("pk")
+    JobItem.objects.filter(pk=ok.pk).update(state=JobItem.State.SENT, card_active=True)
+    JobItem.objects.filter(pk=failed.pk).update(state=JobItem.State.FAILED, why=JobItem.Why.BUSY)
+    return job, failed
+
+
+@pytest.mark.parametrize("persona", ["owner", "editor"])
+def test_writers_retry_the_failed_items_of_a_finished_job(client, personas, persona, team, sandbox):
+    job, failed = _finished_with_a_failure(team, personas["owner"], sandbox)
+    sign_in_as(client, personas[persona])
+    html = client.get(url("job_detail", job.pk)).content.decode()
+    assert 'id="retry-form"' in html and 'id="retry-form" hidden' not in html
+    response = client.post(url("job_retry", job.pk))
+    retry = Job.objects.get(retry_of=job)
+    assert response.status_code == 302 and response["Location"] == url("job_detail", retry.pk)
+    assert [(i.phone_number, i.state, i.desired) for i in retry.items.all()] == [
+        (failed.phone_number, JobItem.State.QUEUED, failed.desired)]
+    assert retry.username == personas[persona].username and retry.description == job.description
+    # each page links to the other; asking again (a double click) opens the same retry
+    assert f'href="{url("job_detail", job.pk)}"' in client.get(url("job_detail", retry.pk)).content.decode()
+    old = client.get(url("job_detail", job.pk)).content.decode()
+    assert f'href="{url("job_detail", retry.pk)}"' in old and 'id="retry-form"' not in old
+    assert client.post(url("job_retry", job.pk))["Location"] == url("job_detail", retry.pk)
+    assert Job.objects.filter(retry_of=job).count() == 1
+
+
+def test_read_only_members_and_outsiders_cannot_retry(client, personas, team, sandbox):
+    job, _failed = _finished_with_a_failure(team, personas["owner"], sandbox)
+    sign_in_as(client, personas["viewer"])
+    assert 'id="retry-form"' not in client.get(url("job_detail", job.pk)).content.decode()
+    assert client.post(url("job_retry", job.pk)).status_code == 403
+    sign_in_as(client, personas["outsider"])
+    assert client.post(url("job_retry", job.pk)).status_code == 404
+    assert client.get(url("job_detail", job.pk)).status_code == 404
+    sign_in_as(client, personas["owner"])
+    assert client.get(url("job_retry", job.pk)).status_code == 405
+    assert not Job.objects.filter(retry_of=job).exists()
+
+
+def test_a_running_job_or_one_without_failures_is_not_retried(client, alice, team, sandbox):
+    from tests.support.rollout_helpers import start_bulk
+
+    running = start_bulk(team, alice, [CARD_NUMBER], {"last_name": "Later"})
+    sign_in_as(client, alice)
+    response = client.post(url("job_retry", running.pk), follow=True)
+    assert "still running" in response.content.decode()
+    running.items.update(state=JobItem.State.SENT)
+    response = client.post(url("job_retry", running.pk), follow=True)
+    assert "no failed items" in response.content.decode()
+    assert not Job.objects.filter(retry_of=running).exists()
+
+
+def test_a_poll_with_a_bad_cursor_answers_with_every_item(client, alice, team, sandbox):
+    from tests.support.rollout_helpers import start_bulk
+
+    job = start_bulk(team, alice, [CARD_NUMBER], {"last_name": "Later"})
+    sign_in_as(client, alice)
+    for since in ("yesterday", "2026-13-45T99:00:00", "2026-01-01T00:00:00", "\x00", "0001-01-01T00:00:00+14:00",
+                  "9999-12-31T23:59:59-14:00"):
+        response = client.get(url("job_progress", job.pk), {"since": since})
+        assert response.status_code == 200 and len(response.json()["items"]) == 1
+
+
+def test_a_poll_of_a_5000_item_job_reads_only_what_changed(client, alice, team, sandbox,
+                                                          django_assert_max_num_queries):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    job = Job.objects.create(team=team, created_by=alice, username="alice", source=Job.Source.CSV)
+    long_ago = timezone.now() - timedelta(hours=1)
+    JobItem.objects.bulk_create([JobItem(job=job, phone_number=f"+1555300{i:04d}", row=i + 2, action="update",
+                                         updated_at=long_ago) for i in range(5000)], batch_size=1000)
+    changed = job.items.order_by("pk")[4321]
+    job.items.filter(pk=changed.pk).update(state=JobItem.State.FAILED, why=JobItem.Why.BUSY)  # stamped now
+    sign_in_as(client, alice)
+    since = (timezone.now() - timedelta(minutes=10)).isoformat()
+    with django_assert_max_num_queries(6):  # session, user, team and role, job, counts, changed items
+        data = client.get(url("job_progress", job.pk), {"since": since}).json()
+    assert [item["id"] for item in data["items"]] == [changed.pk]
+    assert data["boxes"]["queued"] == 4999 and data["boxes"]["failed"] == 1 and data["total"] == 5000

@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 
 import pytest
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from contactcards.cards.budget import write_budget
@@ -114,7 +115,7 @@ def test_a_worker_killed_mid_job_resumes_without_a_double_write(workers, clock, 
     assert all(sandbox.cards[numbers(i)]["first_name"] == "Resumed" for i in range(6))
     resumed = JobItem.objects.get(pk=stuck.pk)
     assert resumed.state == State.SENT and resumed.attempts == 2
-    assert "earlier attempt" in resumed.reason
+    assert resumed.why == JobItem.Why.ALREADY_APPLIED and resumed.reason == ""  # a fact, worded by the page
     assert set(job.items.values_list("state", flat=True)) == {State.SENT}
 
 
@@ -187,9 +188,12 @@ def test_500_2022_is_retried_a_bounded_number_of_times_then_fails(workers, clock
     items = {item.phone_number: item for item in job.items.all()}
     assert items[flaky.e164].state == State.SENT and writes(sandbox, flaky.e164) == 2
     assert items[broken.e164].state == State.FAILED and writes(sandbox, broken.e164) == jobs.MAX_SERVER_ERRORS
-    assert "giving up" in items[broken.e164].reason and items[broken.e164].linq_code == 2022
+    broke = items[broken.e164]
+    assert broke.why == JobItem.Why.LINQ_ERROR and broke.linq_code == 2022
+    assert broke.detail["status"] == 500 and broke.detail["code"] == 2022
+    assert (broke.detail["attempt"], broke.detail["attempts"], broke.detail["gave_up"]) == (3, 3, True)
     assert items[refused.e164].state == State.FAILED and writes(sandbox, refused.e164) == 1
-    assert "1002" in items[refused.e164].reason
+    assert items[refused.e164].why == JobItem.Why.LINQ_ERROR and items[refused.e164].detail["code"] == 1002
     assert jobs.job_progress(job).finished
 
 
@@ -201,3 +205,55 @@ def test_cancel_stops_items_not_yet_sent(workers, team, alice, sandbox):
     assert stopped == 5 and all(writes(sandbox, numbers(i)) == 0 for i in range(5))
     progress = jobs.job_progress(Job.objects.get(pk=job.pk))
     assert progress.counts[State.CANCELLED] == 5 and progress.finished and progress.cancelled
+
+
+def test_a_poll_with_the_cursor_returns_only_the_items_changed_since(client, workers, clock, team, alice, sandbox,
+                                                                      django_assert_max_num_queries):
+    from django.urls import reverse
+
+    from tests.support.helpers import sign_in_as
+
+    many_numbers(team, sandbox, 5)
+    job = start_bulk(team, alice, [numbers(i) for i in range(5)], {"first_name": "Polled"})
+    progress_url = reverse("job_progress", args=[team.slug, job.pk])
+    sign_in_as(client, alice)
+    clock.advance(seconds=60)
+    first = client.get(progress_url).json()
+    assert len(first["items"]) == 5 and first["boxes"]["queued"] == 5  # no cursor yet: every item
+
+    clock.advance(seconds=60)
+    assert client.get(progress_url, {"since": first["cursor"]}).json()["items"] == []  # nothing changed
+    changed = job.items.order_by("pk")[2]
+    JobItem.objects.filter(pk=changed.pk).update(state=State.CANCELLED, why=JobItem.Why.CANCELLED,
+                                                 detail={"by": "alice"})
+    with django_assert_max_num_queries(6):  # session, user, team and role, job, counts, changed items
+        data = client.get(progress_url, {"since": first["cursor"]}).json()
+    assert [item["id"] for item in data["items"]] == [changed.pk]
+    assert "Cancelled by alice." in data["items"][0]["html"] and f'data-item="{changed.pk}"' in data["items"][0]["html"]
+    assert data["boxes"]["cancelled"] == 1 and data["boxes"]["queued"] == 4
+
+    # A change stamped just before a poll began but committed after it read is still in the next poll.
+    late = job.items.order_by("pk")[3]
+    JobItem.objects.filter(pk=late.pk).update(state=State.SKIPPED, updated_at=timezone.now() - jobs.OVERLAP / 2)
+    assert late.pk in [item["id"] for item in client.get(progress_url, {"since": data["cursor"]}).json()["items"]]
+
+
+def test_the_failed_items_are_retried_through_a_real_worker(workers, team, alice, sandbox):
+    good, refused = many_numbers(team, sandbox, 2)
+    sandbox.add_fault({"kind": "error", "number": refused.e164, "methods": ["PATCH"], "status": 400, "code": 1002,
+                       "times": 1})
+    job = start_bulk(team, alice, [good.e164, refused.e164], {"last_name": "Second go"})
+    workers.run_batch()
+    assert jobs.job_progress(job).finished and jobs.job_progress(job).counts[State.FAILED] == 1
+
+    retry = jobs.job_retry(job=job, user=alice)
+    workers.run_batch()
+
+    assert retry.retry_of_id == job.pk and [i.phone_number for i in retry.items.all()] == [refused.e164]
+    item = retry.items.get()
+    assert item.state == State.SENT and item.why == "" and item.entry is not None
+    assert sandbox.cards[refused.e164]["last_name"] == "Second go"
+    assert writes(sandbox, refused.e164) == 2 and writes(sandbox, good.e164) == 1  # the good one is not resent
+    assert AuditEntry.objects.get(job=retry).phone_number == refused.e164  # audited, attributed to the retry
+    assert jobs.job_progress(Job.objects.get(pk=retry.pk)).finished
+    assert jobs.job_retry(job=job, user=alice) == retry  # one retry per job
