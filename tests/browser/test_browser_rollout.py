@@ -99,3 +99,50 @@ def test_retry_the_failed_item_from_the_job_page(site, live_worker, alice, team,
     assert JobItem.objects.filter(job__retry_of=job, state=JobItem.State.SENT).count() == 1
     page.get_by_role("link", name=f"job {job.pk}").click()
     expect(page.locator("#retried-in")).to_be_visible()
+
+
+def test_a_bulk_edit_meets_every_card_state_skips_a_refused_row_and_retries_a_failure(
+        site, live_worker, alice, team, sandbox, page: Page):
+    """Issue 21's walk: select numbers including a pending one, go back and keep the selection, a preview
+    that names what happens to each, one refused row skipped on purpose, the job finishes, the failed item
+    is retried and succeeds."""
+    active, pending, empty, flaky = (n.e164 for n in many_numbers(team, sandbox, 4, with_card=lambda i: i != 2))
+    sandbox.set_card(pending, is_active=False)  # its set-up did not complete
+    sandbox.add_fault({"kind": "error", "number": flaky, "methods": ["PATCH"], "status": 400, "code": 1002,
+                       "times": 1})
+    sign_in(page, site.url, "alice")
+    page.goto(f"{site.url}/t/acme/?q=%2B1555200")
+    for e164 in (active, pending, empty, flaky):
+        page.get_by_label(f"Select {e164}").check()
+    page.get_by_role("button", name="Bulk edit the selected numbers").click()
+    expect(page.get_by_role("heading", name="Bulk edit 4 numbers")).to_be_visible()
+
+    page.get_by_role("link", name="Change the selection").click()  # and back: the same four are ticked
+    for e164 in (active, pending, empty, flaky):
+        expect(page.get_by_label(f"Select {e164}")).to_be_checked()
+    page.get_by_role("button", name="Bulk edit the selected numbers").click()
+
+    page.locator("#id_last_name").fill("Acme Corp")  # typing ticks "Set the last name"
+    expect(page.get_by_label("Set the last name")).to_be_checked()
+    page.get_by_role("button", name="Preview").click()
+    rows = page.locator("#preview-rows")
+    expect(rows.locator(f'tr[data-number="{active}"]')).to_contain_text("Will change")
+    expect(rows.locator(f'tr[data-number="{pending}"]')).to_contain_text("Pending at Linq: will be set up again")
+    expect(rows.locator(f'tr[data-number="{empty}"]')).to_contain_text("a first name is needed")
+    expect(page.get_by_role("button", name="Confirm: send 3 changes")).to_have_count(0)
+    screenshot(page, "bulk-preview-every-state")
+
+    page.get_by_role("button", name="Send the 3 rows that can be done, skip the 1 refused").click()
+    expect(page.locator("#job-status")).to_have_text("Finished.", timeout=60_000)
+    expect(page.locator('#job-counts [data-count="failed"]')).to_have_text("1")
+    expect(page.locator('#job-counts [data-count="skipped"]')).to_have_text("1")
+    expect(page.locator("#job-items")).to_contain_text("a first name is needed")  # the skipped row's reason
+    assert sandbox.cards[pending]["is_active"] and sandbox.cards[pending]["last_name"] == "Acme Corp"
+    assert [w.method for w in sandbox.writes_for(pending)] == ["POST"] and sandbox.writes_for(empty) == []
+
+    page.get_by_role("button", name="Retry the failed items (1)").click()
+    expect(page.locator("#job-status")).to_have_text("Finished.", timeout=60_000)
+    expect(page.locator('#job-counts [data-count="failed"]')).to_have_text("0")
+    expect(page.locator('#job-counts [data-count="active"]')).to_have_text("1")
+    assert sandbox.cards[flaky]["last_name"] == "Acme Corp"
+    screenshot(page, "bulk-retried")
