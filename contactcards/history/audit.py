@@ -166,9 +166,9 @@ def record_labels_change(*, team: Team, user: AbstractBaseUser | None, numbers: 
     if label is not None:
         changes["label"] = [None, label]
     if added:
-        changes["tags added"] = [None, ", ".join(added)]
+        changes["tags_added"] = [None, ", ".join(added)]
     if removed:
-        changes["tags removed"] = [", ".join(removed), None]
+        changes["tags_removed"] = [", ".join(removed), None]
     return record_team_change(team=team, user=user, action=AuditEntry.Action.NUMBER_LABELS, subject=subject,
                               changes=changes, client_ip=client_ip)
 

@@ -11,10 +11,10 @@ correlated subqueries in the same query that loads the page.
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import urlencode
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
+from urllib.parse import urlencode
 
 from django.core.cache import caches
 from django.db.models import (
@@ -430,6 +430,6 @@ def selected_numbers(*, team: Team, selection: Selection) -> list[str]:
     known: set[str] = set()
     chosen = list(selection.numbers)
     for start in range(0, len(chosen), 500):
-        known.update(PhoneNumber.objects.filter(team=team, e164__in=chosen[start:start + 500])
+        known |= set(PhoneNumber.objects.filter(team=team, e164__in=chosen[start:start + 500])
                      .values_list("e164", flat=True))
     return [e164 for e164 in chosen if e164 in known]

@@ -1,8 +1,7 @@
 from django.urls import path
 
-from contactcards.teams import labels_views
+from contactcards.teams import labels_views, views
 from contactcards.teams import settings_views as team_settings
-from contactcards.teams import views
 
 urlpatterns = [
     path("", views.home, name="home"),

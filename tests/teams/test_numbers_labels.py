@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from conftest import CARD_NUMBER, EMPTY_NUMBER
 from contactcards.models import AuditEntry, PhoneNumber, Tag
@@ -94,17 +93,17 @@ def test_preview_counts_then_apply_records_one_history_row(client, alice, team):
 
     response = client.post(LABELS, {**form, "set_label": "on", "action": "apply"})
     assert response.status_code == 302
-    assert response["Location"] == f"/t/acme/?n=%2B15550001001&n=%2B15550001002"  # back with the selection
+    assert response["Location"] == "/t/acme/?n=%2B15550001001&n=%2B15550001002"  # back with the selection
     assert tags_of(CARD_NUMBER) == ["floor 2", "vip", "west"] and tags_of(EMPTY_NUMBER) == ["vip", "west"]
     assert set(PhoneNumber.objects.filter(team=team).values_list("label", flat=True)) == {"Front desk"}
     assert not Tag.objects.filter(team=team, name="old").exists()  # no number has it any more
     entry = AuditEntry.objects.get(team=team)
     assert (entry.action, entry.username, entry.subject, entry.number_id, entry.request_sent) == (
         "number_labels", "alice", f"{CARD_NUMBER}, {EMPTY_NUMBER}", None, False)
-    assert entry.changes == {"label": [None, "Front desk"], "tags added": [None, "vip, west"],
-                             "tags removed": ["old", None]}
+    assert entry.changes == {"label": [None, "Front desk"], "tags_added": [None, "vip, west"],
+                             "tags_removed": ["old", None]}
     history = text(client.get("/t/acme/history/"))
-    assert "Change labels and tags" in history and "tags added" in history
+    assert "Change labels and tags" in history and "Tags added ∅ → vip, west" in history
 
     again = client.post(LABELS, {**form, "set_label": "on", "action": "preview"})
     assert "Nothing to change" in text(again)
@@ -200,7 +199,7 @@ def test_settings_lists_numbers_by_pages_and_searches_number_label_and_tag(clien
     assert len(settings_numbers(client.get(SETTINGS, {"page": "x\x00"}))) == 50
     assert settings_numbers(client.get(SETTINGS, {"q": "night"})) == [e164s[7]]
     assert settings_numbers(client.get(SETTINGS, {"q": "lobby"})) == [e164s[9]]
-    assert settings_numbers(client.get(SETTINGS, {"q": CARD_NUMBER[-4:]})) == [CARD_NUMBER]
+    assert settings_numbers(client.get(SETTINGS, {"q": CARD_NUMBER})) == [CARD_NUMBER]
     searched = client.get(SETTINGS, {"q": "155501000"})
     assert "100 numbers match" in text(searched) and 'href="?q=155501000&amp;page=2"' in searched.content.decode()
     nothing = client.get(SETTINGS, {"q": "\x00nothing"})
