@@ -37,10 +37,6 @@ def team_numbers(*, team: Team) -> list[PhoneNumber]:
     return list(PhoneNumber.objects.filter(team=team).order_by("e164"))
 
 
-def team_numbers_with_tags(*, team: Team) -> list[PhoneNumber]:
-    return list(PhoneNumber.objects.filter(team=team).order_by("e164").prefetch_related("tags"))
-
-
 def numbers_existing(*, team: Team, e164s: list[str]) -> list[str]:
     """Which of these numbers the team already has, in the order given."""
     present = set(PhoneNumber.objects.filter(team=team, e164__in=e164s).values_list("e164", flat=True))
