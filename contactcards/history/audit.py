@@ -144,6 +144,35 @@ def record_team_change(*, team: Team, user: AbstractBaseUser | None, action: str
     )
 
 
+def record_labels_change(*, team: Team, user: AbstractBaseUser | None, numbers: list[str], label: str | None,
+                         added: list[str], removed: list[str], client_ip: str | None = None) -> AuditEntry:
+    """One row for labels and tags set on many numbers at once (``teams.services.numbers_label_tags``).
+
+    One row, not one per number: a number's newest entry is what the dashboard shows as its last
+    change (and whether it failed), which a label must not hide. ``subject`` lists the numbers that
+    changed (cut to fit, with how many more); ``changes`` holds the label set and the tags added or
+    removed, as {field: [old, new]} (the old labels differ per number: None).
+    """
+    shown: list[str] = []
+    for index, e164 in enumerate(numbers):
+        rest = len(numbers) - index
+        candidate = ", ".join([*shown, e164])
+        if len(candidate) + (len(f" +{rest - 1}") if rest > 1 else 0) > 254:
+            break
+        shown.append(e164)
+    more = len(numbers) - len(shown)
+    subject = ", ".join(shown) + (f" +{more}" if more else "")
+    changes: dict[str, list] = {}
+    if label is not None:
+        changes["label"] = [None, label]
+    if added:
+        changes["tags_added"] = [None, ", ".join(added)]
+    if removed:
+        changes["tags_removed"] = [", ".join(removed), None]
+    return record_team_change(team=team, user=user, action=AuditEntry.Action.NUMBER_LABELS, subject=subject,
+                              changes=changes, client_ip=client_ip)
+
+
 def record_token_change(*, team: Team, user: AbstractBaseUser | None, client_ip: str | None = None) -> AuditEntry:
     """Who changed the team's token and when - never the value."""
     return record_team_change(team=team, user=user, action=AuditEntry.Action.TOKEN_CHANGE, client_ip=client_ip)

@@ -135,6 +135,7 @@ class AuditEntry(models.Model):
         NUMBER_ADD = "number_add", _("Add numbers")
         NUMBER_REMOVE = "number_remove", _("Remove number")
         NUMBER_IMPORT = "number_import", _("Import numbers")
+        NUMBER_LABELS = "number_labels", _("Change labels and tags")
         TWO_FACTOR_POLICY = "two_factor_policy", _("Change two-factor requirement")
 
     class Outcome(models.TextChoices):

@@ -31,15 +31,14 @@ from contactcards.common.clients import linq_client_for
 from contactcards.common.errors import meaning
 from contactcards.linq import LinqError
 from contactcards.linq.client import CARD_FIELDS, clean_text
-from contactcards.models import Job, JobItem, Membership, PhoneNumber, Team
+from contactcards.models import Job, JobItem, Membership, PhoneNumber
 from contactcards.rollout import jobs
 from contactcards.rollout.cards_csv import MAX_BYTES, export_rows, parse_cards_csv, write_csv
 from contactcards.rollout.plan import FIELD_LABELS, Plan, PlanRow, Target, build_plan
-from contactcards.teams.dashboard import STATUS_FILTERS, matching_numbers
+from contactcards.teams.dashboard import STATUS_FILTERS, Selection, parse_selection, selected_numbers
 
 _CSV_SALT = "contactcards.rollout.csv"
 _PLAN_SALT = "contactcards.rollout.plan"
-MAX_TICKED = 5000  # numbers ticked one by one ("all matching the filter" has no cap)
 
 
 # -- preview fingerprint: confirm only what was previewed -----------------------------------
@@ -111,17 +110,12 @@ class BulkForm(forms.Form):
         return {name: self.cleaned_data[name] for name in CARD_FIELDS if self.cleaned_data.get(f"set_{name}")}
 
 
-def _selection(data, team: Team) -> tuple[list[str], str]:
-    """The chosen numbers: ticked ones (``n``), or all matching the dashboard filter (``all=1``)."""
-    if data.get("all") == "1":
-        query, tag, status = data.get("q", ""), data.get("tag", ""), data.get("status", "")
-        described = ", ".join(f"{k} “{v}”" for k, v in (("search", query), ("tag", tag),
-                                                          ("status", STATUS_FILTERS.get(status, ""))) if v)
-        return matching_numbers(team=team, query=query, tag=tag, status=status), described or "all numbers"
-    # a NUL can be in no stored number (and PostgreSQL cannot even compare text holding one)
-    ticked = [e164 for e164 in dict.fromkeys(data.getlist("n")) if "\x00" not in e164][:MAX_TICKED]
-    known = set(PhoneNumber.objects.filter(team=team, e164__in=ticked).values_list("e164", flat=True))
-    return [e164 for e164 in ticked if e164 in known], ""
+def _described(selection: Selection) -> str:
+    """How an "all matching" selection was made, for the page ("" for ticked numbers)."""
+    if not selection.all:
+        return ""
+    parts = (("search", selection.query), ("tag", selection.tag), ("status", STATUS_FILTERS.get(selection.status, "")))
+    return ", ".join(f"{name} “{value}”" for name, value in parts if value) or "all numbers"
 
 
 def bulk_edit(request: HttpRequest, slug: str) -> HttpResponse:
@@ -129,12 +123,12 @@ def bulk_edit(request: HttpRequest, slug: str) -> HttpResponse:
     require_write(membership)
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
-    data = request.POST if request.method == "POST" else request.GET
-    e164s, described = _selection(data, team)
+    selection = parse_selection(request.POST if request.method == "POST" else request.GET)
+    e164s = selected_numbers(team=team, selection=selection)  # no cap: "all matching" is every one
     form = BulkForm(request.POST if request.method == "POST" else None)
-    selection = _selection_fields(data)
-    context = {"team": team, "membership": membership, "form": form, "e164s": e164s, "described": described,
-               "selection": selection, "back_query": urlencode(selection),
+    context = {"team": team, "membership": membership, "form": form, "e164s": e164s,
+               "described": _described(selection), "selection": selection.fields(),
+               "back_query": urlencode(selection.fields()),  # "Change the selection": the dashboard re-ticks it
                "field_pairs": [(form[f"set_{name}"], form[name]) for name in CARD_FIELDS]}
     if not e164s:
         messages.warning(request, _("Select at least one number on the dashboard first."))
@@ -159,13 +153,6 @@ def bulk_edit(request: HttpRequest, slug: str) -> HttpResponse:
     carry = [(name, "on" if value is True else value) for name, value in carry]
     return render(request, "contactcards/rollout_bulk.html",
                   {**context, **_plan_context(plan, membership), "carry": carry})
-
-
-def _selection_fields(data) -> list[tuple[str, str]]:
-    """The selection as hidden inputs, so preview and confirm act on the same numbers."""
-    if data.get("all") == "1":
-        return [("all", "1")] + [(k, data.get(k, "")) for k in ("q", "tag", "status") if data.get(k)]
-    return [("n", e164) for e164 in dict.fromkeys(data.getlist("n"))][:MAX_TICKED]
 
 
 # -- CSV out and in ----------------------------------------------------------------------------

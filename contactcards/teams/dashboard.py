@@ -14,6 +14,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
+from urllib.parse import urlencode
 
 from django.core.cache import caches
 from django.db.models import (
@@ -35,6 +36,7 @@ from django.db.models import (
 from django.db.models.functions import Concat, Lower
 from django.utils.translation import gettext_lazy as _
 
+from contactcards.common.phones import E164_RE
 from contactcards.models import AuditEntry, BoardVersion, CardMirror, PhoneNumber, Tag, Team, TeamSync, unsettled_q
 
 Status = Literal["active", "pending", "none", "error", "unknown"]
@@ -366,3 +368,67 @@ def _compute_dashboard(*, team: Team, query: str, sort: str, page: int, page_siz
         tag=tag, status=status, tags=tags,
         counts=counts, oldest=oldest, sync=team_sync(team),
     )
+
+
+# -- a selection of numbers (the dashboard's ticks, bulk edit, labels and tags) -------------------
+
+SELECTION_FILTERS = ("q", "tag", "status")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which numbers someone chose: the ticked ones (``numbers``), or every number matching the
+    dashboard's search and filters (``all``, with ``query``/``tag``/``status``)."""
+
+    all: bool = False
+    numbers: tuple[str, ...] = ()
+    query: str = ""
+    tag: str = ""
+    status: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not self.all and not self.numbers
+
+    def fields(self) -> list[tuple[str, str]]:
+        """The selection as (name, value) pairs: hidden inputs, or a query string."""
+        if self.all:
+            return [("all", "1")] + [(name, value) for name, value in
+                                     (("q", self.query), ("tag", self.tag), ("status", self.status)) if value]
+        return [("n", e164) for e164 in self.numbers]
+
+
+def _text(value) -> str:
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else ""  # a NUL matches nothing stored
+
+
+def parse_selection(data) -> Selection:
+    """The selection in request data (a QueryDict, or a dict of lists): repeated ``n=<e164>``, or
+    ``all=1`` with ``q``/``tag``/``status``. Anything that is not an E.164 number is dropped."""
+    if _text(data.get("all", "")) == "1":
+        status = _text(data.get("status", ""))
+        return Selection(all=True, query=clean_query(_text(data.get("q", ""))), tag=_text(data.get("tag", ""))[:40],
+                         status=status if status in STATUS_FILTERS else "")
+    values = data.getlist("n") if hasattr(data, "getlist") else data.get("n", [])
+    if isinstance(values, str):
+        values = [values]
+    numbers = tuple(dict.fromkeys(v.strip() for v in values if isinstance(v, str) and E164_RE.match(v.strip())))
+    return Selection(numbers=numbers)
+
+
+def selection_query(data) -> str:
+    """The dashboard's query string that brings a selection back ("Change the selection"): the ticked
+    numbers as repeated ``n=``, or ``all=1`` with the filter (which the dashboard then shows)."""
+    return urlencode(parse_selection(data).fields())
+
+
+def selected_numbers(*, team: Team, selection: Selection) -> list[str]:
+    """The team's numbers (E.164) in a selection, in order; no cap: "all" is every matching number."""
+    if selection.all:
+        return matching_numbers(team=team, query=selection.query, tag=selection.tag, status=selection.status)
+    known: set[str] = set()
+    chosen = list(selection.numbers)
+    for start in range(0, len(chosen), 500):
+        known |= set(PhoneNumber.objects.filter(team=team, e164__in=chosen[start:start + 500])
+                     .values_list("e164", flat=True))
+    return [e164 for e164 in chosen if e164 in known]

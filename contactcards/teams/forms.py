@@ -90,3 +90,42 @@ class LabelTagsForm(forms.Form):
         for name in names:
             validate_tag(name)
         return names
+
+
+def _tag_names(text: str, *, most: int) -> list[str]:
+    names = list(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    if len(names) > most:
+        raise forms.ValidationError(_("At most %(max)d tags at a time.") % {"max": most})
+    for name in names:
+        validate_tag(name)
+    return names
+
+
+class SelectionLabelTagsForm(forms.Form):
+    """Labels and tags for a dashboard selection: set a label, add tags, remove tags (owners)."""
+
+    MAX_TAGS = 20
+
+    set_label = forms.BooleanField(required=False, label=_("Set the label"))
+    label = forms.CharField(max_length=100, required=False, strip=True, label=_("Label"),
+                            help_text=_("Leave empty to clear the label of every selected number."))
+    add_tags = forms.CharField(max_length=1000, required=False, strip=True, label=_("Add tags"),
+                               help_text=_("Comma-separated, e.g. support, floor 2."))
+    remove_tags = forms.CharField(max_length=1000, required=False, strip=True, label=_("Remove tags"),
+                                  help_text=_("Comma-separated. Tags no number has any more are deleted."))
+
+    def clean_add_tags(self) -> list[str]:
+        return _tag_names(self.cleaned_data["add_tags"], most=self.MAX_TAGS)
+
+    def clean_remove_tags(self) -> list[str]:
+        return _tag_names(self.cleaned_data["remove_tags"], most=self.MAX_TAGS)
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        if self.data.get("label", "").strip() and not data.get("set_label"):
+            data["set_label"] = True  # typing a label means setting it
+        if not data.get("set_label") and not data.get("add_tags") and not data.get("remove_tags"):
+            raise forms.ValidationError(_("Set a label, or name tags to add or remove."))
+        return data

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import Exists, OuterRef, Q
+
 from contactcards.common.clients import linq_client_for
 from contactcards.common.phones import PhoneNumberError, parse_many
 from contactcards.linq import LinqError
@@ -33,10 +35,6 @@ def team_member_get(*, team: Team, membership_id: int) -> Membership | None:
 
 def team_numbers(*, team: Team) -> list[PhoneNumber]:
     return list(PhoneNumber.objects.filter(team=team).order_by("e164"))
-
-
-def team_numbers_with_tags(*, team: Team) -> list[PhoneNumber]:
-    return list(PhoneNumber.objects.filter(team=team).order_by("e164").prefetch_related("tags"))
 
 
 def numbers_existing(*, team: Team, e164s: list[str]) -> list[str]:
@@ -100,3 +98,40 @@ def connection_check(*, team: Team) -> ConnectionCheck:
         return ConnectionCheck(count=len(linq_client_for(team).list_phone_numbers()))
     except LinqError as error:
         return ConnectionCheck(error=error)
+
+
+SETTINGS_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class NumbersPage:
+    """One page of the team's numbers for the settings (search over number, label and tag)."""
+
+    numbers: list[PhoneNumber]
+    total: int  # numbers matching the search
+    query: str
+    page: int
+    pages: int
+
+    @property
+    def previous_page(self) -> int | None:
+        return self.page - 1 if self.page > 1 else None
+
+    @property
+    def next_page(self) -> int | None:
+        return self.page + 1 if self.page < self.pages else None
+
+
+def team_numbers_page(*, team: Team, query: str = "", page: int = 1,
+                      page_size: int = SETTINGS_PAGE_SIZE) -> NumbersPage:
+    """A page of the team's numbers with their tags, in three queries whatever the team's size (the
+    count, the page, its tags). ``query`` matches part of the number, of the label or of a tag's name."""
+    numbers = PhoneNumber.objects.filter(team=team)
+    if query:
+        tagged = PhoneNumber.tags.through.objects.filter(phonenumber_id=OuterRef("pk"), tag__name__icontains=query)
+        numbers = numbers.filter(Q(e164__icontains=query) | Q(label__icontains=query) | Exists(tagged))
+    total = numbers.count()
+    pages = max(1, -(-total // page_size))
+    page = min(max(page, 1), pages)
+    shown = list(numbers.order_by("e164").prefetch_related("tags")[(page - 1) * page_size: page * page_size])
+    return NumbersPage(numbers=shown, total=total, query=query, page=page, pages=pages)

@@ -10,13 +10,13 @@ Reads (what Linq lists, which numbers exist) are in ``teams/selectors.py``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from contactcards.common.phones import StoredNumber, stored_problems
-from contactcards.history.audit import record_team_change, record_token_change
+from contactcards.history.audit import record_labels_change, record_team_change, record_token_change
 from contactcards.models import AuditEntry, Membership, PhoneNumber, Role, Tag, Team
 from contactcards.teams.selectors import NumbersImport, numbers_existing, numbers_import_preview
 
@@ -174,3 +174,95 @@ def number_label_tags(*, number: PhoneNumber, label: str | None = None, tags: li
         if tags is not None:
             number.tags.set(tags_named(team=number.team, names=tags))
             Tag.objects.filter(team=number.team, numbers__isnull=True).delete()
+
+
+# -- labels and tags of many numbers (a dashboard selection) --------------------------------------
+
+CHUNK = 500  # numbers per statement: well under every database's limit on bound parameters
+
+
+@dataclass
+class LabelTagsChange:
+    """What setting a label and adding/removing tags does to a selection: counts per change.
+
+    ``label``: how many numbers get the new label (their label differs); ``added``/``removed``:
+    per tag, how many numbers gain or lose it; ``changed``: the numbers that change at all.
+    """
+
+    selected: int = 0
+    label: int = 0
+    added: dict[str, int] = field(default_factory=dict)
+    removed: dict[str, int] = field(default_factory=dict)
+    changed: list[str] = field(default_factory=list)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.changed)
+
+
+def _chunks(items: list, size: int = CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def numbers_label_tags(*, team: Team, e164s: list[str], label: str | None = None, add: list[str] = (),
+                       remove: list[str] = (), apply: bool = False, actor: Actor = None,
+                       client_ip: str | None = None) -> LabelTagsChange:
+    """Set ``label`` (None: leave as is), add the tags ``add`` and remove the tags ``remove`` on the
+    team's numbers ``e164s`` (others are ignored); count what that changes, and with ``apply`` do it.
+
+    Worked in chunks of ``CHUNK`` numbers, a few statements per chunk whatever the number of tags
+    (no query per number or per tag), in one transaction; one history row records the change
+    (``audit.record_labels_change``). A tag both added and removed is added. Tags no number uses
+    any more are deleted, as ``number_label_tags`` does.
+    """
+    label = label.strip() if label is not None else None
+    add = list(dict.fromkeys(add))
+    remove = [name for name in dict.fromkeys(remove) if name not in add]
+    through = PhoneNumber.tags.through
+    result = LabelTagsChange(added=dict.fromkeys(add, 0), removed=dict.fromkeys(remove, 0))
+    changed: set[int] = set()
+    names: dict[int, str] = {}
+    with transaction.atomic():
+        tags = {tag.name: tag.pk for tag in tags_named(team=team, names=add)} if apply and add else {}
+        for chunk in _chunks(list(dict.fromkeys(e164s))):
+            numbers = list(PhoneNumber.objects.filter(team=team, e164__in=chunk).values_list("pk", "e164", "label"))
+            if not numbers:
+                continue
+            ids = [pk for pk, _e164, _label in numbers]
+            names.update((pk, e164) for pk, e164, _label in numbers)
+            result.selected += len(numbers)
+            relabel = [pk for pk, _e164, old in numbers if label is not None and old != label]
+            result.label += len(relabel)
+            changed.update(relabel)
+            having: dict[str, set[int]] = {name: set() for name in (*add, *remove)}
+            if having:
+                for number_id, name in through.objects.filter(
+                        phonenumber_id__in=ids, tag__team=team, tag__name__in=list(having)).values_list(
+                        "phonenumber_id", "tag__name"):
+                    having[name].add(number_id)
+            gain = {name: [pk for pk in ids if pk not in having[name]] for name in add}
+            lose = {name: sorted(having[name]) for name in remove}
+            for name, pks in gain.items():
+                result.added[name] += len(pks)
+                changed.update(pks)
+            for name, pks in lose.items():
+                result.removed[name] += len(pks)
+                changed.update(pks)
+            if not apply:
+                continue
+            if relabel:
+                PhoneNumber.objects.filter(pk__in=relabel).update(label=label)
+            links = [through(phonenumber_id=pk, tag_id=tags[name]) for name, pks in gain.items() for pk in pks]
+            if links:
+                through.objects.bulk_create(links, batch_size=CHUNK, ignore_conflicts=True)
+            if any(lose.values()):
+                through.objects.filter(phonenumber_id__in=ids, tag__team=team, tag__name__in=remove).delete()
+        result.changed = sorted(names[pk] for pk in changed)
+        if apply and result.any:
+            if remove:
+                Tag.objects.filter(team=team, numbers__isnull=True).delete()
+            record_labels_change(team=team, user=actor, numbers=result.changed, label=label,
+                                 added=[name for name in add if result.added[name]],
+                                 removed=[name for name in remove if result.removed[name]], client_ip=client_ip)
+    return result

@@ -8,6 +8,8 @@ before anything else happens, whatever the HTTP method.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
@@ -23,6 +25,7 @@ from contactcards.common.http import client_ip
 from contactcards.models import Membership, Role, Team
 from contactcards.teams import selectors as team_selectors
 from contactcards.teams import services as team_services
+from contactcards.teams.dashboard import clean_page, clean_query
 from contactcards.teams.forms import ImportNumbersForm, LabelTagsForm, MemberRoleForm, NumbersForm, TokenForm
 
 
@@ -37,6 +40,8 @@ def _owner_or_403(request: HttpRequest, slug: str, *, methods: tuple[str, ...] =
 
 def _render(request: HttpRequest, team: Team, membership: Membership, *, status: int = 200, **forms) -> HttpResponse:
     members = team_selectors.team_members(team=team)
+    numbers_page = team_selectors.team_numbers_page(team=team, query=clean_query(request.GET.get("q", "")),
+                                                    page=clean_page(request.GET.get("page")))
     context = {
         "team": team,
         "membership": membership,
@@ -44,7 +49,9 @@ def _render(request: HttpRequest, team: Team, membership: Membership, *, status:
         "owner_count": sum(1 for m in members if m.role == Role.OWNER),
         "numbers": [(n, LabelTagsForm(prefix=f"lt{n.pk}", initial={
             "label": n.label, "tags": ", ".join(t.name for t in n.tags.all())}))
-            for n in team_selectors.team_numbers_with_tags(team=team)],
+            for n in numbers_page.numbers],
+        "numbers_page": numbers_page,
+        "numbers_qs": urlencode({"q": numbers_page.query}) if numbers_page.query else "",
         "token_form": forms.get("token_form") or TokenForm(),
         "numbers_form": forms.get("numbers_form") or NumbersForm(),
         "connection": forms.get("connection"),
@@ -230,7 +237,14 @@ def settings_number_labels(request: HttpRequest, slug: str, e164: str) -> HttpRe
         problems = " ".join(e for errors in form.errors.values() for e in errors)
         messages.error(request, _("%(number)s: nothing changed. %(problems)s") % {"number": number.e164,
                                                                                  "problems": problems})
-        return redirect(f"{reverse('team_settings', args=[number.team.slug])}#numbers")
+        return redirect(_numbers_back(request, number.team))
     team_services.number_label_tags(number=number, label=form.cleaned_data["label"], tags=form.cleaned_data["tags"])
     messages.success(request, _("%(number)s: label and tags saved.") % {"number": number.e164})
-    return redirect(f"{reverse('team_settings', args=[number.team.slug])}#numbers")
+    return redirect(_numbers_back(request, number.team))
+
+
+def _numbers_back(request: HttpRequest, team: Team) -> str:
+    """Back to the numbers' search and page the form was sent from."""
+    pairs = {"q": clean_query(request.POST.get("q", "")), "page": clean_page(request.POST.get("page"))}
+    qs = urlencode({key: value for key, value in pairs.items() if value and value != 1})
+    return f"{reverse('team_settings', args=[team.slug])}{'?' + qs if qs else ''}#numbers"

@@ -1,12 +1,13 @@
 from django.urls import path
 
+from contactcards.teams import labels_views, views
 from contactcards.teams import settings_views as team_settings
-from contactcards.teams import views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("t/<slug:slug>/", views.dashboard, name="dashboard"),
     path("t/<slug:slug>/refresh/", views.dashboard_refresh, name="dashboard_refresh"),
+    path("t/<slug:slug>/numbers/labels/", labels_views.numbers_labels, name="numbers_labels"),
     # team settings: token, connection test, members, numbers
     path("t/<slug:slug>/settings/", team_settings.team_settings, name="team_settings"),
     path("t/<slug:slug>/settings/token/", team_settings.settings_token, name="settings_token"),

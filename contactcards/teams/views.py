@@ -20,7 +20,17 @@ from contactcards.common.clients import team_token
 from contactcards.common.errors import meaning
 from contactcards.linq import LinqError
 from contactcards.sync.reconcile import reconcile_team
-from contactcards.teams.dashboard import SORTS, STATUS_FILTERS, Row, clean_page, clean_query, load_dashboard
+from contactcards.teams.dashboard import (
+    SORTS,
+    STATUS_FILTERS,
+    Row,
+    Selection,
+    clean_page,
+    clean_query,
+    load_dashboard,
+    parse_selection,
+    selected_numbers,
+)
 from contactcards.teams.selectors import memberships_of
 
 
@@ -47,11 +57,20 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
                            page=clean_page(request.GET.get("page")), tag=request.GET.get("tag", ""),
                            status=request.GET.get("status", ""))
     url_prefix = numbers_url(team)
+    # A selection brought back from bulk edit or labels ("Change the selection"): ticked numbers stay
+    # ticked, those on other pages ride along as hidden inputs; all=1 ticks "select all matching".
+    selection = parse_selection(request.GET) if membership.can_write else Selection()
+    ticked = frozenset(selected_numbers(team=team, selection=selection) if selection.numbers else ())
+    shown = {row.e164 for row in board.rows}
     context = {
         "team": team,
         "membership": membership,
         "board": board,
-        "rows_html": rendered_rows(board.rows, numbers_url=url_prefix, selectable=membership.can_write),
+        "rows_html": rendered_rows(board.rows, numbers_url=url_prefix, selectable=membership.can_write,
+                                   ticked=ticked),
+        "select_all": selection.all,
+        "ticked_elsewhere": sorted(ticked - shown),
+        "ticked_count": len(ticked),
         "sorts": SORTS,
         "status_filters": STATUS_FILTERS,
         "filter_qs": _filter_qs(board.query, board.sort, board.tag, board.status),
@@ -84,7 +103,8 @@ ROW_TEMPLATE = "includes/dashboard_row.html"
 FRAGMENT_TIMEOUT = 24 * 3600
 
 
-def rendered_rows(rows: list[Row], *, numbers_url: str, selectable: bool = False) -> SafeString:
+def rendered_rows(rows: list[Row], *, numbers_url: str, selectable: bool = False,
+                  ticked: frozenset[str] = frozenset()) -> SafeString:
     """The table rows' HTML, rendered once per content and reused from the fragment cache.
 
     Keys are digests of every value the row template shows (the Row, the link prefix, the time
@@ -94,7 +114,8 @@ def rendered_rows(rows: list[Row], *, numbers_url: str, selectable: bool = False
     where one number changed re-renders one row.
     """
     context_key = repr((numbers_url, timezone.get_current_timezone_name(), translation.get_language(), selectable))
-    row_keys = [_digest(context_key, repr(row)) for row in rows]  # a dataclass repr names every field
+    # a dataclass repr names every field; a ticked row's box is part of what it shows
+    row_keys = [_digest(context_key, repr(row), "ticked" if row.e164 in ticked else "") for row in rows]
     cache = caches["fragments"]
     page_key = _digest(*row_keys)
     html = cache.get(page_key)
@@ -103,8 +124,8 @@ def rendered_rows(rows: list[Row], *, numbers_url: str, selectable: bool = False
         missing = {}
         for key, row in zip(row_keys, rows, strict=True):
             if key not in found:
-                found[key] = missing[key] = render_to_string(ROW_TEMPLATE, {"row": row, "numbers_url": numbers_url,
-                                                                              "selectable": selectable})
+                found[key] = missing[key] = render_to_string(ROW_TEMPLATE, {
+                    "row": row, "numbers_url": numbers_url, "selectable": selectable, "ticked": row.e164 in ticked})
         html = "".join(found[key] for key in row_keys)
         cache.set_many({**missing, page_key: html}, timeout=FRAGMENT_TIMEOUT)
     return mark_safe(html)  # noqa: S308 - our own template's output, escaped there

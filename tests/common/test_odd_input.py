@@ -157,7 +157,11 @@ def names_read(url: str) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {"GET": set(), "POST": set()}
     if module is None or not module.__name__.startswith(OUR_CODE):
         return found
-    for method, name in _READS.findall(inspect.getsource(module)):
+    # the view's module, and the parsers of request data it imports from our code (teams.dashboard's selection)
+    helpers = {inspect.getmodule(obj) for obj in vars(module).values()
+               if inspect.isfunction(obj) and obj.__module__.startswith(OUR_CODE) and obj.__name__.startswith("parse_")}
+    source = "".join(inspect.getsource(each) for each in {module, *helpers} if each is not None)
+    for method, name in _READS.findall(source):
         for each in [method] if method else ["GET", "POST"]:  # data = request.POST or request.GET
             found[each].add(name)
     return found
