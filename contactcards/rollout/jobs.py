@@ -110,8 +110,8 @@ def _enqueue_job(job: Job) -> None:
     from contactcards.common import taskqueue
     from contactcards.rollout import tasks
 
-    for item_id in job.items.filter(state=State.QUEUED).values_list("pk", flat=True):
-        taskqueue.enqueue(tasks.run_job_item, item_id)
+    queued = job.items.filter(state=State.QUEUED).values_list("pk", flat=True)
+    taskqueue.enqueue_many(tasks.run_job_item, [(item_id,) for item_id in queued])
     if job.items.filter(state=State.QUEUED).exists():
         taskqueue.enqueue(tasks.check_job, job.pk, run_after=timezone.now() + LEASE)
 
