@@ -151,7 +151,10 @@ def build_plan(team: Team, targets: list[Target], *, cards: dict[str, Card] | No
             cards = {card.phone_number: card for card in linq_client_for(team).list_cards()}
         except LinqError as error:
             return Plan(rows=[], error=error)
-    numbers = {n.e164: n for n in PhoneNumber.objects.filter(team=team).prefetch_related("tags")}
+    numbers = PhoneNumber.objects.filter(team=team)
+    if any(target.tags is not None for target in targets):  # (prefetching costs seconds at thousands of numbers)
+        numbers = numbers.prefetch_related("tags")
+    numbers = {n.e164: n for n in numbers}
     waits = _budget_waits(team, [numbers[t.e164] for t in targets if t.e164 in numbers])
     seen: dict[str, int | None] = {}
     rows = []
