@@ -56,6 +56,37 @@ def enqueue(task: Any, *args: Any, run_after: datetime | None = None, queue: str
     return task.using(queue_name=queue or queue_name(), run_after=run_after).enqueue(*args, **kwargs)
 
 
+def enqueue_many(task: Any, calls: Sequence[Sequence[Any]], *, queue: str | None = None) -> int:
+    """Enqueue one run of ``task`` per argument list in ``calls``, in one transaction and a few INSERTs.
+
+    The rows are what :func:`enqueue` stores one by one (django-tasks-db's own row for each), so
+    workers see no difference; a rollout of thousands of items is enqueued in well under a second
+    instead of one committed INSERT per item. Returns how many were enqueued.
+    """
+    from django.db import transaction
+    from django_tasks.signals import task_enqueued
+    from django_tasks_db.backend import DatabaseBackend, normalize_json
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    bound = task.using(queue_name=queue or queue_name())
+    backend = bound.get_backend()
+    if not isinstance(backend, DatabaseBackend):  # another backend: its own enqueue, one by one
+        for args in calls:
+            bound.enqueue(*args)
+        return len(calls)
+    backend.validate_task(bound)
+    rows = [DBTaskResult(id=backend._get_id(), args_kwargs=normalize_json({"args": list(args), "kwargs": {}}),
+                         priority=bound.priority, task_path=bound.module_path, queue_name=bound.queue_name,
+                         run_after=bound.run_after or get_date_max(),  # as its pre_save handler sets it
+                         backend_name=backend.alias)
+            for args in calls]
+    with transaction.atomic():
+        DBTaskResult.objects.bulk_create(rows, batch_size=1000)
+    for row in rows:
+        task_enqueued.send(type(backend), task_result=row.task_result)
+    return len(rows)
+
+
 def worker_command(*, batch: bool = False, queue: str | None = None, interval: float | None = None,
                    worker_id: str | None = None, extra: Sequence[str] = ()) -> list[str]:
     """The ``manage.py db_worker`` command line for one queue (default: the work queue), or for several

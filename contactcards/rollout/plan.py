@@ -10,6 +10,7 @@ plan into a job.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,9 +19,9 @@ from typing import Literal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contactcards.cards.budget import WRITE_ACTIONS, WRITE_WINDOW, write_budget
+from contactcards.cards.budget import WRITE_ACTIONS, WRITE_WINDOW, write_budgets
 from contactcards.cards.diff import changed_fields
-from contactcards.cards.forms import CardForm, sign_loaded
+from contactcards.cards.forms import CardForm
 from contactcards.common.clients import linq_client_for
 from contactcards.linq import Card, LinqError
 from contactcards.linq.client import CARD_FIELDS
@@ -113,31 +114,48 @@ class Plan:
         return self.can_confirm or (skip_refused and self.can_skip_refused)
 
 
+class _RowForm(CardForm):
+    """The card page's form, bound once and given each row's data in turn: building a form deep-copies
+    its fields (most of its cost), and the loaded values are taken as they are (the page signs them only
+    to carry them through the browser). Cleaning is the form's own, so the rules are the same."""
+
+    def clean_loaded(self) -> dict[str, str] | None:
+        return {name: self._loaded.get(name) or "" for name in CARD_FIELDS} if self.editing else None
+
+    def errors_for(self, data: dict[str, str], loaded: dict[str, str] | None) -> dict:
+        self.data, self._loaded, self._errors = data, loaded, None
+        return self.errors
+
+
+_forms = threading.local()
+
+
+def _row_form(editing: bool) -> _RowForm:
+    key = "edit" if editing else "create"
+    form = getattr(_forms, key, None)
+    if form is None:
+        form = _RowForm({}, loaded={} if editing else None)
+        setattr(_forms, key, form)
+    return form
+
+
 def validate_values(values: dict[str, str], loaded: dict[str, str] | None) -> list[str]:
     """The card page's rules for one card (the same form), as messages naming the field."""
     data = {**{name: values.get(name, "") for name in CARD_FIELDS}, "token": ""}
-    if loaded is not None:
-        data["loaded"] = sign_loaded(loaded)
-    form = CardForm(data, loaded=loaded)
-    if form.is_valid():
-        return []
+    errors = _row_form(loaded is not None).errors_for(data, loaded)
     return [_("%(field)s: %(errors)s") % {"field": FIELD_LABELS.get(name, name), "errors": " ".join(errors)}
-            for name, errors in form.errors.items()]
+            for name, errors in errors.items()]
 
 
 def _budget_waits(team: Team, numbers: Iterable[PhoneNumber]) -> dict[int, datetime]:
-    """When each number can be written again, for the few with writes in the last ten minutes (one query)."""
+    """When each number can be written again, for the few with writes in the last ten minutes (one query
+    for the team, one for those numbers' budgets: once per number, however many rows name it)."""
     recent = set(
         AuditEntry.objects.filter(team=team, action__in=WRITE_ACTIONS, created_at__gt=timezone.now() - WRITE_WINDOW)
         .values_list("number_id", flat=True)
     )
-    waits = {}
-    for number in numbers:
-        if number.pk in recent:
-            budget = write_budget(number=number)
-            if budget.exhausted:
-                waits[number.pk] = budget.next_write_at
-    return waits
+    budgets = write_budgets(numbers={number.pk: number for number in numbers if number.pk in recent}.values())
+    return {pk: budget.next_write_at for pk, budget in budgets.items() if budget.exhausted}
 
 
 def build_plan(team: Team, targets: list[Target], *, cards: dict[str, Card] | None = None) -> Plan:
@@ -147,8 +165,10 @@ def build_plan(team: Team, targets: list[Target], *, cards: dict[str, Card] | No
             cards = {card.phone_number: card for card in linq_client_for(team).list_cards()}
         except LinqError as error:
             return Plan(rows=[], error=error)
-    numbers = {n.e164: n for n in PhoneNumber.objects.filter(team=team).select_related("sent_photo")
-               .prefetch_related("tags")}
+    numbers = PhoneNumber.objects.filter(team=team).select_related("sent_photo")
+    if any(target.tags is not None for target in targets):  # (prefetching costs seconds at thousands of numbers)
+        numbers = numbers.prefetch_related("tags")
+    numbers = {n.e164: n for n in numbers}
     waits = _budget_waits(team, [numbers[t.e164] for t in targets if t.e164 in numbers])
     seen: dict[str, int | None] = {}
     rows = []

@@ -70,9 +70,28 @@ def _owner_only_rows(plan: Plan, membership: Membership) -> Plan:
     return Plan(rows=rows, error=plan.error, problems=plan.problems)
 
 
+# A preview lists at most this many rows of each sort (thousands of rows made pages of megabytes); the
+# counts above the list always cover every row, and refused rows come first in what is listed.
+SHOWN_ROWS = {"cannot": 500, "sends": 200, "skip": 50}
+
+
+def _shown_rows(plan: Plan) -> tuple[list[PlanRow], int]:
+    """The rows the preview lists (file order, within SHOWN_ROWS per sort) and how many it leaves out."""
+    left = dict(SHOWN_ROWS)
+    shown = []
+    for row in plan.rows:
+        sort = "cannot" if row.kind == "cannot" else "skip" if row.kind == "skip" and not row.local_change else "sends"
+        if left[sort] > 0:
+            left[sort] -= 1
+            shown.append(row)
+    return shown, len(plan.rows) - len(shown)
+
+
 def _plan_context(plan: Plan, membership: Membership) -> dict:
     error = meaning(plan.error) if plan.error is not None else None
-    return {"plan": plan, "plan_error": error, "counts": plan.counts, "fingerprint": fingerprint(plan)}
+    shown, more = _shown_rows(plan)
+    return {"plan": plan, "plan_error": error, "counts": plan.counts, "fingerprint": fingerprint(plan),
+            "shown_rows": shown, "more_rows": more}
 
 
 # -- bulk edit -----------------------------------------------------------------------------------

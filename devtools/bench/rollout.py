@@ -1,49 +1,70 @@
-"""Benchmark of rollouts (``bin/bench-rollout``; not a test): preview, enqueue, and two real workers.
+"""Benchmark of rollouts (``bin/bench-rollout``; not a test): each figure of issue 21 beside its target.
 
-Against the built-in sandbox over real HTTP, on a fresh database (SQLite file in /tmp, or
-PostgreSQL ``linqadmin_bench_rollout`` with ``--database postgres``), with N numbers (default 500):
+Against the built-in sandbox over real HTTP (it answers at once), on a fresh database (PostgreSQL
+``linqadmin_bench_rollout`` by default, or an SQLite file in /tmp with ``--database sqlite``), with a
+team of N numbers (default 5,000), every one with a card:
 
-* the time to preview a bulk edit of all N numbers (one GET of every card + the per-number plan);
-* the time to confirm it (Job + JobItems + one task per item enqueued);
-* items per second two ``db_worker`` processes reach until the job is finished;
-* beside it, the one-page-at-a-time path: the card page's save (``card_update``) called for each
-  number in turn, in this process, as a person saving pages one after the other would.
+* **preview**: a CSV of N rows (a new last name for every number) uploaded to the import view
+  (``cards_import``, through Django's test client in this process: the view, the plan and the page);
+* **enqueue**: the confirm request (the view re-reads the cards, compares the plan with the preview's
+  fingerprint, creates the job, its N items and N tasks);
+* **job-page poll**: ``job_progress`` JSON of that job while its N items are queued: the first poll,
+  then the median of 20 more as the page polls on (with the view's ``cursor`` where it gives one);
+* **dashboard**: requests/s of the team's dashboard beside ``/healthz`` under gunicorn (3 workers,
+  ``wrk``, after a warm-up that lets each worker compute the board once), as a ratio, in the same run;
+* **rollout**: items/s two ``db_worker`` processes reach until the job is finished, or until
+  ``--rollout-seconds`` have passed (from their start, so worker start-up counts);
+* beside it, the one-page-at-a-time path: ``card_update`` called in this process for a few numbers.
 
-Figures on a shared 2-core machine are noisy; compare the two paths within one run.
+``--profile DIR`` writes cProfile files of the preview and the confirm there. Figures on a shared 2-core
+machine are noisy: read them as orders of magnitude and compare within one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import html
 import os
+import re
+import shutil
+import socket
+import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PG = "postgres://linqadmin:linqadmin@127.0.0.1:5432/linqadmin_bench_rollout"
 SQLITE = "/tmp/linqadmin_bench_rollout.sqlite3"
+TARGETS = {"preview": 3.0, "enqueue": 2.0, "poll": 0.020, "ratio": 0.5, "items": 100.0}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--numbers", type=int, default=500)
-    parser.add_argument("--one-by-one", type=int, default=100, help="numbers saved one page at a time")
-    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--numbers", type=int, default=5000)
+    parser.add_argument("--one-by-one", type=int, default=50, help="numbers saved one page at a time")
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="postgres")
+    parser.add_argument("--seconds", type=int, default=5, help="wrk duration per page (dashboard ratio)")
+    parser.add_argument("--interval", type=float, default=None, help="db_worker --interval (default: its own)")
+    parser.add_argument("--rollout-seconds", type=float, default=120,
+                        help="stop the workers after this long if the job is not finished (items/s so far)")
+    parser.add_argument("--profile", metavar="DIR", help="write cProfile files of the preview and the confirm")
     args = parser.parse_args()
     url = PG if args.database == "postgres" else f"sqlite:///{SQLITE}"
     if args.database == "postgres":
         import psycopg
 
         with psycopg.connect(PG.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS linqadmin_bench_rollout")
+            conn.execute("DROP DATABASE IF EXISTS linqadmin_bench_rollout WITH (FORCE)")
             conn.execute("CREATE DATABASE linqadmin_bench_rollout")
     else:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{SQLITE}{suffix}").unlink(missing_ok=True)
     os.environ.update(DATABASE_URL=url, DJANGO_SETTINGS_MODULE="linqadmin.settings_test",
-                      LINQADMIN_TASKS_QUEUE="default")
+                      LINQADMIN_TASKS_QUEUE="default", ALLOWED_HOSTS="127.0.0.1,localhost,testserver")
     import django
 
     django.setup()
@@ -53,15 +74,55 @@ def main() -> None:
     run(args)
 
 
+def timed(profile: str | None, name: str, call):
+    """(result, seconds) of ``call()``, profiled into ``profile/name.prof`` when asked."""
+    profiler = cProfile.Profile() if profile else None
+    started = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    result = call()
+    if profiler:
+        profiler.disable()
+    seconds = time.perf_counter() - started
+    if profiler:
+        Path(profile).mkdir(parents=True, exist_ok=True)
+        profiler.dump_stats(f"{profile}/{name}.prof")
+    return result, seconds
+
+
+class Queries:
+    """Counts the queries this process sends while active (a request resets Django's own query log)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+    def __len__(self) -> int:
+        return self.count
+
+
+def hidden(page: str, name: str) -> str:
+    found = re.search(rf'<input type="hidden" name="{name}" value="([^"]*)"', page)
+    assert found, f"no hidden {name} in the preview"
+    return html.unescape(found.group(1))
+
+
 def run(args) -> None:
     from django.conf import settings
     from django.contrib.auth import get_user_model
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.db import connection
+    from django.test import Client
+    from django.urls import reverse
 
     from contactcards.cards.services import card_update
     from contactcards.common import taskqueue
     from contactcards.models import Job, Membership, PhoneNumber, Team
     from contactcards.rollout import jobs
-    from contactcards.rollout.plan import Target, build_plan
+    from contactcards.sync.reconcile import reconcile_team
     from devtools.processes import worker_env
     from devtools.sandbox import SandboxServer
 
@@ -69,52 +130,154 @@ def run(args) -> None:
     settings.LINQ_API_BASE_URL = server.url
     token = "bench-token-123456"
     total = args.numbers + args.one_by_one
-    e164s = [f"+1555400{i:04d}" for i in range(total)]
+    e164s = [f"+1555{i:07d}" for i in range(total)]
     server.state.add_account(token, e164s)
     for e164 in e164s:
         server.state.set_card(e164, first_name="Old", last_name="Name")
     team = Team(slug="bench", name="Bench")
     team.set_token(token)
     team.save()
-    PhoneNumber.objects.bulk_create([PhoneNumber(team=team, e164=e164) for e164 in e164s])
+    PhoneNumber.objects.bulk_create([PhoneNumber(team=team, e164=e164, label=f"Line {i}")
+                                     for i, e164 in enumerate(e164s)], batch_size=1000)
     user = get_user_model().objects.create_user("bench", password="bench-password-1")
     Membership.objects.create(team=team, user=user, role="owner")
+    assert reconcile_team(team=team).ok  # the card mirror, as the refresh button fills it (the dashboard)
+    client = Client()
+    client.force_login(user)
 
+    # 1. preview of an N-row CSV, through the import view
     bulk = e164s[: args.numbers]
-    started = time.perf_counter()
-    plan = build_plan(team, [Target(e164=e164, values={"last_name": "Rolled out"}) for e164 in bulk])
-    preview = time.perf_counter() - started
-    started = time.perf_counter()
-    job = jobs.job_create(team=team, user=user, plan=plan, source=Job.Source.BULK)
-    enqueue = time.perf_counter() - started
+    csv_text = "number,last_name\n" + "".join(f"{e164},Rolled out\n" for e164 in bulk)
+    upload = SimpleUploadedFile("bench.csv", csv_text.encode(), content_type="text/csv")
+    import_url = reverse("cards_import", args=[team.slug])
+    preview_queries, confirm_queries = Queries(), Queries()
+    with connection.execute_wrapper(preview_queries):
+        response, preview = timed(args.profile, "preview", lambda: client.post(
+            import_url, {"file": upload, "action": "preview"}))
+    assert response.status_code == 200, response.status_code
+    page = response.content.decode()
+    preview_kb = len(page) / 1024
+    assert 'id="confirm"' in page, "the preview offers no confirm"
 
+    # 2. enqueue: the confirm request
+    form = {"action": "confirm", "fingerprint": hidden(page, "fingerprint"), "payload": hidden(page, "payload"),
+            "filename": hidden(page, "filename")}
+    with connection.execute_wrapper(confirm_queries):
+        response, enqueue = timed(args.profile, "confirm", lambda: client.post(import_url, form))
+    assert response.status_code == 302, (response.status_code, response.content[:2000])
+    job = Job.objects.get(team=team)
+    assert job.items.count() == args.numbers
+
+    # 3. job-page polls while every item is queued: the first (every item), then as the page polls on
+    # (with the cursor the view returns, where it returns one: only what changed since)
+    progress_url = reverse("job_progress", args=[team.slug, job.pk])
+    polls, query = [], {}
+    for _ in range(21):
+        started = time.perf_counter()
+        response = client.get(progress_url, query)
+        polls.append((time.perf_counter() - started, len(response.content)))
+        assert response.status_code == 200
+        if "cursor" in response.json():
+            query = {"since": response.json()["cursor"]}
+    first_poll, first_kb = polls[0][0], polls[0][1] / 1024
+    poll, poll_kb = statistics.median(t for t, _ in polls[1:]), statistics.median(n for _, n in polls[1:]) / 1024
+
+    # 4. two workers until the job is finished (or --rollout-seconds have passed: items/s so far)
     env = {**os.environ, **worker_env(server.url, LINQADMIN_TASKS_QUEUE="default")}
     started = time.perf_counter()
-    workers = [subprocess.Popen(taskqueue.worker_command(interval=0.05, extra=["--verbosity", "0"]), env=env,
-                                cwd=ROOT) for _ in range(2)]
-    while not jobs.job_progress(job).finished:
+    workers = [subprocess.Popen(taskqueue.worker_command(interval=args.interval, extra=["--verbosity", "0"]),
+                                env=env, cwd=ROOT) for _ in range(2)]
+    while not jobs.job_progress(job).finished and time.perf_counter() - started < args.rollout_seconds:
         time.sleep(0.05)
+    progress = jobs.job_progress(job)
     rollout = time.perf_counter() - started
     for worker in workers:
         taskqueue.stop_worker(worker)
-    progress = jobs.job_progress(job)
 
+    # 5. the one-page-at-a-time path
     numbers = {n.e164: n for n in PhoneNumber.objects.filter(team=team).select_related("team")}
     started = time.perf_counter()
     for e164 in e164s[args.numbers:]:
         loaded = {"first_name": "Old", "last_name": "Name", "image_url": ""}
         card_update(number=numbers[e164], user=user, loaded=loaded, submitted={**loaded, "last_name": "One by one"})
     one_by_one = time.perf_counter() - started
+
+    # 6. the dashboard beside /healthz under gunicorn
+    ratio = dashboard_ratio(args, env, client, team.slug)
     server.stop()
 
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    sent = progress.counts["sent"]
     db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-    print(f"\nRollout benchmark on {db}, sandbox over HTTP ({args.numbers} numbers in the job)")
-    print(f"  preview of {args.numbers} numbers (one GET of all cards + plan)   {preview * 1000:8.0f} ms")
-    print(f"  confirm: job + {args.numbers} items + {args.numbers} tasks enqueued         {enqueue * 1000:8.0f} ms")
-    print(f"  two db_worker processes: {progress.counts['sent']} sent in {rollout:.1f} s"
-          f"                {progress.counts['sent'] / rollout:8.1f} items/s (incl. worker start-up)")
-    print(f"  one page at a time (card_update x {args.one_by_one}, in-process)       "
-          f"{args.one_by_one / one_by_one:8.1f} items/s")
+    print(f"\nRollout benchmark on {db}, sandbox over HTTP, a team of {total} numbers ({args.numbers} in the job)")
+    print(f"  {'figure':<58}{'result':>14}  target")
+    print(f"  {f'preview of a {args.numbers}-row CSV (import view, {preview_kb:,.0f} KB page)':<58}"
+          f"{preview:>12.2f} s  <= {TARGETS['preview']:.0f} s {verdict(preview <= TARGETS['preview'])}"
+          f"  ({len(preview_queries)} queries)")
+    print(f"  {f'enqueue: the confirm request (job, {args.numbers} items and tasks)':<58}"
+          f"{enqueue:>12.2f} s  <= {TARGETS['enqueue']:.0f} s {verdict(enqueue <= TARGETS['enqueue'])}"
+          f"  ({len(confirm_queries)} queries)")
+    print(f"  {f'job-page poll, job_progress JSON, first ({first_kb:,.0f} KB)':<58}"
+          f"{first_poll * 1000:>11.1f} ms")
+    print(f"  {f'job-page poll, job_progress JSON, next ({poll_kb:,.0f} KB, median of 20)':<58}"
+          f"{poll * 1000:>11.1f} ms  <= {TARGETS['poll'] * 1000:.0f} ms {verdict(poll <= TARGETS['poll'])}")
+    if ratio is not None:
+        dash, health = ratio
+        print(f"  {f'dashboard {dash:.0f} req/s vs /healthz {health:.0f} req/s (ratio)':<58}"
+              f"{dash / health:>14.2f}  >= {TARGETS['ratio']} {verdict(dash / health >= TARGETS['ratio'])}")
+    finished = "finished" if progress.finished else f"stopped after {args.rollout_seconds:.0f} s"
+    print(f"  {f'two db_worker processes: {sent} sent in {rollout:.1f} s ({finished})':<58}"
+          f"{sent / rollout:>8.1f} items/s  >= {TARGETS['items']:.0f} {verdict(sent / rollout >= TARGETS['items'])}")
+    print(f"  {f'one page at a time (card_update x {args.one_by_one}, in-process)':<58}"
+          f"{args.one_by_one / one_by_one:>8.1f} items/s")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def dashboard_ratio(args, env: dict, client, slug: str) -> tuple[float, float] | None:
+    """(dashboard requests/s, /healthz requests/s) under gunicorn with 3 workers, ``wrk -t2 -c16``."""
+    from django.conf import settings
+
+    from devtools.bench.dashboard import wrk
+
+    if not shutil.which("wrk"):
+        print("wrk is not installed (apt-get install -y --no-install-recommends wrk): no dashboard ratio")
+        return None
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "linqadmin.wsgi", "--workers", "3",
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+        env={**env, "CONN_MAX_AGE": "600", "LOG_LEVEL": "WARNING"}, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=5).read()  # noqa: S310 - loopback only
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("gunicorn did not start") from None
+                time.sleep(0.2)
+        request = urllib.request.Request(f"{base}/t/{slug}/", headers={"Cookie": cookie})
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
+            assert response.status == 200 and '<tr class="status-' in response.read().decode()
+        # every gunicorn worker computes the board once (its "boards" cache is its own): not what is measured
+        wrk(f"{base}/t/{slug}/", cookie=cookie, seconds=3, connections=16)
+        health = wrk(f"{base}/healthz", cookie=None, seconds=args.seconds, connections=16)[0]
+        dash, _latency, bad = wrk(f"{base}/t/{slug}/", cookie=cookie, seconds=args.seconds, connections=16)
+        assert not bad, f"{bad} dashboard requests did not answer 200"
+        return dash, health
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,15 @@
     if (!box) {
       return;
     }
-    input.addEventListener("input", function () {
+    function tick() {
       if (input.value.trim() !== "") {
         box.checked = true;
       }
-    });
+    }
+    input.addEventListener("input", tick);
+    // Typed before this script ran (it is deferred): the value differs from the one the page came with.
+    if (input.value !== input.defaultValue) {
+      tick();
+    }
   });
 })();
