@@ -521,8 +521,10 @@ def job_progress(job: Job) -> Progress:
                     waiting_until=row["waiting_until"], finished=finished, cancelled=job.cancelled_at is not None)
 
 
-def job_items_since(job: Job, since: datetime | None) -> tuple[list[JobItem], datetime]:
-    """The items changed since ``since`` (all of them without it), and the cursor for the next poll.
+def job_items_since(job: Job, since: datetime | None, *,
+                    ids: list[int] | None = None) -> tuple[list[JobItem], datetime]:
+    """The items changed since ``since`` (all of them without it), and the cursor for the next poll;
+    ``ids``: only these (the rows a page shows).
 
     One indexed query (``jobitem_job_updated``): a poll of a 5,000-item job reads only what changed.
     """
@@ -530,4 +532,40 @@ def job_items_since(job: Job, since: datetime | None) -> tuple[list[JobItem], da
     items = job.items.all()
     if since is not None:
         items = items.filter(updated_at__gte=since)
+    if ids is not None:
+        items = items.filter(pk__in=ids)
     return list(items), cursor
+
+
+ITEMS_PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class ItemsPage:
+    """One page of a job's items, all of them or those in one state (``show``)."""
+
+    items: list[JobItem]
+    show: str
+    page: int
+    pages: int
+
+    @property
+    def previous_page(self) -> int | None:
+        return self.page - 1 if self.page > 1 else None
+
+    @property
+    def next_page(self) -> int | None:
+        return self.page + 1 if self.page < self.pages else None
+
+
+def job_items_page(job: Job, *, show: str = "", page: int = 1) -> ItemsPage:
+    """A page of the job's items in row order (``show``: a state, else every item); page clamped."""
+    items = job.items.all()
+    if show in State.values:
+        items = items.filter(state=show)
+    else:
+        show = ""
+    pages = max(1, -(-items.count() // ITEMS_PER_PAGE))
+    page = min(max(1, page), pages)
+    start = (page - 1) * ITEMS_PER_PAGE
+    return ItemsPage(items=list(items[start:start + ITEMS_PER_PAGE]), show=show, page=page, pages=pages)

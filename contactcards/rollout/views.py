@@ -267,6 +267,23 @@ def _item_rows(job: Job, items: list[JobItem]) -> list[dict]:
             for item in items]
 
 
+def _page_number(value) -> int:
+    try:
+        return max(1, min(int(value or 1), 1_000_000))
+    except (TypeError, ValueError):
+        return 1
+
+
+def _item_ids(data) -> list[int] | None:
+    """The ids of the rows the page shows (``items=1.2.3``, at most a page of them); None: every item."""
+    raw = data.get("items", "")
+    if not raw:
+        return None
+    parts = raw.split(".")[:jobs.ITEMS_PER_PAGE]
+    ids = [int(part) for part in parts if part.isascii() and part.isdigit() and len(part) <= 18]
+    return [pk for pk in ids if 0 < pk < 2**62]
+
+
 def _since(value: str):
     """The poll cursor the client sent back (an ISO time we gave it); anything else means "everything"."""
     try:
@@ -283,10 +300,12 @@ def job_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     progress = jobs.job_progress(job)
-    items, cursor = jobs.job_items_since(job, None)
-    context = {"team": job.team, "membership": membership, "job": job, "progress": progress,
-               "items": _item_rows(job, items), "cursor": cursor.isoformat(), "csv": job.source == Job.Source.CSV,
-               "retry": job.retries.order_by("pk").first()}
+    cursor = timezone.now() - jobs.OVERLAP  # before the page's rows are read: the first poll misses nothing
+    shown = jobs.job_items_page(job, show=request.GET.get("show", ""), page=_page_number(request.GET.get("page")))
+    context = {"team": job.team, "membership": membership, "job": job, "progress": progress, "shown": shown,
+               "items": _item_rows(job, shown.items), "cursor": cursor.isoformat(),
+               "csv": job.source == Job.Source.CSV, "retry": job.retries.order_by("pk").first(),
+               "states": JobItem.State.choices, "shown_states": {state for state, n in progress.counts.items() if n}}
     return render(request, "contactcards/rollout_job.html", context)
 
 
@@ -297,7 +316,7 @@ def job_progress(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     progress = jobs.job_progress(job)
-    items, cursor = jobs.job_items_since(job, _since(request.GET.get("since", "")))
+    items, cursor = jobs.job_items_since(job, _since(request.GET.get("since", "")), ids=_item_ids(request.GET))
     row = loader.get_template("includes/job_item_row.html")
     csv = job.source == Job.Source.CSV
     waiting = progress.waiting_until

@@ -1,6 +1,7 @@
 /* The job page, live: poll the job's progress (JSON) and update the counters, the bar and the rows that changed.
    Each poll sends the cursor the last answer gave (?since=); the answer carries the counts and only the items
-   changed since then, each as its rendered row, which replaces the row with the same id.
+   changed since then among the rows this page shows (?items=, their ids), each as its rendered row, which
+   replaces the row with the same id.
    Without JavaScript the page refreshes itself (a <noscript> meta refresh) and shows the same facts. */
 (function () {
   "use strict";
@@ -57,12 +58,8 @@
       if (!fresh) {
         return;
       }
-      if (row) {
-        if (row.outerHTML !== fresh.outerHTML) {
-          tbody.replaceChild(fresh, row);
-        }
-      } else {
-        tbody.appendChild(fresh);
+      if (row && row.outerHTML !== fresh.outerHTML) { // (a row of another page or state is not shown here)
+        tbody.replaceChild(fresh, row);
       }
     });
   }
@@ -99,7 +96,17 @@
   }
 
   function poll() {
-    var target = url + (cursor ? "?since=" + encodeURIComponent(cursor) : "");
+    var params = [];
+    if (cursor) {
+      params.push("since=" + encodeURIComponent(cursor));
+    }
+    var rows = section.querySelectorAll("#job-items tbody tr[data-item]");
+    if (rows.length) { // only the rows this page shows
+      params.push("items=" + Array.prototype.map.call(rows, function (row) {
+        return row.getAttribute("data-item");
+      }).join("."));
+    }
+    var target = url + (params.length ? "?" + params.join("&") : "");
     fetch(target, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (response) {
         if (!response.ok) {

@@ -222,3 +222,33 @@ def test_a_worker_killed_mid_item_costs_one_lease_and_nothing_is_sent_twice(work
         [writes(sandbox, numbers(i)) for i in range(count)]
     assert all(sandbox.cards[numbers(i)]["first_name"] == "Resumed" for i in range(count))
     assert Job.objects.get(pk=job.pk).finished_at is not None
+
+
+# -- the job page of a large job -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_large_job_page_shows_a_page_of_items_a_state_at_a_time_and_polls_only_its_rows(client, alice, team,
+                                                                                          sandbox):
+    many_numbers(team, sandbox, 250)
+    job = start_bulk(team, alice, [numbers(i) for i in range(250)], {"last_name": "Paged"})
+    failed = job.items.order_by("pk")[200]
+    JobItem.objects.filter(pk=failed.pk).update(state=State.FAILED, why=JobItem.Why.BUSY)
+    sign_in_as(client, alice)
+
+    page = client.get(url("job_detail", job.pk))
+    assert len(page.context["items"]) == 100 and page.context["shown"].pages == 3
+    assert "Page 1 of 3" in page.content.decode()
+    last = client.get(url("job_detail", job.pk), {"page": "99999999999999999999"})  # clamped, never a 500
+    assert last.status_code == 200 and last.context["shown"].page == 3 and len(last.context["items"]) == 50
+    only_failed = client.get(url("job_detail", job.pk), {"show": "failed"})
+    assert [row["item"].pk for row in only_failed.context["items"]] == [failed.pk]
+    odd = client.get(url("job_detail", job.pk), {"show": "nonsense", "page": "x"})
+    assert odd.status_code == 200 and odd.context["shown"].show == "" and odd.context["shown"].page == 1
+
+    first_page = [row["item"].pk for row in page.context["items"]]
+    poll = client.get(url("job_progress", job.pk), {"items": ".".join(map(str, first_page[:3]))}).json()
+    assert [item["id"] for item in poll["items"]] == first_page[:3]  # only the rows the page shows
+    assert poll["total"] == 250
+    junk = client.get(url("job_progress", job.pk), {"items": "1" * 5000 + ".-3.x.²"})
+    assert junk.status_code == 200 and junk.json()["items"] == []
