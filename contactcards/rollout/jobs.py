@@ -55,6 +55,7 @@ from contactcards.cards.outcomes import (
 )
 from contactcards.common.clients import linq_time_budget
 from contactcards.common.errors import wait_asked
+from contactcards.lib.paging import PageLinks, page_window
 from contactcards.linq import LinqError
 from contactcards.models import AuditEntry, FormToken, Job, JobItem, Team
 from contactcards.rollout.plan import Plan, PlanRow
@@ -541,21 +542,13 @@ ITEMS_PER_PAGE = 100
 
 
 @dataclass(frozen=True)
-class ItemsPage:
+class ItemsPage(PageLinks):
     """One page of a job's items, all of them or those in one state (``show``)."""
 
     items: list[JobItem]
     show: str
     page: int
     pages: int
-
-    @property
-    def previous_page(self) -> int | None:
-        return self.page - 1 if self.page > 1 else None
-
-    @property
-    def next_page(self) -> int | None:
-        return self.page + 1 if self.page < self.pages else None
 
 
 def job_items_page(job: Job, *, show: str = "", page: int = 1) -> ItemsPage:
@@ -565,7 +558,5 @@ def job_items_page(job: Job, *, show: str = "", page: int = 1) -> ItemsPage:
         items = items.filter(state=show)
     else:
         show = ""
-    pages = max(1, -(-items.count() // ITEMS_PER_PAGE))
-    page = min(max(1, page), pages)
-    start = (page - 1) * ITEMS_PER_PAGE
+    page, pages, start = page_window(items.count(), page, ITEMS_PER_PAGE)
     return ItemsPage(items=list(items[start:start + ITEMS_PER_PAGE]), show=show, page=page, pages=pages)

@@ -8,6 +8,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from contactcards.common.clients import linq_client_for
 from contactcards.common.phones import PhoneNumberError, parse_many
+from contactcards.lib.paging import PageLinks, page_window
 from contactcards.linq import LinqError
 from contactcards.models import Membership, PhoneNumber, Role, Team
 
@@ -104,7 +105,7 @@ SETTINGS_PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
-class NumbersPage:
+class NumbersPage(PageLinks):
     """One page of the team's numbers for the settings (search over number, label and tag)."""
 
     numbers: list[PhoneNumber]
@@ -112,14 +113,6 @@ class NumbersPage:
     query: str
     page: int
     pages: int
-
-    @property
-    def previous_page(self) -> int | None:
-        return self.page - 1 if self.page > 1 else None
-
-    @property
-    def next_page(self) -> int | None:
-        return self.page + 1 if self.page < self.pages else None
 
 
 def team_numbers_page(*, team: Team, query: str = "", page: int = 1,
@@ -131,7 +124,6 @@ def team_numbers_page(*, team: Team, query: str = "", page: int = 1,
         tagged = PhoneNumber.tags.through.objects.filter(phonenumber_id=OuterRef("pk"), tag__name__icontains=query)
         numbers = numbers.filter(Q(e164__icontains=query) | Q(label__icontains=query) | Exists(tagged))
     total = numbers.count()
-    pages = max(1, -(-total // page_size))
-    page = min(max(page, 1), pages)
-    shown = list(numbers.order_by("e164").prefetch_related("tags")[(page - 1) * page_size: page * page_size])
+    page, pages, start = page_window(total, page, page_size)
+    shown = list(numbers.order_by("e164").prefetch_related("tags")[start:start + page_size])
     return NumbersPage(numbers=shown, total=total, query=query, page=page, pages=pages)
