@@ -196,7 +196,7 @@ def job_retry(*, job: Job, user) -> Job:
                     state=State.QUEUED)
             for item in failed
         ], batch_size=500)
-        transaction.on_commit(lambda: _enqueue_job(retry))
+        _enqueue_job(retry)  # its task rows commit with it, as job_create's do
     return retry
 
 
