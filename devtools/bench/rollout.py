@@ -16,7 +16,7 @@ team of N numbers (default 5,000), every one with a card:
   ``--rollout-seconds`` have passed (from their start, so worker start-up counts);
 * beside it, the one-page-at-a-time path: ``card_update`` called in this process for a few numbers.
 
-``--profile DIR`` writes cProfile files of the preview and the confirm there. Figures on a shared 2-core
+``--profile DIR`` writes cProfile files of the preview, the confirm and each worker there. Figures on a shared 2-core
 machine are noisy: read them as orders of magnitude and compare within one run.
 """
 
@@ -53,7 +53,8 @@ def main() -> None:
                         help="stop the workers after this long if the job is not finished (items/s so far)")
     parser.add_argument("--watch-interval", type=float, default=1.0,
                         help="seconds between two looks at the job's progress while the workers run")
-    parser.add_argument("--profile", metavar="DIR", help="write cProfile files of the preview and the confirm")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="write cProfile files of the preview, the confirm and each worker (worker-N.prof)")
     args = parser.parse_args()
     url = PG if args.database == "postgres" else f"sqlite:///{SQLITE}"
     if args.database == "postgres":
@@ -195,8 +196,12 @@ def run(args) -> None:
     # 4. two workers until the job is finished (or --rollout-seconds have passed: items/s so far)
     env = {**os.environ, **worker_env(server.url, LINQADMIN_TASKS_QUEUE="default")}
     started, started_at = time.perf_counter(), timezone.now()
-    workers = [subprocess.Popen(taskqueue.worker_command(interval=args.interval, extra=["--verbosity", "0"]),
-                                env=env, cwd=ROOT) for _ in range(2)]
+    commands = [taskqueue.worker_command(interval=args.interval, extra=["--verbosity", "0"]) for _ in range(2)]
+    if args.profile:  # each worker under cProfile (written when it stops: SIGTERM ends it through SystemExit)
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
+        commands = [[command[0], "-m", "cProfile", "-o", str(Path(args.profile).resolve() / f"worker-{i}.prof"),
+                     *command[1:]] for i, command in enumerate(commands, 1)]
+    workers = [subprocess.Popen(command, env=env, cwd=ROOT) for command in commands]
     # watched as one open job page watches it (job.js polls once a second): a tighter loop here would take
     # CPU from the workers on a 2-core machine (a 5,000-item aggregate 20 times a second did)
     while not jobs.job_progress(job).finished and time.perf_counter() - started < args.rollout_seconds:
