@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.utils import timezone
 
 from contactcards.cards.diff import took_effect
@@ -51,8 +52,9 @@ def send_write(entry: AuditEntry, attempt: Attempt, *, client: LinqClient,
         card, applied = _recheck(client, attempt, error)
         record_outcome(entry, error=error, applied=applied)
         return WriteRecord(entry=entry, card=card, error=error, applied=applied)
-    record_outcome(entry, result=result)
-    mirror.record_card(number=attempt.number, card=result.card, source=mirror.Source.WRITE, as_of=started)
+    with transaction.atomic():  # one commit for both: the outcome and the card it left
+        record_outcome(entry, result=result)
+        mirror.record_card(number=attempt.number, card=result.card, source=mirror.Source.WRITE, as_of=started)
     return WriteRecord(entry=entry, card=result.card)
 
 

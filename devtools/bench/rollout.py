@@ -16,7 +16,7 @@ team of N numbers (default 5,000), every one with a card:
   ``--rollout-seconds`` have passed (from their start, so worker start-up counts);
 * beside it, the one-page-at-a-time path: ``card_update`` called in this process for a few numbers.
 
-``--profile DIR`` writes cProfile files of the preview and the confirm there. Figures on a shared 2-core
+``--profile DIR`` writes cProfile files of the preview, the confirm and each worker there. Figures on a shared 2-core
 machine are noisy: read them as orders of magnitude and compare within one run.
 """
 
@@ -51,7 +51,10 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=None, help="db_worker --interval (default: its own)")
     parser.add_argument("--rollout-seconds", type=float, default=120,
                         help="stop the workers after this long if the job is not finished (items/s so far)")
-    parser.add_argument("--profile", metavar="DIR", help="write cProfile files of the preview and the confirm")
+    parser.add_argument("--watch-interval", type=float, default=1.0,
+                        help="seconds between two looks at the job's progress while the workers run")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="write cProfile files of the preview, the confirm and each worker (worker-N.prof)")
     args = parser.parse_args()
     url = PG if args.database == "postgres" else f"sqlite:///{SQLITE}"
     if args.database == "postgres":
@@ -117,6 +120,7 @@ def run(args) -> None:
     from django.db import connection
     from django.test import Client
     from django.urls import reverse
+    from django.utils import timezone
 
     from contactcards.cards.services import card_update
     from contactcards.common import taskqueue
@@ -191,13 +195,22 @@ def run(args) -> None:
 
     # 4. two workers until the job is finished (or --rollout-seconds have passed: items/s so far)
     env = {**os.environ, **worker_env(server.url, LINQADMIN_TASKS_QUEUE="default")}
-    started = time.perf_counter()
-    workers = [subprocess.Popen(taskqueue.worker_command(interval=args.interval, extra=["--verbosity", "0"]),
-                                env=env, cwd=ROOT) for _ in range(2)]
+    started, started_at = time.perf_counter(), timezone.now()
+    commands = [taskqueue.worker_command(interval=args.interval, extra=["--verbosity", "0"]) for _ in range(2)]
+    if args.profile:  # each worker under cProfile (written when it stops: SIGTERM ends it through SystemExit)
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
+        commands = [[command[0], "-m", "cProfile", "-o", str(Path(args.profile).resolve() / f"worker-{i}.prof"),
+                     *command[1:]] for i, command in enumerate(commands, 1)]
+    workers = [subprocess.Popen(command, env=env, cwd=ROOT) for command in commands]
+    # watched as one open job page watches it (job.js polls once a second): a tighter loop here would take
+    # CPU from the workers on a 2-core machine (a 5,000-item aggregate 20 times a second did)
     while not jobs.job_progress(job).finished and time.perf_counter() - started < args.rollout_seconds:
-        time.sleep(0.05)
+        time.sleep(args.watch_interval)
     progress = jobs.job_progress(job)
     rollout = time.perf_counter() - started
+    job.refresh_from_db()
+    if progress.finished and job.finished_at:  # to the moment the last item finished, not to the next look
+        rollout = min(rollout, (job.finished_at - started_at).total_seconds())
     for worker in workers:
         taskqueue.stop_worker(worker)
 

@@ -94,7 +94,7 @@ def test_webhooks_are_processed_by_workers_of_their_own_whatever_a_rollout_is_do
     sandbox.set_card(CARD_NUMBER, first_name="Acme", last_name="Changed in Linq")
     assert sandbox.webhooks.deliver_due() == 1
     queues = dict(DBTaskResult.objects.values_list("task_path", "queue_name").distinct())
-    assert queues == {"contactcards.rollout.tasks.run_job_item": "default",
+    assert queues == {"contactcards.rollout.tasks.start_job": "default",  # it enqueues the items (run_job_item)
                       "contactcards.rollout.tasks.check_job": "default",
                       "contactcards.sync.webhooks.process_webhook_event": "webhooks"}
 
