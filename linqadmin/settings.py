@@ -162,6 +162,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # "boards": computed dashboard pages (about 15 kB each) keyed by the team's board version, which
 # database triggers replace on every change the page shows (teams/dashboard.py); a small bound
 # keeps each process's memory in check (at most about 15 MB).
+# "pages": the dashboard's rendered page bodies (about 40 kB each) under the board's key plus
+# everything else they show (teams/views.py dashboard_body); at most about 10 MB per process.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "fragments": {
@@ -173,6 +175,11 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "boards",
         "OPTIONS": {"MAX_ENTRIES": 1_000},
+    },
+    "pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "pages",
+        "OPTIONS": {"MAX_ENTRIES": 250},
     },
 }
 

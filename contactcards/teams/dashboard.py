@@ -113,6 +113,9 @@ class Dashboard:
     counts: dict[str, int] = field(default_factory=dict)
     oldest: datetime | None = None  # the oldest knowledge on the board (as_of)
     sync: TeamSync | None = None
+    # The "boards" cache key this board was computed for (its team, board version, search, filters,
+    # sort and page), "" when it is not reusable: the page built from it may be cached under it too.
+    key: str = ""
 
     @property
     def pages(self) -> int:
@@ -348,6 +351,7 @@ def load_dashboard(*, team: Team, query: str = "", sort: str = DEFAULT_SORT, pag
     board = _compute_dashboard(team=team, query=query, sort=sort, page=page, page_size=page_size,
                                tag=tag, status=status)
     if key is not None:
+        board = replace(board, key=key)
         cache.set(key, replace(board, sync=None), timeout=BOARD_CACHE_TIMEOUT)
     return board
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
 from contactcards.common.access import get_team_for_user
@@ -23,6 +26,7 @@ from contactcards.sync.reconcile import reconcile_team
 from contactcards.teams.dashboard import (
     SORTS,
     STATUS_FILTERS,
+    Dashboard,
     Row,
     Selection,
     clean_page,
@@ -56,25 +60,16 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     board = load_dashboard(team=team, query=request.GET.get("q", ""), sort=request.GET.get("sort", ""),
                            page=clean_page(request.GET.get("page")), tag=request.GET.get("tag", ""),
                            status=request.GET.get("status", ""))
-    url_prefix = numbers_url(team)
     # A selection brought back from bulk edit or labels ("Change the selection"): ticked numbers stay
     # ticked, those on other pages ride along as hidden inputs; all=1 ticks "select all matching".
     selection = parse_selection(request.GET) if membership.can_write else Selection()
     ticked = frozenset(selected_numbers(team=team, selection=selection) if selection.numbers else ())
-    shown = {row.e164 for row in board.rows}
     context = {
         "team": team,
         "membership": membership,
         "board": board,
-        "rows_html": rendered_rows(board.rows, numbers_url=url_prefix, selectable=membership.can_write,
-                                   ticked=ticked),
-        "select_all": selection.all,
-        "ticked_elsewhere": sorted(ticked - shown),
-        "ticked_count": len(ticked),
-        "sorts": SORTS,
-        "status_filters": STATUS_FILTERS,
-        "filter_qs": _filter_qs(board.query, board.sort, board.tag, board.status),
-        "error": _token_error(team),
+        "body_html": dashboard_body(request, team=team, membership=membership, board=board,
+                                    select_all=selection.all, ticked=ticked),
     }
     return render(request, "contactcards/dashboard.html", context)
 
@@ -100,7 +95,62 @@ def dashboard_refresh(request: HttpRequest, slug: str) -> HttpResponse:
 
 _PLACEHOLDER = "+10000000000"
 ROW_TEMPLATE = "includes/dashboard_row.html"
+BODY_TEMPLATE = "includes/dashboard_body.html"
 FRAGMENT_TIMEOUT = 24 * 3600
+# Where the page body's CSRF token goes: the body is cached, the token is the request's own.
+_CSRF_SLOT = "csrf-slot-" + secrets.token_hex(16)
+
+
+def dashboard_body(request: HttpRequest, *, team, membership, board: Dashboard, select_all: bool,
+                   ticked: frozenset[str]) -> SafeString:
+    """The dashboard's page body (everything inside <main> but the messages), rendered once per content.
+
+    Rendering it (about 200 template nodes, most of them translated words) cost several times
+    what the rest of the request does, on every view of an unchanged board. It is kept in the
+    "pages" cache under the board's own key (team, board version, search, filters, sort, page:
+    replaced by triggers whenever a number, card, tag or outcome shown changes) plus everything
+    else the body shows: the team's name and slug, the viewer's role, the selection, the token
+    problem, the sync facts, the "… ago" words (so they stay current to the minute), the time zone
+    and the language. The body template may use nothing else (no request, no user); its CSRF token
+    is put in per request. A board that is not reusable (no version yet) is rendered every time.
+    """
+    problem = team_token(team)[1]
+    sync = board.sync
+    oldest_since = timesince(board.oldest) if board.oldest else ""
+    refreshed_since = timesince(sync.refreshed_at) if sync is not None and sync.refreshed_at else ""
+    key = None
+    if board.key:
+        facts = (board.key, team.pk, team.slug, team.name, membership.role, select_all, tuple(sorted(ticked)),
+                 problem, oldest_since, refreshed_since,
+                 (sync.refreshed_at, sync.refreshed_by, sync.error_at, sync.error_message) if sync else None,
+                 timezone.get_current_timezone_name(), translation.get_language())
+        key = _digest("page", repr(facts))
+        html = caches["pages"].get(key)
+        if html is not None:
+            return mark_safe(html.replace(_CSRF_SLOT, get_token(request)))  # noqa: S308 - see below
+    url_prefix = numbers_url(team)
+    shown = {row.e164 for row in board.rows}
+    html = render_to_string(BODY_TEMPLATE, {
+        "team": team,
+        "membership": membership,
+        "board": board,
+        "rows_html": rendered_rows(board.rows, numbers_url=url_prefix, selectable=membership.can_write,
+                                   ticked=ticked),
+        "select_all": select_all,
+        "ticked_elsewhere": sorted(ticked - shown),
+        "ticked_count": len(ticked),
+        "sorts": SORTS,
+        "status_filters": STATUS_FILTERS,
+        "filter_qs": _filter_qs(board.query, board.sort, board.tag, board.status),
+        "error": _token_error(team),
+        "oldest_since": oldest_since,
+        "refreshed_since": refreshed_since,
+        "csrf_token": _CSRF_SLOT,
+    })
+    if key is not None:
+        caches["pages"].set(key, html, timeout=FRAGMENT_TIMEOUT)
+    # our own template's output, escaped there; the token is letters and digits
+    return mark_safe(html.replace(_CSRF_SLOT, get_token(request)))  # noqa: S308
 
 
 def rendered_rows(rows: list[Row], *, numbers_url: str, selectable: bool = False,
