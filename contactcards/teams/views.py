@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.messages import get_messages
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import date as date_filter
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -18,7 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
-from contactcards.common.access import get_team_for_user
+from contactcards.common.access import get_team_for_user, user_memberships
 from contactcards.common.clients import team_token
 from contactcards.common.errors import meaning
 from contactcards.linq import LinqError
@@ -64,14 +67,38 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     # ticked, those on other pages ride along as hidden inputs; all=1 ticks "select all matching".
     selection = parse_selection(request.GET) if membership.can_write else Selection()
     ticked = frozenset(selected_numbers(team=team, selection=selection) if selection.numbers else ())
-    context = {
-        "team": team,
-        "membership": membership,
-        "board": board,
-        "body_html": dashboard_body(request, team=team, membership=membership, board=board,
-                                    select_all=selection.all, ticked=ticked),
-    }
-    return render(request, "contactcards/dashboard.html", context)
+    facts = _body_facts(team=team, membership=membership, board=board, select_all=selection.all, ticked=ticked)
+    # The whole page, when nothing but what the keys cover is on it (no messages to show once).
+    page_key = None
+    if facts is not None and not get_messages(request):
+        page_key = _digest("whole", repr((facts, _header_facts(request))))
+        html = caches["pages"].get(page_key)
+        if html is not None:
+            return _page(request, team=team, membership=membership, board=board, html=html)
+    body = dashboard_body(team=team, membership=membership, board=board, select_all=selection.all,
+                          ticked=ticked, facts=facts)
+    html = render_to_string("contactcards/dashboard.html", {
+        "team": team, "membership": membership, "board": board, "body_html": body, "csrf_token": _CSRF_SLOT,
+    }, request=request)
+    if page_key is not None:
+        caches["pages"].set(page_key, html, timeout=FRAGMENT_TIMEOUT)
+    return _page(request, team=team, membership=membership, board=board, html=html)
+
+
+def _page(request: HttpRequest, *, team, membership, board: Dashboard, html: str) -> HttpResponse:
+    """The page's HTML with this request's CSRF token, through a one-node template (so the page is
+    rendered like any other: the test client sees its context, the messages are marked as shown)."""
+    page = mark_safe(html.replace(_CSRF_SLOT, get_token(request)))  # noqa: S308 - our templates' output; the token is letters and digits
+    return render(request, "contactcards/dashboard_page.html",
+                  {"team": team, "membership": membership, "board": board, "page_html": page})
+
+
+def _header_facts(request: HttpRequest) -> tuple:
+    """What base.html and the header show beside the body: the person, their teams and roles, this
+    address (the time-zone link comes back to it) and the zone's abbreviation now ({% now "T" %})."""
+    return (request.user.pk, request.user.get_username(),
+            tuple((m.team_id, m.team.slug, m.team.name, m.role) for m in user_memberships(request)),
+            request.get_full_path(), date_filter(datetime.now(tz=timezone.get_current_timezone()), "T"))
 
 
 def dashboard_refresh(request: HttpRequest, slug: str) -> HttpResponse:
@@ -101,33 +128,44 @@ FRAGMENT_TIMEOUT = 24 * 3600
 _CSRF_SLOT = "csrf-slot-" + secrets.token_hex(16)
 
 
-def dashboard_body(request: HttpRequest, *, team, membership, board: Dashboard, select_all: bool,
-                   ticked: frozenset[str]) -> SafeString:
+def _body_facts(*, team, membership, board: Dashboard, select_all: bool, ticked: frozenset[str]) -> tuple | None:
+    """Everything the page body shows, for its cache key; None when the board is not reusable."""
+    if not board.key:
+        return None
+    sync = board.sync
+    return (board.key, team.pk, team.slug, team.name, membership.role, select_all, tuple(sorted(ticked)),
+            team_token(team)[1], *_since(board),
+            (sync.refreshed_at, sync.refreshed_by, sync.error_at, sync.error_message) if sync else None,
+            timezone.get_current_timezone_name(), translation.get_language())
+
+
+def _since(board: Dashboard) -> tuple[str, str]:
+    """The freshness line's "… ago" words (the oldest card, the last refresh), to the minute."""
+    sync = board.sync
+    return (timesince(board.oldest) if board.oldest else "",
+            timesince(sync.refreshed_at) if sync is not None and sync.refreshed_at else "")
+
+
+def dashboard_body(*, team, membership, board: Dashboard, select_all: bool, ticked: frozenset[str],
+                   facts: tuple | None) -> SafeString:
     """The dashboard's page body (everything inside <main> but the messages), rendered once per content.
 
     Rendering it (about 200 template nodes, most of them translated words) cost several times
     what the rest of the request does, on every view of an unchanged board. It is kept in the
     "pages" cache under the board's own key (team, board version, search, filters, sort, page:
     replaced by triggers whenever a number, card, tag or outcome shown changes) plus everything
-    else the body shows: the team's name and slug, the viewer's role, the selection, the token
-    problem, the sync facts, the "… ago" words (so they stay current to the minute), the time zone
-    and the language. The body template may use nothing else (no request, no user); its CSRF token
-    is put in per request. A board that is not reusable (no version yet) is rendered every time.
+    else the body shows (``_body_facts``): the team's name and slug, the viewer's role, the
+    selection, the token problem, the sync facts, the "… ago" words (so they stay current to the
+    minute), the time zone and the language. The body template may use nothing else (no request,
+    no user); its CSRF token is a slot the view fills per request. A board that is not reusable
+    (no version yet) is rendered every time.
     """
-    problem = team_token(team)[1]
-    sync = board.sync
-    oldest_since = timesince(board.oldest) if board.oldest else ""
-    refreshed_since = timesince(sync.refreshed_at) if sync is not None and sync.refreshed_at else ""
-    key = None
-    if board.key:
-        facts = (board.key, team.pk, team.slug, team.name, membership.role, select_all, tuple(sorted(ticked)),
-                 problem, oldest_since, refreshed_since,
-                 (sync.refreshed_at, sync.refreshed_by, sync.error_at, sync.error_message) if sync else None,
-                 timezone.get_current_timezone_name(), translation.get_language())
-        key = _digest("page", repr(facts))
+    key = _digest("body", repr(facts)) if facts is not None else None
+    if key is not None:
         html = caches["pages"].get(key)
         if html is not None:
-            return mark_safe(html.replace(_CSRF_SLOT, get_token(request)))  # noqa: S308 - see below
+            return mark_safe(html)  # noqa: S308 - our own template's output, escaped there
+    oldest_since, refreshed_since = _since(board)
     url_prefix = numbers_url(team)
     shown = {row.e164 for row in board.rows}
     html = render_to_string(BODY_TEMPLATE, {
@@ -149,8 +187,7 @@ def dashboard_body(request: HttpRequest, *, team, membership, board: Dashboard, 
     })
     if key is not None:
         caches["pages"].set(key, html, timeout=FRAGMENT_TIMEOUT)
-    # our own template's output, escaped there; the token is letters and digits
-    return mark_safe(html.replace(_CSRF_SLOT, get_token(request)))  # noqa: S308
+    return mark_safe(html)  # noqa: S308 - our own template's output, escaped there
 
 
 def rendered_rows(rows: list[Row], *, numbers_url: str, selectable: bool = False,
