@@ -326,6 +326,19 @@ def board_version(team: Team) -> str | None:
 BOARD_CACHE_TIMEOUT = 24 * 3600
 
 
+def board_key(*, team: Team, query: str = "", sort: str = DEFAULT_SORT, page: int = 1, page_size: int = PAGE_SIZE,
+              tag: str = "", status: str = "") -> str | None:
+    """The key of this board in the "boards" cache (``Dashboard.key``), known without loading it: the
+    team, its board version and the cleaned search, sort, page and filters. None while the team has
+    no board version (nothing is reused then)."""
+    version = board_version(team)
+    if version is None:
+        return None
+    parts = repr((team.pk, version, clean_query(query), sort if sort in SORTS else DEFAULT_SORT, clean_page(page),
+                  page_size, tag, status))
+    return "board:" + hashlib.blake2b(parts.encode(), digest_size=16).hexdigest()
+
+
 def load_dashboard(*, team: Team, query: str = "", sort: str = DEFAULT_SORT, page: int = 1,
                    page_size: int = PAGE_SIZE, tag: str = "", status: str = "") -> Dashboard:
     """One page of the team's numbers with their last known cards. No call to Linq.
@@ -339,12 +352,9 @@ def load_dashboard(*, team: Team, query: str = "", sort: str = DEFAULT_SORT, pag
     query = clean_query(query)
     sort = sort if sort in SORTS else DEFAULT_SORT
     page = clean_page(page)
-    version = board_version(team)
     cache = caches["boards"]
-    key = None
-    if version is not None:
-        parts = repr((team.pk, version, query, sort, page, page_size, tag, status))
-        key = "board:" + hashlib.blake2b(parts.encode(), digest_size=16).hexdigest()
+    key = board_key(team=team, query=query, sort=sort, page=page, page_size=page_size, tag=tag, status=status)
+    if key is not None:
         board = cache.get(key)
         if board is not None:
             return replace(board, sync=team_sync(team))

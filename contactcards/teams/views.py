@@ -17,6 +17,7 @@ from django.template.defaultfilters import date as date_filter
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
@@ -32,11 +33,13 @@ from contactcards.teams.dashboard import (
     Dashboard,
     Row,
     Selection,
+    board_key,
     clean_page,
     clean_query,
     load_dashboard,
     parse_selection,
     selected_numbers,
+    team_sync,
 )
 from contactcards.teams.selectors import memberships_of
 
@@ -60,28 +63,34 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         return HttpResponseNotAllowed(["GET"])
     if request.session.get("team") != team.slug:
         request.session["team"] = team.slug  # home goes back to the team used last
-    board = load_dashboard(team=team, query=request.GET.get("q", ""), sort=request.GET.get("sort", ""),
-                           page=clean_page(request.GET.get("page")), tag=request.GET.get("tag", ""),
-                           status=request.GET.get("status", ""))
+    wanted = {"team": team, "query": request.GET.get("q", ""), "sort": request.GET.get("sort", ""),
+              "page": clean_page(request.GET.get("page")), "tag": request.GET.get("tag", ""),
+              "status": request.GET.get("status", "")}
     # A selection brought back from bulk edit or labels ("Change the selection"): ticked numbers stay
     # ticked, those on other pages ride along as hidden inputs; all=1 ticks "select all matching".
     selection = parse_selection(request.GET) if membership.can_write else Selection()
     ticked = frozenset(selected_numbers(team=team, selection=selection) if selection.numbers else ())
-    facts = _body_facts(team=team, membership=membership, board=board, select_all=selection.all, ticked=ticked)
-    # The whole page, when nothing but what the keys cover is on it (no messages to show once).
+    facts = _page_facts(team=team, membership=membership, select_all=selection.all, ticked=ticked)
+    # The whole page, when nothing but what the keys cover is on it (no messages to show once). Its
+    # entry holds the "… ago" words it was rendered with: used only while they are still the words.
+    key = board_key(**wanted)
     page_key = None
-    if facts is not None and not get_messages(request):
-        page_key = _digest("whole", repr((facts, _header_facts(request))))
-        html = caches["pages"].get(page_key)
-        if html is not None:
-            return _page(request, team=team, membership=membership, board=board, html=html)
+    if key is not None and not get_messages(request):
+        page_key = _digest("whole", repr((key, facts, _header_facts(request))))
+        cached = caches["pages"].get(page_key)
+        if cached is not None and _since(cached[0], team_sync(team)) == cached[1]:
+            # the board itself is not needed to answer (loaded only if something reads it: a test)
+            board = SimpleLazyObject(lambda: load_dashboard(**wanted))
+            return _page(request, team=team, membership=membership, board=board, html=cached[2])
+    board = load_dashboard(**wanted)
+    since = _since(board.oldest, board.sync)
     body = dashboard_body(team=team, membership=membership, board=board, select_all=selection.all,
-                          ticked=ticked, facts=facts)
+                          ticked=ticked, facts=(board.key, facts, since) if board.key else None)
     html = render_to_string("contactcards/dashboard.html", {
         "team": team, "membership": membership, "board": board, "body_html": body, "csrf_token": _CSRF_SLOT,
     }, request=request)
     if page_key is not None:
-        caches["pages"].set(page_key, html, timeout=FRAGMENT_TIMEOUT)
+        caches["pages"].set(page_key, (board.oldest, since, html), timeout=FRAGMENT_TIMEOUT)
     return _page(request, team=team, membership=membership, board=board, html=html)
 
 
@@ -128,21 +137,17 @@ FRAGMENT_TIMEOUT = 24 * 3600
 _CSRF_SLOT = "csrf-slot-" + secrets.token_hex(16)
 
 
-def _body_facts(*, team, membership, board: Dashboard, select_all: bool, ticked: frozenset[str]) -> tuple | None:
-    """Everything the page body shows, for its cache key; None when the board is not reusable."""
-    if not board.key:
-        return None
-    sync = board.sync
-    return (board.key, team.pk, team.slug, team.name, membership.role, select_all, tuple(sorted(ticked)),
-            team_token(team)[1], *_since(board),
+def _page_facts(*, team, membership, select_all: bool, ticked: frozenset[str]) -> tuple:
+    """What the page body shows besides the board and the "… ago" words, for its cache keys."""
+    sync = team_sync(team)
+    return (team.pk, team.slug, team.name, membership.role, select_all, tuple(sorted(ticked)), team_token(team)[1],
             (sync.refreshed_at, sync.refreshed_by, sync.error_at, sync.error_message) if sync else None,
             timezone.get_current_timezone_name(), translation.get_language())
 
 
-def _since(board: Dashboard) -> tuple[str, str]:
+def _since(oldest, sync) -> tuple[str, str]:
     """The freshness line's "… ago" words (the oldest card, the last refresh), to the minute."""
-    sync = board.sync
-    return (timesince(board.oldest) if board.oldest else "",
+    return (timesince(oldest) if oldest else "",
             timesince(sync.refreshed_at) if sync is not None and sync.refreshed_at else "")
 
 
@@ -154,7 +159,7 @@ def dashboard_body(*, team, membership, board: Dashboard, select_all: bool, tick
     what the rest of the request does, on every view of an unchanged board. It is kept in the
     "pages" cache under the board's own key (team, board version, search, filters, sort, page:
     replaced by triggers whenever a number, card, tag or outcome shown changes) plus everything
-    else the body shows (``_body_facts``): the team's name and slug, the viewer's role, the
+    else the body shows (``_page_facts``, ``_since``): the team's name and slug, the viewer's role, the
     selection, the token problem, the sync facts, the "… ago" words (so they stay current to the
     minute), the time zone and the language. The body template may use nothing else (no request,
     no user); its CSRF token is a slot the view fills per request. A board that is not reusable
@@ -165,7 +170,7 @@ def dashboard_body(*, team, membership, board: Dashboard, select_all: bool, tick
         html = caches["pages"].get(key)
         if html is not None:
             return mark_safe(html)  # noqa: S308 - our own template's output, escaped there
-    oldest_since, refreshed_since = _since(board)
+    oldest_since, refreshed_since = _since(board.oldest, board.sync)
     url_prefix = numbers_url(team)
     shown = {row.e164 for row in board.rows}
     html = render_to_string(BODY_TEMPLATE, {
