@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.messages import get_messages
 from django.core.cache import caches
@@ -140,9 +141,23 @@ _CSRF_SLOT = "csrf-slot-" + secrets.token_hex(16)
 def _page_facts(*, team, membership, select_all: bool, ticked: frozenset[str]) -> tuple:
     """What the page body shows besides the board and the "… ago" words, for its cache keys."""
     sync = team_sync(team)
-    return (team.pk, team.slug, team.name, membership.role, select_all, tuple(sorted(ticked)), team_token(team)[1],
+    return (team.pk, team.slug, team.name, membership.role, select_all, tuple(sorted(ticked)), _token_problem(team),
             (sync.refreshed_at, sync.refreshed_by, sync.error_at, sync.error_message) if sync else None,
             timezone.get_current_timezone_name(), translation.get_language())
+
+
+_TOKEN_PROBLEMS: dict[tuple, str | None] = {}
+
+
+def _token_problem(team) -> str | None:
+    """Why the team's token cannot be used (``team_token``), remembered per stored value and keys: the
+    answer depends on nothing else, and decrypting it on every view cost more than the page's cache."""
+    key = (team.token_encrypted, tuple(settings.LINQADMIN_ENCRYPTION_KEYS))
+    if key not in _TOKEN_PROBLEMS:
+        if len(_TOKEN_PROBLEMS) > 1000:
+            _TOKEN_PROBLEMS.clear()
+        _TOKEN_PROBLEMS[key] = team_token(team)[1]
+    return _TOKEN_PROBLEMS[key]
 
 
 def _since(oldest, sync) -> tuple[str, str]:
