@@ -37,6 +37,7 @@ from django.db.models.functions import Concat, Lower
 from django.utils.translation import gettext_lazy as _
 
 from contactcards.common.phones import E164_RE
+from contactcards.lib.paging import PageLinks
 from contactcards.models import AuditEntry, BoardVersion, CardMirror, PhoneNumber, Tag, Team, TeamSync, unsettled_q
 
 Status = Literal["active", "pending", "none", "error", "unknown"]
@@ -99,7 +100,7 @@ class Row:
 
 
 @dataclass
-class Dashboard:
+class Dashboard(PageLinks):
     rows: list[Row]
     total: int  # the team's numbers
     matching: int  # numbers matching the search
@@ -128,14 +129,6 @@ class Dashboard:
     @property
     def last_index(self) -> int:
         return (self.page - 1) * self.page_size + len(self.rows)
-
-    @property
-    def previous_page(self) -> int | None:
-        return self.page - 1 if self.page > 1 else None
-
-    @property
-    def next_page(self) -> int | None:
-        return self.page + 1 if self.page < self.pages else None
 
     @property
     def filtered(self) -> bool:
