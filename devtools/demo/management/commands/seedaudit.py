@@ -85,7 +85,10 @@ def _entry(rng: random.Random, team: Team, number: PhoneNumber, user, created_at
         return entry
     if action in TEAM_ADMIN_ACTIONS:  # no Linq call
         entry.outcome, entry.request_sent = AuditEntry.Outcome.SUCCESS, False
-        if action.startswith("number_"):
+        if action == AuditEntry.Action.NUMBER_LABELS:  # many numbers at once: no number of its own
+            entry.subject = number.e164
+            entry.changes = {"tags_added": [None, rng.choice(("west", "vip", "support"))]}
+        elif action.startswith("number_"):
             entry.number_id, entry.phone_number = number.pk, number.e164
         elif action == AuditEntry.Action.TWO_FACTOR_POLICY:
             entry.changes = {"require_two_factor": [False, True]}
@@ -123,7 +126,7 @@ def _entry(rng: random.Random, team: Team, number: PhoneNumber, user, created_at
 TEAM_ADMIN_ACTIONS = [
     AuditEntry.Action.MEMBER_INVITE, AuditEntry.Action.MEMBER_ADD, AuditEntry.Action.MEMBER_ROLE,
     AuditEntry.Action.MEMBER_REMOVE, AuditEntry.Action.NUMBER_ADD, AuditEntry.Action.NUMBER_REMOVE,
-    AuditEntry.Action.NUMBER_IMPORT, AuditEntry.Action.TWO_FACTOR_POLICY,
+    AuditEntry.Action.NUMBER_IMPORT, AuditEntry.Action.NUMBER_LABELS, AuditEntry.Action.TWO_FACTOR_POLICY,
 ]
 
 
