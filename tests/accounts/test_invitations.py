@@ -239,7 +239,7 @@ def test_without_public_url_the_owner_gets_the_path_and_no_email_goes_out(client
     response = invite(client, HTTP_HOST="127.0.0.1:6666")
     page = response.content.decode()
     assert response.status_code == 200 and "PUBLIC_URL" in page and "is not set" in page
-    assert "<code>/invitations/" in page and "6666" not in page
+    assert "<code>/invitations/" in page and "127.0.0.1:6666" not in page
     assert mailbox.messages == [] and Invitation.objects.filter(email="dana@example.com").exists()
 
 
