@@ -20,7 +20,8 @@ Spans, and what each carries:
 
 Whatever an instrumentation (or an operator's ``OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_*``)
 adds, :func:`redact_attributes` removes headers, query strings, bodies, parameters and exception
-messages before a span leaves the process.
+messages before a span leaves the process, and :func:`redact_path` keeps a request's path only when
+its route has no secret in it (a webhook receiver's token, a reset link) and a route matched at all.
 """
 
 from __future__ import annotations
@@ -127,6 +128,26 @@ def redact_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
     return kept
 
 
+# Attributes holding the request's path: a path can hold a secret (a webhook receiver's token, a password
+# reset or invitation link) or whatever someone typed (a 404).
+_PATH_KEYS = ("http.target", "url.path", "http.url", "url.full")
+_SECRET_PARAMETER = re.compile(r"<(?:\w+:)?\w*(?:token|key|secret|uid|code|password)\w*>", re.IGNORECASE)
+
+
+def redact_path(attributes: dict[str, Any]) -> dict[str, Any]:
+    """A request's path kept only when it is safe: its route template (``hooks/linq/<str:token>/``) instead
+    of the path when the route has a secret parameter, and no path at all when no route matched (a 404)."""
+    if not any(key in attributes for key in _PATH_KEYS):
+        return attributes
+    route = attributes.get("http.route")
+    if isinstance(route, str) and not _SECRET_PARAMETER.search(route):
+        return attributes
+    kept = {key: value for key, value in attributes.items() if key not in _PATH_KEYS}
+    if isinstance(route, str):
+        kept["http.target" if "http.target" in attributes else "url.path"] = "/" + route.lstrip("/")
+    return kept
+
+
 def _redacted_status(status: Status) -> Status:
     """The status without its description's detail: ``ValueError: <the message>`` keeps ``ValueError``."""
     if not status.description:
@@ -141,7 +162,7 @@ def redacted(span: ReadableSpan) -> ReadableSpan:
         context=span.context,
         parent=span.parent,
         resource=span.resource,
-        attributes=redact_attributes(span.attributes),
+        attributes=redact_path(redact_attributes(span.attributes)),
         events=[Event(event.name, redact_attributes(event.attributes), event.timestamp) for event in span.events],
         links=[trace.Link(link.context, redact_attributes(link.attributes)) for link in span.links],
         kind=span.kind,

@@ -37,14 +37,19 @@ import json as jsonlib
 import math
 import re
 import time
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 import requests
+
+if TYPE_CHECKING:  # (the tracing hook's types)
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
+
+    CallSpan = Callable[[str, str, str], AbstractContextManager[Callable[..., None]]]
 
 DEFAULT_BASE_URL = "https://api.linqapp.com/api/partner"
 CARD_FIELDS = ("first_name", "last_name", "image_url")
@@ -70,7 +75,6 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 # of (method, path, base URL) giving a context manager whose value is told the answer (status, Linq's code, the
 # error's kind, Linq's trace id). None - tracing off - costs one check per call; this module never
 # imports OpenTelemetry, and no hook ever sees the token, a header or a body.
-CallSpan = Callable[[str, str, str], AbstractContextManager[Callable[..., None]]]
 _call_span: CallSpan | None = None
 
 

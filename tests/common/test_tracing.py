@@ -32,7 +32,9 @@ from tests.support.worker import serving_gunicorn, signed_in, wait_until
 # The card's values before and after the save: none of them may leave the process in a span.
 FIRST, LAST, IMAGE = "Quillon", "Marrowby", "https://cdn.linqapp.com/contact-card/quillon-7Q.png"
 NEW_FIRST, NEW_LAST = "Thessaly", "Oakhurst-Vane"
-SECRETS = (TOKEN, FIRST, LAST, IMAGE, NEW_FIRST, NEW_LAST, "quillon-7Q")
+# Secrets in paths: a webhook receiver's token, a password-reset link, whatever someone typed into a 404.
+HOOK, RESET, TYPED = "hook-Zk29wQ", "set-password-Rt5", "typed-Mv8"
+SECRETS = (TOKEN, FIRST, LAST, IMAGE, NEW_FIRST, NEW_LAST, "quillon-7Q", HOOK, RESET, TYPED)
 
 
 @pytest.fixture
@@ -83,8 +85,16 @@ def test_a_card_view_and_a_save_are_traced_end_to_end_without_the_token_or_the_c
         saved = browser.post(card_url, data=form, headers={"Referer": card_url}, timeout=30)
         assert saved.status_code == 200
         assert sandbox.cards[CARD_NUMBER]["last_name"] == NEW_LAST
+        for path in (f"/hooks/linq/{HOOK}/", f"/accounts/password/reset/MQ/{RESET}/", f"/{TYPED}/"):
+            assert browser.get(url + path, timeout=10).status_code < 500
         view = wait_until(lambda: request_span(receiver, "GET"), "the card view's request span")
         save = wait_until(lambda: request_span(receiver, "POST"), "the save's request span")
+
+    # Paths with a secret in them are recorded as their route; a path no route matched, not at all.
+    hook = wait_until(lambda: next((span for span in receiver.received()
+                                    if span.attributes.get("http.route") == "hooks/linq/<str:token>/"), None),
+                      "the webhook receiver's request span")
+    assert hook.attributes["http.target"] == "/hooks/linq/<str:token>/"
 
     # The view: the request, its queries and its read of the card, in one trace.
     assert view.service == "linqadmin" and view.trace_id != save.trace_id
@@ -221,6 +231,24 @@ def test_the_redacting_processor_keeps_no_header_query_string_body_parameter_or_
     assert event.name == "exception" and event.attributes["exception.type"] == "ValueError"
     assert "exception.message" not in event.attributes and "exception.stacktrace" not in event.attributes
     assert kept.status.status_code == StatusCode.ERROR and kept.status.description == "ValueError"
+
+
+def test_a_path_is_kept_only_when_its_route_has_no_secret_and_a_route_matched(recorded):
+    tracer = tracing_otel.tracer()
+    for route, target in (("t/<slug:slug>/numbers/<e164:e164>/", "/t/acme/numbers/+15550001001/"),
+                          ("hooks/linq/<str:token>/", f"/hooks/linq/{HOOK}/"),
+                          ("accounts/password/reset/<uidb64>/<token>/", f"/accounts/password/reset/MQ/{RESET}/"),
+                          (None, f"/{TYPED}/")):
+        attributes = {"http.target": target, "http.url": f"http://admin.example.com{target}?x=1"}
+        with tracer.start_as_current_span("GET", kind=SpanKind.SERVER,
+                                          attributes={**attributes, "http.route": route} if route else attributes):
+            pass
+    card, hook, reset, typed = (dict(span.attributes) for span in recorded.get_finished_spans())
+    assert card["http.target"] == "/t/acme/numbers/+15550001001/"
+    assert card["http.url"] == "http://admin.example.com/t/acme/numbers/+15550001001/"
+    assert hook == {"http.route": "hooks/linq/<str:token>/", "http.target": "/hooks/linq/<str:token>/"}
+    assert reset["http.target"] == "/accounts/password/reset/<uidb64>/<token>/" and "http.url" not in reset
+    assert typed == {}
 
 
 def test_a_linq_call_span_says_the_status_and_linqs_code_but_not_its_message(recorded, monkeypatch):
