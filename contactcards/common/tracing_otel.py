@@ -16,7 +16,9 @@ Spans, and what each carries:
   /v3/contact_card``, HTTP status, Linq's code, the kind of failure and Linq's trace id - never the
   token, a header, a query string or a body;
 * a task it enqueues (:func:`enqueue_span`) and a worker's run of it (:func:`task_run_span`), one
-  trace: the row carries the W3C trace context.
+  trace: the row carries the W3C trace context. A task that enqueues itself again (the periodic
+  reconcile, a job's watchdog, a wait) starts a new trace linked to the run it came from, so no
+  trace grows for ever.
 
 Whatever an instrumentation (or an operator's ``OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_*``)
 adds, :func:`redact_attributes` removes headers, query strings, bodies, parameters and exception
@@ -30,12 +32,14 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from django.db.backends.signals import connection_created
 from django.db.models.signals import pre_save
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
@@ -46,7 +50,8 @@ from contactcards.common.tracing import TRACE_KEY
 
 SCOPE = "linqadmin"
 DEFAULT_SERVICE_NAME = "linqadmin"
-DEFAULT_EXCLUDED_URLS = "healthz,/static/"  # regexes searched in the URL (the instrumentation's format)
+# Not traced by default: health checks, static files, metric scrapes (regexes searched in the URL).
+DEFAULT_EXCLUDED_URLS = "/healthz,/static/,/metrics"
 MAX_QUERY_TEXT = 2000  # characters of a statement kept (a bulk INSERT's placeholders run long)
 
 _propagator = TraceContextTextMapPropagator()  # W3C traceparent/tracestate only: no baggage into task rows
@@ -290,16 +295,28 @@ def _short(task_path: str) -> str:
     return task_path.rsplit(".", 1)[-1]
 
 
+# The task this worker is running (its path), while it runs: see enqueue_span.
+_running_task: ContextVar[str | None] = ContextVar("linqadmin_running_task", default=None)
+
+
 @contextmanager
 def enqueue_span(task: Any, count: int = 1) -> Iterator[dict[str, str]]:
-    """``enqueue <task>``: current while the row(s) are written; yields the carrier for rows written in bulk."""
+    """``enqueue <task>``: current while the row(s) are written; yields the carrier for rows written in bulk.
+
+    In the request's (or the enqueuing task's) trace - except a task enqueueing itself again: that
+    starts a new trace, linked to the run it came from (a periodic task would otherwise make one
+    endless trace)."""
     attributes: dict[str, Any] = _task_attributes(task.module_path, task.queue_name)
     if count != 1:
         attributes["messaging.batch.message_count"] = count
     if task.run_after is not None:
         attributes["linqadmin.task.run_after"] = task.run_after.isoformat()
-    with tracer().start_as_current_span(f"enqueue {_short(task.module_path)}", kind=SpanKind.PRODUCER,
-                                        attributes=attributes):
+    parent, links = None, []
+    if _running_task.get() == task.module_path:
+        current = trace.get_current_span().get_span_context()
+        parent, links = Context(), [trace.Link(current)] if current.is_valid else []
+    with tracer().start_as_current_span(f"enqueue {_short(task.module_path)}", context=parent, links=links,
+                                        kind=SpanKind.PRODUCER, attributes=attributes):
         yield _carrier()
 
 
@@ -312,7 +329,11 @@ def task_run_span(row: Any) -> Iterator[None]:
     with tracer().start_as_current_span(f"run {_short(row.task_path)}", context=parent, kind=SpanKind.CONSUMER,
                                         attributes=attributes, record_exception=False,
                                         set_status_on_exception=False) as span:
-        yield
+        running = _running_task.set(row.task_path)
+        try:
+            yield
+        finally:
+            _running_task.reset(running)
         span.set_attribute("linqadmin.task.status", str(row.status))
         if row.status == "FAILED":
             span.set_attribute("error.type", row.exception_class_path.rsplit(".", 1)[-1][:200])

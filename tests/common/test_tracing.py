@@ -15,6 +15,7 @@ import sys
 
 import pytest
 import responses
+from django_tasks_db.models import DBTaskResult
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -24,10 +25,11 @@ from conftest import CARD_NUMBER, TOKEN
 from contactcards.common import taskqueue, tracing_otel
 from contactcards.linq import LinqClient, LinqError
 from contactcards.linq import client as linq_client
+from contactcards.sync.reconcile import reconcile_all_teams
 from devtools.processes import worker_env
 from tests.support.helpers import card_form, forms_on
 from tests.support.otlp import OTLPReceiver, ReceivedSpan
-from tests.support.worker import serving_gunicorn, signed_in, wait_until
+from tests.support.worker import free_port, serving_gunicorn, signed_in, wait_until
 
 # The card's values before and after the save: none of them may leave the process in a span.
 FIRST, LAST, IMAGE = "Quillon", "Marrowby", "https://cdn.linqapp.com/contact-card/quillon-7Q.png"
@@ -135,6 +137,27 @@ def test_a_card_view_and_a_save_are_traced_end_to_end_without_the_token_or_the_c
     sent = b"".join(receiver.bodies)
     assert not any(secret.encode() in sent for secret in SECRETS)
     assert b"Bearer" not in sent and b"Authorization" not in sent.replace(b"authorization", b"")
+
+
+def test_a_collector_that_is_down_changes_nothing_for_people_or_workers(
+        transactional_db, sandbox_server, sandbox, team, bob, workers, tmp_path):
+    # (A process's exit waits for its last export to give up: OTEL_EXPORTER_OTLP_TIMEOUT, 10 s by default.)
+    down = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}", "OTEL_BSP_SCHEDULE_DELAY": "100",
+            "OTEL_EXPORTER_OTLP_TIMEOUT": "1"}
+    with serving_gunicorn(sandbox_server.url, tmp_path / "gunicorn.log", **down) as (_process, url):
+        browser = signed_in(url, bob)
+        card_url = f"{url}/t/acme/numbers/{CARD_NUMBER}/"
+        page = browser.get(card_url, timeout=10)
+        assert page.status_code == 200
+        form = {**card_form(page), "last_name": NEW_LAST,
+                "csrfmiddlewaretoken": next(f for f in forms_on(page) if "card-form" in f["attrs"].get("class", ""))
+                ["fields"]["csrfmiddlewaretoken"]}
+        assert browser.post(card_url, data=form, headers={"Referer": card_url}, timeout=30).status_code == 200
+        assert sandbox.cards[CARD_NUMBER]["last_name"] == NEW_LAST
+    reconcile = taskqueue.enqueue(reconcile_all_teams)
+    workers.extra_env.update(down)
+    workers.run_batch()
+    assert DBTaskResult.objects.get(id=reconcile.id).status == "SUCCESSFUL"
 
 
 # -- off by default: nothing imported, nothing sent ----------------------------------------------------
@@ -299,3 +322,40 @@ def test_a_task_enqueued_inside_a_span_carries_its_traceparent_in_the_row(record
     assert DBTaskResult.objects.get(id=result.id).args_kwargs["kwargs"] == {}
     names = [span.name for span in recorded.get_finished_spans()]
     assert names == ["enqueue recheck_attempts", "enqueue recheck_attempts", "request"]
+
+
+def test_a_task_run_continues_its_trace_but_a_task_enqueueing_itself_again_starts_a_new_linked_one(
+        recorded, db, monkeypatch):
+    from django.db.models.signals import pre_save
+    from django_tasks_db.models import DBTaskResult
+
+    from contactcards.common import tracing
+    from contactcards.sync import tasks
+    from contactcards.sync.reconcile import reconcile_all_teams
+
+    pre_save.connect(tracing_otel._carry_trace, sender=DBTaskResult, dispatch_uid="test-carry")
+    monkeypatch.setattr(tracing, "_active", True)
+    try:
+        with tracing_otel.tracer().start_as_current_span("request"):
+            taskqueue.enqueue(reconcile_all_teams)
+        row = DBTaskResult.objects.get()
+        traceparent = row.args_kwargs["trace"]["traceparent"]
+        with tracing_otel.task_run_span(row):  # as the worker runs it: it schedules its next run, and a re-check
+            again = taskqueue.enqueue(reconcile_all_teams)
+            other = taskqueue.enqueue(tasks.recheck_attempts, 1)
+    finally:
+        pre_save.disconnect(sender=DBTaskResult, dispatch_uid="test-carry")
+    spans = {span.name: span for span in recorded.get_finished_spans() if span.name != "enqueue reconcile_all_teams"}
+    first, next_run = (span for span in recorded.get_finished_spans() if span.name == "enqueue reconcile_all_teams")
+    run = spans["run reconcile_all_teams"]
+    assert traceparent.split("-")[1] == f"{first.context.trace_id:032x}"
+    assert run.parent.span_id == first.context.span_id and run.context.trace_id == first.context.trace_id
+    # The re-check it queued: in the same trace, a child of the run.
+    assert spans["enqueue recheck_attempts"].parent.span_id == run.context.span_id
+    assert DBTaskResult.objects.get(id=other.id).args_kwargs["trace"]["traceparent"].split("-")[1] == \
+        f"{run.context.trace_id:032x}"
+    # Its own next run: a new trace, linked to this run.
+    assert next_run.parent is None and next_run.context.trace_id != run.context.trace_id
+    assert [link.context.span_id for link in next_run.links] == [run.context.span_id]
+    assert DBTaskResult.objects.get(id=again.id).args_kwargs["trace"]["traceparent"].split("-")[1] == \
+        f"{next_run.context.trace_id:032x}"
