@@ -1,7 +1,7 @@
 """OpenTelemetry for linqadmin: imported only when tracing is on (``contactcards/common/tracing.py``).
 
-One tracer provider per process, its spans passed through :class:`RedactingSpanProcessor` to a
-``BatchSpanProcessor`` and the OTLP/HTTP (protobuf) exporter, which reads the standard variables
+One tracer provider per process, its spans batched (``BatchSpanProcessor``) and handed through
+:class:`RedactingSpanExporter` to the OTLP/HTTP (protobuf) exporter, which reads the standard variables
 (``OTEL_EXPORTER_OTLP_ENDPOINT`` or ``..._TRACES_ENDPOINT``, ``..._HEADERS``, ``..._TIMEOUT``; the
 sampler from ``OTEL_TRACES_SAMPLER``). The service is ``OTEL_SERVICE_NAME``, by default linqadmin.
 
@@ -41,8 +41,8 @@ from django.db.models.signals import pre_save
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -57,8 +57,15 @@ MAX_QUERY_TEXT = 2000  # characters of a statement kept (a bulk INSERT's placeho
 _propagator = TraceContextTextMapPropagator()  # W3C traceparent/tracestate only: no baggage into task rows
 
 
+_tracer: trace.Tracer | None = None
+
+
 def tracer() -> trace.Tracer:
-    return trace.get_tracer(SCOPE)
+    """Our spans' tracer (looked up once: a lookup per query costs more than the span)."""
+    global _tracer
+    if _tracer is None:
+        _tracer = trace.get_tracer(SCOPE)
+    return _tracer
 
 
 # -- set-up ------------------------------------------------------------------------------------------
@@ -76,7 +83,8 @@ def setup(exporter: SpanExporter | None = None) -> TracerProvider:
         exporter = OTLPSpanExporter()
     service = os.environ.get("OTEL_SERVICE_NAME", "").strip() or DEFAULT_SERVICE_NAME
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    provider.add_span_processor(RedactingSpanProcessor(BatchSpanProcessor(exporter)))
+    # Redacted in the batch's thread, just before export: the request's thread only records.
+    provider.add_span_processor(BatchSpanProcessor(RedactingSpanExporter(exporter)))
     trace.set_tracer_provider(provider)
 
     excluded = os.environ.get("OTEL_PYTHON_DJANGO_EXCLUDED_URLS") or os.environ.get("OTEL_PYTHON_EXCLUDED_URLS")
@@ -178,17 +186,14 @@ def redacted(span: ReadableSpan) -> ReadableSpan:
     )
 
 
-class RedactingSpanProcessor(SpanProcessor):
-    """Hands ``delegate`` (the batch processor) a :func:`redacted` copy of each ended span."""
+class RedactingSpanExporter(SpanExporter):
+    """Hands ``delegate`` (the OTLP exporter) a :func:`redacted` copy of each span: nothing leaves unredacted."""
 
-    def __init__(self, delegate: SpanProcessor) -> None:
+    def __init__(self, delegate: SpanExporter) -> None:
         self.delegate = delegate
 
-    def on_start(self, span, parent_context=None) -> None:
-        self.delegate.on_start(span, parent_context=parent_context)
-
-    def on_end(self, span: ReadableSpan) -> None:
-        self.delegate.on_end(redacted(span))
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self.delegate.export([redacted(span) for span in spans])
 
     def shutdown(self) -> None:
         self.delegate.shutdown()

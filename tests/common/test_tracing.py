@@ -210,17 +210,17 @@ def test_without_an_endpoint_nothing_is_imported_and_nothing_is_sent(
 
 @pytest.fixture
 def recorded(monkeypatch):
-    """Spans of this test, through the redacting processor, kept in memory (the process's global
+    """Spans of this test, through the redacting exporter, kept in memory (the process's global
     tracer provider is never set: tracing is off in the test process)."""
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
-    provider.add_span_processor(tracing_otel.RedactingSpanProcessor(SimpleSpanProcessor(exporter)))
+    provider.add_span_processor(SimpleSpanProcessor(tracing_otel.RedactingSpanExporter(exporter)))
     monkeypatch.setattr(tracing_otel, "tracer", lambda: provider.get_tracer("test"))
     yield exporter
     provider.shutdown()
 
 
-def test_the_redacting_processor_keeps_no_header_query_string_body_parameter_or_exception_message(recorded):
+def test_the_redacting_exporter_keeps_no_header_query_string_body_parameter_or_exception_message(recorded):
     tracer = tracing_otel.tracer()
     with tracer.start_as_current_span("GET t/<slug:team>/", kind=SpanKind.SERVER, attributes={
         "http.method": "GET",
@@ -292,7 +292,7 @@ def test_a_linq_call_span_says_the_status_and_linqs_code_but_not_its_message(rec
         "http.request.method": "PATCH", "url.template": "/v3/contact_card", "server.address": "linq.test",
         "http.response.status_code": 429, "linq.code": "1007", "linq.trace_id": "t-1", "error.type": "api"}
     assert refused.status.status_code == StatusCode.ERROR and refused.status.description == "api"
-    assert refused.events == ()
+    assert not refused.events
     assert deleted.name == "linq DELETE /v3/webhook-subscriptions/{id}"
     assert deleted.attributes["http.response.status_code"] == 204 and deleted.status.status_code == StatusCode.UNSET
 
