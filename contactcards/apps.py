@@ -15,9 +15,12 @@ class ContactCardsConfig(AppConfig):
             checks,  # noqa: F401  (registers the stored-data checks)
             converters,
             timezones,
+            tracing,
         )
         from contactcards.photos import checks as photo_checks  # noqa: F401  (registers the photo deploy checks)
         from linqadmin import checks as configuration_checks  # noqa: F401  (missing production secrets)
 
+        # Tracing, once per process, only when an OTLP endpoint is configured (imports nothing otherwise).
+        tracing.setup()
         register_converter(converters.E164Converter, "e164")  # <e164:...> in every domain's urls.py
         user_logged_in.connect(timezones.on_sign_in, dispatch_uid="linqadmin-time-zone")

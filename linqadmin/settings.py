@@ -393,3 +393,12 @@ LOGGING = {
 }
 if LOG_FORMAT not in ("text", "json"):
     CONFIG_PROBLEMS.append(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}.")
+
+# -- Tracing (OpenTelemetry; contactcards/common/tracing.py) ---------------------------------
+# Off unless an OTLP/HTTP endpoint is configured with the standard variables (OTEL_EXPORTER_OTLP_ENDPOINT,
+# or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT); OTEL_SDK_DISABLED=true turns it off again. Off, nothing of
+# OpenTelemetry is even imported. The SDK reads the other OTEL_* variables itself (service name,
+# headers, sampler); README "Tracing" says what is recorded and what never is.
+TRACING_ENABLED = bool(env.str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", default="").strip()
+                       or env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="").strip()) \
+    and not env.bool("OTEL_SDK_DISABLED", default=False)

@@ -32,6 +32,8 @@ from typing import Any
 
 from django.conf import settings
 
+from contactcards.common import tracing
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 
@@ -52,8 +54,13 @@ def queue_names() -> tuple[str, str]:
 
 def enqueue(task: Any, *args: Any, run_after: datetime | None = None, queue: str | None = None, **kwargs: Any):
     """Enqueue ``task`` on the work queue (or ``queue``), not before ``run_after`` (a scheduled run,
-    not a polling loop)."""
-    return task.using(queue_name=queue or queue_name(), run_after=run_after).enqueue(*args, **kwargs)
+    not a polling loop). With tracing on, inside an ``enqueue <task>`` span whose trace the row carries
+    to the worker (``tracing``)."""
+    bound = task.using(queue_name=queue or queue_name(), run_after=run_after)
+    if not tracing.active():
+        return bound.enqueue(*args, **kwargs)
+    with tracing.enqueue_span(bound):
+        return bound.enqueue(*args, **kwargs)
 
 
 def enqueue_many(task: Any, calls: Sequence[Sequence[Any]], *, queue: str | None = None) -> int:
@@ -75,13 +82,16 @@ def enqueue_many(task: Any, calls: Sequence[Sequence[Any]], *, queue: str | None
             bound.enqueue(*args)
         return len(calls)
     backend.validate_task(bound)
-    rows = [DBTaskResult(id=backend._get_id(), args_kwargs=normalize_json({"args": list(args), "kwargs": {}}),
-                         priority=bound.priority, task_path=bound.module_path, queue_name=bound.queue_name,
-                         run_after=bound.run_after or get_date_max(),  # as its pre_save handler sets it
-                         backend_name=backend.alias)
-            for args in calls]
-    with transaction.atomic():
-        DBTaskResult.objects.bulk_create(rows, batch_size=1000)
+    with tracing.enqueue_span(bound, len(calls)) as carrier:  # bulk_create sends no pre_save: the trace is added here
+        trace = {tracing.TRACE_KEY: carrier} if carrier else {}
+        rows = [DBTaskResult(id=backend._get_id(),
+                             args_kwargs=normalize_json({"args": list(args), "kwargs": {}, **trace}),
+                             priority=bound.priority, task_path=bound.module_path, queue_name=bound.queue_name,
+                             run_after=bound.run_after or get_date_max(),  # as its pre_save handler sets it
+                             backend_name=backend.alias)
+                for args in calls]
+        with transaction.atomic():
+            DBTaskResult.objects.bulk_create(rows, batch_size=1000)
     for row in rows:
         task_enqueued.send(type(backend), task_result=row.task_result)
     return len(rows)

@@ -31,6 +31,7 @@ Odd answers, and what the client makes of them (each one is a row of the table-d
 from __future__ import annotations
 
 import email.utils
+import functools
 import hashlib
 import json as jsonlib
 import math
@@ -39,10 +40,16 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 import requests
+
+if TYPE_CHECKING:  # (the tracing hook's types)
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
+
+    CallSpan = Callable[[str, str, str], AbstractContextManager[Callable[..., None]]]
 
 DEFAULT_BASE_URL = "https://api.linqapp.com/api/partner"
 CARD_FIELDS = ("first_name", "last_name", "image_url")
@@ -62,6 +69,40 @@ MAX_BODY_BYTES = 1_048_576  # bytes of an answer read; a card answer is well und
 _CHUNK = 65_536
 _UNSAFE = re.compile("[\x00\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+# Tracing (contactcards/common/tracing_otel.py) puts a span around each call when it is on: a function
+# of (method, path, base URL) giving a context manager whose value is told the answer (status, Linq's code, the
+# error's kind, Linq's trace id). None - tracing off - costs one check per call; this module never
+# imports OpenTelemetry, and no hook ever sees the token, a header or a body.
+_call_span: CallSpan | None = None
+
+
+def set_call_span(hook: CallSpan | None) -> None:
+    """Put ``hook`` around every call of every client (None: no span)."""
+    global _call_span
+    _call_span = hook
+
+
+def _spanned(request: Callable[..., tuple[Any, int, str | None, int]]):
+    """``LinqClient._request`` inside the call span, when there is one."""
+
+    @functools.wraps(request)
+    def call(self: LinqClient, method: str, path: str, **options: Any) -> tuple[Any, int, str | None, int]:
+        hook = _call_span
+        if hook is None:
+            return request(self, method, path, **options)
+        with hook(method, path, self.base_url) as answered:
+            try:
+                result = request(self, method, path, **options)
+            except LinqError as error:
+                answered(status=error.status, code=error.code if error.code is not None else error.code_text,
+                         kind=error.kind, trace_id=error.trace_id)
+                raise
+            answered(status=result[1], code=None, kind=None, trace_id=result[2])
+            return result
+
+    return call
 
 
 @dataclass(frozen=True)
@@ -500,6 +541,7 @@ class LinqClient:
             )
         return (min(self.timeout[0], left), min(self.timeout[1], left))
 
+    @_spanned
     def _request(
         self,
         method: str,

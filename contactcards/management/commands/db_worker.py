@@ -14,6 +14,8 @@ every task, and with ``CONN_MAX_AGE=0`` that is a new PostgreSQL connection - a 
 an authentication - per task, the largest single cost of a rollout item after the calls to Linq.
 The connection is health-checked before each reuse (``CONN_HEALTH_CHECKS``), so a dropped one is
 replaced, not used.
+
+With tracing on (README "Tracing"), each task's run is a span in the trace that enqueued it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from django.db import OperationalError, connections
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.utils import is_locked_database_exception
+
+from contactcards.common import tracing
 
 WORKER_CONN_MAX_AGE = 600  # seconds a worker reuses its database connection between tasks
 
@@ -41,6 +45,11 @@ class Worker(db_worker.Worker):
                                          error)
                 self.running_task = False
                 self.startup_delay = False  # no second random start-up pause
+
+    def run_task(self, db_task_result) -> None:
+        # With tracing on, the run is a span in the trace the task was enqueued in (its row carries it).
+        with tracing.task_run_span(db_task_result):
+            super().run_task(db_task_result)
 
 
 class Command(db_worker.Command):
