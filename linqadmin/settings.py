@@ -401,6 +401,18 @@ METRICS_ALLOWED_NETWORKS = [value.strip() for value in env.list("METRICS_ALLOWED
                             if value.strip()]
 CONFIG_PROBLEMS += [f"METRICS_ALLOWED_NETWORKS: {value!r} is not an IP address or network (CIDR)."
                     for value in METRICS_ALLOWED_NETWORKS if not _is_network(value)]
+# Requests: METRICS_REQUESTS counts every request by URL name, method and status, and times it
+# (linqadmin.middleware.RequestMetricsMiddleware: two updates per request; django-prometheus' own pair
+# of middlewares cost 7 times as much, docs/benchmarks.md "Metrics"). Queries: METRICS_DATABASE=1
+# swaps the PostgreSQL engine for django-prometheus' wrapper (queries, errors, new connections, by
+# database), at a small cost per query; off by default, and never on SQLite, whose wrapper builds a
+# cursor class per cursor.
+METRICS_REQUESTS = env.bool("METRICS_REQUESTS", default=True)
+METRICS_DATABASE = env.bool("METRICS_DATABASE", default=False)
+if METRICS_REQUESTS:
+    MIDDLEWARE = ["linqadmin.middleware.RequestMetricsMiddleware", *MIDDLEWARE]
+if METRICS_DATABASE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
 # PROMETHEUS_MULTIPROC_DIR (read from the environment by prometheus_client itself, before this file):
 # one folder shared by every process of this host - web and task workers - emptied before they start
 # (bin/run does). Without it, /metrics shows only the counters of the process that answers.
