@@ -16,11 +16,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import CARD_NUMBER, TOKEN
 from contactcards.common import taskqueue
-from contactcards.models import AuditEntry, PhoneNumber
+from contactcards.models import AuditEntry, OutsideChangeAlert, PhoneNumber
+from contactcards.sync.outside import email_owners, record_outside_change
 from contactcards.sync.reconcile import reconcile_all_teams, reconcile_team
 from tests.support import sample_tasks
 from tests.support.helpers import URL, card_form, load, make_entry, sign_in_as
 from tests.support.webhook_helpers import card_event, deliver, endpoint_for
+from tests.support.worker import free_port
 
 SCRAPE_TOKEN = "scrape-token-for-tests-9f8e7d"
 
@@ -122,6 +124,27 @@ def test_outside_changes_found_by_reconcile_are_counted(team, sandbox, scrape):
     after = scrape()
     assert after("linqadmin_outside_changes_total", found_by="reconcile") - \
         before("linqadmin_outside_changes_total", found_by="reconcile") == 1
+
+
+def test_alert_mail_sent_and_failed_is_counted(alice, team, settings, mailoutbox, scrape):
+    alice.email = "alice@example.com"
+    alice.save()
+    OutsideChangeAlert.objects.create(team=team, user=alice)
+    number = PhoneNumber.objects.get(e164=CARD_NUMBER)
+    entry = record_outside_change(number=number, changes={"last_name": ["Support", "Night"]}, found_by="webhook")
+    before = scrape()
+    assert email_owners(entry.pk) == "emailed 1" and len(mailoutbox) == 1
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2  # nobody listens
+    with pytest.raises(OSError):
+        email_owners(entry.pk)  # the task fails (and says why)
+    after = scrape()
+
+    def delta(result):
+        labels = {"channel": "email", "kind": "outside_change", "result": result}
+        return after("linqadmin_alerts_total", **labels) - before("linqadmin_alerts_total", **labels)
+    assert delta("sent") == 1 and delta("failed") == 1
+    assert after("linqadmin_outside_changes_total", found_by="webhook") >= 1
 
 
 # -- gauges read from the database --------------------------------------------------------------------------
