@@ -1,6 +1,8 @@
 """Settings for the test suite: the real settings with test-only secrets and fast hashing."""
 
+import atexit
 import os
+import shutil
 import tempfile
 
 from cryptography.fernet import Fernet
@@ -15,6 +17,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # production have them (README "Metrics"): a fresh folder per test run, inherited through os.environ.
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="linqadmin-test-metrics-")
+    atexit.register(shutil.rmtree, os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 # Tests see the production posture unless a test's own environment says otherwise.
 os.environ.setdefault("DEBUG", "0")
 
