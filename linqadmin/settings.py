@@ -418,6 +418,8 @@ if METRICS_DATABASE and DATABASES["default"]["ENGINE"] == "django.db.backends.po
 # (bin/run does). Without it, /metrics shows only the counters of the process that answers.
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+elif "PROMETHEUS_MULTIPROC_DIR" in os.environ:  # set but empty: prometheus_client would write into the cwd
+    del os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 if LOG_FORMAT not in ("text", "json"):
     CONFIG_PROBLEMS.append(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}.")
