@@ -242,3 +242,28 @@ def test_what_a_worker_process_counts_shows_in_the_web_processes_metrics(live_se
     assert after("linqadmin_outside_changes_total", found_by="reconcile") - \
         before("linqadmin_outside_changes_total", found_by="reconcile") == 1
     assert after("linqadmin_tasks_waiting", queue="default") == 0
+
+
+# -- the Linq client's observer hook (no Django in the client) -------------------------------------------------
+
+
+def test_the_client_tells_its_observer_once_per_request_sent_and_never_the_number(sandbox, sandbox_server):
+    from contactcards.linq import LinqClient, LinqError
+
+    sandbox.add_account(TOKEN, [CARD_NUMBER])
+    sandbox.set_card(CARD_NUMBER, first_name="Acme")
+    seen = []
+    client = LinqClient(TOKEN, base_url=sandbox_server.url, observer=seen.append)
+    assert client.get_card(CARD_NUMBER).first_name == "Acme"
+    (call,) = seen
+    assert (call.endpoint, call.status, call.code, call.error, call.outcome_unknown) == \
+        ("GET /v3/contact_card", 200, None, None, False)
+    assert CARD_NUMBER not in repr(call) and TOKEN not in repr(call)
+
+    with pytest.raises(LinqError):  # no token: nothing is sent, nothing observed
+        LinqClient("", base_url=sandbox_server.url, observer=seen.append).list_cards()
+    assert len(seen) == 1
+
+    def broken(call):
+        raise RuntimeError("an observer that fails")
+    assert LinqClient(TOKEN, base_url=sandbox_server.url, observer=broken).get_card(CARD_NUMBER) is not None
