@@ -32,6 +32,19 @@ def public_url(app_configs=None, **kwargs) -> list[Warning]:
                     id="linqadmin.W001")]
 
 
+@register(deploy=True)
+def metrics_processes(app_configs=None, **kwargs) -> list[Warning]:
+    import os
+
+    if not (settings.METRICS_TOKEN or settings.METRICS_ALLOWED_NETWORKS) or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return []
+    return [Warning("/metrics is on but PROMETHEUS_MULTIPROC_DIR is not set: each process counts alone, so a scrape "
+                    "shows only the counters of the web process that answers it, and none of the task workers'.",
+                    hint="Give the web server and the workers of each host one local folder, emptied before they "
+                         "start (README \"Metrics\").",
+                    id="linqadmin.W002")]
+
+
 def require_configured() -> None:
     problems = getattr(settings, "CONFIG_PROBLEMS", [])
     if problems:

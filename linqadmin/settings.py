@@ -391,6 +391,36 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# -- Metrics (/metrics, Prometheus; contactcards/ops, README "Metrics") -----------------------
+# Off (404) unless a token or networks are set. METRICS_TOKEN: scrapers send "Authorization: Bearer
+# <token>". METRICS_ALLOWED_NETWORKS: CIDRs whose clients may scrape without it (the client address as
+# TRUSTED_PROXY_HOPS / TRUSTED_PROXIES read it). Anyone else gets 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = [value.strip() for value in env.list("METRICS_ALLOWED_NETWORKS", default=[])
+                            if value.strip()]
+CONFIG_PROBLEMS += [f"METRICS_ALLOWED_NETWORKS: {value!r} is not an IP address or network (CIDR)."
+                    for value in METRICS_ALLOWED_NETWORKS if not _is_network(value)]
+# Requests: METRICS_REQUESTS counts every request by URL name, method and status, and times it
+# (linqadmin.middleware.RequestMetricsMiddleware: two updates per request; django-prometheus' own pair
+# of middlewares cost 7 times as much, docs/benchmarks.md "Metrics"). Queries: METRICS_DATABASE=1
+# swaps the PostgreSQL engine for django-prometheus' wrapper (queries, errors, new connections, by
+# database), at a small cost per query; off by default, and never on SQLite, whose wrapper builds a
+# cursor class per cursor.
+METRICS_REQUESTS = env.bool("METRICS_REQUESTS", default=True)
+METRICS_DATABASE = env.bool("METRICS_DATABASE", default=False)
+if METRICS_REQUESTS:
+    MIDDLEWARE = ["linqadmin.middleware.RequestMetricsMiddleware", *MIDDLEWARE]
+if METRICS_DATABASE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
+# PROMETHEUS_MULTIPROC_DIR (read from the environment by prometheus_client itself, before this file):
+# one folder shared by every process of this host - web and task workers - emptied before they start
+# (bin/run does). Without it, /metrics shows only the counters of the process that answers.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+elif "PROMETHEUS_MULTIPROC_DIR" in os.environ:  # set but empty: prometheus_client would write into the cwd
+    del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
 if LOG_FORMAT not in ("text", "json"):
     CONFIG_PROBLEMS.append(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}.")
 

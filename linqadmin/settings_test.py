@@ -1,6 +1,9 @@
 """Settings for the test suite: the real settings with test-only secrets and fast hashing."""
 
+import atexit
 import os
+import shutil
+import tempfile
 
 from cryptography.fernet import Fernet
 
@@ -10,6 +13,11 @@ os.environ["LINQADMIN_ENV_FILE"] = ""
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("LINQADMIN_ENCRYPTION_KEYS", Fernet.generate_key().decode())
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Counters shared by this process and every process it starts (workers, gunicorn), as bin/run and
+# production have them (README "Metrics"): a fresh folder per test run, inherited through os.environ.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="linqadmin-test-metrics-")
+    atexit.register(shutil.rmtree, os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 # Tests see the production posture unless a test's own environment says otherwise.
 os.environ.setdefault("DEBUG", "0")
 

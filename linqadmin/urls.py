@@ -9,6 +9,7 @@ from contactcards.common import health
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("healthz/linq", health.healthz_linq, name="healthz_linq"),
+    path("", include("contactcards.ops.urls")),  # /metrics (token or allowed networks only)
     path("", include("contactcards.accounts.urls")),
     path("admin/", admin.site.urls),
     # The words of static/js/*.js in the person's language (Django's gettext() for JavaScript, domain

@@ -28,7 +28,7 @@ from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
 from django.core import signing
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives, send_mail
 from django.db import transaction
 from django.db.models import Count, Min
 from django.template.loader import render_to_string
@@ -40,6 +40,7 @@ from django.utils.translation import gettext as _
 from contactcards.accounts.models import Invitation, ResetRequest
 from contactcards.common import taskqueue
 from contactcards.history.audit import record_team_change
+from contactcards.lib.metrics import record_alert
 from contactcards.models import AuditEntry, Membership, Team
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,9 @@ def invitation_create(*, team: Team, invited_by: AbstractBaseUser, email: str, r
         )
     except (smtplib.SMTPException, OSError) as error:
         log.warning("Invitation email to team %s could not be sent: %s", team.slug, type(error).__name__)
+        record_alert("email", False, kind="invitation")
         return InvitationSent(invitation=invitation, emailed=False, link=link, problem="mail_failed")
+    record_alert("email", True, kind="invitation")
     return InvitationSent(invitation=invitation, emailed=True, link=link)
 
 
@@ -263,7 +266,7 @@ def password_reset_send(*, email: str) -> int:
     if base is None:
         log.warning("Password reset email not sent: PUBLIC_URL is not set")
         return 0
-    form = PasswordResetForm({"email": email})
+    form = _ResetForm({"email": email})
     if not form.is_valid():
         return 0
     recipients = len(list(form.get_users(form.cleaned_data["email"])))
@@ -272,3 +275,23 @@ def password_reset_send(*, email: str) -> int:
         form.save(domain_override=parts.netloc, use_https=parts.scheme == "https",
                   extra_email_context={"base_url": base})
     return recipients
+
+
+class _ResetForm(PasswordResetForm):
+    """Django's reset form, with each email counted for /metrics as sent or failed (Django's own
+    ``send_mail`` logs a failure and carries on: the same here, but counted)."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email,
+                  html_email_template_name=None):
+        subject = "".join(render_to_string(subject_template_name, context).splitlines())
+        message = EmailMultiAlternatives(subject, render_to_string(email_template_name, context), from_email,
+                                         [to_email])
+        if html_email_template_name is not None:
+            message.attach_alternative(render_to_string(html_email_template_name, context), "text/html")
+        try:
+            message.send()
+        except Exception:  # noqa: BLE001 - as Django's form: log it, go on with the next account
+            log.exception("Failed to send password reset email to %s", context["user"].pk)
+            record_alert("email", False, kind="password_reset")
+            return
+        record_alert("email", True, kind="password_reset")

@@ -14,7 +14,8 @@ a set-up that finds a card (409/2014, ``SwitchToEdit``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -23,6 +24,7 @@ from django.db import IntegrityError
 from contactcards.cards.diff import Changes, changed_fields, compare, normalise
 from contactcards.cards.guard import consume_form_token, duplicate_of, link_form_token, write_slot
 from contactcards.cards.outcomes import (
+    Blocked,
     Conflict,
     Duplicate,
     Failed,
@@ -38,6 +40,7 @@ from contactcards.cards.outcomes import (
 from contactcards.cards.send import WriteRecord, send_write
 from contactcards.common.clients import linq_client_for
 from contactcards.history.audit import Attempt, record_not_sent, write_ahead
+from contactcards.lib.metrics import record_budget_refusal, record_save
 from contactcards.linq import LinqClient
 from contactcards.models import AuditEntry, Job, PhoneNumber
 from contactcards.photos.services import ImageCheck, check_new_image, photo_sent, photo_used, sent_link
@@ -45,6 +48,22 @@ from contactcards.sync.reads import card_fetch
 from contactcards.sync.recheck import schedule_recheck
 
 
+def _counted(action: str) -> Callable[[Callable[..., SaveOutcome]], Callable[..., SaveOutcome]]:
+    """Count every save's outcome for /metrics (and a spent budget as a refusal), once it has returned:
+    outside the number's lock and any transaction."""
+    def decorate(save: Callable[..., SaveOutcome]) -> Callable[..., SaveOutcome]:
+        @functools.wraps(save)
+        def counted(**kwargs) -> SaveOutcome:
+            outcome = save(**kwargs)
+            record_save(action, outcome)
+            if isinstance(outcome, Blocked):
+                record_budget_refusal(outcome.budget.blocked_by)
+            return outcome
+        return counted
+    return decorate
+
+
+@_counted("update")
 def card_update(
     *,
     number: PhoneNumber,
@@ -108,6 +127,7 @@ def card_update(
     return _remember_photo(outcome, number=number, user=user, image=image)
 
 
+@_counted("create")
 def card_create(
     *,
     number: PhoneNumber,

@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from django.conf import settings
 
 from contactcards.common.crypto import TokenDecryptionError
+from contactcards.lib.metrics import record_linq_call
 from contactcards.linq import LinqClient, LinqError
 from contactcards.models import Team
 
@@ -64,6 +65,7 @@ def linq_client_for(team: Team) -> LinqClient:
         read_timeout=settings.LINQ_READ_TIMEOUT,
         token_problem=problem,
         time_budget=linq_time_left(),
+        observer=record_linq_call,  # /metrics: every call by endpoint, status, code, latency
     )
 
 

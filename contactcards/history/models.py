@@ -211,6 +211,12 @@ class AuditEntry(models.Model):
             models.Index(fields=["team", "user", "-created_at", "-id"], name="audit_team_user_newest"),
             models.Index(fields=["team", "outcome", "-created_at", "-id"], name="audit_team_outcome_newest"),
             models.Index(fields=["team", "action", "-created_at", "-id"], name="audit_team_action_newest"),
+            # /metrics counts the writes whose outcome is unknown at every scrape (ops/selectors.py): only
+            # the few rows that can be unsettled are in it.
+            models.Index(fields=["created_at"], name="audit_unsettled",
+                         condition=models.Q(action__in=["create", "update"], request_sent=True, applied__isnull=True,
+                                            reconciled_at__isnull=True,
+                                            outcome__in=["pending", "unknown", "api_error", "network_error"])),
         ]
 
     def __str__(self) -> str:

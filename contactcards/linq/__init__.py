@@ -6,6 +6,7 @@ to Linq.
 """
 
 from contactcards.linq.client import (
+    CallRecord,
     Card,
     CardResult,
     LinqClient,
@@ -14,4 +15,4 @@ from contactcards.linq.client import (
     Subscription,
 )
 
-__all__ = ["Subscription", "Card", "CardResult", "LinqClient", "LinqError", "PhoneNumberInfo"]
+__all__ = ["CallRecord", "Subscription", "Card", "CardResult", "LinqClient", "LinqError", "PhoneNumberInfo"]

@@ -34,10 +34,11 @@ import email.utils
 import functools
 import hashlib
 import json as jsonlib
+import logging
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -67,6 +68,7 @@ MAX_TRACE_ID = 64  # characters, the audit column's size
 MAX_MESSAGE = 1000  # characters of an error message kept
 MAX_BODY_BYTES = 1_048_576  # bytes of an answer read; a card answer is well under 2 KB
 _CHUNK = 65_536
+logger = logging.getLogger(__name__)
 _UNSAFE = re.compile("[\x00\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
@@ -342,6 +344,34 @@ def parse_card(data: Any) -> Card:
     )
 
 
+@dataclass(frozen=True)
+class CallRecord:
+    """What an observer learns of one request sent to Linq: never the token, the number or a card value.
+
+    ``endpoint`` is the method and the path's template (``"PATCH /v3/contact_card"``,
+    ``"PUT /v3/webhook-subscriptions/{id}"``); ``status`` is None when no HTTP answer came; ``code`` is
+    Linq's error code (an int), or its text when it did not fit (``LinqError.code_text``), else None;
+    ``error`` is the LinqError kind (None for a 2xx read as JSON); ``outcome_unknown`` as
+    ``LinqError.outcome_unknown`` (a write Linq may still apply)."""
+
+    endpoint: str
+    status: int | None
+    code: int | str | None
+    seconds: float
+    error: ErrorKind | None = None
+    outcome_unknown: bool = False
+
+
+CallObserver = Callable[[CallRecord], None]
+
+
+def endpoint_template(method: str, path: str) -> str:
+    """``"METHOD /path"`` with the one variable path segment we send (a subscription id) as ``{id}``."""
+    if path.startswith("/v3/webhook-subscriptions/"):
+        path = "/v3/webhook-subscriptions/{id}"
+    return f"{method} {path}"
+
+
 class LinqClient:
     """One team's connection to Linq. Cheap to create; reuses a requests session."""
 
@@ -356,6 +386,7 @@ class LinqClient:
         user_agent: str = "linqadmin",
         token_problem: str | None = None,
         time_budget: float | None = None,
+        observer: CallObserver | None = None,
     ) -> None:
         """``token_problem``: why there is no usable token (none set, cannot be read). Every call
         then fails with a LinqError of kind "token" before anything is sent, so callers handle it
@@ -365,7 +396,12 @@ class LinqClient:
         web request's share of the worker timeout). Each call's timeouts shrink to what is left, a
         call that would start with less than ``MIN_CALL_SECONDS`` left is not sent (a "timeout"
         error with ``sent=False``), and one call never takes longer than connect + read timeout in
-        total, however slowly Linq sends its body."""
+        total, however slowly Linq sends its body.
+
+        ``observer``: called once per request sent (answered or not) with a :class:`CallRecord` - the
+        metrics hook (``common.clients``); nothing is called for a call that was not sent (no token, no
+        time left). An observer that raises is logged and ignored: it never changes a call's result."""
+        self._observer = observer
         self.base_url = base_url.rstrip("/")
         self._token_problem = token_problem or (None if token else "No Linq API token is set.")
         self.timeout = (connect_timeout, read_timeout)
@@ -556,9 +592,42 @@ class LinqClient:
         ``empty_ok``: a 2xx without a body is an answer (payload None), as for a DELETE."""
         if self._token_problem:
             raise LinqError(self._token_problem, kind="token", sent=False)
-        url = self.base_url + path
         timeouts = self._timeouts()
         started = time.monotonic()
+        try:
+            answer = self._exchange(method, path, params=params, json=json, empty_ok=empty_ok,
+                                    timeouts=timeouts, started=started)
+        except LinqError as error:
+            self._observe(CallRecord(
+                endpoint=endpoint_template(method, path), status=error.status,
+                code=error.code if error.code is not None else error.code_text,
+                seconds=time.monotonic() - started, error=error.kind, outcome_unknown=error.outcome_unknown))
+            raise
+        self._observe(CallRecord(endpoint=endpoint_template(method, path), status=answer[1], code=None,
+                                 seconds=time.monotonic() - started))
+        return answer
+
+    def _observe(self, record: CallRecord) -> None:
+        if self._observer is None:
+            return
+        try:
+            self._observer(record)
+        except Exception:  # noqa: BLE001 - metrics must never change what a call returns
+            logger.exception("The Linq call observer failed")
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None,
+        json: Any,
+        empty_ok: bool,
+        timeouts: tuple[float, float],
+        started: float,
+    ) -> tuple[Any, int, str | None, int]:
+        """One HTTP exchange (see ``_request``)."""
+        url = self.base_url + path
         call_deadline = started + sum(timeouts)
 
         def elapsed() -> int:

@@ -26,6 +26,7 @@ from django.template.loader import render_to_string
 from contactcards.cards.diff import took_effect
 from contactcards.common import taskqueue
 from contactcards.history.audit import record_outside_entry
+from contactcards.lib import metrics
 from contactcards.linq import Card
 from contactcards.models import (
     AuditEntry,
@@ -61,6 +62,7 @@ def record_outside_change(*, number: PhoneNumber, changes: dict[str, list[str]],
     CardMirror.objects.filter(number_id=number.pk).filter(
         Q(outside_changed_at__isnull=True) | Q(outside_changed_at__lt=when)).update(outside_changed_at=when)
     _email_owners_later(entry)
+    metrics.record_outside_change(found_by)
     return entry
 
 
@@ -124,5 +126,10 @@ def email_owners(entry_id: int) -> str:
         return "nobody to tell"
     context = {"entry": entry, "team": entry.team, "public_url": settings.PUBLIC_URL.rstrip("/")}
     subject = " ".join(render_to_string("emails/outside_change_subject.txt", context).split())
-    send_mail(subject, render_to_string("emails/outside_change.txt", context), None, emails)
+    try:
+        send_mail(subject, render_to_string("emails/outside_change.txt", context), None, emails)
+    except Exception:
+        metrics.record_alert("email", False, kind="outside_change")
+        raise  # the task fails, and says why
+    metrics.record_alert("email", True, kind="outside_change")
     return f"emailed {len(emails)}"

@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from contactcards.common.access import get_team_for_user, require_owner
 from contactcards.common.errors import meaning
 from contactcards.common.http import client_ip
+from contactcards.lib.metrics import record_webhook
 from contactcards.models import OutsideChangeAlert, WebhookEndpoint, WebhookEvent
 from contactcards.sync import subscriptions
 from contactcards.sync.webhooks import MAX_BODY, receive
@@ -25,6 +26,7 @@ def webhook_receiver(request: HttpRequest, token: str) -> HttpResponse:
     """Where Linq delivers a team's events. Unknown paths are 404; refused signatures 400 (counted)."""
     endpoint = WebhookEndpoint.objects.filter(path_token=token[:64]).first()
     if endpoint is None:
+        record_webhook("refused", "unknown_endpoint")
         raise Http404("No such endpoint.")
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
@@ -33,10 +35,12 @@ def webhook_receiver(request: HttpRequest, token: str) -> HttpResponse:
     except ValueError:
         length = MAX_BODY + 1
     if length > MAX_BODY:
+        record_webhook("refused", "too_large")
         return JsonResponse({"status": "too_large"}, status=413)
     try:
         body = request.body
     except RequestDataTooBig:
+        record_webhook("refused", "too_large")
         return JsonResponse({"status": "too_large"}, status=413)
     headers = {name.lower(): value for name, value in request.headers.items()}
     receipt = receive(endpoint=endpoint, body=body, headers=headers)

@@ -40,6 +40,7 @@ from django_tasks import task
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from contactcards.common.crypto import TokenDecryptionError
+from contactcards.lib.metrics import record_webhook
 from contactcards.linq import Card
 from contactcards.linq.client import clean_text
 from contactcards.models import AuditEntry, CardMirror, PhoneNumber, WebhookEndpoint, WebhookEvent, unanswered_q
@@ -73,14 +74,24 @@ class Receipt:
 
 
 def receive(*, endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) -> Receipt:
-    """Verify one delivery and store it (once per webhook-id); queue its processing."""
+    """Verify one delivery and store it (once per webhook-id); queue its processing. Counted for /metrics."""
+    receipt, refusal = _receive(endpoint=endpoint, body=body, headers=headers)
+    if receipt.status in (200, 202):
+        record_webhook(receipt.reason)  # accepted, or duplicate (a retry already stored)
+    else:
+        record_webhook("refused", refusal or receipt.reason)
+    return receipt
+
+
+def _receive(*, endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) -> tuple[Receipt, str]:
+    """The receipt, and for a refused delivery which check failed (``WebhookEndpoint.Refusal``)."""
     try:
         secret = endpoint.get_secret()
     except TokenDecryptionError:
         logger.error("The webhook secret of team %s cannot be decrypted", endpoint.team_id)
-        return Receipt(503, "secret_unreadable")  # ours to fix; Linq retries meanwhile
+        return Receipt(503, "secret_unreadable"), ""  # ours to fix; Linq retries meanwhile
     if not secret:
-        return Receipt(410, "no_subscription")
+        return Receipt(410, "no_subscription"), ""
     webhook_id = headers.get("webhook-id", "")
     signed = {name: headers.get(name, "") for name in ("webhook-id", "webhook-timestamp", "webhook-signature")}
     try:
@@ -89,9 +100,11 @@ def receive(*, endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) 
         Webhook(secret).verify(body, signed, json_parse=False)
         signed_at = datetime.fromtimestamp(int(float(signed["webhook-timestamp"])), tz=UTC)
     except WebhookVerificationError as exc:
-        return _refuse(endpoint, _refusal_of(exc), type(exc).__name__)
+        refusal = _refusal_of(exc)
+        return _refuse(endpoint, refusal, type(exc).__name__), refusal
     except Exception as exc:  # noqa: BLE001 - the library raises several kinds; all mean "refused"
-        return _refuse(endpoint, WebhookEndpoint.Refusal.MALFORMED, type(exc).__name__)
+        refusal = WebhookEndpoint.Refusal.MALFORMED
+        return _refuse(endpoint, refusal, type(exc).__name__), refusal
     payload = _json(body)
     data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
     occurred_at = _when(data.get("occurred_at"))
@@ -105,11 +118,11 @@ def receive(*, endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) 
                 phone_number=_text(data.get("phone_number"), 32), occurred_at=occurred_at,
             )
     except IntegrityError:
-        return Receipt(200, "duplicate")  # a retry or replay: already stored, nothing changes
+        return Receipt(200, "duplicate"), ""  # a retry or replay: already stored, nothing changes
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(received=F("received") + 1,
                                                           last_received_at=timezone.now())
     transaction.on_commit(lambda: _enqueue(event.pk))
-    return Receipt(202, "accepted")
+    return Receipt(202, "accepted"), ""
 
 
 def _enqueue(event_pk: int) -> None:

@@ -167,8 +167,9 @@ def untranslated_in_python(source: str) -> list[tuple[int, str]]:
 
 
 # Text for operators and developers, not for the people using the dashboard: system checks, SQL,
-# the encryption keys' errors, the audit log's guard rails. A line ending in "# no-i18n" is exempt too.
-_OPERATOR_TEXT = ("checks.py", "dbroles.py", "crypto.py")
+# the encryption keys' errors, the audit log's guard rails, the help texts of /metrics (a scraper's).
+# A line ending in "# no-i18n" is exempt too.
+_OPERATOR_TEXT = ("checks.py", "dbroles.py", "crypto.py", "metrics.py", "collector.py")
 _SQL = re.compile(r"^\s*(SELECT|CREATE|UPDATE|INSERT|DELETE|GRANT|REVOKE|SET|DROP|ALTER|replace|to_char)\b"
                   r"|^[\w.+*-]+/[\w.+*-]+[;,]")  # SQL, or a media type list (Content-Type, Accept)
 _LOGGING = {"debug", "info", "warning", "error", "exception", "critical", "log"}

@@ -1,0 +1,1 @@
+"""Operating linqadmin: the /metrics endpoint (Prometheus) and the database gauges it reads at scrape time."""
