@@ -255,66 +255,100 @@ def single(url: str, cookie: str | None) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def drain(base: str) -> None:
+    """Wait until the server has answered what wrk left queued (a slow page's last requests), so the next
+    measurement starts on idle workers: until a /healthz answers in under 100 ms (at most a minute)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and single(f"{base}/healthz", None) > 100:
+        pass
+
+
 def run(args: argparse.Namespace) -> None:
     ensure_wrk()
     sandbox = start_sandbox()
     ensure_database(database(args.quick), reseed=args.reseed)
     env = django_env(args, sandbox.url)
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        subprocess.run([sys.executable, "-m", "devtools.bench.pages", "--prepare", out.name, "--rows", str(args.rows),
-                        *(["--quick"] if args.quick else [])], env=env, cwd=ROOT, check=True)
-        prepared = json.loads(Path(out.name).read_text())
-        if args.profile:
-            subprocess.run([sys.executable, "-m", "devtools.bench.pages", "--profile-child", out.name,
-                            "--profile-reps", str(args.profile_reps), *(["--quick"] if args.quick else [])],
-                           env=env, cwd=ROOT, check=True)
-            sandbox.stop()
-            return
-    cookie = prepared["cookie"]
-    pages = prepared["pages"]
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "linqadmin.wsgi", "--workers", "3",
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        env=env, cwd=ROOT,
-    )
-    rps: dict[str, list[float]] = {name: [] for name in pages}
-    latency: dict[str, list[float]] = {name: [] for name in pages}
-    bad: dict[str, int] = dict.fromkeys(pages, 0)
+    # --compare DIR: the same run serves another tree of the project too (e.g. main, as ``git archive``
+    # unpacked it), from the same database and sandbox, its pages interleaved with this tree's.
+    trees = {"before": Path(args.compare).resolve(), "after": ROOT} if args.compare else {"this tree": ROOT}
+    prepared: dict[str, dict] = {}
+    for label, tree in trees.items():
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            subprocess.run([sys.executable, "-m", "devtools.bench.pages", "--prepare", out.name, "--rows",
+                            str(args.rows), *(["--quick"] if args.quick else [])], env=env, cwd=tree, check=True)
+            prepared[label] = json.loads(Path(out.name).read_text())
+            if args.profile:
+                subprocess.run([sys.executable, "-m", "devtools.bench.pages", "--profile-child", out.name,
+                                "--profile-reps", str(args.profile_reps), *(["--quick"] if args.quick else [])],
+                               env=env, cwd=tree, check=True)
+    if args.profile:
+        sandbox.stop()
+        return
+    pages = next(iter(prepared.values()))["pages"]
+    servers, bases = {}, {}
+    for label, tree in trees.items():
+        port = free_port()
+        bases[label] = f"http://127.0.0.1:{port}"
+        servers[label] = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "linqadmin.wsgi", "--workers", "3",
+             "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--chdir", str(tree)],
+            env=env, cwd=tree,
+        )
+    rps = {label: {name: [] for name in pages} for label in trees}
+    latency = {label: {name: [] for name in pages} for label in trees}
+    bad = {label: dict.fromkeys(pages, 0) for label in trees}
+
+    def cookie_for(label: str, page: dict) -> str | None:
+        return prepared[label]["cookie"] if page["signed_in"] else None
+
     try:
-        wait_until_up(f"{base}/healthz", server)
-        for name, page in pages.items():
-            status, _body = fetch(base + page["url"], cookie if page["signed_in"] else None)
-            assert status == 200, (name, status)
-        # every worker fills its own per-process caches (boards, pages, fragments) first: not what is measured
-        for page in pages.values():
-            wrk(base + page["url"], cookie=cookie if page["signed_in"] else None, seconds=1,
-                connections=args.connections, timeout=10)
+        for label, server in servers.items():
+            wait_until_up(f"{bases[label]}/healthz", server)
+            for name, page in pages.items():
+                status, _body = fetch(bases[label] + page["url"], cookie_for(label, page))
+                assert status == 200, (label, name, status)
+            # every worker fills its own per-process caches (boards, pages, fragments) first: not what is measured
+            for page in pages.values():
+                wrk(bases[label] + page["url"], cookie=cookie_for(label, page), seconds=1,
+                    connections=args.connections, timeout=10)
+                drain(bases[label])
         for round_ in range(args.rounds):
             for name, page in pages.items():
-                result = wrk(base + page["url"], cookie=cookie if page["signed_in"] else None,
-                             seconds=args.seconds, connections=args.connections, timeout=10)
-                rps[name].append(result[0])
-                bad[name] += result[2]
+                for label in trees:
+                    result = wrk(bases[label] + page["url"], cookie=cookie_for(label, page),
+                                 seconds=args.seconds, connections=args.connections, timeout=10)
+                    rps[label][name].append(result[0])
+                    bad[label][name] += result[2]
+                    drain(bases[label])
             for _ in range(args.singles):
                 for name, page in pages.items():
-                    latency[name].append(single(base + page["url"], cookie if page["signed_in"] else None))
+                    for label in trees:
+                        latency[label][name].append(single(bases[label] + page["url"], cookie_for(label, page)))
             print(f"  round {round_ + 1}/{args.rounds} done", flush=True)
         linq_reads = sum(1 for r in sandbox.state.requests if r.method == "GET")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for server in servers.values():
+            server.terminate()
+            server.wait(timeout=30)
         sandbox.stop()
-    report(args, prepared, rps, latency, bad, linq_reads)
+    for label in trees:
+        report(args, label, prepared[label], rps[label], latency[label], bad[label])
+    print(f"Linq reads (sandbox GETs) during the run: {linq_reads:,}")
+    if args.compare:
+        print(f"\n{'page':<30}{'share before':>14}{'share after':>13}{'single ms before':>18}{'after':>8}")
+        floors = {label: statistics.median(rps[label]["/healthz"]) or float("nan") for label in trees}
+        for name in pages:
+            before, after = (statistics.median(rps[label][name]) / floors[label] for label in trees)
+            lat_before, lat_after = (statistics.median(latency[label][name]) for label in trees)
+            print(f"{name:<30}{before:>14.2f}{after:>13.2f}{lat_before:>18.1f}{lat_after:>8.1f}")
 
 
-def report(args, prepared: dict, rps: dict, latency: dict, bad: dict, linq_reads: int) -> None:
+def report(args, label: str, prepared: dict, rps: dict, latency: dict, bad: dict) -> None:
     floor = statistics.median(rps["/healthz"]) or float("nan")
     width = 100
     print("\n" + "=" * width)
-    print(f"gunicorn, 3 workers, PostgreSQL (persistent connections), loopback; wrk -t2 -c{args.connections} "
-          f"-d{args.seconds}s x {args.rounds} rounds, interleaved (median); single = median of "
+    print(f"[{label}] gunicorn, 3 workers, PostgreSQL (persistent connections), loopback; wrk -t2 "
+          f"-c{args.connections} -d{args.seconds}s x {args.rounds} rounds, interleaved (median); single = median of "
           f"{args.singles * args.rounds} requests one at a time")
     seeded = "reused" if prepared["reused"] else "seeded in this run"
     print(f"teams of {prepared['numbers']['500']:,} and {prepared['numbers']['5000']:,} numbers; "
@@ -331,9 +365,8 @@ def report(args, prepared: dict, rps: dict, latency: dict, bad: dict, linq_reads
         print(f"{name:<30}{rate:>11.1f}{statistics.median(latency[name]):>11.1f}{share:>8.2f}"
               f"{'' if goal is None else f'>= {goal}':>7}  {verdict:<8}{queries['count']:>8}{queries['writes']:>7}"
               f"{bad[name]:>8}")
-    print("queries: SQL statements of one request, counted in-process after two warm-up views (under gunicorn each "
+    print("queries/writes: SQL statements of one request (in-process, after two warm-up views; under gunicorn each "
           "request also pays the connection's health check, SELECT 1)")
-    print(f"Linq reads (sandbox GETs) during the run: {linq_reads:,}")
     if args.show_sql:
         for name, queries in prepared["queries"].items():
             print(f"\n[{name}]")
@@ -468,6 +501,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=12)
     parser.add_argument("--reseed", action="store_true", help="drop the bench database and seed again")
     parser.add_argument("--show-sql", action="store_true", help="print each page's queries")
+    parser.add_argument("--compare", metavar="DIR",
+                        help="also serve the project tree in DIR (e.g. `git archive main | tar -x -C DIR`), "
+                             "interleaved with this one: before/after in one run")
     parser.add_argument("--profile", action="store_true", help="profile each page in-process instead")
     parser.add_argument("--profile-reps", type=int, default=200)
     parser.add_argument("--prepare", metavar="OUT", help=argparse.SUPPRESS)
