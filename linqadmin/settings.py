@@ -163,7 +163,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # database triggers replace on every change the page shows (teams/dashboard.py); a small bound
 # keeps each process's memory in check (at most about 15 MB).
 # "pages": the dashboard's rendered page bodies (about 40 kB each) under the board's key plus
-# everything else they show (teams/views.py dashboard_body); at most about 10 MB per process.
+# everything else they show (teams/views.py dashboard_body); at most about 10 MB per process. Also the
+# sign-in page's first step, one entry per language (accounts/views.py LoginView.get).
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "fragments": {

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import secrets
+
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.messages import get_messages
+from django.core.cache import caches
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -30,14 +35,42 @@ from contactcards.common.access import get_team_for_user, require_owner
 from contactcards.common.http import client_ip
 from contactcards.models import Membership
 
+# Where the cached sign-in page's CSRF token goes: the page is shared, the token is the request's own.
+_CSRF_SLOT = "csrf-slot-" + secrets.token_hex(16)
+
 
 class LoginView(two_factor_views.LoginView):
     """Username and password, then (for accounts that have one) the code from the authenticator app."""
 
     template_name = "two_factor/core/login.html"
     redirect_authenticated_user = True
+    # A GET that starts a sign-in stores nothing in the session (no session row per look at the page)
+    storage_name = "contactcards.accounts.wizard.QuietLoginStorage"
     form_list = ((two_factor_views.LoginView.AUTH_STEP, SignInForm), *two_factor_views.LoginView.form_list[1:])
     code_labels = {"token": gettext_lazy("Code from your authenticator app"), "backup": gettext_lazy("Recovery code")}
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        """The first step for someone who is not signing in yet: the same page for everyone (but the
+        CSRF token), so it is rendered once per language and process and reused with the request's
+        own token. Anything else - a ``?next=``, messages to show once, a sign-in under way (the
+        session holds the wizard's state) - is rendered as the library does."""
+        if not self.storage.detached or request.GET or get_messages(request):
+            return super().get(request, *args, **kwargs)
+        key = f"sign-in:{get_language()}"
+        html = caches["pages"].get(key)
+        if html is None:
+            self._csrf_slot = True
+            response = super().get(request, *args, **kwargs)
+            html = response.rendered_content
+            caches["pages"].set(key, html, timeout=None)
+        page = html.replace(_CSRF_SLOT, get_token(request))
+        return HttpResponse(page)
+
+    def get_context_data(self, form, **kwargs):
+        context = super().get_context_data(form, **kwargs)
+        if getattr(self, "_csrf_slot", False):
+            context["csrf_token"] = _CSRF_SLOT  # the cached page's slot (get above)
+        return context
 
     def get_form(self, step=None, **kwargs):
         form = super().get_form(step=step, **kwargs)

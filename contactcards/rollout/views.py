@@ -247,7 +247,8 @@ def cards_import(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _job_for_user(request: HttpRequest, slug: str, pk: int) -> tuple[Job, Membership]:
     team, membership = get_team_for_user(request, slug)
-    job = get_object_or_404(Job.objects.select_related("team"), pk=pk, team=team)
+    job = get_object_or_404(Job, pk=pk, team=team)
+    job.team = team  # the row just read (no join for it)
     return job, membership
 
 

@@ -131,9 +131,12 @@ WRK_BAD = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
 WRK_LATENCY = re.compile(r"Latency\s+([\d.]+)(us|ms|s)")
 
 
-def wrk(url: str, *, cookie: str | None, seconds: int, connections: int) -> tuple[float, float, int]:
-    """(requests/s, mean latency ms, non-2xx responses) of ``url`` under wrk."""
+def wrk(url: str, *, cookie: str | None, seconds: int, connections: int,
+        timeout: int | None = None) -> tuple[float, float, int]:
+    """(requests/s, mean latency ms, non-2xx responses) of ``url`` under wrk (``timeout``: wrk's, in seconds)."""
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if timeout:
+        command += ["--timeout", f"{timeout}s"]
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
