@@ -242,13 +242,10 @@ def _query_span(execute: Callable[..., Any], sql: Any, params: Any, many: bool, 
 
 # -- calls to Linq ---------------------------------------------------------------------------------
 
-_SUBSCRIPTION = re.compile(r"^(/v3/webhook-subscriptions/)[^/?]+")
-
-
 @contextmanager
-def _linq_call_span(method: str, path: str, base_url: str) -> Iterator[Callable[..., None]]:
-    """``linq GET /v3/contact_card``: around one call of the Linq client; told the answer's facts."""
-    route = _SUBSCRIPTION.sub(r"\1{id}", path.split("?", 1)[0])
+def _linq_call_span(method: str, route: str, base_url: str) -> Iterator[Callable[..., None]]:
+    """``linq GET /v3/contact_card``: around one call of the Linq client (``route``: its template, never an
+    id); told the answer's facts."""
     attributes = {"http.request.method": method, "url.template": route, "server.address": _host(base_url)}
     with tracer().start_as_current_span(f"linq {method} {route}", kind=SpanKind.CLIENT, attributes=attributes,
                                         record_exception=False, set_status_on_exception=False) as span:

@@ -74,7 +74,7 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 # Tracing (contactcards/common/tracing_otel.py) puts a span around each call when it is on: a function
-# of (method, path, base URL) giving a context manager whose value is told the answer (status, Linq's code, the
+# of (method, route template, base URL) giving a context manager whose value is told the answer (status, Linq's code, the
 # error's kind, Linq's trace id). None - tracing off - costs one check per call; this module never
 # imports OpenTelemetry, and no hook ever sees the token, a header or a body.
 _call_span: CallSpan | None = None
@@ -94,7 +94,7 @@ def _spanned(request: Callable[..., tuple[Any, int, str | None, int]]):
         hook = _call_span
         if hook is None:
             return request(self, method, path, **options)
-        with hook(method, path, self.base_url) as answered:
+        with hook(method, route_template(path), self.base_url) as answered:
             try:
                 result = request(self, method, path, **options)
             except LinqError as error:
@@ -365,11 +365,17 @@ class CallRecord:
 CallObserver = Callable[[CallRecord], None]
 
 
-def endpoint_template(method: str, path: str) -> str:
-    """``"METHOD /path"`` with the one variable path segment we send (a subscription id) as ``{id}``."""
+def route_template(path: str) -> str:
+    """``path`` with the one variable segment we send (a subscription id) as ``{id}``: what metrics and
+    spans name a call by, never an id."""
     if path.startswith("/v3/webhook-subscriptions/"):
-        path = "/v3/webhook-subscriptions/{id}"
-    return f"{method} {path}"
+        return "/v3/webhook-subscriptions/{id}"
+    return path.split("?", 1)[0]
+
+
+def endpoint_template(method: str, path: str) -> str:
+    """``"METHOD /route"`` (see ``route_template``)."""
+    return f"{method} {route_template(path)}"
 
 
 class LinqClient:
