@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SQLITE_PATH = Path(tempfile.gettempdir()) / "linqadmin_bench.sqlite3"
 PG_SERVER = "postgres://linqadmin:linqadmin@127.0.0.1:5432"
-PG_NAME = "linqadmin_bench"
+PG_NAME = os.environ.get("BENCH_PG_NAME", "linqadmin_bench")  # another name keeps two seeded histories apart
 TEAM = "bench"
 RESEED_EXIT = 3
 EXPORT_ROWS = 100_000
@@ -81,7 +81,8 @@ def run_child(kind: str, args: argparse.Namespace) -> dict:
     }
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         command = [sys.executable, "-m", "devtools.bench.history", "--child", kind, "--rows", str(args.rows),
-                   "--reps", str(args.reps), "--csv-reps", str(args.csv_reps), "--json-out", out.name]
+                   "--numbers", str(args.numbers), "--reps", str(args.reps), "--csv-reps", str(args.csv_reps),
+                   "--json-out", out.name]
         returncode = subprocess.run(command, env=env, cwd=ROOT).returncode
         if returncode == RESEED_EXIT:
             reset_database(kind)
@@ -152,7 +153,18 @@ def median_pair(fn, other, *, reps: int, other_reps: int, warmup: int = 2) -> tu
     return statistics.median(ours), (statistics.median(theirs) if theirs else None)
 
 
-def child(kind: str, rows: int, reps: int, csv_reps: int, json_out: str) -> None:
+def seed_numbers(team_slug: str, count: int) -> None:
+    """The bench team with ``count`` numbers (labelled "Line i"), before seedaudit spreads the rows over them."""
+    from contactcards.models import PhoneNumber, Team
+
+    team, _ = Team.objects.get_or_create(slug=team_slug, defaults={"name": team_slug.title()})
+    if not PhoneNumber.objects.filter(team=team).exists():
+        PhoneNumber.objects.bulk_create(
+            [PhoneNumber(team=team, e164=f"+1555{i:07d}", label=f"Line {i}") for i in range(1, count + 1)],
+            batch_size=1000)
+
+
+def child(kind: str, rows: int, numbers: int, reps: int, csv_reps: int, json_out: str) -> None:
     import django
 
     django.setup()
@@ -166,12 +178,15 @@ def child(kind: str, rows: int, reps: int, csv_reps: int, json_out: str) -> None
 
     call_command("migrate", verbosity=0)
     existing = AuditEntry.objects.filter(team__slug=TEAM).count()
-    reused, seed_s = existing == rows, 0.0
+    have_numbers = PhoneNumber.objects.filter(team__slug=TEAM).count()
+    reused, seed_s = existing == rows and have_numbers == numbers, 0.0
     if not reused:
-        if existing:
-            print(f"{kind}: the bench team has {existing:,} rows, not {rows:,}: starting afresh.", flush=True)
+        if existing or have_numbers:
+            print(f"{kind}: the bench team has {existing:,} rows and {have_numbers:,} numbers, not {rows:,} and "
+                  f"{numbers:,}: starting afresh.", flush=True)
             raise SystemExit(RESEED_EXIT)
         started = time.monotonic()
+        seed_numbers(TEAM, numbers)
         call_command("seedaudit", "--rows", str(rows), "--team", TEAM)
         seed_s = time.monotonic() - started
         with connection.cursor() as cursor:
@@ -292,6 +307,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Benchmark the audit history pages on SQLite and PostgreSQL.")
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows to seed (default 1,000,000)")
     parser.add_argument("--databases", default="sqlite,postgres", help="comma-separated: sqlite,postgres")
+    parser.add_argument("--numbers", type=int, default=40, help="numbers of the bench team (default 40)")
     parser.add_argument("--reps", type=int, default=40, help="requests per page for the median")
     parser.add_argument("--csv-reps", type=int, default=5, help="requests for the CSV export median")
     parser.add_argument("--reseed", action="store_true", help="drop the bench databases and seed again")
@@ -299,7 +315,7 @@ def main() -> None:
     parser.add_argument("--json-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.rows, args.reps, args.csv_reps, args.json_out)
+        child(args.child, args.rows, args.numbers, args.reps, args.csv_reps, args.json_out)
     else:
         parent(args)
 
