@@ -131,22 +131,23 @@ def number_suggestions(*, team: Team, text: str, limit: int = NUMBER_SUGGESTIONS
 
 
 def history_number_lookup(*, team: Team, text: str) -> list[PhoneNumber]:
-    """The team's numbers a typed filter names: the number itself (``+1 415 555 0123``, or its digits
-    alone), else the numbers labelled exactly that (any case). Empty: none; more than one: the label
-    is not unique (the form says so). At most two rows are read."""
+    """The team's numbers a typed filter names: the number itself (as stored, ``+1 415 555 0123``, or its
+    digits alone), else the numbers labelled exactly that (any case). Empty: none; more than one: the
+    label is not unique (the form says so). Two small queries at most, two rows at most."""
     text = text.strip()
-    candidates = [text]
+    candidates = {text}
     digits = _NOT_DIGITS.sub("", text)
+    spellings = [text]
     if digits and not text.startswith("+") and not any(ch.isalpha() for ch in text):
-        candidates.append("+" + digits)  # "1 415 555 0123": the digits without the +
-    for candidate in candidates:
+        spellings.append("+" + digits)  # "1 415 555 0123": the digits without the +
+    for spelling in spellings:
         try:
-            e164 = parse_e164(candidate)
+            candidates.add(parse_e164(spelling))
         except PhoneNumberError:
-            continue
-        number = PhoneNumber.objects.filter(team=team, e164=e164).first()
-        if number is not None:
-            return [number]
+            pass
+    number = PhoneNumber.objects.filter(team=team, e164__in=candidates).first()
+    if number is not None:
+        return [number]
     return list(PhoneNumber.objects.filter(team=team, label__iexact=text).order_by("e164")[:2])
 
 
