@@ -100,9 +100,9 @@ def history_number_search(request: HttpRequest, slug: str) -> HttpResponse:
     if refused := _not_a_read(request):
         return refused
     text = request.GET.get("q", "")
-    if len(text) > MAX_TEXT:
-        return JsonResponse({"numbers": [], "error": str(_("Type at most 100 characters."))}, status=400,
-                            headers={"Cache-Control": "no-store"})
+    if len(text) > MAX_TEXT or any(ord(ch) < 32 or ord(ch) == 127 for ch in text):  # a NUL: refused by Postgres
+        return JsonResponse({"numbers": [], "error": str(_("Type at most 100 characters, and no control characters."))},
+                            status=400, headers={"Cache-Control": "no-store"})
     numbers = number_suggestions(team=team, text=text)
     return JsonResponse({"numbers": [{"e164": n.e164, "label": n.label} for n in numbers]},
                         headers={"Cache-Control": "no-store"})

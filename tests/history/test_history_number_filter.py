@@ -190,9 +190,14 @@ def test_the_search_handles_odd_input(client, alice, q):
     assert found(client.get(search_url(), {"q": q})) == []
 
 
-def test_the_search_refuses_text_too_long(client, alice):
+@pytest.mark.parametrize("q", ["1" * 101, "a\x00b", "10\x01", "\t1001", "1001\n"])
+def test_the_search_refuses_text_too_long_or_with_control_characters(client, alice, q):
     sign_in_as(client, alice)
-    response = client.get(search_url(), {"q": "1" * 101})
+    response = client.get(search_url(), {"q": q})
     assert response.status_code == 400
     assert response.json()["numbers"] == []
+
+
+def test_a_repeated_search_parameter_is_not_an_error(client, alice):
+    sign_in_as(client, alice)
     assert client.get(search_url() + "?q=1&q=2").status_code == 200  # a repeated parameter: the last one
