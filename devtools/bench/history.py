@@ -197,7 +197,9 @@ def child(kind: str, rows: int, numbers: int, reps: int, csv_reps: int, json_out
     call_command("migrate", verbosity=0)
     existing = AuditEntry.objects.filter(team__slug=TEAM).count()
     have_numbers = PhoneNumber.objects.filter(team__slug=TEAM).count()
-    reused, seed_s = existing == rows and have_numbers == numbers, 0.0
+    # A card page view may add a few entries (a read that finds the Linq double's card differs from the
+    # mirror files an outside change): a history a little longer than seeded is still the same history.
+    reused, seed_s = rows <= existing <= rows + 100 and have_numbers == numbers, 0.0
     if not reused:
         if existing or have_numbers:
             print(f"{kind}: the bench team has {existing:,} rows and {have_numbers:,} numbers, not {rows:,} and "
