@@ -30,7 +30,6 @@ from contactcards.models import Membership, PhoneNumber
 from contactcards.photos.forms import CardPhotoForm
 from contactcards.photos.services import team_photos
 from contactcards.photos.views import card_photo
-from contactcards.sync.mirror import mark_seen
 from contactcards.sync.reads import card_fetch
 
 
@@ -39,8 +38,7 @@ def card_detail(request: HttpRequest, slug: str, e164: str) -> HttpResponse:
     number, membership = get_number_for_user(request, slug, e164)
     page = _Page(request, number, membership)
     if request.method == "GET":
-        mark_seen(number=number)  # someone here looked: the dashboard's "changed outside" mark goes
-        return page.current()
+        return page.current(seen=True)  # someone here looked: the dashboard's "changed outside" mark goes
     require_write(membership)
     # Issue 14: an uploaded (stored now) or picked photo is sent as its link, and checked like a typed one.
     photo = card_photo(team=number.team, user=request.user, data=request.POST, files=request.FILES)
@@ -99,14 +97,16 @@ class _Page:
         }
         return render(self.request, "contactcards/card.html", context, status=status)
 
-    def current(self, *, initial: dict[str, str] | None = None, **extra) -> HttpResponse:
+    def current(self, *, initial: dict[str, str] | None = None, seen: bool = False, **extra) -> HttpResponse:
         """Re-read the card from Linq (free: reads do not spend the write budget) and show a fresh form.
 
         Opening the number also settles earlier writes whose outcome is unknown (the read does:
         ``reads.card_fetch``). A card that is not active gets the set-up form pre-filled with what
-        Linq has: PATCH cannot complete it, one POST with the whole card can.
+        Linq has: PATCH cannot complete it, one POST with the whole card can. ``seen``: a person opened
+        the page (a GET), so the dashboard's "changed outside" mark goes. A view that finds the card as
+        the mirror has it writes nothing (``sync.mirror.read_confirms``).
         """
-        load = card_fetch(number=self.number)
+        load = card_fetch(number=self.number, seen=seen)
         if load.error is not None:
             return self.render(form=None, load_error=meaning(load.error), **extra)
         if load.card is not None and not load.card.is_active:

@@ -12,8 +12,11 @@ Why it is shaped this way - the history must stay fast at millions of rows:
   ``SEARCH_WINDOW`` entries (newest first, after the other filters). When the window runs out
   before a page is full, the page says how far back it searched and "Older" continues from there.
   The CSV export applies the same text filter to every row (an export is a full read anyway).
-* Filter choices come from the team's members and numbers (small tables), never from
-  ``DISTINCT`` over the audit table.
+* Filter choices come from the team's members (a small table), never from ``DISTINCT`` over the
+  audit table. Numbers can be thousands, so the number filter is typed, not chosen from a list:
+  ``number_suggestions`` answers the search as you type (at most ``NUMBER_SUGGESTIONS``), and
+  ``history_number_lookup`` finds the one number a submitted filter names - neither reads more than
+  the matching numbers, and the page itself renders nothing per number of the team.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from django.db.models import Case, CharField, F, Func, Q, QuerySet, Subquery, Te
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from contactcards.common.phones import PhoneNumberError, parse_e164
 from contactcards.linq.client import CARD_FIELDS
 from contactcards.models import AuditEntry, Membership, PhoneNumber, Team
 
@@ -106,6 +110,45 @@ def history_members(*, team: Team) -> list:
     """The team's members (users), for the "who" filter: a small table, not DISTINCT over the log."""
     user_ids = Membership.objects.filter(team=team).values("user_id")
     return list(get_user_model().objects.filter(pk__in=Subquery(user_ids)).order_by("username"))
+
+
+NUMBER_SUGGESTIONS = 20
+_NOT_DIGITS = re.compile(r"[^0-9]")
+
+
+def number_suggestions(*, team: Team, text: str, limit: int = NUMBER_SUGGESTIONS) -> list[PhoneNumber]:
+    """At most ``limit`` of the team's numbers whose digits contain the digits typed, or whose label
+    contains the text typed, by number: the history's number filter, as you type."""
+    text = text.strip()
+    if not text:
+        return []
+    digits = _NOT_DIGITS.sub("", text)
+    matches = Q(label__icontains=text)
+    if digits:
+        matches |= Q(e164__contains=digits)
+    return list(PhoneNumber.objects.filter(team=team).filter(matches).order_by("e164")
+                .only("pk", "team_id", "e164", "label")[:limit])
+
+
+def history_number_lookup(*, team: Team, text: str) -> list[PhoneNumber]:
+    """The team's numbers a typed filter names: the number itself (as stored, ``+1 415 555 0123``, or its
+    digits alone), else the numbers labelled exactly that (any case). Empty: none; more than one: the
+    label is not unique (the form says so). Two small queries at most, two rows at most."""
+    text = text.strip()
+    candidates = {text}
+    digits = _NOT_DIGITS.sub("", text)
+    spellings = [text]
+    if digits and not text.startswith("+") and not any(ch.isalpha() for ch in text):
+        spellings.append("+" + digits)  # "1 415 555 0123": the digits without the +
+    for spelling in spellings:
+        try:
+            candidates.add(parse_e164(spelling))
+        except PhoneNumberError:
+            pass
+    number = PhoneNumber.objects.filter(team=team, e164__in=candidates).first()
+    if number is not None:
+        return [number]
+    return list(PhoneNumber.objects.filter(team=team, label__iexact=text).order_by("e164")[:2])
 
 
 # -- the filtered queryset ------------------------------------------------------

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import json
 
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    JsonResponse,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contactcards.common.access import get_number_for_user, get_team_for_user
 from contactcards.history.export import csv_lines
-from contactcards.history.forms import HistoryFilterForm
+from contactcards.history.forms import MAX_TEXT, HistoryFilterForm
 from contactcards.history.selectors import (
     PAGE_SIZE,
     SEARCH_WINDOW,
@@ -29,8 +37,8 @@ from contactcards.history.selectors import (
     history_members,
     history_page,
     number_page,
+    number_suggestions,
 )
-from contactcards.teams.selectors import team_numbers
 
 READ_METHODS = ("GET", "HEAD")
 
@@ -66,7 +74,7 @@ def _without_cursor(query: QueryDict) -> str:
 
 
 def _filter_form(request: HttpRequest, team) -> HistoryFilterForm:
-    return HistoryFilterForm(request.GET, numbers=team_numbers(team=team), members=history_members(team=team))
+    return HistoryFilterForm(request.GET, team=team, members=history_members(team=team))
 
 
 def team_history(request: HttpRequest, slug: str) -> HttpResponse:
@@ -83,6 +91,21 @@ def team_history(request: HttpRequest, slug: str) -> HttpResponse:
         "filter_bar": form.render_context(), "history_url": reverse("team_history", args=[team.slug]),
         "filter_qs": _without_cursor(request.GET), "page_size": PAGE_SIZE, "search_window": SEARCH_WINDOW,
     })
+
+
+def history_number_search(request: HttpRequest, slug: str) -> HttpResponse:
+    """The number filter's suggestions as you type: at most ``NUMBER_SUGGESTIONS`` of the team's numbers
+    matching ``?q=`` (digits of the number, or part of its label), as JSON. Members only (404 otherwise)."""
+    team, _membership = get_team_for_user(request, slug)
+    if refused := _not_a_read(request):
+        return refused
+    text = request.GET.get("q", "")
+    if len(text) > MAX_TEXT or any(ord(ch) < 32 or ord(ch) == 127 for ch in text):  # a NUL: refused by Postgres
+        return JsonResponse({"numbers": [], "error": str(_("Type at most 100 characters, and no control characters."))},
+                            status=400, headers={"Cache-Control": "no-store"})
+    numbers = number_suggestions(team=team, text=text)
+    return JsonResponse({"numbers": [{"e164": n.e164, "label": n.label} for n in numbers]},
+                        headers={"Cache-Control": "no-store"})
 
 
 def number_history(request: HttpRequest, slug: str, e164: str) -> HttpResponse:

@@ -74,8 +74,8 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 # Tracing (contactcards/common/tracing_otel.py) puts a span around each call when it is on: a function
-# of (method, route template, base URL) giving a context manager whose value is told the answer (status, Linq's code, the
-# error's kind, Linq's trace id). None - tracing off - costs one check per call; this module never
+# of (method, route template, base URL) giving a context manager whose value is told the answer (status,
+# Linq's code, the error's kind, Linq's trace id). None - tracing off - costs one check per call; this module never
 # imports OpenTelemetry, and no hook ever sees the token, a header or a body.
 _call_span: CallSpan | None = None
 

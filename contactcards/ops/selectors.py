@@ -16,8 +16,8 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 
 from contactcards.models import AuditEntry
 
-# The outcomes an unsettled write can have (``history.models.unsettled_q``): spelled out so that the
-# query names the condition of the partial index ``audit_unsettled`` and the database uses it.
+# The outcomes an unsettled write can have (``history.models.unsettled_q``): spelled out beside it; the
+# query's condition holds the partial index ``audit_number_unsettled``'s, so the database scans only that index.
 UNSETTLED_OUTCOMES = (AuditEntry.Outcome.PENDING, AuditEntry.Outcome.UNKNOWN, AuditEntry.Outcome.API_ERROR,
                       AuditEntry.Outcome.NETWORK_ERROR)
 

@@ -317,5 +317,8 @@ def photo_read(*, number: PhoneNumber, card: Card | None, read_at: datetime,
         if isinstance(pair, list) and len(pair) == 2 and pair[1]:
             photo_sent(number=number, entry=entry, url=pair[1], linq_url=shown)
     if shown:
-        SentPhoto.objects.filter(number_id=number.pk, linq_url="", recorded_at__lte=read_at).exclude(
-            replaced=shown).update(linq_url=shown[:2000])
+        unknown = SentPhoto.objects.filter(number_id=number.pk, linq_url="", recorded_at__lte=read_at).exclude(
+            replaced=shown)
+        # Looked up first: almost every read finds nothing to learn, and a read of a page makes no write.
+        if unknown.exists():
+            unknown.update(linq_url=shown[:2000])

@@ -12,6 +12,11 @@ workers and out-of-order events cannot move a number's card back in time. Nor fa
 future: an ``as_of`` later than now plus :data:`CLOCK_SKEW` counts as that - or else the row would
 refuse every true read and event until that date came. (Within the skew, a webhook's time is
 kept as Linq's clock says: two events from a clock a minute ahead must still keep their order.)
+
+A read that finds exactly the card the row holds is not written (``read_confirms``): the card page
+is opened far more often than cards change, and a write made by every view cost more than the rest
+of its queries. Such a read moves ``as_of`` forward only once the row's is :data:`CONFIRM_EVERY`
+old, so what the dashboard says ("as of") and the guard above lag a confirming read by at most that.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ MAX_TEXT = 2000  # Linq documents no limits; a mirror row never needs more than 
 # How far ahead of ours another clock may be (Linq's, in a webhook's occurred_at; Standard Webhooks
 # allows the same for a signature's timestamp). Knowledge "as of" later than now plus this is not true.
 CLOCK_SKEW = timedelta(minutes=5)
+# How stale a row's ``as_of`` may get while reads keep finding the same card (see read_confirms).
+CONFIRM_EVERY = timedelta(seconds=60)
 
 
 def _clean(value: str | None) -> str:
@@ -68,6 +75,22 @@ def record_card(*, number: PhoneNumber, card: Card | None, source: str, as_of: d
     # Either our insert won (and this re-applies the same values), a concurrent writer inserted
     # older knowledge first (and this replaces it), or the stored row is newer (nothing happens).
     return bool(newer_or_same.update(**values))
+
+
+def read_confirms(known: dict[str, object] | None, card: Card | None, *, as_of: datetime) -> bool:
+    """Whether a read sent at ``as_of`` that found ``card`` adds nothing to ``known`` (the row's card
+    columns and ``as_of``, read just after the answer came): the same card, and the row's ``as_of``
+    no more than :data:`CONFIRM_EVERY` older. Then the read is not recorded - no write.
+
+    A concurrent writer that changes the row between that read of it and this decision is
+    newer or older knowledge of its own: newer stays (as record_card would keep it); an older
+    event that lands there is followed by the event of the change back, whose ``as_of`` is later.
+    """
+    if known is None:
+        return False
+    values = card_values(card)
+    return all(known.get(name) == value for name, value in values.items()) and (
+        known["as_of"] >= min(as_of, timezone.now() + CLOCK_SKEW) - CONFIRM_EVERY)
 
 
 def record_cards(*, team: Team, cards: Iterable[Card], source: str, as_of: datetime) -> list[CardChange]:
@@ -121,8 +144,16 @@ class CardChange:
     known_as_of: datetime | None = None  # when ``before`` was true at Linq
 
 
+def unseen(known: dict[str, object] | None) -> bool:
+    """Whether a row (``outside_changed_at`` and ``seen_at`` of it) carries a "changed outside" mark."""
+    if known is None or known.get("outside_changed_at") is None:
+        return False
+    return known.get("seen_at") is None or known["seen_at"] < known["outside_changed_at"]
+
+
 def mark_seen(*, number: PhoneNumber) -> None:
-    """Someone here looked at the number's card: its "changed outside" mark goes away."""
+    """Someone here looked at the number's card: its "changed outside" mark goes away (callers that
+    read the row already call this only when it is marked: ``unseen``)."""
     now = timezone.now()
     unseen = Q(seen_at__isnull=True) | Q(seen_at__lt=F("outside_changed_at"))
     CardMirror.objects.filter(unseen, number_id=number.pk, outside_changed_at__isnull=False).update(seen_at=now)

@@ -66,12 +66,22 @@ def record_outside_change(*, number: PhoneNumber, changes: dict[str, list[str]],
     return entry
 
 
-def note_read(*, number: PhoneNumber, card: Card | None, as_of: datetime) -> list[AuditEntry]:
+def note_read(*, number: PhoneNumber, card: Card | None, as_of: datetime, seen: bool = False) -> list[AuditEntry]:
     """Remember what a read of one card (sent at ``as_of``) found. Our own writes come first: the card
     settles those whose outcome was unknown (``settle.settle_attempts``); then a difference from what we knew
-    that none of our writes explains is an outside change. Returns our writes it settled."""
-    before = CardMirror.objects.filter(number_id=number.pk).values(*mirror.card_values(None), "as_of").first()
-    stored = mirror.record_card(number=number, card=card, source=mirror.Source.READ, as_of=as_of)
+    that none of our writes explains is an outside change. Returns our writes it settled.
+
+    A read that finds the card the mirror holds writes nothing (``mirror.read_confirms``). ``seen``: a
+    person is looking at the card, so the number's "changed outside" mark goes (written only if it is set).
+    """
+    before = CardMirror.objects.filter(number_id=number.pk).values(
+        *mirror.card_values(None), "as_of", "outside_changed_at", "seen_at").first()
+    if seen and mirror.unseen(before):
+        mirror.mark_seen(number=number)
+    if mirror.read_confirms(before, card, as_of=as_of):
+        stored = False  # nothing new: no write (and no difference to look into)
+    else:
+        stored = mirror.record_card(number=number, card=card, source=mirror.Source.READ, as_of=as_of)
     settled = settle_attempts(number, card, read_at=as_of)
     if not stored or before is None:
         return settled  # older than what we know, or the first thing we know

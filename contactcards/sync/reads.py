@@ -15,6 +15,7 @@ from django.utils import timezone
 from contactcards.common.clients import linq_client_for, log_linq_failure
 from contactcards.linq import Card, LinqClient, LinqError
 from contactcards.models import AuditEntry, PhoneNumber
+from contactcards.sync.mirror import mark_seen
 from contactcards.sync.outside import note_read
 
 
@@ -27,13 +28,18 @@ class CardLoad:
     settled: tuple[AuditEntry, ...] = ()  # our writes whose outcome this read settled (settle.settle_attempts)
 
 
-def card_fetch(*, number: PhoneNumber, client: LinqClient | None = None) -> CardLoad:
-    """GET the number's card, remember what Linq answered and settle what it tells about our writes."""
+def card_fetch(*, number: PhoneNumber, client: LinqClient | None = None, seen: bool = False) -> CardLoad:
+    """GET the number's card, remember what Linq answered and settle what it tells about our writes.
+
+    ``seen``: a person opened the card page, so its "changed outside" mark on the dashboard goes.
+    """
     started = timezone.now()
     try:
         card = (client or linq_client_for(number.team)).get_card(number.e164)
     except LinqError as error:
         log_linq_failure("GET card", number.e164, error)
+        if seen:
+            mark_seen(number=number)
         return CardLoad(card=None, error=error)
-    settled = note_read(number=number, card=card, as_of=started)
+    settled = note_read(number=number, card=card, as_of=started, seen=seen)
     return CardLoad(card=card, settled=tuple(settled))

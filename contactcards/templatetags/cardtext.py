@@ -21,7 +21,9 @@ register = template.Library()
 
 @register.filter
 def visible(value: object) -> SafeString | object:
-    if not isinstance(value, str) or not any(is_hidden(ch) or unicodedata.bidirectional(ch) in ("R", "AL")
+    if not isinstance(value, str) or (value.isascii() and value.isprintable()):
+        return value  # the common case, without a look at each character: ASCII has no hidden or RTL ones
+    if not any(is_hidden(ch) or unicodedata.bidirectional(ch) in ("R", "AL")
                                              for ch in value):
         return value
     parts = [

@@ -4,12 +4,16 @@ For each database (SQLite in /tmp, PostgreSQL database ``linqadmin_bench``) it s
 (default one million rows, ``--rows`` to change), then measures in-process with Django's test
 client, signed in, many times each, and prints the median server time of:
 
-* our history page, a filtered page, a free-text page, the per-number page and a CSV export of
-  about 100,000 rows;
+* ``/healthz`` (the floor: one Django request, one query), our history page, filtered pages (one
+  by a number typed as its label), a free-text page, the card page (its one read from a Linq double
+  on loopback: the sandbox, in a thread of the child) for a busy and a quiet number, the per-number
+  page and a CSV export of about 100,000 rows;
 * the Django admin changelist of the same table showing the same thing (as a superuser),
 
-side by side with the ratio, the number of SQL queries per page, and the query plans of the
-main queries (EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY PLAN on SQLite).
+side by side with the ratio, the number of SQL queries (and writes) per page, each page's share of
+/healthz's time, and the query plans of the main queries (EXPLAIN ANALYZE on PostgreSQL, EXPLAIN
+QUERY PLAN on SQLite). ``--numbers 5000`` seeds a team of that size (the history's number filter
+and the card page must not grow with it); ``BENCH_PG_NAME`` keeps a second seeded database apart.
 
 Each database runs in its own child process (Django settings are per process); the parent
 prints the combined table at the end. Figures on a shared 2-core machine are noisy: compare
@@ -28,13 +32,15 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[2]
 SQLITE_PATH = Path(tempfile.gettempdir()) / "linqadmin_bench.sqlite3"
 PG_SERVER = "postgres://linqadmin:linqadmin@127.0.0.1:5432"
-PG_NAME = "linqadmin_bench"
+PG_NAME = os.environ.get("BENCH_PG_NAME", "linqadmin_bench")  # another name keeps two seeded histories apart
 TEAM = "bench"
 RESEED_EXIT = 3
+BENCH_TOKEN = "bench-token"  # the Linq double's account for the bench team
 EXPORT_ROWS = 100_000
 
 
@@ -81,7 +87,8 @@ def run_child(kind: str, args: argparse.Namespace) -> dict:
     }
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         command = [sys.executable, "-m", "devtools.bench.history", "--child", kind, "--rows", str(args.rows),
-                   "--reps", str(args.reps), "--csv-reps", str(args.csv_reps), "--json-out", out.name]
+                   "--numbers", str(args.numbers), "--reps", str(args.reps), "--csv-reps", str(args.csv_reps),
+                   "--json-out", out.name]
         returncode = subprocess.run(command, env=env, cwd=ROOT).returncode
         if returncode == RESEED_EXIT:
             reset_database(kind)
@@ -110,6 +117,13 @@ def print_summary(results: dict[str, dict]) -> None:
             else:
                 line += f" {'-':>9} {'-':>3} {'':>7}  "
         print(line)
+    for kind, result in results.items():
+        floor = result["pages"].get("healthz (the floor)", {}).get("ours_ms")
+        if floor:
+            shares = ", ".join(f"{name} {floor / page['ours_ms']:.2f}" for name, page in result["pages"].items()
+                               if "CSV" not in name and "healthz" not in name)
+            print(f"{kind}: share of /healthz's time in-process (goal under gunicorn: card page 0.2, history 0.25): "
+                  f"{shares}")
     for kind, result in results.items():
         seeded = "reused from an earlier run" if result["reused"] else f"seeded in {result['seed_s']:.0f} s"
         print(f"{kind}: {result['rows']:,} rows ({seeded}); CSV export = {result['export_rows']:,} rows")
@@ -152,9 +166,25 @@ def median_pair(fn, other, *, reps: int, other_reps: int, warmup: int = 2) -> tu
     return statistics.median(ours), (statistics.median(theirs) if theirs else None)
 
 
-def child(kind: str, rows: int, reps: int, csv_reps: int, json_out: str) -> None:
+def seed_numbers(team_slug: str, count: int) -> None:
+    """The bench team with ``count`` numbers (labelled "Line i"), before seedaudit spreads the rows over them."""
+    from contactcards.models import PhoneNumber, Team
+
+    team, _ = Team.objects.get_or_create(slug=team_slug, defaults={"name": team_slug.title()})
+    if not PhoneNumber.objects.filter(team=team).exists():
+        PhoneNumber.objects.bulk_create(
+            [PhoneNumber(team=team, e164=f"+1555{i:07d}", label=f"Line {i}") for i in range(1, count + 1)],
+            batch_size=1000)
+
+
+def child(kind: str, rows: int, numbers: int, reps: int, csv_reps: int, json_out: str) -> None:
     import django
 
+    from devtools.sandbox import SandboxServer, SandboxState
+
+    linq = SandboxState()  # the card page's one read goes to a Linq double on loopback (answers in ~1 ms)
+    sandbox = SandboxServer(linq).start()
+    os.environ["LINQ_API_BASE_URL"] = sandbox.url
     django.setup()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
@@ -166,12 +196,17 @@ def child(kind: str, rows: int, reps: int, csv_reps: int, json_out: str) -> None
 
     call_command("migrate", verbosity=0)
     existing = AuditEntry.objects.filter(team__slug=TEAM).count()
-    reused, seed_s = existing == rows, 0.0
+    have_numbers = PhoneNumber.objects.filter(team__slug=TEAM).count()
+    # A card page view may add a few entries (a read that finds the Linq double's card differs from the
+    # mirror files an outside change): a history a little longer than seeded is still the same history.
+    reused, seed_s = rows <= existing <= rows + 100 and have_numbers == numbers, 0.0
     if not reused:
-        if existing:
-            print(f"{kind}: the bench team has {existing:,} rows, not {rows:,}: starting afresh.", flush=True)
+        if existing or have_numbers:
+            print(f"{kind}: the bench team has {existing:,} rows and {have_numbers:,} numbers, not {rows:,} and "
+                  f"{numbers:,}: starting afresh.", flush=True)
             raise SystemExit(RESEED_EXIT)
         started = time.monotonic()
+        seed_numbers(TEAM, numbers)
         call_command("seedaudit", "--rows", str(rows), "--team", TEAM)
         seed_s = time.monotonic() - started
         with connection.cursor() as cursor:
@@ -182,6 +217,12 @@ def child(kind: str, rows: int, reps: int, csv_reps: int, json_out: str) -> None
     busiest = (AuditEntry.objects.filter(team=team, number__isnull=False).order_by("-created_at")
                .values_list("number__e164", flat=True).first())
     number = PhoneNumber.objects.get(team=team, e164=busiest)
+    quiet = PhoneNumber.objects.filter(team=team).order_by("-e164").first()  # few entries of its own
+    team.set_token(BENCH_TOKEN)
+    team.save()
+    linq.add_account(BENCH_TOKEN, [number.e164, quiet.e164])
+    for card_number in (number, quiet):
+        linq.set_card(card_number.e164, first_name="Bench", last_name=card_number.label)
     User = get_user_model()
     admin = User.objects.filter(username="bench-admin").first() or User.objects.create_superuser(
         "bench-admin", "bench@example.com", "bench-admin-pw")
@@ -202,6 +243,7 @@ def child(kind: str, rows: int, reps: int, csv_reps: int, json_out: str) -> None
     history = f"/t/{TEAM}/history/"
     admin_list = "/admin/contactcards/auditentry/"
     pages = {
+        "healthz (the floor)": ("/healthz", None),
         "history (newest 50)": (history, admin_list),
         "filtered: action+outcome": (f"{history}?action=update&outcome=api_error",
                                      f"{admin_list}?action__exact=update&outcome__exact=api_error"),
@@ -209,6 +251,9 @@ def child(kind: str, rows: int, reps: int, csv_reps: int, json_out: str) -> None
                                       None),
         "free text (bounded window)": (f"{history}?q=Billing", f"{admin_list}?q=Billing"),
         "older page (keyset, deep)": (None, None),
+        "filtered: number (its label)": (f"{history}?{urlencode({'number': number.label or number.e164})}", None),
+        "card page (one Linq read)": (f"/t/{TEAM}/numbers/{number.e164}/", None),
+        "card page, a quiet number": (f"/t/{TEAM}/numbers/{quiet.e164}/", None),
         "per-number timeline": (f"/t/{TEAM}/numbers/{number.e164}/history/",
                                 f"{admin_list}?q={number.e164.replace('+', '%2B')}"),
         f"CSV export (~{EXPORT_ROWS // 1000}k rows)": (f"{history}export.csv?date_from={export_from}", None),
@@ -231,16 +276,21 @@ def child(kind: str, rows: int, reps: int, csv_reps: int, json_out: str) -> None
         return len(response.content)
 
     def count_queries(client: Client, url: str) -> tuple[int, list[str]]:
+        connection.queries_log.clear()  # a full log (9,000 queries) would capture nothing
         with CaptureQueriesContext(connection) as captured:
             fetch(client, url)
-        return len(captured), [q["sql"] for q in captured.captured_queries]
+        sql = [q["sql"] for q in captured.captured_queries]
+        return len(sql), sql
 
     results: dict = {}
     plans: dict[str, list[tuple[str, str]]] = {}
     for name, (our_url, admin_url) in pages.items():
         is_csv = "CSV" in name
+        if not is_csv:
+            fetch(ours, our_url)  # a card page's first view records the card: only later views need not write
         n_ours, sql = count_queries(ours, our_url)
-        result = {"url": our_url, "ours_queries": n_ours}
+        writes = sum(1 for q in sql if q.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")))
+        result = {"url": our_url, "ours_queries": n_ours, "writes": writes}
         if admin_url:
             result["admin_queries"], _ = count_queries(admin_client, admin_url)
         # Interleaved (ours, admin, ours, admin, ...) so that load from elsewhere on the machine
@@ -257,7 +307,8 @@ def child(kind: str, rows: int, reps: int, csv_reps: int, json_out: str) -> None
         plans[name] = [(q, explain(connection, kind, q)) for q in sql if "contactcards_auditentry" in q]
         admin_part = (f" | admin {result['admin_ms']:.1f} ms, {result['admin_queries']} queries"
                       if admin_url else "")
-        print(f"{name:<32} ours {result['ours_ms']:8.1f} ms, {n_ours} queries{admin_part}", flush=True)
+        print(f"{name:<32} ours {result['ours_ms']:8.1f} ms, {n_ours} queries ({writes} writes){admin_part}",
+              flush=True)
 
     print(f"\n--- query plans ({kind}) ---")
     for name, items in plans.items():
@@ -292,6 +343,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Benchmark the audit history pages on SQLite and PostgreSQL.")
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows to seed (default 1,000,000)")
     parser.add_argument("--databases", default="sqlite,postgres", help="comma-separated: sqlite,postgres")
+    parser.add_argument("--numbers", type=int, default=40, help="numbers of the bench team (default 40)")
     parser.add_argument("--reps", type=int, default=40, help="requests per page for the median")
     parser.add_argument("--csv-reps", type=int, default=5, help="requests for the CSV export median")
     parser.add_argument("--reseed", action="store_true", help="drop the bench databases and seed again")
@@ -299,7 +351,7 @@ def main() -> None:
     parser.add_argument("--json-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.rows, args.reps, args.csv_reps, args.json_out)
+        child(args.child, args.rows, args.numbers, args.reps, args.csv_reps, args.json_out)
     else:
         parent(args)
 
