@@ -248,7 +248,7 @@ def deliver(stream_id: int) -> str:
         Q(lease_until__isnull=True) | Q(lease_until__lte=now)).update(lease_until=now + LEASE)
     if not claimed:
         schedule(stream_id, at=stream.lease_until)
-        return "another worker is delivering"
+        return "another worker is delivering"  # no-i18n
     sent, failure, current = 0, None, None
     try:
         sender = sender_for(stream)

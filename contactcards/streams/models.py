@@ -34,8 +34,8 @@ class AuditStream(models.Model):
         SYSLOG = "syslog", _("Syslog (RFC 5424)")
 
     class Transport(models.TextChoices):
-        UDP = "udp", "UDP"
-        TCP = "tcp", "TCP"
+        UDP = "udp", _("UDP")
+        TCP = "tcp", _("TCP")
 
     class Failure(models.TextChoices):
         ADDRESS = "address", _("the address is not allowed or does not resolve")
