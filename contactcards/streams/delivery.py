@@ -112,9 +112,10 @@ class WebhookSender:
             session.trust_env = False
             session.mount("https://", PinnedHostAdapter(target.host, ssl_context=deadline_context(deadline)))
             try:
+                # stream=True and close(): the status is all we need; the answer's body is never read.
                 answer = session.post(f"https://{literal}:{target.port}{target.path}", data=text.encode(),
                                       headers=headers, allow_redirects=False, verify=self.policy.ca_bundle or True,
-                                      timeout=(self.policy.connect_timeout, self.policy.read_timeout))
+                                      timeout=(self.policy.connect_timeout, self.policy.read_timeout), stream=True)
                 answer.close()
             except requests.exceptions.SSLError:
                 raise Failed(Failure.TLS) from None

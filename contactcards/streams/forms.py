@@ -72,8 +72,7 @@ class StreamFields(forms.Form):
 
 
 class StreamAddForm(StreamFields):
-    kind = forms.ChoiceField(label=_("Send to"), choices=AuditStream.Kind.choices, widget=forms.RadioSelect,
-                             initial=AuditStream.Kind.WEBHOOK)
+    kind = forms.ChoiceField(label=_("Send to"), choices=AuditStream.Kind.choices, initial=AuditStream.Kind.WEBHOOK)
     field_order = ["name", "kind", "url", "syslog_host", "syslog_port", "syslog_transport", "syslog_facility"]
 
     def kind_of(self) -> str:

@@ -32,7 +32,9 @@ def entry_changed(entry: AuditEntry, event: str, *, stream_ids: list[int] | None
     now = timezone.now()
     StreamMessage.objects.bulk_create(
         [StreamMessage(stream_id=pk, entry_id=entry.pk, event=event, payload=payload, created_at=now) for pk in ids])
-    transaction.on_commit(lambda: _wake(ids))
+    # robust: the change is committed whatever happens here; a failed wake-up is logged, and the next change
+    # of the team (or a resume) wakes the stream again - its messages are safe in the outbox meanwhile.
+    transaction.on_commit(lambda: _wake(ids), robust=True)
     return len(ids)
 
 

@@ -79,7 +79,7 @@ def stream_pause(*, stream: AuditStream, user: AbstractBaseUser, paused: bool, c
         record_team_change(team=stream.team, user=user, subject=stream.name, client_ip=client_ip,
                            action=AuditEntry.Action.STREAM_PAUSE if paused else AuditEntry.Action.STREAM_RESUME)
     if not paused:
-        transaction.on_commit(lambda: schedule(stream.pk))
+        transaction.on_commit(lambda: schedule(stream.pk), robust=True)
     return True
 
 
