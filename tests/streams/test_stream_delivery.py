@@ -167,3 +167,28 @@ def test_a_stream_to_an_address_no_longer_allowed_fails_without_connecting(alice
     assert receiver.attempts == []
     created.stream.refresh_from_db()
     assert created.stream.last_error == "address" and StreamMessage.objects.count() == 1
+
+
+def test_each_change_of_a_written_ahead_entry_is_one_message(alice, team, stream_settings):
+    """The attempt (pending), its outcome (an answer that did not say), and what a re-read found: three
+    messages, each with the entry as it was then; a second settle changes nothing and sends nothing."""
+    from django.utils import timezone
+
+    from contactcards.history import audit
+    from contactcards.linq import LinqError
+    from contactcards.models import PhoneNumber
+
+    services.stream_create(team=team, user=alice, name="SIEM", kind="webhook", url="https://127.0.0.1:9/x")
+    number = PhoneNumber.objects.get(team=team, e164="+15550001001")
+    attempt = audit.Attempt(number=number, user=alice, action=AuditEntry.Action.UPDATE,
+                            changes={"last_name": ["Support", "Night"]}, body={"last_name": "Night"})
+    entry = audit.write_ahead(attempt)
+    audit.record_outcome(entry, error=LinqError("read timed out", kind="timeout"))
+    assert audit.settle(entry, applied=True, at=timezone.now())
+    assert not audit.settle(entry, applied=False, at=timezone.now())
+    messages = list(StreamMessage.objects.exclude(entry_id__lt=entry.pk).order_by("id"))
+    assert [(m.event, m.payload["data"]["outcome"], m.payload["data"]["applied"]) for m in messages] == [
+        ("written", "pending", None), ("outcome", "network_error", None), ("settled", "network_error", True)]
+    assert [m.message_id for m in messages] == [f"audit_{entry.pk}_{event}" for event in ("written", "outcome",
+                                                                                          "settled")]
+    assert messages[1].payload["data"]["error_kind"] == "timeout"
