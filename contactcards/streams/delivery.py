@@ -78,6 +78,25 @@ def schedule(stream_id: int, *, at: datetime | None = None) -> bool:
         return bool(marked)
 
 
+STALE_TASK = timedelta(minutes=5)
+
+
+def wake_waiting() -> int:
+    """The watchdog (run with the periodic reconcile): wake every stream that has messages waiting and no
+    delivery task that can still come - none marked, or one marked due more than ``STALE_TASK`` ago (its
+    task row lost) - and no worker delivering it. Returns how many streams it woke."""
+    now = timezone.now()
+    stuck = (AuditStream.objects.filter(paused=False, messages__isnull=False)
+             .filter(Q(task_due_at__isnull=True) | Q(task_due_at__lt=now - STALE_TASK))
+             .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+             .values_list("pk", flat=True).distinct())
+    woken = 0
+    for pk in list(stuck):
+        AuditStream.objects.filter(pk=pk, task_due_at__lt=now - STALE_TASK).update(task_due_at=None)
+        woken += schedule(pk)
+    return woken
+
+
 # -- senders -----------------------------------------------------------------------------------------------------
 
 

@@ -192,3 +192,19 @@ def test_each_change_of_a_written_ahead_entry_is_one_message(alice, team, stream
     assert [m.message_id for m in messages] == [f"audit_{entry.pk}_{event}" for event in ("written", "outcome",
                                                                                           "settled")]
     assert messages[1].payload["data"]["error_kind"] == "timeout"
+
+
+def test_the_watchdog_wakes_a_stream_whose_wake_up_was_lost(alice, team, stream_settings, clock):
+    from django_tasks_db.models import DBTaskResult
+
+    stream = services.stream_create(team=team, user=alice, name="SIEM", kind="webhook",
+                                    url="https://127.0.0.1:9/x").stream  # its commit woke it: one task
+    assert DBTaskResult.objects.filter(task_path__endswith="deliver_stream").count() == 1
+    assert delivery.wake_waiting() == 0  # a task is coming: nothing to do
+    DBTaskResult.objects.all().delete()  # the task row lost; the mark stays
+    assert delivery.wake_waiting() == 0  # (it may still be on its way)
+    clock.advance(minutes=6)
+    assert delivery.wake_waiting() == 1 and delivery.wake_waiting() == 0  # one task, not one per call
+    assert DBTaskResult.objects.filter(task_path__endswith="deliver_stream").count() == 1
+    stream.refresh_from_db()
+    assert stream.task_due_at is not None
