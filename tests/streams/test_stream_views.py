@@ -79,6 +79,11 @@ def test_change_pause_resume_rotate_and_delete_are_each_in_the_history(client, a
     change = AuditEntry.objects.get(action="stream_change").changes
     assert change == {"name": ["SIEM", "SIEM 2"], "url": ["https://127.0.0.1:8443/audit", "https://127.0.0.1:9443/in"]}
     assert all(before not in str(e.changes) for e in AuditEntry.objects.all())
+    history = client.get("/t/acme/history/")
+    assert history.status_code == 200
+    page = text(history)
+    assert all(words in page for words in ("Add audit stream", "Pause audit stream", "Rotate audit stream secret",
+                                           "Delete audit stream"))
 
 
 def test_every_member_sees_the_streams_and_their_state(client, bob, vera, stream):
