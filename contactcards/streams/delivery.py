@@ -66,12 +66,16 @@ def schedule(stream_id: int, *, at: datetime | None = None) -> bool:
     from contactcards.streams.tasks import deliver_stream  # (tasks imports this module)
 
     now = timezone.now()
+    stream = AuditStream.objects.filter(pk=stream_id).values("paused", "retry_at", "task_due_at").first()
+    if stream is None or stream["paused"]:
+        return False
+    due = max(moment for moment in (now, at, stream["retry_at"]) if moment is not None)
+    if stream["task_due_at"] is not None and stream["task_due_at"] <= due:
+        # A task comes in time (the usual case for a busy team: one read, no write). If it has started
+        # meanwhile, it cleared the mark before reading the messages, so it reads ours too.
+        return False
     with transaction.atomic():
-        stream = AuditStream.objects.filter(pk=stream_id).values("paused", "retry_at").first()
-        if stream is None or stream["paused"]:
-            return False
-        due = max(moment for moment in (now, at, stream["retry_at"]) if moment is not None)
-        marked = AuditStream.objects.filter(pk=stream_id).filter(
+        marked = AuditStream.objects.filter(pk=stream_id, paused=False).filter(
             Q(task_due_at__isnull=True) | Q(task_due_at__gt=due)).update(task_due_at=due)
         if marked:
             taskqueue.enqueue(deliver_stream, stream_id, run_after=due if due > now else None)
