@@ -32,15 +32,33 @@ from django.utils import timezone
 from contactcards.cards.diff import Changes
 from contactcards.linq import CardResult, LinqError
 from contactcards.models import AuditEntry, Job, PhoneNumber, Team
-from contactcards.streams.outbox import entry_changed
+from contactcards.streams.outbox import entry_changed, stream_ids_of
 
 
 def _stored(entry: AuditEntry) -> AuditEntry:
-    """Insert a new entry and queue it for the team's streams, in one transaction (the caller's, if any)."""
+    """Insert a new entry and queue it for the team's streams, in one transaction (the caller's, if any).
+    A team without streams pays one indexed read, and its entry is stored as before."""
+    streams = stream_ids_of(entry.team_id)
+    if not streams:
+        entry.save()
+        return entry
     with transaction.atomic(savepoint=False):
         entry.save()
-        entry_changed(entry, "written")
+        entry_changed(entry, "written", stream_ids=streams)
     return entry
+
+
+def _filled(entry: AuditEntry, fill, event: str) -> bool:
+    """Fill in a stored entry once (``fill()``: its ``fill_outcome`` or ``fill_reconciled``) and, when it
+    changed, queue ``event`` for the team's streams in the same transaction."""
+    streams = stream_ids_of(entry.team_id)
+    if not streams:
+        return fill()
+    with transaction.atomic(savepoint=False):
+        filled = fill()
+        if filled:
+            entry_changed(entry, event, stream_ids=streams)
+    return filled
 
 
 @dataclass(frozen=True)
@@ -109,9 +127,7 @@ def record_outcome(entry: AuditEntry, *, result: CardResult | None = None, error
         for name, value in values.items():
             setattr(entry, name, value)
         return _stored(entry)
-    with transaction.atomic(savepoint=False):
-        if entry.fill_outcome(**values):
-            entry_changed(entry, "outcome")
+    _filled(entry, lambda: entry.fill_outcome(**values), "outcome")
     return entry
 
 
@@ -131,16 +147,10 @@ def settle(entry: AuditEntry, *, applied: bool | None, at) -> bool:
     """What a re-read found for one attempt whose outcome is unknown, written once: a pending attempt
     becomes "outcome unknown" with ``applied``; an answered one gets ``applied``. False when a concurrent
     settler got there first."""
-    with transaction.atomic(savepoint=False):
-        if entry.outcome == AuditEntry.Outcome.PENDING:
-            filled = entry.fill_outcome(outcome=AuditEntry.Outcome.UNKNOWN, applied=applied, outcome_at=at,
-                                        reconciled_at=at)
-            event = "outcome"
-        else:
-            filled, event = entry.fill_reconciled(applied=applied, at=at), "settled"
-        if filled:
-            entry_changed(entry, event)
-    return filled
+    if entry.outcome == AuditEntry.Outcome.PENDING:
+        return _filled(entry, lambda: entry.fill_outcome(outcome=AuditEntry.Outcome.UNKNOWN, applied=applied,
+                                                         outcome_at=at, reconciled_at=at), "outcome")
+    return _filled(entry, lambda: entry.fill_reconciled(applied=applied, at=at), "settled")
 
 
 COMMAND_LINE = "(command line)"  # the "who" of a change made with manage.py (no username has brackets)

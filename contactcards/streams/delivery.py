@@ -88,8 +88,10 @@ STALE_TASK = timedelta(minutes=5)
 def wake_waiting() -> int:
     """The watchdog (run with the periodic reconcile): wake every stream that has messages waiting and no
     delivery task that can still come - none marked, or one marked due more than ``STALE_TASK`` ago (its
-    task row lost) - and no worker delivering it. Returns how many streams it woke."""
+    task row lost) - and no worker delivering it; and drop messages of streams deleted as they were queued.
+    Returns how many streams it woke."""
     now = timezone.now()
+    StreamMessage.objects.exclude(stream_id__in=AuditStream.objects.values("pk")).delete()  # of deleted streams
     stuck = (AuditStream.objects.filter(paused=False, messages__isnull=False)
              .filter(Q(task_due_at__isnull=True) | Q(task_due_at__lt=now - STALE_TASK))
              .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))

@@ -103,7 +103,10 @@ class StreamMessage(models.Model):
         OUTCOME = "outcome", _("outcome recorded")
         SETTLED = "settled", _("outcome settled by a re-read")
 
-    stream = models.ForeignKey(AuditStream, models.CASCADE, related_name="messages")
+    # No database constraint: a history write must never fail because a stream was deleted at that
+    # moment (the outbox row would reference a row just gone). Deleting a stream deletes its messages
+    # (Django's cascade); a message that raced with the deletion is removed by the watchdog.
+    stream = models.ForeignKey(AuditStream, models.CASCADE, related_name="messages", db_constraint=False)
     entry_id = models.BigIntegerField()
     event = models.CharField(max_length=10, choices=Event.choices)
     payload = models.JSONField()

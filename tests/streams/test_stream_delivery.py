@@ -208,3 +208,14 @@ def test_the_watchdog_wakes_a_stream_whose_wake_up_was_lost(alice, team, stream_
     assert DBTaskResult.objects.filter(task_path__endswith="deliver_stream").count() == 1
     stream.refresh_from_db()
     assert stream.task_due_at is not None
+
+
+def test_a_message_queued_as_its_stream_was_deleted_breaks_nothing_and_is_dropped(alice, team, stream_settings):
+    """The outbox has no database constraint on its stream: a history write that races with a stream's
+    deletion still commits; the watchdog drops what it queued for the stream that is gone."""
+    entry = record_team_change(team=team, user=alice, action=AuditEntry.Action.MEMBER_INVITE, subject="d@example.com")
+    StreamMessage.objects.create(stream_id=10**9, entry_id=entry.pk, event="written", payload={},
+                                 created_at=entry.created_at)
+    assert AuditEntry.objects.filter(pk=entry.pk).exists()
+    delivery.wake_waiting()
+    assert not StreamMessage.objects.exists()
