@@ -272,8 +272,8 @@ def deliver(stream_id: int) -> str:
         return f"waiting until {stream.retry_at.isoformat()}"
     claimed = AuditStream.objects.filter(pk=stream_id, paused=False).filter(
         Q(lease_until__isnull=True) | Q(lease_until__lte=now)).update(lease_until=now + LEASE)
-    if not claimed:
-        schedule(stream_id, at=stream.lease_until)
+    if not claimed:  # come back when the lease ends (the holder wakes the stream sooner if it finishes)
+        schedule(stream_id, at=stream.lease_until or now + timedelta(seconds=5))
         return "another worker is delivering"  # no-i18n
     sent, failure, current = 0, None, None
     try:

@@ -219,3 +219,18 @@ def test_a_message_queued_as_its_stream_was_deleted_breaks_nothing_and_is_droppe
     assert AuditEntry.objects.filter(pk=entry.pk).exists()
     delivery.wake_waiting()
     assert not StreamMessage.objects.exists()
+
+
+def test_one_worker_delivers_a_stream_at_a_time(alice, team, receiver, stream_settings):
+    from django.utils import timezone
+
+    stream = services.stream_create(team=team, user=alice, name="SIEM", kind="webhook", url=receiver.url).stream
+    held_until = timezone.now() + delivery.LEASE
+    AuditStream.objects.filter(pk=stream.pk).update(lease_until=held_until)  # another worker holds it
+    assert delivery.deliver(stream.pk) == "another worker is delivering" and receiver.attempts == []
+    stream.refresh_from_db()
+    assert stream.task_due_at == held_until  # it comes back when that lease ends
+    AuditStream.objects.filter(pk=stream.pk).update(lease_until=None)
+    assert delivery.deliver(stream.pk) == "sent 1"
+    stream.refresh_from_db()
+    assert stream.lease_until is None
