@@ -9,6 +9,7 @@ imported here, and code and migrations import them from here. Where each is defi
     sync/models.py      CardMirror, TeamSync, WebhookEndpoint, WebhookEvent, OutsideChangeAlert
     rollout/models.py   Job, JobItem
     photos/models.py    Photo, SentPhoto
+    streams/models.py   AuditStream, StreamMessage (audit streaming and its outbox)
     common/models.py    UserPreference
 """
 
@@ -30,6 +31,7 @@ from contactcards.history.models import (
 )
 from contactcards.photos.models import Photo, SentPhoto
 from contactcards.rollout.models import Job, JobItem
+from contactcards.streams.models import AuditStream, StreamMessage
 from contactcards.sync.models import CardMirror, OutsideChangeAlert, TeamSync, WebhookEndpoint, WebhookEvent
 from contactcards.teams.models import (
     TAG_RE,
@@ -45,8 +47,9 @@ from contactcards.teams.models import (
 
 __all__ = [
     "E164_RE", "FINAL_OUTCOMES", "OUTCOME_FIELDS", "TAG_RE", "UNKNOWN_OUTCOME_KINDS", "AuditEntry",
-    "AuditImmutableError", "AuditQuerySet", "BoardVersion", "CardMirror", "FormToken", "Job", "JobItem",
-    "Membership", "OutsideChangeAlert", "PhoneNumber", "Photo", "Role", "SentPhoto", "Tag", "Team", "TeamSync",
+    "AuditImmutableError", "AuditQuerySet", "AuditStream", "BoardVersion", "CardMirror", "FormToken", "Job",
+    "JobItem", "Membership", "OutsideChangeAlert", "PhoneNumber", "Photo", "Role", "SentPhoto", "StreamMessage", "Tag",
+    "Team", "TeamSync",
     "UserPreference", "WebhookEndpoint", "WebhookEvent", "attempt_stale_before", "point_numbers_at_newest_entries",
     "unanswered_q", "unknown_window", "unsettled_q", "validate_e164", "validate_tag",
 ]

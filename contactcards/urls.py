@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("contactcards.sync.urls")),  # webhooks: receiver and settings
     path("", include("contactcards.photos.urls")),  # photo check, library, stored photos
     path("", include("contactcards.rollout.urls")),  # bulk edit, CSV, jobs
+    path("", include("contactcards.streams.urls")),  # audit streams: settings page
 ]

@@ -328,6 +328,20 @@ PHOTO_FETCH_CONNECT_TIMEOUT = env.float("PHOTO_FETCH_CONNECT_TIMEOUT", default=3
 PHOTO_FETCH_READ_TIMEOUT = env.float("PHOTO_FETCH_READ_TIMEOUT", default=5.0)
 PHOTO_FETCH_TOTAL_TIMEOUT = env.float("PHOTO_FETCH_TOTAL_TIMEOUT", default=10.0)
 
+# -- Audit streaming (contactcards/streams, docs/audit-streaming.md) ----------
+# Networks a team's stream may send to although they are not public (CIDRs): a SIEM or syslog server
+# on the company network. Empty by default: streams go to public addresses only (the tests allow 127.0.0.1).
+AUDIT_STREAM_ALLOWED_NETWORKS = env.list("AUDIT_STREAM_ALLOWED_NETWORKS", default=[])
+AUDIT_STREAM_CA_BUNDLE = env.str("AUDIT_STREAM_CA_BUNDLE", default="")  # a CA file instead of the system's
+AUDIT_STREAM_CONNECT_TIMEOUT = env.float("AUDIT_STREAM_CONNECT_TIMEOUT", default=3.0)
+AUDIT_STREAM_READ_TIMEOUT = env.float("AUDIT_STREAM_READ_TIMEOUT", default=5.0)
+AUDIT_STREAM_TOTAL_TIMEOUT = env.float("AUDIT_STREAM_TOTAL_TIMEOUT", default=10.0)
+# After a failed delivery: wait this long (seconds), doubled per failure in a row, at most RETRY_MAX.
+AUDIT_STREAM_RETRY_FIRST = env.float("AUDIT_STREAM_RETRY_FIRST", default=10.0)
+AUDIT_STREAM_RETRY_MAX = env.float("AUDIT_STREAM_RETRY_MAX", default=600.0)
+# The settings page says a stream is behind when its oldest waiting message is older than this (seconds).
+AUDIT_STREAM_BEHIND_AFTER = env.float("AUDIT_STREAM_BEHIND_AFTER", default=60.0)
+
 # -- Security -----------------------------------------------------------------
 # HTTPS-only settings default on in production. SECURE_SSL_REDIRECT and HSTS
 # belong to whoever terminates TLS; see README "Production".

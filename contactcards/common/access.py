@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 
-from contactcards.models import Membership, PhoneNumber, Team
+from contactcards.models import AuditStream, Membership, PhoneNumber, Team
 
 
 def user_memberships(request: HttpRequest) -> list[Membership]:
@@ -53,6 +53,16 @@ def get_number_for_user(request: HttpRequest, slug: str, e164: str) -> tuple[Pho
         raise Http404("No such number.")
     number.team = team  # already loaded; saves a query
     return number, membership
+
+
+def get_stream_for_user(request: HttpRequest, slug: str, stream_id: int) -> tuple[AuditStream, Membership]:
+    """One of the team's audit streams (404 for outsiders, and for a stream of another team)."""
+    team, membership = get_team_for_user(request, slug)
+    stream = AuditStream.objects.filter(team=team, pk=stream_id).first()
+    if stream is None:
+        raise Http404("No such stream.")
+    stream.team = team  # already loaded; saves a query
+    return stream, membership
 
 
 def require_write(membership: Membership) -> None:

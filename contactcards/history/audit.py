@@ -14,6 +14,10 @@ was unknown (``sync.settle`` decides what a read may settle: a write that did no
 unknown until a read begun after its window).
 
 Nothing here calls Linq or decides anything: callers say what happened, this module writes it.
+
+Audit streams (docs/audit-streaming.md): every change made here - an entry written, a pending attempt's
+outcome, a re-read's result - queues one message per stream of the team (``streams.outbox``) in the same
+transaction as the change, so a stream gets each change exactly when it commits.
 """
 
 from __future__ import annotations
@@ -22,11 +26,39 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
 from django.utils import timezone
 
 from contactcards.cards.diff import Changes
 from contactcards.linq import CardResult, LinqError
 from contactcards.models import AuditEntry, Job, PhoneNumber, Team
+from contactcards.streams.outbox import entry_changed, stream_ids_of
+
+
+def _stored(entry: AuditEntry) -> AuditEntry:
+    """Insert a new entry and queue it for the team's streams, in one transaction (the caller's, if any).
+    A team without streams pays one indexed read, and its entry is stored as before."""
+    streams = stream_ids_of(entry.team_id)
+    if not streams:
+        entry.save()
+        return entry
+    with transaction.atomic(savepoint=False):
+        entry.save()
+        entry_changed(entry, "written", stream_ids=streams)
+    return entry
+
+
+def _filled(entry: AuditEntry, fill, event: str) -> bool:
+    """Fill in a stored entry once (``fill()``: its ``fill_outcome`` or ``fill_reconciled``) and, when it
+    changed, queue ``event`` for the team's streams in the same transaction."""
+    streams = stream_ids_of(entry.team_id)
+    if not streams:
+        return fill()
+    with transaction.atomic(savepoint=False):
+        filled = fill()
+        if filled:
+            entry_changed(entry, event, stream_ids=streams)
+    return filled
 
 
 @dataclass(frozen=True)
@@ -59,8 +91,7 @@ def write_ahead(attempt: Attempt) -> AuditEntry:
     before the write is sent; ``cards.services`` consumes the form's token in the same transaction)."""
     entry = record_attempt(attempt)
     entry.outcome = AuditEntry.Outcome.PENDING
-    entry.save()
-    return entry
+    return _stored(entry)
 
 
 def _outcome_values(*, result: CardResult | None, error: LinqError | None, applied: bool | None,
@@ -95,9 +126,8 @@ def record_outcome(entry: AuditEntry, *, result: CardResult | None = None, error
         entry.stage = stage
         for name, value in values.items():
             setattr(entry, name, value)
-        entry.save()
-    else:
-        entry.fill_outcome(**values)
+        return _stored(entry)
+    _filled(entry, lambda: entry.fill_outcome(**values), "outcome")
     return entry
 
 
@@ -118,8 +148,9 @@ def settle(entry: AuditEntry, *, applied: bool | None, at) -> bool:
     becomes "outcome unknown" with ``applied``; an answered one gets ``applied``. False when a concurrent
     settler got there first."""
     if entry.outcome == AuditEntry.Outcome.PENDING:
-        return entry.fill_outcome(outcome=AuditEntry.Outcome.UNKNOWN, applied=applied, outcome_at=at, reconciled_at=at)
-    return entry.fill_reconciled(applied=applied, at=at)
+        return _filled(entry, lambda: entry.fill_outcome(outcome=AuditEntry.Outcome.UNKNOWN, applied=applied,
+                                                         outcome_at=at, reconciled_at=at), "outcome")
+    return _filled(entry, lambda: entry.fill_reconciled(applied=applied, at=at), "settled")
 
 
 COMMAND_LINE = "(command line)"  # the "who" of a change made with manage.py (no username has brackets)
@@ -136,12 +167,12 @@ def record_team_change(*, team: Team, user: AbstractBaseUser | None, action: str
     recorded alike; ``user`` None is the command line.
     """
     signed_in = user is not None and user.is_authenticated
-    return AuditEntry.objects.create(
+    return _stored(AuditEntry(
         team=team, user=user if signed_in else None, username=user.get_username() if signed_in else COMMAND_LINE,
         action=action, subject=subject[:254], changes=changes or {},
         number=number, phone_number=number.e164 if number is not None else e164,
         outcome=AuditEntry.Outcome.SUCCESS, request_sent=False, client_ip=client_ip,
-    )
+    ))
 
 
 def record_labels_change(*, team: Team, user: AbstractBaseUser | None, numbers: list[str], label: str | None,
@@ -182,12 +213,12 @@ def record_outside_entry(*, number: PhoneNumber, changes: dict[str, list[str]], 
                          actor_type: str = "unknown", origin: str = "", occurred_at: datetime | None = None,
                          trace_id: str = "") -> AuditEntry:
     """One "changed outside linqadmin" row (no call of ours: ``request_sent`` False); ``who`` names the actor."""
-    return AuditEntry.objects.create(
+    return _stored(AuditEntry(
         team=number.team, number=number, phone_number=number.e164, user=None, username=who[:150],
         action=AuditEntry.Action.OUTSIDE, changes=changes, outcome=AuditEntry.Outcome.SUCCESS,
         request_sent=False, actor_type=actor_type[:20], origin=origin[:20], found_by=found_by,
         occurred_at=occurred_at, trace_id=trace_id[:64],
-    )
+    ))
 
 
 def record_subscription_call(*, team: Team, user: AbstractBaseUser, changes: dict, body: dict,
@@ -197,13 +228,11 @@ def record_subscription_call(*, team: Team, user: AbstractBaseUser, changes: dic
                        changes=changes, request_body=body, client_ip=client_ip)
     if error is None:
         entry.outcome = AuditEntry.Outcome.SUCCESS
-        entry.save()
-        return entry
+        return _stored(entry)
     values = _outcome_values(result=None, error=error, applied=None, stage=AuditEntry.Stage.WRITE)
     for name, value in values.items():
         setattr(entry, name, value)
     entry.request_sent = error.sent
-    entry.save()
-    return entry
+    return _stored(entry)
 
 

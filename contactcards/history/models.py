@@ -137,6 +137,13 @@ class AuditEntry(models.Model):
         NUMBER_IMPORT = "number_import", _("Import numbers")
         NUMBER_LABELS = "number_labels", _("Change labels and tags")
         TWO_FACTOR_POLICY = "two_factor_policy", _("Change two-factor requirement")
+        # Audit streams (contactcards/streams): `subject` names the stream.
+        STREAM_ADD = "stream_add", _("Add audit stream")
+        STREAM_CHANGE = "stream_change", _("Change audit stream")
+        STREAM_PAUSE = "stream_pause", _("Pause audit stream")
+        STREAM_RESUME = "stream_resume", _("Resume audit stream")
+        STREAM_SECRET = "stream_secret", _("Rotate audit stream secret")
+        STREAM_DELETE = "stream_delete", _("Delete audit stream")
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", _("Success")

@@ -18,6 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from contactcards.lib.metrics import NAMESPACE
 from contactcards.ops import selectors
+from contactcards.streams.selectors import lag_per_stream
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class DatabaseCollector:
         try:
             queues = selectors.task_queues(now=now)
             unsettled = selectors.unsettled_writes(now=now)
+            streams = lag_per_stream(now=now)
         except DatabaseError as exc:
             logger.error("metrics: the database could not be read (%s)", type(exc).__name__)
             up.add_metric([], 0)
@@ -62,6 +64,28 @@ class DatabaseCollector:
         oldest = max(0.0, (now - unsettled.oldest).total_seconds()) if unsettled.oldest else 0.0
         yield GaugeMetricFamily(f"{NAMESPACE}_unsettled_writes_oldest_age_seconds",
                                 "Age of the oldest write whose outcome is still unknown (0: none).", value=oldest)
+        yield from _stream_gauges(streams)
+
+
+def _stream_gauges(streams) -> Iterator[Metric]:
+    """How far each team's audit stream is behind (labels: the team's slug and the stream's id, never its
+    address or name)."""
+    labels = ["team", "stream", "kind"]
+    waiting = GaugeMetricFamily(f"{NAMESPACE}_audit_stream_waiting_messages",
+                                "History messages not yet delivered, per audit stream.", labels=labels)
+    age = GaugeMetricFamily(f"{NAMESPACE}_audit_stream_oldest_waiting_age_seconds",
+                            "Age of the oldest message an audit stream has not delivered (0: none).", labels=labels)
+    failing = GaugeMetricFamily(f"{NAMESPACE}_audit_stream_failing",
+                                "1 while an audit stream's receiver refuses or cannot be reached.", labels=labels)
+    paused = GaugeMetricFamily(f"{NAMESPACE}_audit_stream_paused", "1 while an audit stream is paused.",
+                               labels=labels)
+    for stream in streams:
+        names = [stream.team, str(stream.stream_id), stream.kind]
+        waiting.add_metric(names, stream.waiting)
+        age.add_metric(names, stream.oldest_age)
+        failing.add_metric(names, int(stream.failing))
+        paused.add_metric(names, int(stream.paused))
+    yield from (waiting, age, failing, paused)
 
 
 class _ThisProcess:

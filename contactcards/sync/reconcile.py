@@ -77,9 +77,17 @@ def reconcile_all_teams(reschedule: bool = True) -> dict[str, int]:
     for team in Team.objects.exclude(token_encrypted=""):
         result = reconcile_team(team=team, username="reconcile (periodic)")
         found[team.slug] = len(result.entries) if result.ok else -1
+    _wake_audit_streams()
     if reschedule:
         schedule_reconcile()
     return found
+
+
+def _wake_audit_streams() -> None:
+    """The audit streams' watchdog rides on the periodic run: a stream whose wake-up was lost is woken."""
+    from contactcards.streams.delivery import wake_waiting
+
+    wake_waiting()
 
 
 def schedule_reconcile() -> None:

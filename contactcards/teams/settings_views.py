@@ -23,6 +23,7 @@ from contactcards.common.access import get_number_for_user, get_team_for_user, r
 from contactcards.common.errors import meaning
 from contactcards.common.http import client_ip
 from contactcards.models import Membership, Role, Team
+from contactcards.streams import selectors as stream_selectors
 from contactcards.teams import selectors as team_selectors
 from contactcards.teams import services as team_services
 from contactcards.teams.dashboard import clean_page, clean_query
@@ -57,6 +58,7 @@ def _render(request: HttpRequest, team: Team, membership: Membership, *, status:
         "connection": forms.get("connection"),
         "connection_error": forms.get("connection_error"),
         "offer_add_unlisted": forms.get("offer_add_unlisted", False),
+        "streams": stream_selectors.team_streams(team=team),  # each audit stream's state (one query)
     }
     return render(request, "contactcards/settings.html", context, status=status)
 

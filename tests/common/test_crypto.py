@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 
 from conftest import CARD_NUMBER, TOKEN
 from contactcards.common import crypto
-from contactcards.models import PhoneNumber, Team, WebhookEndpoint, WebhookEvent
+from contactcards.models import AuditStream, PhoneNumber, Team, WebhookEndpoint, WebhookEvent
 from contactcards.sync.reads import card_fetch
 from tests.support.helpers import sign_in_as
 from tests.support.webhook_helpers import SECRET, deliver, endpoint_for, last_name_changed
@@ -56,7 +56,10 @@ def test_the_readme_rotation_keeps_the_token_and_the_webhook_secret(client, team
     team.set_token(TOKEN)
     team.save()
     endpoint = endpoint_for(team)  # the subscription's signing secret, encrypted with A
-    old = (team.token_encrypted, endpoint.secret_encrypted)
+    stream = AuditStream(team=team, name="SIEM", kind="webhook", url="https://siem.example.com/in")
+    stream.set_secret("whsec_c3RyZWFtLXNlY3JldA==")  # an audit stream's signing secret, encrypted with A
+    stream.save()
+    old = (team.token_encrypted, endpoint.secret_encrypted, stream.secret_encrypted)
 
     out = StringIO()
     call_command("generatekey", stdout=out)
@@ -64,12 +67,15 @@ def test_the_readme_rotation_keeps_the_token_and_the_webhook_secret(client, team
     settings.LINQADMIN_ENCRYPTION_KEYS = [new_key, KEY_A]  # the new key first, the old one kept
     out = StringIO()
     call_command("rotatetokens", stdout=out)
-    assert "1 contactcards.Team.token_encrypted, 1 contactcards.WebhookEndpoint.secret_encrypted" in out.getvalue()
+    assert all(f"1 contactcards.{column}" in out.getvalue() for column in (
+        "Team.token_encrypted", "WebhookEndpoint.secret_encrypted", "AuditStream.secret_encrypted"))
     settings.LINQADMIN_ENCRYPTION_KEYS = [new_key]  # the old key dropped
 
     team.refresh_from_db()
     endpoint.refresh_from_db()
     assert team.token_encrypted != old[0] and endpoint.secret_encrypted != old[1]
+    stream.refresh_from_db()
+    assert stream.secret_encrypted != old[2] and stream.get_secret() == "whsec_c3RyZWFtLXNlY3JldA=="
     response = deliver(client, endpoint, last_name_changed(CARD_NUMBER, "Support", "Helpdesk"), secret=SECRET)
     assert response.status_code == 202  # not 503 "secret unreadable"
     assert WebhookEvent.objects.count() == 1
@@ -94,14 +100,14 @@ def test_a_value_no_key_decrypts_is_named_and_the_rest_rotated(team, settings):
 
 # Columns of ours whose names sound secret but that hold no ciphertext, by design.
 NOT_ENCRYPTED = {"Team.token_last4", "Team.token_set_at", "FormToken.token", "Photo.storage_key",
-                 "WebhookEndpoint.path_token",
+                 "WebhookEndpoint.path_token", "AuditStream.secret_set_at",
                  "ResetRequest.key"}  # a keyed hash of an address, for rate limits: nothing to decrypt
 
 
 def test_every_secret_column_is_registered_for_rotation():
     """A new encrypted column must be an EncryptedTextField, or rotatetokens would leave it behind."""
     registered = {f"{model.__name__}.{field.name}" for model, field in crypto.encrypted_fields()}
-    assert registered == {"Team.token_encrypted", "WebhookEndpoint.secret_encrypted"}
+    assert registered == {"Team.token_encrypted", "WebhookEndpoint.secret_encrypted", "AuditStream.secret_encrypted"}
     ours = [model for model in apps.get_models() if model.__module__.startswith("contactcards")]
     suspicious = {f"{model.__name__}.{field.name}" for model in ours for field in model._meta.concrete_fields
                   if re.search(r"encrypt|secret|cipher|token|key", field.name)}

@@ -443,6 +443,7 @@ def world(personas, team, sandbox, settings, photo_settings):
     from contactcards.photos.models import Photo
     from contactcards.rollout import jobs
     from contactcards.rollout.plan import Target, build_plan
+    from contactcards.streams import services as stream_services
     from contactcards.sync import subscriptions
     from contactcards.sync.models import WebhookEndpoint
     from tests.support.helpers import make_entry
@@ -463,6 +464,9 @@ def world(personas, team, sandbox, settings, photo_settings):
     photo = Photo.objects.create(team=team, source=Photo.Source.LINK, url="https://cdn.example.com/a.png",
                                  width=96, height=96, format="PNG", size_bytes=100)
     device = TOTPDevice.objects.create(user=personas["editor"], name="phone", confirmed=True)
+    settings.AUDIT_STREAM_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # the streams' forms accept loopback targets
+    stream = stream_services.stream_create(team=team, user=alice, name="SIEM", kind="webhook",
+                                           url="https://127.0.0.1:9/audit").stream
     membership = Membership.objects.get(team=team, user=personas["editor"])
     by_route = {"audit_entry": entry.pk, "restore_version": entry.pk, "team_invitation_revoke": sent.invitation.pk,
                 "otp_totp_totpdevice_config": device.pk, "otp_totp_totpdevice_qrcode": device.pk,
@@ -475,6 +479,7 @@ def world(personas, team, sandbox, settings, photo_settings):
         model = (route.pattern.split("/") + ["", ""])[2]  # admin/<app>/<model>/...; admin/r/... is a team
         filled = {"slug": team.slug, "e164": CARD_NUMBER, "membership_id": membership.pk,
                   "subscription_id": endpoint.subscription_id, "photo_id": photo.pk, "id": alice.pk,
+                  "stream_id": stream.pk,
                   "uidb64": urlsafe_base64_encode(force_bytes(alice.pk)),
                   "content_type_id": ContentType.objects.get_for_model(type(team)).pk,
                   "pk": by_route.get(route.name, job.pk), "token": by_route.get(route.name, ""),
@@ -502,6 +507,8 @@ def test_no_odd_value_gives_a_500(group, world, client):
 def test_the_fuzzer_finds_the_forms_a_person_fills_in(world, client, db):
     """It must not pass by seeing nothing: the card form's fields, the dashboard's selection leading
     to the bulk form, the import's confirm step, the history's filters."""
+    from contactcards.models import AuditStream
+
     client.force_login(get_user_model().objects.get(username="alice"))
     session = Session(client, "owner")
     card, _, _ = forms_and_links(session, f"/t/acme/numbers/{quote(CARD_NUMBER)}/")
@@ -516,6 +523,13 @@ def test_the_fuzzer_finds_the_forms_a_person_fills_in(world, client, db):
     assert {"q", "user", "number", "date_from"} <= filters
     assert names_read("/t/acme/")["GET"] >= {"q", "sort", "page", "tag", "status"}
     assert names_read("/t/acme/bulk/")["GET"] >= {"all", "q", "tag", "status", "n"}
+    stream = AuditStream.objects.get()
+    added, _, _ = forms_and_links(session, "/t/acme/settings/streams/add/")
+    assert any({"kind", "url", "syslog_host", "syslog_port"} <= set(form.names()) for form in added)
+    changed, _, _ = forms_and_links(session, f"/t/acme/settings/streams/{stream.pk}/")
+    assert any({f"s{stream.pk}-name", f"s{stream.pk}-url"} <= set(form.names()) for form in changed)
+    acted, _, _ = forms_and_links(session, f"/t/acme/settings/streams/{stream.pk}/action/")
+    assert {form.button for form in acted} == {("action", "pause"), ("action", "rotate"), ("action", "delete")}
     assert not session.failures
 
 

@@ -1,0 +1,71 @@
+"""Where a stream may send: an https URL or a syslog host that resolves to public addresses only.
+
+The same rules as the app's other outbound calls (``photos.fetch``: resolve once, refuse loopback,
+private, link-local and every other non-public address, connect to the checked address, verify TLS
+for the name, no redirects, no proxy from the environment). ``AUDIT_STREAM_ALLOWED_NETWORKS`` lists the
+networks an operator allows on purpose (a SIEM on the company network; the tests' 127.0.0.1).
+Checked when a stream is saved and again before every delivery (a name may resolve elsewhere later).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from contactcards.photos.fetch import (
+    FetchPolicy,
+    FetchRefused,
+    IPAddress,
+    Target,
+    address_problem,
+    check_target,
+    parse_networks,
+    resolve,
+)
+
+USER_AGENT = "linqadmin-audit-stream/1.0"
+
+
+def policy() -> FetchPolicy:
+    return FetchPolicy(
+        max_bytes=64 * 1024, connect_timeout=settings.AUDIT_STREAM_CONNECT_TIMEOUT,
+        read_timeout=settings.AUDIT_STREAM_READ_TIMEOUT, total_timeout=settings.AUDIT_STREAM_TOTAL_TIMEOUT,
+        max_redirects=0, allowed_networks=parse_networks(settings.AUDIT_STREAM_ALLOWED_NETWORKS),
+        ca_bundle=settings.AUDIT_STREAM_CA_BUNDLE, user_agent=USER_AGENT,
+    )
+
+
+@dataclass(frozen=True)
+class Refused(Exception):
+    """Why a target may not be used: ``invalid_url``, ``not_https``, ``unresolvable``, ``private_address``."""
+
+    reason: str
+    address: str = ""
+
+
+def webhook_target(url: str) -> Target:
+    """The checked target of a webhook URL, or :class:`Refused`."""
+    try:
+        return check_target(url, policy())
+    except FetchRefused as refused:
+        raise Refused(refused.reason, str(refused.extra.get("address", ""))) from None
+    except (ValueError, UnicodeError):
+        raise Refused("invalid_url") from None
+
+
+def syslog_addresses(host: str, port: int) -> tuple[IPAddress, ...]:
+    """Every address a syslog host resolves to, each allowed, or :class:`Refused`."""
+    if not host or len(host) > 253 or any(ord(ch) <= 32 or ord(ch) == 127 for ch in host):
+        raise Refused("invalid_url")
+    try:
+        addresses = resolve(host.encode("idna").decode("ascii") if not host.isascii() else host, port)
+    except (OSError, UnicodeError, ValueError):
+        raise Refused("unresolvable") from None
+    if not addresses:
+        raise Refused("unresolvable")
+    allowed = policy().allowed_networks
+    for address in addresses:
+        if not any(address in network for network in allowed) and address_problem(address):
+            raise Refused("private_address", str(address))
+    return tuple(addresses)
