@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import requests
@@ -182,14 +184,8 @@ class SyslogSender:
         kind = socket.SOCK_STREAM if stream.syslog_transport == AuditStream.Transport.TCP else socket.SOCK_DGRAM
         sock = socket.socket(family, kind)
         sock.settimeout(settings.AUDIT_STREAM_CONNECT_TIMEOUT)
-        try:
+        with self._socket_errors(sock):
             sock.connect((str(address), stream.syslog_port))
-        except TimeoutError:
-            sock.close()
-            raise Failed(Failure.TIMEOUT) from None
-        except OSError:
-            sock.close()
-            raise Failed(Failure.CONNECTION) from None
         sock.settimeout(settings.AUDIT_STREAM_READ_TIMEOUT)
         return sock
 
@@ -198,16 +194,24 @@ class SyslogSender:
             self.sock = self._connect()
         line = messages.syslog_line(message.payload, sequence=message.sequence, message_id=message.message_id,
                                     facility=self.stream.syslog_facility, hostname=self.hostname, at=timezone.now())
-        try:
+        with self._socket_errors(self.sock):
             if self.stream.syslog_transport == AuditStream.Transport.TCP:
                 self.sock.sendall(str(len(line)).encode() + b" " + line)
             else:
                 self.sock.send(line)
+
+    @contextmanager
+    def _socket_errors(self, sock: socket.socket) -> Iterator[None]:
+        """A timeout or a socket error closes the socket and fails the message as that fact."""
+        try:
+            yield
         except TimeoutError:
-            self.close()
+            sock.close()
+            self.sock = None
             raise Failed(Failure.TIMEOUT) from None
         except OSError:
-            self.close()
+            sock.close()
+            self.sock = None
             raise Failed(Failure.CONNECTION) from None
 
     def close(self) -> None:

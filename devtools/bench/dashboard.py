@@ -64,16 +64,16 @@ def reset_database() -> None:
         conn.execute(f"CREATE DATABASE {PG_NAME}")
 
 
-def django_env(sandbox_url: str) -> dict[str, str]:
+def django_env(sandbox_url: str, database: str = PG_NAME) -> dict[str, str]:
     return {
         **os.environ,
-        "DATABASE_URL": f"{PG_SERVER}/{PG_NAME}",
+        "DATABASE_URL": f"{PG_SERVER}/{database}",
         "CONN_MAX_AGE": "600",
         "DJANGO_SETTINGS_MODULE": "linqadmin.settings_test",  # DEBUG off, plain static storage
         "SECRET_KEY": SECRET_KEY,
         "LINQADMIN_ENCRYPTION_KEYS": FERNET_KEY,
         "LINQ_API_BASE_URL": sandbox_url,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "LOG_LEVEL": "WARNING",
         "PYTHONWARNINGS": "ignore::UserWarning",
     }

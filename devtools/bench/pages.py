@@ -33,17 +33,14 @@ import time
 import urllib.request
 from pathlib import Path
 
-from cryptography.fernet import Fernet
-
 from devtools.bench.dashboard import PG_SERVER, fetch, free_port, wait_until_up, wrk
+from devtools.bench.dashboard import django_env as dashboard_env
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "bench-token-pages"
 SIZES = (500, 5000)
 JOB_ITEMS = 5000
 MEMBERS = 12
-SECRET_KEY = "bench-only-" + os.urandom(24).hex()
-FERNET_KEY = Fernet.generate_key().decode()
 # name -> goal (share of /healthz's requests/s); None: the floor itself
 GOALS = {
     "/healthz": None,
@@ -72,18 +69,7 @@ def database(quick: bool) -> str:
 
 
 def django_env(args: argparse.Namespace, sandbox_url: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": f"{PG_SERVER}/{database(args.quick)}",
-        "CONN_MAX_AGE": "600",
-        "DJANGO_SETTINGS_MODULE": "linqadmin.settings_test",  # DEBUG off, plain static storage
-        "SECRET_KEY": SECRET_KEY,
-        "LINQADMIN_ENCRYPTION_KEYS": FERNET_KEY,
-        "LINQ_API_BASE_URL": sandbox_url,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONWARNINGS": "ignore::UserWarning",
-    }
+    return dashboard_env(sandbox_url, database(args.quick))
 
 
 def ensure_database(name: str, *, reseed: bool) -> None:
