@@ -49,7 +49,7 @@ def stream_create(*, team: Team, user: AbstractBaseUser, name: str, kind: str, u
     with transaction.atomic():
         stream.save()
         record_team_change(team=team, user=user, action=AuditEntry.Action.STREAM_ADD, subject=name,
-                           changes={"stream": [None, f"{stream.get_kind_display()}: {stream.target}"]},
+                           changes={"stream": [None, stream.target]},  # a fact, as the delete stores it
                            client_ip=client_ip)
     return Created(stream=stream, secret=secret)
 

@@ -92,6 +92,9 @@ def _entry(rng: random.Random, team: Team, number: PhoneNumber, user, created_at
             entry.number_id, entry.phone_number = number.pk, number.e164
         elif action == AuditEntry.Action.TWO_FACTOR_POLICY:
             entry.changes = {"require_two_factor": [False, True]}
+        elif action.startswith("stream_"):  # the team's audit streams
+            entry.subject = rng.choice(("SIEM", "Splunk", "syslog"))
+            entry.changes = {"stream": [None, "https://siem.example.com/linqadmin"]}
         else:
             entry.subject = f"{rng.choice(FIRST_NAMES).lower()}@example.com"
             entry.changes = {"role": [None, rng.choice(Role.values)]}
@@ -127,6 +130,8 @@ TEAM_ADMIN_ACTIONS = [
     AuditEntry.Action.MEMBER_INVITE, AuditEntry.Action.MEMBER_ADD, AuditEntry.Action.MEMBER_ROLE,
     AuditEntry.Action.MEMBER_REMOVE, AuditEntry.Action.NUMBER_ADD, AuditEntry.Action.NUMBER_REMOVE,
     AuditEntry.Action.NUMBER_IMPORT, AuditEntry.Action.NUMBER_LABELS, AuditEntry.Action.TWO_FACTOR_POLICY,
+    AuditEntry.Action.STREAM_ADD, AuditEntry.Action.STREAM_CHANGE, AuditEntry.Action.STREAM_PAUSE,
+    AuditEntry.Action.STREAM_RESUME, AuditEntry.Action.STREAM_SECRET, AuditEntry.Action.STREAM_DELETE,
 ]
 
 
