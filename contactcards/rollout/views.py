@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC
-from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -144,15 +143,17 @@ def bulk_edit(request: HttpRequest, slug: str) -> HttpResponse:
         return HttpResponseNotAllowed(["GET", "POST"])
     selection = parse_selection(request.POST if request.method == "POST" else request.GET)
     e164s = selected_numbers(team=team, selection=selection)  # no cap: "all matching" is every one
-    form = BulkForm(request.POST if request.method == "POST" else None)
+    # The dashboard POSTs its selection (step=select: hundreds of numbers do not fit in a URL); a link
+    # with ?n=… or ?all=1 still works. Either way the fields come next, none of them chosen yet.
+    choosing = request.method == "GET" or request.POST.get("step") == "select"
+    form = BulkForm(None if choosing else request.POST)
     context = {"team": team, "membership": membership, "form": form, "e164s": e164s,
                "described": _described(selection), "selection": selection.fields(),
-               "back_query": urlencode(selection.fields()),  # "Change the selection": the dashboard re-ticks it
                "field_pairs": [(form[f"set_{name}"], form[name]) for name in CARD_FIELDS]}
     if not e164s:
         messages.warning(request, _("Select at least one number on the dashboard first."))
         return redirect("dashboard", slug=team.slug)
-    if request.method == "GET":
+    if choosing:
         return render(request, "contactcards/rollout_bulk.html", context)
     if not form.is_valid():
         return render(request, "contactcards/rollout_bulk.html", context, status=400)

@@ -21,6 +21,8 @@ from contactcards.teams import services as team_services
 from contactcards.teams.dashboard import STATUS_FILTERS, parse_selection, selected_numbers, selection_query
 from contactcards.teams.forms import SelectionLabelTagsForm
 
+BACK_IN_URL = 100  # ticked numbers brought back in a redirect's URL: 100 × 17 characters, well under 4 KB
+
 
 def numbers_labels(request: HttpRequest, slug: str) -> HttpResponse:
     team, membership = get_team_for_user(request, slug)
@@ -30,16 +32,20 @@ def numbers_labels(request: HttpRequest, slug: str) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     selection = parse_selection(data)
     e164s = selected_numbers(team=team, selection=selection)
+    # Afterwards, back to the dashboard with the selection ticked when it fits in a URL (a filter, or up to
+    # BACK_IN_URL numbers; hundreds do not fit in a request line). "Change the selection" POSTs it, always.
     back = reverse("dashboard", args=[team.slug])
-    back_qs = selection_query(data)
+    fits = selection.all or len(selection.numbers) <= BACK_IN_URL
+    back_url = f"{back}?{selection_query(data)}" if fits and selection_query(data) else back
     if not e164s:
         messages.warning(request, _("Select at least one number on the dashboard first."))
-        return redirect(f"{back}?{back_qs}" if selection.all else back)
-    form = SelectionLabelTagsForm(request.POST if request.method == "POST" else None)
+        return redirect(back_url)
+    choosing = request.method == "GET" or request.POST.get("step") == "select"  # the dashboard's POST
+    form = SelectionLabelTagsForm(None if choosing else request.POST)
     context = {"team": team, "membership": membership, "form": form, "e164s": e164s, "count": len(e164s),
                "selection": selection, "status_label": STATUS_FILTERS.get(selection.status, ""),
-               "back_url": f"{back}?{back_qs}" if back_qs else back}
-    if request.method == "GET":
+               "back_url": back_url}
+    if choosing:
         return render(request, "contactcards/numbers_labels.html", context)
     if not form.is_valid():
         return render(request, "contactcards/numbers_labels.html", context, status=400)

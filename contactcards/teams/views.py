@@ -60,16 +60,18 @@ def home(request: HttpRequest) -> HttpResponse:
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     """One page of the team's numbers with their last known cards, from the mirror (no call to Linq)."""
     team, membership = get_team_for_user(request, slug)
-    if request.method != "GET":
-        return HttpResponseNotAllowed(["GET"])
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
     if request.session.get("team") != team.slug:
         request.session["team"] = team.slug  # home goes back to the team used last
-    wanted = {"team": team, "query": request.GET.get("q", ""), "sort": request.GET.get("sort", ""),
-              "page": clean_page(request.GET.get("page")), "tag": request.GET.get("tag", ""),
-              "status": request.GET.get("status", "")}
-    # A selection brought back from bulk edit or labels ("Change the selection"): ticked numbers stay
-    # ticked, those on other pages ride along as hidden inputs; all=1 ticks "select all matching".
-    selection = parse_selection(request.GET) if membership.can_write else Selection()
+    # POST: "Change the selection" on bulk edit or labels brings the selection back (hundreds of ticked
+    # numbers do not fit in a URL); it changes nothing, the page is the same as a GET's.
+    data = request.POST if request.method == "POST" else request.GET
+    wanted = {"team": team, "query": data.get("q", ""), "sort": data.get("sort", ""),
+              "page": clean_page(data.get("page")), "tag": data.get("tag", ""), "status": data.get("status", "")}
+    # A selection brought back: ticked numbers stay ticked, those on other pages ride along as hidden
+    # inputs; all=1 ticks "select all matching".
+    selection = parse_selection(data) if membership.can_write else Selection()
     ticked = frozenset(selected_numbers(team=team, selection=selection) if selection.numbers else ())
     facts = _page_facts(team=team, membership=membership, select_all=selection.all, ticked=ticked)
     # The whole page, when nothing but what the keys cover is on it (no messages to show once). Its

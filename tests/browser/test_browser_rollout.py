@@ -117,7 +117,7 @@ def test_a_bulk_edit_meets_every_card_state_skips_a_refused_row_and_retries_a_fa
     page.get_by_role("button", name="Bulk edit the selected numbers").click()
     expect(page.get_by_role("heading", name="Bulk edit 4 numbers")).to_be_visible()
 
-    page.get_by_role("link", name="Change the selection").click()  # and back: the same four are ticked
+    page.get_by_role("button", name="Change the selection").click()  # and back: the same four are ticked
     for e164 in (active, pending, empty, flaky):
         expect(page.get_by_label(f"Select {e164}")).to_be_checked()
     page.get_by_role("button", name="Bulk edit the selected numbers").click()
