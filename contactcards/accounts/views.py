@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib import messages
@@ -14,7 +12,6 @@ from django.contrib.messages import get_messages
 from django.core.cache import caches
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import get_language, gettext_lazy, ngettext
@@ -31,12 +28,10 @@ from contactcards.accounts.forms import InvitedSignUpForm, InviteForm, SignInFor
 from contactcards.accounts.models import AccountSecurity, Invitation
 from contactcards.accounts.selectors import has_second_factor, sign_in_activity
 from contactcards.accounts.sessions import keep_current, sign_out_everywhere
+from contactcards.common import csrfslot
 from contactcards.common.access import get_team_for_user, require_owner
 from contactcards.common.http import client_ip
 from contactcards.models import Membership
-
-# Where the cached sign-in page's CSRF token goes: the page is shared, the token is the request's own.
-_CSRF_SLOT = "csrf-slot-" + secrets.token_hex(16)
 
 
 class LoginView(two_factor_views.LoginView):
@@ -63,13 +58,13 @@ class LoginView(two_factor_views.LoginView):
             response = super().get(request, *args, **kwargs)
             html = response.rendered_content
             caches["pages"].set(key, html, timeout=None)
-        page = html.replace(_CSRF_SLOT, get_token(request))
+        page = csrfslot.with_token(html, request)
         return HttpResponse(page)
 
     def get_context_data(self, form, **kwargs):
         context = super().get_context_data(form, **kwargs)
         if getattr(self, "_csrf_slot", False):
-            context["csrf_token"] = _CSRF_SLOT  # the cached page's slot (get above)
+            context["csrf_token"] = csrfslot.SLOT  # the cached page's slot (get above)
         return context
 
     def get_form(self, step=None, **kwargs):

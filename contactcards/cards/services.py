@@ -48,22 +48,22 @@ from contactcards.sync.reads import card_fetch
 from contactcards.sync.recheck import schedule_recheck
 
 
-def _counted(action: str) -> Callable[[Callable[..., SaveOutcome]], Callable[..., SaveOutcome]]:
-    """Count every save's outcome for /metrics (and a spent budget as a refusal), once it has returned:
-    outside the number's lock and any transaction."""
-    def decorate(save: Callable[..., SaveOutcome]) -> Callable[..., SaveOutcome]:
-        @functools.wraps(save)
-        def counted(**kwargs) -> SaveOutcome:
-            outcome = save(**kwargs)
-            record_save(action, outcome)
-            if isinstance(outcome, Blocked):
-                record_budget_refusal(outcome.budget.blocked_by)
-            return outcome
-        return counted
-    return decorate
+def _counted(save: Callable[..., SaveOutcome]) -> Callable[..., SaveOutcome]:
+    """Count the save's outcome for /metrics (and a spent budget as a refusal) once it has returned:
+    outside the number's lock and any transaction. The action is the save's name (card_update: update)."""
+    action = save.__name__.removeprefix("card_")
+
+    @functools.wraps(save)
+    def counted(**kwargs) -> SaveOutcome:
+        outcome = save(**kwargs)
+        record_save(action, outcome)
+        if isinstance(outcome, Blocked):
+            record_budget_refusal(outcome.budget.blocked_by)
+        return outcome
+    return counted
 
 
-@_counted("update")
+@_counted
 def card_update(
     *,
     number: PhoneNumber,
@@ -127,7 +127,7 @@ def card_update(
     return _remember_photo(outcome, number=number, user=user, image=image)
 
 
-@_counted("create")
+@_counted
 def card_create(
     *,
     number: PhoneNumber,

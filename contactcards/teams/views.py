@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -12,7 +11,6 @@ from django.contrib import messages
 from django.contrib.messages import get_messages
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import date as date_filter
 from django.template.loader import render_to_string
@@ -23,6 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
+from contactcards.common import csrfslot
 from contactcards.common.access import get_team_for_user, user_memberships
 from contactcards.common.clients import team_token
 from contactcards.common.errors import meaning
@@ -90,7 +89,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     body = dashboard_body(team=team, membership=membership, board=board, select_all=selection.all,
                           ticked=ticked, facts=(board.key, facts, since) if board.key else None)
     html = render_to_string("contactcards/dashboard.html", {
-        "team": team, "membership": membership, "board": board, "body_html": body, "csrf_token": _CSRF_SLOT,
+        "team": team, "membership": membership, "board": board, "body_html": body, "csrf_token": csrfslot.SLOT,
     }, request=request)
     if page_key is not None:
         caches["pages"].set(page_key, (board.oldest, since, html), timeout=FRAGMENT_TIMEOUT)
@@ -100,7 +99,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
 def _page(request: HttpRequest, *, team, membership, board: Dashboard, html: str) -> HttpResponse:
     """The page's HTML with this request's CSRF token, through a one-node template (so the page is
     rendered like any other: the test client sees its context, the messages are marked as shown)."""
-    page = mark_safe(html.replace(_CSRF_SLOT, get_token(request)))  # noqa: S308 - our templates' output; the token is letters and digits
+    page = mark_safe(csrfslot.with_token(html, request))  # noqa: S308 - our templates' output; the token is letters and digits
     return render(request, "contactcards/dashboard_page.html",
                   {"team": team, "membership": membership, "board": board, "page_html": page})
 
@@ -135,9 +134,7 @@ def dashboard_refresh(request: HttpRequest, slug: str) -> HttpResponse:
 _PLACEHOLDER = "+10000000000"
 ROW_TEMPLATE = "includes/dashboard_row.html"
 BODY_TEMPLATE = "includes/dashboard_body.html"
-FRAGMENT_TIMEOUT = 24 * 3600
-# Where the page body's CSRF token goes: the body is cached, the token is the request's own.
-_CSRF_SLOT = "csrf-slot-" + secrets.token_hex(16)
+FRAGMENT_TIMEOUT = 24 * 3600  # the page body's CSRF token goes in common.csrfslot's slot
 
 
 def _page_facts(*, team, membership, select_all: bool, ticked: frozenset[str]) -> tuple:
@@ -205,7 +202,7 @@ def dashboard_body(*, team, membership, board: Dashboard, select_all: bool, tick
         "error": _token_error(team),
         "oldest_since": oldest_since,
         "refreshed_since": refreshed_since,
-        "csrf_token": _CSRF_SLOT,
+        "csrf_token": csrfslot.SLOT,
     })
     if key is not None:
         caches["pages"].set(key, html, timeout=FRAGMENT_TIMEOUT)

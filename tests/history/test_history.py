@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from conftest import CARD_NUMBER, EMPTY_NUMBER
 from contactcards.history.selectors import PAGE_SIZE, Cursor
-from contactcards.models import AuditEntry, PhoneNumber
+from contactcards.models import AuditEntry
 from tests.support.helpers import BASE_TIME, make_entry, make_series, sign_in_as
 
 pytestmark = pytest.mark.django_db
@@ -23,11 +23,6 @@ def url(slug: str = "acme") -> str:
 def shown_ids(response) -> list[int]:
     """Entry ids in page order, read from the links to the detail pages."""
     return [int(pk) for pk in re.findall(r'href="/t/acme/history/(\d+)/"', response.content.decode())]
-
-
-@pytest.fixture
-def numbers(team):
-    return {n.e164: n for n in PhoneNumber.objects.filter(team=team)}
 
 
 @pytest.fixture

@@ -36,11 +36,6 @@ def found(response) -> list[str]:
 
 
 @pytest.fixture
-def numbers(team):
-    return {n.e164: n for n in PhoneNumber.objects.filter(team=team)}
-
-
-@pytest.fixture
 def entries(team, numbers, alice, bob):
     card, empty = numbers[CARD_NUMBER], numbers[EMPTY_NUMBER]
     return {
