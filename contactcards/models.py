@@ -6,7 +6,7 @@ imported here, and code and migrations import them from here. Where each is defi
     teams/models.py     Team, Role, Membership, PhoneNumber, Tag, BoardVersion
     history/models.py   AuditEntry (append-only) and what decides its states
     cards/models.py     FormToken
-    sync/models.py      CardMirror, TeamSync, WebhookEndpoint, WebhookEvent, OutsideChangeAlert
+    sync/models.py      CardMirror, LineHealth, TeamSync, WebhookEndpoint, WebhookEvent, OutsideChangeAlert
     rollout/models.py   Job, JobItem
     photos/models.py    Photo, SentPhoto
     streams/models.py   AuditStream, StreamMessage (audit streaming and its outbox)
@@ -32,7 +32,16 @@ from contactcards.history.models import (
 from contactcards.photos.models import Photo, SentPhoto
 from contactcards.rollout.models import Job, JobItem
 from contactcards.streams.models import AuditStream, StreamMessage
-from contactcards.sync.models import CardMirror, OutsideChangeAlert, TeamSync, WebhookEndpoint, WebhookEvent
+from contactcards.sync.models import (
+    CardMirror,
+    LineHealth,
+    OutsideChangeAlert,
+    TeamSync,
+    WebhookEndpoint,
+    WebhookEvent,
+    attention_q,
+    needs_attention,
+)
 from contactcards.teams.models import (
     TAG_RE,
     BoardVersion,
@@ -48,8 +57,8 @@ from contactcards.teams.models import (
 __all__ = [
     "E164_RE", "FINAL_OUTCOMES", "OUTCOME_FIELDS", "TAG_RE", "UNKNOWN_OUTCOME_KINDS", "AuditEntry",
     "AuditImmutableError", "AuditQuerySet", "AuditStream", "BoardVersion", "CardMirror", "FormToken", "Job",
-    "JobItem", "Membership", "OutsideChangeAlert", "PhoneNumber", "Photo", "Role", "SentPhoto", "StreamMessage", "Tag",
+    "JobItem", "LineHealth", "Membership", "OutsideChangeAlert", "PhoneNumber", "Photo", "Role", "SentPhoto", "StreamMessage", "Tag",
     "Team", "TeamSync",
     "UserPreference", "WebhookEndpoint", "WebhookEvent", "attempt_stale_before", "point_numbers_at_newest_entries",
-    "unanswered_q", "unknown_window", "unsettled_q", "validate_e164", "validate_tag",
+    "attention_q", "needs_attention", "unanswered_q", "unknown_window", "unsettled_q", "validate_e164", "validate_tag",
 ]

@@ -20,6 +20,7 @@ what happens next - done, wait until, retry, check later, a person must look, st
     Failed          the write was sent and Linq's answer says it did not take effect
     OutcomeUnknown  the write was sent, its answer did not say, and the re-read did not show it (or
                     failed): Linq may still apply it, so a read after its window settles it
+    LineReleased    Linq released the line from the team's token: nothing sent, nothing recorded
 
 Fields that hold several values are tuples or read-only mappings, so an outcome cannot be
 changed by whoever receives it.
@@ -117,9 +118,14 @@ class OutcomeUnknown:
     entry: AuditEntry  # its ``recheck_after``: when a read settles it either way
 
 
+@dataclass(frozen=True)
+class LineReleased:
+    """The line was released from the team's token (``sync.health``): refused before anything is sent."""
+
+
 SaveOutcome = (
     Saved | Unchanged | Conflict | SwitchToEdit | SwitchToCreate | ImageRefused | Blocked | Busy | Duplicate
-    | NotChecked | Failed | OutcomeUnknown
+    | NotChecked | Failed | OutcomeUnknown | LineReleased
 )
 
 
@@ -176,6 +182,8 @@ def next_step(outcome: SaveOutcome, *, now: datetime) -> NextStep:
             return NextStep(Next.RETRY if may_pass(error) else Next.STOP, entry=entry)
         case OutcomeUnknown(entry=entry):
             return NextStep(Next.CHECK, at=entry.recheck_after, entry=entry)
+        case LineReleased():
+            return NextStep(Next.STOP)  # the token no longer has the line: no save can pass
     raise TypeError(f"unexpected save outcome {outcome!r}")
 
 

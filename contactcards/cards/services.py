@@ -29,6 +29,7 @@ from contactcards.cards.outcomes import (
     Duplicate,
     Failed,
     ImageRefused,
+    LineReleased,
     NotChecked,
     OutcomeUnknown,
     Saved,
@@ -44,6 +45,7 @@ from contactcards.lib.metrics import record_budget_refusal, record_save
 from contactcards.linq import LinqClient
 from contactcards.models import AuditEntry, Job, PhoneNumber
 from contactcards.photos.services import ImageCheck, check_new_image, photo_sent, photo_used, sent_link
+from contactcards.sync.health import is_released
 from contactcards.sync.reads import card_fetch
 from contactcards.sync.recheck import schedule_recheck
 
@@ -87,6 +89,8 @@ def card_update(
     changes = changed_fields(loaded, submitted, sent=sent_link(number))
     if not changes:
         return Unchanged()
+    if is_released(number):  # the token no longer has the line: Linq would refuse it (nothing sent)
+        return LineReleased()
     typed = MappingProxyType(normalise(submitted))
     image = check_new_image(changes, job=job)  # a link Linq could not fetch costs no write (before the lock)
     if image is not None and not image.ok:
@@ -143,6 +147,8 @@ def card_create(
     outcome is SwitchToEdit. On 409/2014 (a card appeared between re-read and POST), the card
     is fetched for the same reason.
     """
+    if is_released(number):  # the token no longer has the line: Linq would refuse it (nothing sent)
+        return LineReleased()
     typed = MappingProxyType(normalise(submitted))
     changes: Changes = {name: ["", value] for name, value in typed.items() if value}
     fields = {"first_name": typed["first_name"], "last_name": typed["last_name"] or None,

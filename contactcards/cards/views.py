@@ -30,6 +30,7 @@ from contactcards.models import Membership, PhoneNumber
 from contactcards.photos.forms import CardPhotoForm
 from contactcards.photos.services import team_photos
 from contactcards.photos.views import card_photo
+from contactcards.sync.health import line_health_of
 from contactcards.sync.reads import card_fetch
 
 
@@ -91,6 +92,7 @@ class _Page:
             "mode": "unavailable" if form is None else ("edit" if form.editing else "create"),
             "budget": extra.pop("budget", None) or write_budget(number=self.number),
             "recent": recent_entries(number=self.number),
+            "line": line_health_of(self.number),  # what Linq last said about the line (sync.health)
             "photo_form": self.photo_form,
             "library": team_photos(team=self.number.team, limit=12) if self.membership.can_write else (),
             **extra,
@@ -137,6 +139,8 @@ class _Page:
                 return self.render(form=form)
             case o.Blocked(budget=budget):
                 return self.render(form=form, budget=budget, budget_refused=True)
+            case o.LineReleased():
+                return self.render(form=form, line_released=True, status=409)
             case o.Busy():
                 return self.render(form=form, busy=outcome)
             case o.Duplicate() if outcome.took_effect:

@@ -19,6 +19,8 @@ from contactcards.linq.client import CARD_FIELDS
 # Linq codes that are about the image_url the person typed.
 IMAGE_CODES = frozenset({5001, 5002, 5004, 5005, 5006, 5007})
 TOKEN_REASONS = frozenset({"token_missing", "token_unreadable"})
+# 403/2027: the line is temporarily ineligible (reads work, writes are refused); not the token's fault.
+LINE_INELIGIBLE = 2027
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ def reason_of(error: LinqError, applied: bool | None = None, *, unsettled: bool 
         return "setup_incomplete"
     if code == 2004 or status == 401:
         return "token_rejected"
+    if code == LINE_INELIGIBLE:
+        return "line_ineligible"
     if code in (2005, 2006) or status == 403:
         return "access_refused"
     if code == 2014:

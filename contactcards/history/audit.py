@@ -236,3 +236,21 @@ def record_subscription_call(*, team: Team, user: AbstractBaseUser, changes: dic
     return _stored(entry)
 
 
+
+
+LINQ = "Linq"  # the "who" of what Linq itself said about a line (a username has no such capital-only form here)
+
+
+def record_line_event(*, team: Team, action: str, e164: str, number: PhoneNumber | None = None,
+                      changes: dict | None = None, found_by: str = "", occurred_at: datetime | None = None,
+                      trace_id: str = "") -> AuditEntry:
+    """One line-health row (``AuditEntry.Action.LINE_HEALTH``, ``LINE_ASSIGNED``, ``LINE_RELEASED``): what Linq
+    said about a line, as facts - ``changes`` {"status"|"reputation"|"released": [from, to]} (Linq's values,
+    "" for "not known"), how we learned it (``found_by``: read, reconcile, webhook) and when it was true at
+    Linq. No call of ours (``request_sent`` False). ``number`` None: a line the team does not have (yet)."""
+    return _stored(AuditEntry(
+        team=team, number=number, phone_number=number.e164 if number is not None else e164[:16],
+        user=None, username=LINQ, action=action, changes=changes or {}, outcome=AuditEntry.Outcome.SUCCESS,
+        request_sent=False, actor_type="system", found_by=found_by[:20], occurred_at=occurred_at,
+        trace_id=trace_id[:64],
+    ))

@@ -144,6 +144,10 @@ class AuditEntry(models.Model):
         STREAM_RESUME = "stream_resume", _("Resume audit stream")
         STREAM_SECRET = "stream_secret", _("Rotate audit stream secret")
         STREAM_DELETE = "stream_delete", _("Delete audit stream")
+        # Line health (sync/health.py): what Linq said about a line; changes hold {status|reputation: [from, to]}.
+        LINE_HEALTH = "line_health", _("Line health")
+        LINE_ASSIGNED = "line_assigned", _("Line assigned")
+        LINE_RELEASED = "line_released", _("Line released")
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", _("Success")
@@ -231,7 +235,7 @@ class AuditEntry(models.Model):
         if self.pk is not None and not self._state.adding:
             raise AuditImmutableError("Audit entries cannot be changed.")  # no-i18n
         super().save(*args, **kwargs)
-        if self.number_id is not None:
+        if self.number_id is not None and self.action not in LINE_ACTIONS:
             point_numbers_at_newest_entries(PhoneNumber.objects.filter(pk=self.number_id))
 
     def delete(self, *args, **kwargs):
@@ -313,11 +317,17 @@ class AuditEntry(models.Model):
             raise AuditImmutableError(f"What was attempted cannot be changed: {sorted(others)}")  # no-i18n
 
 
+LINE_ACTIONS = ("line_health", "line_assigned", "line_released")
+
+
 def point_numbers_at_newest_entries(numbers: models.QuerySet[PhoneNumber]) -> int:
     """Set ``last_entry`` of ``numbers`` to their newest audit entry (one UPDATE).
 
+    What Linq said about the line (``LINE_ACTIONS``) is not a change of the number's card and never
+    becomes its last change: the dashboard shows line health in a column of its own.
     Called for each new entry by ``AuditEntry.save``; code that inserts entries in bulk
     (``bulk_create``: seeding, imports) calls it once afterwards for the numbers it touched.
     """
-    newest = AuditEntry.objects.filter(number=models.OuterRef("pk")).order_by("-created_at", "-id").values("pk")[:1]
+    newest = (AuditEntry.objects.filter(number=models.OuterRef("pk")).exclude(action__in=LINE_ACTIONS)
+              .order_by("-created_at", "-id").values("pk")[:1])
     return numbers.update(last_entry=models.Subquery(newest))

@@ -69,6 +69,7 @@ _OUTCOME_LABELS = {
     "Saved": "saved", "Unchanged": "unchanged", "Conflict": "conflict", "SwitchToEdit": "switch_to_edit",
     "SwitchToCreate": "switch_to_create", "ImageRefused": "image_refused", "Blocked": "blocked", "Busy": "busy",
     "Duplicate": "duplicate", "NotChecked": "not_checked", "Failed": "failed", "OutcomeUnknown": "outcome_unknown",
+    "LineReleased": "line_released",
 }
 FOUND_BY = frozenset({"reconcile", "read", "webhook"})
 WEBHOOK_RESULTS = frozenset({"accepted", "duplicate", "refused"})

@@ -132,13 +132,51 @@ class CardResult:
     duration_ms: int
 
 
+# A line's health as Linq says it (§5): ``status`` of the line, ``reputation`` (BETA). A value this client does
+# not know is kept as UNKNOWN (never an error); an absent or unreadable one is None ("not said").
+LINE_STATUSES = ("ACTIVE", "FLAGGED")
+REPUTATIONS = ("HEALTHY", "AT_RISK", "CRITICAL")
+UNKNOWN = "UNKNOWN"
+MAX_DOC_URL = 500
+
+
+def parse_line_value(value: Any, known: tuple[str, ...]) -> str | None:
+    """A status or reputation from Linq: one of ``known`` (any case, spaces or dashes for underscores),
+    UNKNOWN for any other text, None when absent or not text."""
+    if not isinstance(value, str):
+        return None
+    text = clean_text(value, 100).strip().upper().replace("-", "_").replace(" ", "_")
+    if not text:
+        return None
+    return text if text in known else UNKNOWN
+
+
+def parse_doc_url(value: Any) -> str | None:
+    """Linq's documentation link, only when it is an http(s) URL of sane length (else None)."""
+    if not isinstance(value, str):
+        return None
+    text = _CONTROL.sub("", clean_text(value)).strip()
+    if len(text) > MAX_DOC_URL or not re.match(r"^https?://[^\s/]+", text, re.IGNORECASE):
+        return None
+    return text
+
+
+def parse_reputation(value: Any) -> tuple[str | None, str | None]:
+    """(reputation, doc_url) from ``{"status": ..., "doc_url": ...}``, or from a bare string."""
+    if isinstance(value, dict):
+        return parse_line_value(value.get("status"), REPUTATIONS), parse_doc_url(value.get("doc_url"))
+    return parse_line_value(value, REPUTATIONS), None
+
+
 @dataclass(frozen=True)
 class PhoneNumberInfo:
     id: str
     phone_number: str
     line_type: str | None = None
-    reputation: str | None = None
+    reputation: str | None = None  # HEALTHY, AT_RISK, CRITICAL, UNKNOWN, or None (not said)
     forwarding_number: str | None = None
+    status: str | None = None  # ACTIVE, FLAGGED, UNKNOWN, or None (not said)
+    doc_url: str | None = None  # Linq's page about the reputation (http/https only)
 
 
 @dataclass
@@ -490,14 +528,16 @@ class LinqClient:
             for item in items:
                 if not isinstance(item, dict) or not isinstance(item.get("phone_number"), str):
                     raise TypeError("a phone number is not an object with a phone_number string")
-                reputation = item.get("reputation")
+                reputation, doc_url = parse_reputation(item.get("reputation"))
                 numbers.append(
                     PhoneNumberInfo(
                         id=clean_text(str(item.get("id", "")), 100),
                         phone_number=item["phone_number"],
                         line_type=_optional_str(item, "line_type"),
-                        reputation=_optional_str(reputation, "status") if isinstance(reputation, dict) else None,
+                        reputation=reputation,
                         forwarding_number=_optional_str(item, "forwarding_number"),
+                        status=parse_line_value(item.get("status"), LINE_STATUSES),
+                        doc_url=doc_url,
                     )
                 )
         except (KeyError, TypeError, AttributeError) as exc:

@@ -43,6 +43,7 @@ from contactcards.cards.outcomes import (
     Duplicate,
     Failed,
     ImageRefused,
+    LineReleased,
     Next,
     NotChecked,
     OutcomeUnknown,
@@ -255,6 +256,8 @@ def _record(item: JobItem, outcome: SaveOutcome) -> str:
     follows too), with the fact the job page words."""
     step = next_step(outcome, now=timezone.now())
     reason, code = _fact_for(item, outcome), _code_of(outcome)
+    if isinstance(outcome, LineReleased):  # nothing was sent, and nothing can be: skipped, with the reason
+        return _finish(item, State.SKIPPED, reason)
     match step.next:
         case Next.DONE:
             card = getattr(outcome, "card", None)
@@ -331,6 +334,8 @@ def _fact_for(item: JobItem, outcome: SaveOutcome) -> Fact:
             return Fact(Why.LINQ_ERROR, _error_detail(error))
         case OutcomeUnknown(error=error):
             return Fact(Why.OUTCOME_UNKNOWN, _error_detail(error))
+        case LineReleased():
+            return Fact(Why.RELEASED)
     raise TypeError(f"unexpected save outcome {outcome!r}")
 
 

@@ -93,6 +93,7 @@ class JobItem(models.Model):
         REMOVED = "removed", _("The number or the person who started the job was removed")  # {}
         WORKER_STOPPED = "worker_stopped", _("Its worker stopped mid-save")  # {}
         INTERNAL = "internal", _("Internal error")  # {error: exception class name}
+        RELEASED = "released", _("Linq released this line from the team's token")  # {}
         # a bounded retry adds {"attempt": n, "attempts": m} to any of these ("gave_up": true when it stops)
 
     OPEN_STATES = (State.QUEUED, State.WAITING, State.RUNNING)

@@ -159,6 +159,73 @@ class CardMirror(models.Model):
         return self.outside_changed_at is not None and (self.seen_at is None or self.seen_at < self.outside_changed_at)
 
 
+class LineHealth(models.Model):
+    """What Linq last said about one line (``GET /v3/phone_numbers``, ``phone_number.*`` webhooks): its
+    status (ACTIVE / FLAGGED), its reputation (HEALTHY / AT_RISK / CRITICAL; BETA at Linq) with Linq's
+    page about it, and whether the line was released from the team's token.
+
+    Kept in ``sync`` beside the card mirror, not in ``teams``: it is knowledge of Linq's state, fed by
+    the same reads and webhooks, with the same rule - ``as_of`` (when it was true at Linq) only moves
+    forward, so an older event never overwrites a newer read (``sync.health``). Values Linq sends that
+    this app does not know are kept as ``UNKNOWN``; "" means Linq has not said.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE", _("Active")
+        FLAGGED = "FLAGGED", _("Flagged")
+        UNKNOWN = "UNKNOWN", _("Unknown")
+
+    class Reputation(models.TextChoices):
+        HEALTHY = "HEALTHY", _("Healthy")
+        AT_RISK = "AT_RISK", _("At risk")
+        CRITICAL = "CRITICAL", _("Critical")
+        UNKNOWN = "UNKNOWN", _("Unknown")
+
+    class Source(models.TextChoices):
+        READ = "read", _("read from Linq")
+        WEBHOOK = "webhook", _("Linq webhook")
+        RECONCILE = "reconcile", _("reconcile")
+
+    number = models.OneToOneField(PhoneNumber, models.CASCADE, primary_key=True, related_name="health")
+    status = models.CharField(max_length=10, blank=True, choices=Status.choices)
+    reputation = models.CharField(max_length=10, blank=True, choices=Reputation.choices)
+    doc_url = models.TextField(blank=True)
+    released = models.BooleanField(default=False)  # Linq released the line from the team's token
+    source = models.CharField(max_length=10, choices=Source.choices)
+    as_of = models.DateTimeField()
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("line health")
+        indexes = [models.Index(fields=["status", "reputation", "released"], name="line_health_state")]
+
+    def __str__(self) -> str:
+        return f"{self.number_id}: {self.status or '-'} / {self.reputation or '-'}{' released' if self.released else ''}"
+
+    @property
+    def needs_attention(self) -> bool:
+        return needs_attention(status=self.status, reputation=self.reputation, released=self.released)
+
+    @property
+    def doc_link(self) -> str:
+        """Linq's page about the line, only when it is an http(s) link (anything else is never a link)."""
+        return self.doc_url if self.doc_url.lower().startswith(("https://", "http://")) else ""
+
+
+ATTENTION_REPUTATIONS = ("AT_RISK", "CRITICAL")
+
+
+def needs_attention(*, status: str, reputation: str, released: bool) -> bool:
+    """Flagged, at risk, critical or released: a line someone should look at (``attention_q`` in SQL)."""
+    return released or status == "FLAGGED" or reputation in ATTENTION_REPUTATIONS
+
+
+def attention_q(prefix: str = "") -> models.Q:
+    """The same rule as :func:`needs_attention`, over ``LineHealth`` (``prefix``: the path to it)."""
+    return (models.Q(**{prefix + "released": True}) | models.Q(**{prefix + "status": "FLAGGED"})
+            | models.Q(**{prefix + "reputation__in": ATTENTION_REPUTATIONS}))
+
+
 class TeamSync(models.Model):
     """A team's last full read of its cards from Linq (the dashboard's refresh button, reconcile)."""
 

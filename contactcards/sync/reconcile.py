@@ -22,7 +22,7 @@ from django_tasks import task
 from contactcards.common.clients import linq_client_for, log_linq_failure
 from contactcards.linq import LinqClient, LinqError
 from contactcards.models import AuditEntry, PhoneNumber, Team, TeamSync
-from contactcards.sync import mirror
+from contactcards.sync import health, mirror
 from contactcards.sync.outside import card_diff, record_outside_change, unexplained
 from contactcards.sync.settle import settle_attempts
 
@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ReconcileResult:
     entries: list[AuditEntry] = field(default_factory=list)  # the outside changes found
+    line_entries: list[AuditEntry] = field(default_factory=list)  # the line-health changes found
     error: LinqError | None = None
 
     @property
@@ -67,7 +68,10 @@ def reconcile_team(*, team: Team, username: str = "", client: LinqClient | None 
     TeamSync.objects.update_or_create(
         team=team, defaults={"refreshed_at": started, "refreshed_by": username, "error_at": None, "error_message": ""},
     )
-    return ReconcileResult(entries=entries)
+    # The lines too (one GET /v3/phone_numbers): status, reputation, released (sync.health). A failure here
+    # is logged there and leaves what we knew; the cards' read above stands.
+    lines = health.read_lines(team=team, source=health.Source.RECONCILE, client=client)
+    return ReconcileResult(entries=entries, line_entries=lines.entries)
 
 
 @task()

@@ -27,7 +27,7 @@ from contactcards.history.audit import record_subscription_call
 from contactcards.linq import LinqError, Subscription
 from contactcards.models import AuditEntry, Team, WebhookEndpoint
 from contactcards.sync.models import new_path_token
-from contactcards.sync.webhooks import CARD_EVENTS
+from contactcards.sync.webhooks import SUBSCRIBED_EVENTS
 
 TEST_EVENT = "linqadmin.test"
 
@@ -57,19 +57,19 @@ def subscription_create(*, team: Team, user: AbstractBaseUser, client_ip: str | 
     endpoint.path_token = new_path_token()
     target = receiver_url(endpoint)
     try:
-        created = linq_client_for(team).create_webhook_subscription(target, list(CARD_EVENTS))
+        created = linq_client_for(team).create_webhook_subscription(target, list(SUBSCRIBED_EVENTS))
     except LinqError as error:
         if error.kind != "token":
             log_linq_failure("create webhook subscription", team.slug, error)
             _audit(team, user, changes={"subscription": ["", "(create failed)"]},
-                   body={"subscribed_events": list(CARD_EVENTS)}, error=error, client_ip=client_ip)
+                   body={"subscribed_events": list(SUBSCRIBED_EVENTS)}, error=error, client_ip=client_ip)
         return Done(ok=False, error=error)
     if not created.signing_secret:
         return Done(ok=False, detail="no_secret")
     endpoint.set_secret(created.signing_secret)
     endpoint.subscription_id, endpoint.target_url = created.id, target
     endpoint.save()
-    _audit(team, user, changes={"subscription": ["", created.id]}, body={"subscribed_events": list(CARD_EVENTS)},
+    _audit(team, user, changes={"subscription": ["", created.id]}, body={"subscribed_events": list(SUBSCRIBED_EVENTS)},
            error=None, client_ip=client_ip)
     return Done(ok=True)
 

@@ -42,14 +42,19 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from contactcards.common.crypto import TokenDecryptionError
 from contactcards.lib.metrics import record_webhook
 from contactcards.linq import Card
-from contactcards.linq.client import clean_text
+from contactcards.common.phones import PhoneNumberError, parse_e164
+from contactcards.linq.client import LINE_STATUSES, clean_text, parse_line_value, parse_reputation
 from contactcards.models import AuditEntry, CardMirror, PhoneNumber, WebhookEndpoint, WebhookEvent, unanswered_q
-from contactcards.sync import mirror
+from contactcards.sync import health, mirror
 from contactcards.sync.outside import card_diff, record_outside_change
 
 logger = logging.getLogger(__name__)
 
 CARD_EVENTS = ("contact_card.created", "contact_card.updated", "contact_card.deleted")
+# What Linq says about lines (sync/health.py): status and reputation changes, lines assigned to or released
+# from the token. A subscription asks for both kinds.
+LINE_EVENTS = ("phone_number.status_updated", "phone_number.assigned", "phone_number.released")
+SUBSCRIBED_EVENTS = CARD_EVENTS + LINE_EVENTS
 FIELDS = ("first_name", "last_name", "image_url")
 MAX_BODY = 256 * 1024
 MATCH_WINDOW = timedelta(minutes=10)  # how far apart an event and the entry it confirms may be
@@ -107,7 +112,7 @@ def _receive(*, endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str])
         return _refuse(endpoint, refusal, type(exc).__name__), refusal
     payload = _json(body)
     data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
-    occurred_at = _when(data.get("occurred_at"))
+    occurred_at = _when(data.get("occurred_at") or data.get("changed_at"))  # phone_number.*: changed_at
     if occurred_at is not None and occurred_at_problem(occurred_at, arrived=timezone.now()):
         occurred_at = None  # stored as "no time": processing records the event as ignored, and why
     try:
@@ -260,6 +265,8 @@ def process_event(*, event_pk: int) -> str:
         event = WebhookEvent.objects.select_for_update().filter(pk=event_pk).first()
         if event is None or event.status != WebhookEvent.Status.PENDING:
             return event.status if event is not None else "missing"
+        if event.event_type in LINE_EVENTS:
+            return _apply_line_event(event)
         parsed = parse_card_event(event)
         if isinstance(parsed, str):
             return _done(event, WebhookEvent.Status.IGNORED, parsed)
@@ -336,6 +343,86 @@ def _same_new_values(changes: Any, wanted: dict[str, str], image_changed: bool) 
         elif (pair[1] or "") != wanted[name]:
             return False
     return True
+
+
+# -- phone_number.* events ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineEvent:
+    """A ``phone_number.*`` event, parsed and cleaned at the boundary (values Linq's client would keep)."""
+
+    event_type: str
+    event_id: str
+    occurred_at: datetime
+    phone_number: str
+    status: str | None = None  # status_updated: the new status (ACTIVE, FLAGGED, UNKNOWN)
+    reputation: str | None = None  # status_updated: the new reputation (HEALTHY, AT_RISK, CRITICAL, UNKNOWN)
+    doc_url: str | None = None
+    trace_id: str = ""
+
+
+def _new_value(data: dict[str, Any], name: str) -> Any:
+    """The new value of ``name`` in a status_updated event: ``new_<name>`` (with ``previous_<name>``), or
+    ``<name>`` as ``{"previous": .., "new": ..}``, or ``<name>`` itself."""
+    if "new_" + name in data:
+        return data["new_" + name]
+    value = data.get(name)
+    if isinstance(value, dict) and ("new" in value or "previous" in value):
+        return value.get("new")
+    return value
+
+
+def parse_line_event(event: WebhookEvent) -> LineEvent | str:
+    """The event, or why it cannot be used (a fact, stored on the event)."""
+    payload = _json(bytes(event.body))
+    data = payload.get("data")
+    if not isinstance(data, dict) or not event.phone_number:
+        return "no data.phone_number"  # no-i18n
+    try:
+        e164 = parse_e164(event.phone_number)
+    except PhoneNumberError:
+        return "data.phone_number is not E.164"  # no-i18n
+    if event.occurred_at is None:
+        return "no readable and plausible data.changed_at"  # no-i18n
+    problem = occurred_at_problem(event.occurred_at, arrived=event.received_at)
+    if problem:
+        return problem
+    status = reputation = doc_url = None
+    if event.event_type == "phone_number.status_updated":
+        status = parse_line_value(_new_value(data, "status"), LINE_STATUSES)
+        reputation, doc_url = parse_reputation(_new_value(data, "reputation"))
+        if status is None and reputation is None:
+            return "no new status or reputation"  # no-i18n
+    return LineEvent(event_type=event.event_type, event_id=event.event_id, occurred_at=event.occurred_at,
+                     phone_number=e164, status=status, reputation=reputation, doc_url=doc_url,
+                     trace_id=_text(payload.get("trace_id"), 64))
+
+
+def _apply_line_event(event: WebhookEvent) -> str:
+    """A line's status or reputation changed, or it was assigned to / released from the token: recorded in
+    the line's health (newest knowledge wins), through ``sync.health`` (its history entry, once)."""
+    parsed = parse_line_event(event)
+    if isinstance(parsed, str):
+        return _done(event, WebhookEvent.Status.IGNORED, parsed)
+    if parsed.event_id and WebhookEvent.objects.filter(team_id=event.team_id, event_id=parsed.event_id).exclude(
+            pk=event.pk).exclude(status=WebhookEvent.Status.PENDING).exists():
+        return _done(event, WebhookEvent.Status.IGNORED, "the same event_id was processed already")  # no-i18n
+    number = PhoneNumber.objects.select_related("team").filter(team_id=event.team_id,
+                                                               e164=parsed.phone_number).first()
+    if number is None:
+        if parsed.event_type != "phone_number.assigned":
+            return _done(event, WebhookEvent.Status.IGNORED, "not one of the team's numbers")  # no-i18n
+        event.entry = health.line_assigned_to_team(team=event.team, e164=parsed.phone_number,
+                                                   as_of=parsed.occurred_at, trace_id=parsed.trace_id)
+        return _done(event, WebhookEvent.Status.RECORDED, "")
+    state = health.LineState(status=parsed.status or "", reputation=parsed.reputation or "",
+                             doc_url=parsed.doc_url or "", released=parsed.event_type == "phone_number.released")
+    event.entry = health.record_line(number=number, state=state, source=health.Source.WEBHOOK,
+                                     as_of=parsed.occurred_at, trace_id=parsed.trace_id)
+    if event.entry is None:
+        return _done(event, WebhookEvent.Status.IGNORED, "nothing new: newer knowledge, or the same")  # no-i18n
+    return _done(event, WebhookEvent.Status.RECORDED, "")
 
 
 def _done(event: WebhookEvent, status: str, note: str) -> str:

@@ -39,6 +39,10 @@ class Team(models.Model):
     token_set_at = models.DateTimeField(null=True, blank=True, editable=False)
     require_two_factor = models.BooleanField(
         default=False, help_text=_("Members must sign in with a second factor before they see any team page."))
+    # Lines Linq newly assigns to the team's token (phone_number.assigned) are added to the team at once,
+    # instead of being offered for import on the numbers settings page.
+    auto_add_assigned = models.BooleanField(
+        default=False, help_text=_("Add lines Linq newly assigns to the team's token without asking."))
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

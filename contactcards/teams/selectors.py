@@ -9,7 +9,7 @@ from django.db.models import Exists, OuterRef, Q
 from contactcards.common.clients import linq_client_for
 from contactcards.common.phones import PhoneNumberError, parse_many
 from contactcards.lib.paging import PageLinks, page_window
-from contactcards.linq import LinqError
+from contactcards.linq import LinqError, PhoneNumberInfo
 from contactcards.models import Membership, PhoneNumber, Role, Team
 
 
@@ -54,12 +54,18 @@ class NumbersImport:
     refused: tuple[PhoneNumberError, ...] = ()  # listed by Linq but not E.164: never imported
 
 
-def numbers_import_preview(*, team: Team) -> NumbersImport:
-    """One GET /v3/phone_numbers; nothing is stored. Linq's numbers go through phones.parse_e164 too."""
-    try:
-        listed, refused = parse_many([info.phone_number for info in linq_client_for(team).list_phone_numbers()])
-    except LinqError as error:
+def numbers_import_preview(*, team: Team, lines: list[PhoneNumberInfo] | None = None,
+                           error: LinqError | None = None) -> NumbersImport:
+    """What Linq lists for the token, split by whether the team has it: from ``lines`` (or ``error``), a
+    listing read already (``sync.health.read_lines``, which records the lines' health), else one
+    GET /v3/phone_numbers here; nothing is stored. Linq's numbers go through phones.parse_e164 too."""
+    if error is not None:
         return NumbersImport(visible=[], new=[], error=error)
+    try:
+        listing = lines if lines is not None else linq_client_for(team).list_phone_numbers()
+    except LinqError as failed:
+        return NumbersImport(visible=[], new=[], error=failed)
+    listed, refused = parse_many([info.phone_number for info in listing])
     existing = set(numbers_existing(team=team, e164s=listed))
     return NumbersImport(visible=listed, new=[e164 for e164 in listed if e164 not in existing],
                          refused=tuple(refused))
@@ -73,8 +79,9 @@ class NumbersAtLinq:
     error: LinqError | None = None  # Linq could not be asked: nothing is known
 
 
-def numbers_at_linq(*, team: Team, e164s: list[str]) -> NumbersAtLinq:
-    listing = numbers_import_preview(team=team)
+def numbers_at_linq(*, team: Team, e164s: list[str], lines: list[PhoneNumberInfo] | None = None,
+                    error: LinqError | None = None) -> NumbersAtLinq:
+    listing = numbers_import_preview(team=team, lines=lines, error=error)
     if listing.error is not None:
         return NumbersAtLinq(unlisted=[], error=listing.error)
     visible = set(listing.visible)

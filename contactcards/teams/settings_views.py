@@ -24,6 +24,7 @@ from contactcards.common.errors import meaning
 from contactcards.common.http import client_ip
 from contactcards.models import Membership, Role, Team
 from contactcards.streams import selectors as stream_selectors
+from contactcards.sync import health
 from contactcards.teams import selectors as team_selectors
 from contactcards.teams import services as team_services
 from contactcards.teams.dashboard import clean_page, clean_query
@@ -154,7 +155,9 @@ def settings_numbers_add(request: HttpRequest, slug: str) -> HttpResponse:
         return _render(request, team, membership, numbers_form=form, status=400)
     # Before adding: does the token see these numbers at Linq? (One free GET; a number it cannot
     # see would fail its first save with 403/2006 and spend a write on the way.)
-    at_linq = team_selectors.numbers_at_linq(team=team, e164s=form.cleaned_data["numbers"])
+    read = health.read_lines(team=team)  # records what Linq says about the team's lines, too
+    at_linq = team_selectors.numbers_at_linq(team=team, e164s=form.cleaned_data["numbers"], lines=read.lines,
+                                             error=read.error)
     if at_linq.unlisted and not form.cleaned_data["add_unlisted"]:
         form.add_error("numbers", render_to_string("includes/numbers_unlisted.txt", {"unlisted": at_linq.unlisted}))
         return _render(request, team, membership, numbers_form=form, offer_add_unlisted=True, status=400)
@@ -164,6 +167,7 @@ def settings_numbers_add(request: HttpRequest, slug: str) -> HttpResponse:
     except team_services.TeamChangeError as error:
         form.add_error("numbers", _words(error))
         return _render(request, team, membership, numbers_form=form, status=400)
+    health.record_listing(team=team, read=read)  # the numbers just added: what Linq says about their lines
     messages.success(request, render_to_string("includes/numbers_added.txt",
                                                {"added": result.added, "at_linq": at_linq}).strip())
     return redirect("team_settings", slug=team.slug)
@@ -196,6 +200,7 @@ def settings_numbers_import(request: HttpRequest, slug: str) -> HttpResponse:
         if form.is_valid():
             result = team_services.numbers_add(team=team, e164s=form.cleaned_data["numbers"], imported=True,
                                                actor=request.user, client_ip=client_ip(request))
+            health.read_lines(team=team)  # what Linq says about the lines just imported
             count = len(result.added)
             words = (ngettext("Imported %(count)d number: %(numbers)s.", "Imported %(count)d numbers: %(numbers)s.",
                               count) % {"count": count, "numbers": ", ".join(result.added)}
@@ -210,7 +215,8 @@ def settings_numbers_import(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _import_page(request: HttpRequest, team: Team, membership: Membership, *, form=None,
                  status: int = 200) -> HttpResponse:
-    preview = team_selectors.numbers_import_preview(team=team)
+    read = health.read_lines(team=team)  # records what Linq says about the team's lines, too
+    preview = team_selectors.numbers_import_preview(team=team, lines=read.lines, error=read.error)
     error = meaning(preview.error) if preview.error is not None else None
     if form is None and not preview.error:
         form = ImportNumbersForm(choices=preview.new, initial={"numbers": preview.new})
