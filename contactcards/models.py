@@ -57,8 +57,8 @@ from contactcards.teams.models import (
 __all__ = [
     "E164_RE", "FINAL_OUTCOMES", "OUTCOME_FIELDS", "TAG_RE", "UNKNOWN_OUTCOME_KINDS", "AuditEntry",
     "AuditImmutableError", "AuditQuerySet", "AuditStream", "BoardVersion", "CardMirror", "FormToken", "Job",
-    "JobItem", "LineHealth", "Membership", "OutsideChangeAlert", "PhoneNumber", "Photo", "Role", "SentPhoto", "StreamMessage", "Tag",
-    "Team", "TeamSync",
+    "JobItem", "LineHealth", "Membership", "OutsideChangeAlert", "PhoneNumber", "Photo", "Role", "SentPhoto",
+    "StreamMessage", "Tag", "Team", "TeamSync",
     "UserPreference", "WebhookEndpoint", "WebhookEvent", "attempt_stale_before", "point_numbers_at_newest_entries",
     "attention_q", "needs_attention", "unanswered_q", "unknown_window", "unsettled_q", "validate_e164", "validate_tag",
 ]

@@ -200,7 +200,8 @@ class LineHealth(models.Model):
         indexes = [models.Index(fields=["status", "reputation", "released"], name="line_health_state")]
 
     def __str__(self) -> str:
-        return f"{self.number_id}: {self.status or '-'} / {self.reputation or '-'}{' released' if self.released else ''}"
+        released = " released" if self.released else ""
+        return f"{self.number_id}: {self.status or '-'} / {self.reputation or '-'}{released}"
 
     @property
     def needs_attention(self) -> bool:

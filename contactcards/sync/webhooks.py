@@ -40,9 +40,9 @@ from django_tasks import task
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from contactcards.common.crypto import TokenDecryptionError
+from contactcards.common.phones import PhoneNumberError, parse_e164
 from contactcards.lib.metrics import record_webhook
 from contactcards.linq import Card
-from contactcards.common.phones import PhoneNumberError, parse_e164
 from contactcards.linq.client import LINE_STATUSES, clean_text, parse_line_value, parse_reputation
 from contactcards.models import AuditEntry, CardMirror, PhoneNumber, WebhookEndpoint, WebhookEvent, unanswered_q
 from contactcards.sync import health, mirror

@@ -38,7 +38,18 @@ from django.utils.translation import gettext_lazy as _
 
 from contactcards.common.phones import E164_RE
 from contactcards.lib.paging import PageLinks
-from contactcards.models import AuditEntry, BoardVersion, CardMirror, PhoneNumber, Tag, Team, TeamSync, unsettled_q
+from contactcards.models import (
+    AuditEntry,
+    BoardVersion,
+    CardMirror,
+    PhoneNumber,
+    Tag,
+    Team,
+    TeamSync,
+    attention_q,
+    needs_attention,
+    unsettled_q,
+)
 
 Status = Literal["active", "pending", "none", "error", "unknown"]
 SORTS = {"number": _("Number"), "name": _("Name"), "label": _("Label"), "status": _("Status"),
@@ -46,7 +57,11 @@ SORTS = {"number": _("Number"), "name": _("Name"), "label": _("Label"), "status"
 # Status filters (issue 12), each a SQL condition over the number, its mirror row and its newest entry.
 STATUS_FILTERS = {"active": _("Active"), "pending": _("Pending"), "none": _("No card"),
                   "error": _("Last change failed"), "outside": _("Changed outside linqadmin"),
-                  "unknown": _("Not read yet")}
+                  "unknown": _("Not read yet"),
+                  # line health (issue 23): what Linq says about the line (LineHealth), not the card
+                  "attention": _("Line needs attention"), "flagged": _("Line flagged"),
+                  "at_risk": _("Line at risk"), "critical": _("Line critical"), "released": _("Line released")}
+HEALTH_FILTERS = ("attention", "flagged", "at_risk", "critical", "released")
 DEFAULT_SORT = "number"
 MAX_QUERY_LENGTH = 100
 PAGE_SIZE = 50
@@ -75,6 +90,13 @@ class Row:
     last_code: int | None = None
     last_failed: bool = False  # the newest change did not take effect (``LAST_FAILED``)
     last_unknown: bool = False  # whether the newest change took effect is not known yet
+    line_status: str = ""  # what Linq last said about the line (LineHealth): ACTIVE, FLAGGED, UNKNOWN, ""
+    line_reputation: str = ""  # HEALTHY, AT_RISK, CRITICAL, UNKNOWN, ""
+    line_released: bool = False
+
+    @property
+    def line_attention(self) -> bool:
+        return needs_attention(status=self.line_status, reputation=self.line_reputation, released=self.line_released)
 
     @property
     def name(self) -> str:
@@ -113,6 +135,7 @@ class Dashboard(PageLinks):
     page_size: int = PAGE_SIZE
     counts: dict[str, int] = field(default_factory=dict)
     oldest: datetime | None = None  # the oldest knowledge on the board (as_of)
+    attention: int = 0  # the team's lines that need attention: flagged, at risk, critical or released
     sync: TeamSync | None = None
     # The "boards" cache key this board was computed for (its team, board version, search, filters,
     # sort and page), "" when it is not reusable: the page built from it may be cached under it too.
@@ -176,6 +199,8 @@ def status_condition(status: str) -> Q:
     """The numbers a status filter keeps (the same rules as ``Row.status``, in SQL)."""
     if status == "error":
         return _FAILED
+    if status in HEALTH_FILTERS:
+        return _health_condition(status)
     if status == "outside":
         return Q(mirror__outside_changed_at__isnull=False) & (
             Q(mirror__seen_at__isnull=True) | Q(mirror__seen_at__lt=F("mirror__outside_changed_at")))
@@ -185,6 +210,17 @@ def status_condition(status: str) -> Q:
     if status == "none":
         return ok & Q(mirror__has_card=False)
     return ok & Q(mirror__has_card=True, mirror__is_active=(status == "active"))
+
+
+def _health_condition(status: str) -> Q:
+    """The numbers a line-health filter keeps (``LineHealth`` through the reverse one-to-one ``health``)."""
+    if status == "attention":
+        return attention_q("health__")
+    if status == "released":
+        return Q(health__released=True)
+    if status == "flagged":
+        return Q(health__status="FLAGGED")
+    return Q(health__reputation="AT_RISK" if status == "at_risk" else "CRITICAL")
 
 
 def tag_condition(tag: str) -> Exists:
@@ -215,7 +251,8 @@ ROW_COLUMNS = (
     "e164", "label", "mirror__number_id", "mirror__has_card", "mirror__first_name", "mirror__last_name",
     "mirror__image_url", "mirror__is_active", "mirror__source", "mirror__as_of", "mirror__outside_changed_at",
     "mirror__seen_at", "last_entry__created_at", "last_entry__username", "last_entry__outcome",
-    "last_entry__linq_code", "last_failed", "last_unknown",
+    "last_entry__linq_code", "last_failed", "last_unknown", "health__status", "health__reputation",
+    "health__released",
 )
 
 
@@ -263,6 +300,8 @@ def _page_rows(numbers: QuerySet[PhoneNumber], *, sort: str, offset: int, limit:
             last_at=value["last_entry__created_at"], last_by=value["last_entry__username"] or "",
             last_outcome=value["last_entry__outcome"], last_code=value["last_entry__linq_code"],
             last_failed=bool(value["last_failed"]), last_unknown=bool(value["last_unknown"]),
+            line_status=value["health__status"] or "", line_reputation=value["health__reputation"] or "",
+            line_released=bool(value["health__released"]),
         ))
     return rows
 
@@ -374,6 +413,7 @@ def _compute_dashboard(*, team: Team, query: str, sort: str, page: int, page_siz
         rows=rows, total=total, matching=matching, query=query, sort=sort, page=page, page_size=page_size,
         tag=tag, status=status, tags=tags,
         counts=counts, oldest=oldest, sync=team_sync(team),
+        attention=PhoneNumber.objects.filter(attention_q("health__"), team=team).count(),
     )
 
 

@@ -135,6 +135,7 @@ ERROR_MESSAGES = {
     2015: "Conflicts with the current state.",
     2014: "A contact card already exists for this phone number. Use PATCH to update it.",
     2022: "Contact card setup failed. Please retry.",
+    2027: "The sending line is temporarily ineligible.",
     3006: "Internal server error.",
     4004: "Service unavailable: the upstream write was rate-limited.",
     5007: "Could not download an image from the given URL.",
@@ -261,6 +262,8 @@ class SandboxState:
             self.faults: list[Fault] = []
             self.requests: list[RecordedRequest] = []
             self.number_ids: dict[str, str] = {}
+            # Each line's health as GET /v3/phone_numbers lists it (set_line): status, reputation, doc_url.
+            self.lines: dict[str, dict[str, Any]] = {}
             # Origins the sandbox really fetches images from (https://host:port -> CA file to trust),
             # like Linq fetching a public URL; the fetched bytes are what its fake CDN serves.
             self.fetchable_origins: dict[str, str] = {}
@@ -330,6 +333,52 @@ class SandboxState:
             before = self.cards.pop(number, None)
             self.webhooks.card_changed(number, before, None, actor=actor or DASHBOARD_ACTOR, origin=origin)
 
+    # -- line health (issue 23): what Linq says about each line, and lines assigned or released ----------
+
+    LINE_STATUSES = ("ACTIVE", "FLAGGED")
+    REPUTATIONS = ("HEALTHY", "AT_RISK", "CRITICAL")
+
+    def line(self, number: str) -> dict[str, Any]:
+        """A line's health as listed (ACTIVE and HEALTHY until someone changes it)."""
+        with self.lock:
+            return copy.deepcopy(self.lines.get(number) or {"status": "ACTIVE", "reputation": "HEALTHY",
+                                                            "doc_url": None})
+
+    def set_line(self, number: str, *, status: str | None = None, reputation: str | None = None,
+                 doc_url: str | None = None) -> dict[str, Any]:
+        """Change a line's status and/or reputation, as Linq does; subscribers get
+        ``phone_number.status_updated`` with the previous and new values. Any text is accepted on purpose
+        (a value Linq may add later), so clients can be tried with one they do not know."""
+        with self.lock:
+            before = self.line(number)
+            after = {**before, **{k: v for k, v in (("status", status), ("reputation", reputation),
+                                                    ("doc_url", doc_url)) if v is not None}}
+            if reputation is not None and doc_url is None and reputation != before["reputation"]:
+                after["doc_url"] = f"https://docs.linqapp.com/reputation/{str(reputation).lower()}"
+            self.lines[number] = after
+            if (after["status"], after["reputation"]) != (before["status"], before["reputation"]):
+                self.webhooks.line_changed("phone_number.status_updated", number, {
+                    "previous_status": before["status"], "new_status": after["status"],
+                    "previous_reputation": {"status": before["reputation"], "doc_url": before["doc_url"]},
+                    "new_reputation": {"status": after["reputation"], "doc_url": after["doc_url"]},
+                })
+            return copy.deepcopy(after)
+
+    def assign_line(self, number: str, token: str) -> None:
+        """Linq assigns a line to an account: listed from now on; ``phone_number.assigned`` to its subscribers."""
+        with self.lock:
+            self.add_account(token, [number])
+            self.webhooks.line_changed("phone_number.assigned", number, {}, owners=[token])
+
+    def release_line(self, number: str, token: str | None = None) -> None:
+        """Linq releases a line from an account (every account that has it, without ``token``): no longer
+        listed, its writes refused (403/2006); ``phone_number.released`` to the subscribers it had."""
+        with self.lock:
+            owners = [t for t, numbers in self.accounts.items() if number in numbers and token in (None, t)]
+            for owner in owners:
+                self.accounts[owner].discard(number)
+            self.webhooks.line_changed("phone_number.released", number, {}, owners=owners)
+
     def allow_fetch(self, origin: str, ca_file: str) -> None:
         """Let the sandbox fetch images from ``origin`` (``https://127.0.0.1:PORT``), trusting ``ca_file``."""
         with self.lock:
@@ -353,7 +402,7 @@ class SandboxState:
 
     # -- persistence (the demo keeps cards and spent writes across restarts, like its history) ------
 
-    PERSISTED = ("accounts", "cards", "writes", "number_ids")
+    PERSISTED = ("accounts", "cards", "writes", "number_ids", "lines")
 
     def save(self) -> None:
         """Write accounts, cards and recent writes to ``self.path`` (atomically). Faults are not kept."""
@@ -362,7 +411,7 @@ class SandboxState:
         with self.lock:
             data = {"accounts": {token: sorted(numbers) for token, numbers in self.accounts.items()},
                     "cards": self.cards, "writes": {n: list(times) for n, times in self.writes.items()},
-                    "number_ids": self.number_ids}
+                    "number_ids": self.number_ids, "lines": self.lines}
             text = json.dumps(data, indent=1, sort_keys=True)
         partial = self.path.with_name(self.path.name + ".partial")
         partial.write_text(text)
@@ -377,10 +426,12 @@ class SandboxState:
             accounts = {token: set(numbers) for token, numbers in data["accounts"].items()}
             writes = {n: deque(float(t) for t in times) for n, times in data["writes"].items()}
             cards, number_ids = dict(data["cards"]), dict(data["number_ids"])
+            lines = dict(data.get("lines") or {})
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return False
         with self.lock:
             self.accounts, self.writes, self.cards, self.number_ids = accounts, writes, cards, number_ids
+            self.lines = lines
         return True
 
     def snapshot(self) -> dict[str, Any]:
@@ -390,6 +441,7 @@ class SandboxState:
                 "faults": [f.to_dict() for f in self.faults],
                 "requests": [r.to_dict() for r in self.requests[-200:]],
                 "numbers": sorted({n for nums in self.accounts.values() for n in nums}),
+                "lines": copy.deepcopy(self.lines),
             }
 
     # -- demo data -----------------------------------------------------
@@ -802,9 +854,12 @@ class SandboxApp:
         numbers = self._authorise(token)
         if method != "GET":
             raise error(405, 1005, "Method not allowed.")
-        items = [{"id": self.state.number_ids.get(n, n), "phone_number": n,
-                  "reputation": {"status": "HEALTHY", "doc_url": None},
-                  "forwarding_number": None, "line_type": "iMessage"} for n in sorted(numbers)]
+        items = []
+        for n in sorted(numbers):
+            line = self.state.line(n)
+            items.append({"id": self.state.number_ids.get(n, n), "phone_number": n, "status": line["status"],
+                          "reputation": {"status": line["reputation"], "doc_url": line["doc_url"]},
+                          "forwarding_number": None, "line_type": "iMessage"})
         return 200, {"phone_numbers": items}, []
 
     # -- control plane for demos and tests ------------------------------
@@ -829,6 +884,15 @@ class SandboxApp:
                 return 200, self.state.set_card(number, **body)
             if action == "cards" and method == "DELETE" and isinstance(body, dict):
                 self.state.delete_card(body.pop("phone_number"), **body)
+                return 200, {"ok": True}
+            if action == "lines" and method == "POST" and isinstance(body, dict):
+                return 200, self.state.set_line(body["phone_number"], status=body.get("status"),
+                                                reputation=body.get("reputation"), doc_url=body.get("doc_url"))
+            if action == "lines/assign" and method == "POST" and isinstance(body, dict):
+                self.state.assign_line(body["phone_number"], body.get("token") or self.state.DEMO_TOKEN)
+                return 200, {"ok": True}
+            if action == "lines/release" and method == "POST" and isinstance(body, dict):
+                self.state.release_line(body["phone_number"], body.get("token"))
                 return 200, {"ok": True}
             if action == "deferred" and method == "GET":
                 return 200, {"deferred": [record.to_dict() for record in self.state.parked()]}

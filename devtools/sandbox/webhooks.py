@@ -37,6 +37,7 @@ from typing import Any
 from standardwebhooks.webhooks import Webhook
 
 CARD_EVENTS = ("contact_card.created", "contact_card.updated", "contact_card.deleted")
+LINE_EVENTS = ("phone_number.status_updated", "phone_number.assigned", "phone_number.released")
 BACKOFF = (5, 30, 120, 300, 600, 900)  # seconds between attempts
 GIVE_UP_AFTER = 30 * 60
 DELIVERY_TIMEOUT = 5.0
@@ -192,7 +193,6 @@ class Webhooks:
                 return
         card = after if after is not None else before
         now = self.state.clock()
-        event_id = str(uuid.uuid4())
         data: dict[str, Any] = {
             "summary": f"Contact card {event_type.split('.')[1]} for {number}",
             "occurred_at": iso(now),
@@ -205,8 +205,22 @@ class Webhooks:
         }
         if event_type == "contact_card.updated":
             data["change"] = change
+        self._queue(event_type, number, data)
+
+    def line_changed(self, event_type: str, number: str, data: dict[str, Any], *,
+                     owners: list[str] | None = None) -> None:
+        """Queue a ``phone_number.*`` event (``data`` without ``phone_number`` and ``changed_at``, added here).
+        ``owners``: the accounts to tell (a released line no longer belongs to the one that had it)."""
+        now = self.state.clock()
+        self._queue(event_type, number, {"phone_number": number, "changed_at": iso(now), **data}, owners=owners)
+
+    def _queue(self, event_type: str, number: str, data: dict[str, Any], *, owners: list[str] | None = None) -> None:
+        """One event for every active subscription that wants it, of the accounts that own the number."""
+        now = self.state.clock()
+        event_id = str(uuid.uuid4())
         with self.state.lock:
-            owners = [token for token, numbers in self.state.accounts.items() if number in numbers]
+            if owners is None:
+                owners = [token for token, numbers in self.state.accounts.items() if number in numbers]
             for subscription in self.subscriptions.values():
                 if subscription.token not in owners or not subscription.wants(event_type, number):
                     continue

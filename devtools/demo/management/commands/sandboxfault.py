@@ -14,6 +14,9 @@ Examples::
     manage.py sandboxfault remote_change --set first_name=Someone --methods PATCH --times 1
     manage.py sandboxfault answer --preset retry_after_1e400 --methods PATCH --times 1
     manage.py sandboxfault answer --status 500 --body '{"error": {"code": -1}}' --header X-Trace-ID=abc
+    manage.py sandboxfault --line +15550100002 --line-status FLAGGED --reputation AT_RISK   # a signed event follows
+    manage.py sandboxfault --assign +15550100009      # Linq assigns a new line to the demo token
+    manage.py sandboxfault --release +15550100003     # Linq releases a line: its saves are refused
     manage.py sandboxfault --presets
     manage.py sandboxfault --list
     manage.py sandboxfault --clear
@@ -84,6 +87,16 @@ class Command(BaseCommand):
         parser.add_argument("--pad-bytes", type=int, dest="pad_bytes", help="answer: trailing spaces to add")
         parser.add_argument("--trickle-seconds", type=float, dest="trickle_seconds",
                             help="answer: send the body in small pieces spread over this many seconds")
+        parser.add_argument("--line", metavar="E164", help="line health: the line whose status or reputation changes")
+        parser.add_argument("--line-status", dest="line_status", metavar="STATUS",
+                            help="--line: its new status (ACTIVE, FLAGGED, or any text to try an unknown value)")
+        parser.add_argument("--reputation", metavar="REPUTATION",
+                            help="--line: its new reputation (HEALTHY, AT_RISK, CRITICAL, or any text)")
+        parser.add_argument("--doc-url", dest="doc_url", help="--line: Linq's page about the reputation")
+        parser.add_argument("--assign", metavar="E164", help="Linq assigns this line to a token")
+        parser.add_argument("--release", metavar="E164", help="Linq releases this line (phone_number.released)")
+        parser.add_argument("--token", help="--assign/--release: the sandbox account (default: the demo's; "
+                                            "--release: every account that has the line)")
         parser.add_argument("--presets", action="store_true", help="list the odd-answer presets")
         parser.add_argument("--list", action="store_true", help="show the active faults")
         parser.add_argument("--clear", action="store_true", help="remove every fault")
@@ -95,6 +108,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"{name}: HTTP {preset.get('status', 200)}")
             return
         url = control_url(options["base_url"])
+        if options["line"] or options["assign"] or options["release"]:
+            return self._lines(url.removesuffix("/faults"), options)
         try:
             if options["clear"]:
                 requests.delete(url, timeout=5).raise_for_status()
@@ -110,6 +125,25 @@ class Command(BaseCommand):
         if response.status_code != 200:
             raise CommandError(f"The sandbox refused the fault: {response.text}")
         self.stdout.write(f"Fault added: {json.dumps(response.json())}")
+
+    def _lines(self, control: str, options) -> None:
+        """Change a line's health, or assign or release a line, at the sandbox (it delivers the signed event)."""
+        if options["line"]:
+            if not (options["line_status"] or options["reputation"] or options["doc_url"]):
+                raise CommandError("--line needs --line-status, --reputation and/or --doc-url.")
+            path, body = "/lines", {"phone_number": options["line"], "status": options["line_status"],
+                                    "reputation": options["reputation"], "doc_url": options["doc_url"]}
+        elif options["assign"]:
+            path, body = "/lines/assign", {"phone_number": options["assign"], "token": options["token"]}
+        else:
+            path, body = "/lines/release", {"phone_number": options["release"], "token": options["token"]}
+        try:
+            response = requests.post(control + path, json={k: v for k, v in body.items() if v is not None}, timeout=5)
+        except requests.RequestException as exc:
+            raise CommandError(f"The sandbox at {control} did not answer ({type(exc).__name__}).") from None
+        if response.status_code != 200:
+            raise CommandError(f"The sandbox refused it: {response.text}")
+        self.stdout.write(f"Done: {json.dumps(response.json())}")
 
     @staticmethod
     def _fault(options) -> dict:
