@@ -2,8 +2,8 @@
 add newly assigned lines by itself.
 
 The dashboard's board version (0013) must change whenever a line's health does: the same triggers are
-installed on ``contactcards_linehealth``. On SQLite, adding a column to ``contactcards_team`` rebuilds the
-table, which drops its trigger from 0013 (the board version deleted with the team): it is created again.
+installed on ``contactcards_linehealth``. On SQLite, the team's new column is added in place (a rebuild of
+``contactcards_team`` would break the triggers that refer to it).
 """
 
 import importlib
@@ -13,9 +13,23 @@ from django.db import migrations, models
 
 TABLE = "contactcards_linehealth"
 EVENTS = ("INSERT", "UPDATE", "DELETE")
-TEAM_DELETE_TRIGGER = (
-    "CREATE TRIGGER contactcards_team_board_delete AFTER DELETE ON contactcards_team BEGIN "
-    "DELETE FROM contactcards_boardversion WHERE team_id = OLD.id; END")
+
+
+def add_team_column(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        schema_editor.execute("ALTER TABLE contactcards_team ADD COLUMN auto_add_assigned bool NOT NULL DEFAULT 0",
+                              params=None)
+        return
+    team = apps.get_model("contactcards", "Team")
+    schema_editor.add_field(team, team._meta.get_field("auto_add_assigned"))
+
+
+def remove_team_column(apps, schema_editor):
+    team = apps.get_model("contactcards", "Team")
+    if schema_editor.connection.vendor == "sqlite":
+        schema_editor.execute("ALTER TABLE contactcards_team DROP COLUMN auto_add_assigned", params=None)
+        return
+    schema_editor.remove_field(team, team._meta.get_field("auto_add_assigned"))
 
 
 def _board():
@@ -32,8 +46,6 @@ def install(apps, schema_editor):
     elif vendor == "sqlite":
         for event in EVENTS:
             schema_editor.execute(_board().sqlite_trigger(TABLE, "number_id", event), params=None)
-        schema_editor.execute("DROP TRIGGER IF EXISTS contactcards_team_board_delete", params=None)
-        schema_editor.execute(TEAM_DELETE_TRIGGER, params=None)
 
 
 def remove(apps, schema_editor):
@@ -52,10 +64,15 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='team',
-            name='auto_add_assigned',
-            field=models.BooleanField(default=False, help_text="Add lines Linq newly assigns to the team's token without asking."),
+        # On SQLite, AddField of a NOT NULL column rebuilds the team table, which the board triggers of
+        # 0013 refer to (the rebuild fails): there the column is added in place, as SQLite can.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.AddField(
+                model_name='team',
+                name='auto_add_assigned',
+                field=models.BooleanField(default=False, help_text="Add lines Linq newly assigns to the team's token without asking."),
+            )],
+            database_operations=[migrations.RunPython(add_team_column, remove_team_column, elidable=False)],
         ),
         migrations.AlterField(
             model_name='auditentry',

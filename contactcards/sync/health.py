@@ -184,26 +184,31 @@ def record_listing(*, team: Team, read: LinesRead, source: str = Source.READ) ->
             listed[parse_e164(info.phone_number)] = state_from_info(info)
         except PhoneNumberError:
             continue  # not a number this app can have (the settings name it)
-    as_of = min(read.as_of, timezone.now() + CLOCK_SKEW)
-    numbers = list(PhoneNumber.objects.filter(team=team).select_related("team"))
-    known = {row.number_id: row for row in LineHealth.objects.filter(number__team=team)}
-    entries, confirmed = [], []
-    for number in numbers:
-        row = known.get(number.pk)
+    now = timezone.now()
+    as_of = min(read.as_of, now + CLOCK_SKEW)
+    entries, confirmed, first = [], [], []
+    for number in PhoneNumber.objects.filter(team=team).select_related("team", "health"):
+        row = getattr(number, "health", None)
         state = listed.get(number.e164)
         if state is None:
             if row is None or row.released or not (row.status or row.reputation):
                 continue  # never seen at Linq, or already released: nothing a listing can add
             state = LineState(released=True)
+        if row is None and not _changes(None, state):  # first knowledge of a line that is fine
+            first.append(LineHealth(number=number, status=state.status, reputation=state.reputation,
+                                    doc_url=state.doc_url, source=source, as_of=as_of, recorded_at=now))
+            continue
         if row is not None and row.as_of <= as_of and state_of(row) == state_of(row).merged(state):
             confirmed.append(number.pk)
             continue
         entry = record_line(number=number, state=state, source=source, as_of=as_of)
         if entry is not None:
             entries.append(entry)
+    # A constant number of queries for the lines nothing changed about, whatever the team's size.
+    LineHealth.objects.bulk_create(first, ignore_conflicts=True, batch_size=500)
     for start in range(0, len(confirmed), 500):
         LineHealth.objects.filter(number_id__in=confirmed[start:start + 500], as_of__lt=as_of).update(
-            as_of=as_of, source=source, recorded_at=timezone.now())
+            as_of=as_of, source=source, recorded_at=now)
     return entries
 
 

@@ -263,14 +263,18 @@ def team_numbers(team: Team) -> QuerySet[PhoneNumber]:
 
 def _counts(numbers: QuerySet[PhoneNumber], match: Q | None) -> tuple[dict[str, int], int, int, datetime | None]:
     """Numbers per status, the total, how many match the search, and the oldest knowledge: one query,
-    grouped by the few combinations of (mirror state, last outcome, matches)."""
+    grouped by the few combinations of (mirror state, last outcome, matches, line needs attention). The
+    lines that need attention are counted in ``counts["attention"]`` (of the whole team)."""
     grouped = numbers.annotate(
         known=ExpressionWrapper(Q(mirror__isnull=False), output_field=BooleanField()),
         matches=ExpressionWrapper(match if match is not None else Value(True), output_field=BooleanField()),
-    ).values("known", "mirror__has_card", "mirror__is_active", "last_failed", "matches").annotate(
+        attention=Case(When(attention_q("health__"), then=Value(True)), default=Value(False),
+                       output_field=BooleanField()),
+    ).values("known", "mirror__has_card", "mirror__is_active", "last_failed", "matches", "attention").annotate(
         n=Count("pk"), oldest=Min("mirror__as_of"),
     ).order_by()
     counts = dict.fromkeys(STATUSES, 0)
+    counts["attention"] = 0
     total = matching = 0
     oldest = None
     for group in grouped:
@@ -278,6 +282,7 @@ def _counts(numbers: QuerySet[PhoneNumber], match: Q | None) -> tuple[dict[str, 
                   has_card=bool(group["mirror__has_card"]), is_active=bool(group["mirror__is_active"]),
                   last_failed=bool(group["last_failed"]))
         counts[row.status] += group["n"]
+        counts["attention"] += group["n"] if group["attention"] else 0
         total += group["n"]
         matching += group["n"] if group["matches"] else 0
         if group["oldest"] is not None and (oldest is None or group["oldest"] < oldest):
@@ -412,8 +417,7 @@ def _compute_dashboard(*, team: Team, query: str, sort: str, page: int, page_siz
     return Dashboard(
         rows=rows, total=total, matching=matching, query=query, sort=sort, page=page, page_size=page_size,
         tag=tag, status=status, tags=tags,
-        counts=counts, oldest=oldest, sync=team_sync(team),
-        attention=PhoneNumber.objects.filter(attention_q("health__"), team=team).count(),
+        counts=counts, oldest=oldest, sync=team_sync(team), attention=counts["attention"],
     )
 
 

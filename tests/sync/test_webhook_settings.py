@@ -38,7 +38,8 @@ def test_an_owner_subscribes_and_the_secret_is_stored_encrypted_never_shown(clie
     assert subscription.secret not in endpoint.secret_encrypted
     assert subscription.target_url == f"{public_url}/hooks/linq/{endpoint.path_token}/"
     assert set(subscription.subscribed_events) == {"contact_card.created", "contact_card.updated",
-                                                   "contact_card.deleted"}
+                                                   "contact_card.deleted", "phone_number.status_updated",
+                                                   "phone_number.assigned", "phone_number.released"}
     html = client.get(PAGE).content.decode()
     assert subscription.id in html and "this team" in html
     assert subscription.secret not in html and endpoint.path_token not in html
