@@ -148,6 +148,7 @@ class AuditEntry(models.Model):
         LINE_HEALTH = "line_health", _("Line health")
         LINE_ASSIGNED = "line_assigned", _("Line assigned")
         LINE_RELEASED = "line_released", _("Line released")
+        LINE_AUTO_ADD = "line_auto_add", _("Change adding of assigned lines")  # an owner's team setting
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", _("Success")

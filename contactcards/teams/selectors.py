@@ -10,7 +10,7 @@ from contactcards.common.clients import linq_client_for
 from contactcards.common.phones import PhoneNumberError, parse_many
 from contactcards.lib.paging import PageLinks, page_window
 from contactcards.linq import LinqError, PhoneNumberInfo
-from contactcards.models import Membership, PhoneNumber, Role, Team
+from contactcards.models import AuditEntry, Membership, PhoneNumber, Role, Team
 
 
 def memberships_of(*, user_id: int | None) -> list[Membership]:
@@ -36,6 +36,15 @@ def team_member_get(*, team: Team, membership_id: int) -> Membership | None:
 
 def team_numbers(*, team: Team) -> list[PhoneNumber]:
     return list(PhoneNumber.objects.filter(team=team).order_by("e164"))
+
+
+def assigned_offers(*, team: Team, limit: int = 20) -> list[str]:
+    """Lines Linq assigned to the token (``phone_number.assigned``) that the team does not have: offered for
+    import on the numbers settings, newest first (one query)."""
+    present = PhoneNumber.objects.filter(team=team, e164=OuterRef("phone_number"))
+    rows = (AuditEntry.objects.filter(team=team, action=AuditEntry.Action.LINE_ASSIGNED, number__isnull=True)
+            .exclude(Exists(present)).order_by("-created_at", "-id").values_list("phone_number", flat=True)[:limit * 5])
+    return list(dict.fromkeys(rows))[:limit]
 
 
 def numbers_existing(*, team: Team, e164s: list[str]) -> list[str]:

@@ -82,6 +82,20 @@ def numbers_add(*, team: Team, e164s: list[str], refuse_existing: bool = False, 
     return NumbersAdded(added=new, existing=existing)
 
 
+def assigned_lines_auto_add(*, team: Team, auto_add: bool, actor: Actor = None,
+                            client_ip: str | None = None) -> bool:
+    """Whether lines Linq newly assigns to the token are added at once (``Team.auto_add_assigned``) or offered
+    for import; False (and no history row) when unchanged."""
+    with transaction.atomic():
+        changed = Team.objects.filter(pk=team.pk).exclude(auto_add_assigned=auto_add).update(
+            auto_add_assigned=auto_add)
+        if changed:
+            record_team_change(team=team, user=actor, action=AuditEntry.Action.LINE_AUTO_ADD,
+                               changes={"auto_add_assigned": [not auto_add, auto_add]}, client_ip=client_ip)
+    team.auto_add_assigned = auto_add
+    return bool(changed)
+
+
 def number_remove(*, number: PhoneNumber, actor: Actor = None, client_ip: str | None = None) -> None:
     """Forget a number. Its audit rows stay (they keep the number as text), and one more says who removed it."""
     with transaction.atomic():

@@ -60,6 +60,7 @@ def _render(request: HttpRequest, team: Team, membership: Membership, *, status:
         "connection_error": forms.get("connection_error"),
         "offer_add_unlisted": forms.get("offer_add_unlisted", False),
         "streams": stream_selectors.team_streams(team=team),  # each audit stream's state (one query)
+        "assigned": team_selectors.assigned_offers(team=team),  # lines Linq assigned, not in the team yet
     }
     return render(request, "contactcards/settings.html", context, status=status)
 
@@ -171,6 +172,19 @@ def settings_numbers_add(request: HttpRequest, slug: str) -> HttpResponse:
     messages.success(request, render_to_string("includes/numbers_added.txt",
                                                {"added": result.added, "at_linq": at_linq}).strip())
     return redirect("team_settings", slug=team.slug)
+
+
+def settings_assigned_lines(request: HttpRequest, slug: str) -> HttpResponse:
+    """An owner chooses whether lines Linq newly assigns to the token are added at once (POST)."""
+    team, membership, refused = _owner_or_403(request, slug)
+    if refused:
+        return refused
+    auto_add = request.POST.get("auto_add_assigned") == "on"
+    if team_services.assigned_lines_auto_add(team=team, auto_add=auto_add, actor=request.user,
+                                             client_ip=client_ip(request)):
+        messages.success(request, _("Lines Linq assigns to the team's token are now added to the team at once.")
+                         if auto_add else _("Lines Linq assigns to the team's token are now offered for import."))
+    return redirect(f"{reverse('team_settings', args=[team.slug])}#assigned-lines")
 
 
 def settings_number_remove(request: HttpRequest, slug: str, e164: str) -> HttpResponse:

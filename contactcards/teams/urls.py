@@ -17,6 +17,8 @@ urlpatterns = [
     path("t/<slug:slug>/settings/members/<int:membership_id>/remove/", team_settings.settings_member_remove,
          name="settings_member_remove"),
     path("t/<slug:slug>/settings/numbers/", team_settings.settings_numbers_add, name="settings_numbers_add"),
+    path("t/<slug:slug>/settings/numbers/assigned/", team_settings.settings_assigned_lines,
+         name="settings_assigned_lines"),
     path("t/<slug:slug>/settings/numbers/import/", team_settings.settings_numbers_import,
          name="settings_numbers_import"),
     path("t/<slug:slug>/settings/numbers/<e164:e164>/labels/", team_settings.settings_number_labels,
