@@ -175,3 +175,31 @@ def test_sandboxfault_can_park_a_write_for_later(sandbox):
     assert (fault.apply_write, fault.apply_after) == ("later", 5.0)
     with pytest.raises(ValueError, match="apply_write"):
         sandbox.add_fault({"kind": "drop", "apply_write": "sometimes"})
+
+
+def test_sandboxfault_changes_a_lines_health_and_assigns_and_releases_lines(sandbox, settings):
+    """Issue 23: the command and the control plane change what the sandbox says about a line; each change
+    becomes the ``phone_number.*`` event a subscriber gets."""
+    sandbox.add_account("line-token", [CARD_NUMBER])
+    sandbox.webhooks.create("line-token", {"target_url": "http://127.0.0.1:9/hooks/", "subscribed_events": [
+        "phone_number.status_updated", "phone_number.assigned", "phone_number.released"]})
+    out = io.StringIO()
+    call_command("sandboxfault", "--line", CARD_NUMBER, "--line-status", "FLAGGED", "--reputation", "AT_RISK",
+                 stdout=out)
+    assert sandbox.line(CARD_NUMBER) == {"status": "FLAGGED", "reputation": "AT_RISK",
+                                         "doc_url": "https://docs.linqapp.com/reputation/at_risk"}
+    call_command("sandboxfault", "--assign", "+15550001099", "--token", "line-token", stdout=out)
+    assert "+15550001099" in sandbox.accounts["line-token"]
+    call_command("sandboxfault", "--release", CARD_NUMBER, stdout=out)
+    assert CARD_NUMBER not in sandbox.accounts["line-token"]
+    events = [delivery.event_type for delivery in sandbox.webhooks.outbox]
+    assert events == ["phone_number.status_updated", "phone_number.assigned", "phone_number.released"]
+    updated = __import__("json").loads(sandbox.webhooks.outbox[0].body)["data"]
+    assert (updated["previous_status"], updated["new_status"]) == ("ACTIVE", "FLAGGED")
+    assert updated["new_reputation"]["status"] == "AT_RISK" and updated["changed_at"]
+    with pytest.raises(CommandError, match="--line needs"):
+        call_command("sandboxfault", "--line", CARD_NUMBER, stdout=out)
+    url = settings.LINQ_API_BASE_URL + "/_sandbox/lines"
+    assert requests.post(url, json={"phone_number": CARD_NUMBER, "reputation": "CRITICAL"}, timeout=5).json()[
+        "reputation"] == "CRITICAL"
+    assert requests.post(url, json={"reputation": "CRITICAL"}, timeout=5).status_code == 400
