@@ -81,3 +81,19 @@ def test_owner_tests_the_connection_on_the_settings_page(site, alice, page: Page
     page.get_by_role("button", name="Test connection").click()
     expect(page.get_by_text("2 numbers")).to_be_visible()
     screenshot(page, "settings")
+
+
+def test_the_dashboard_shows_a_flagged_line(site, alice, sandbox, page: Page):
+    """Issue 23: a line Linq flagged stands out on the dashboard, counted in the header (README screenshot)."""
+    from contactcards.models import Team
+    from contactcards.sync.reconcile import reconcile_team
+
+    sandbox.set_line(CARD_NUMBER, status="FLAGGED", reputation="AT_RISK")
+    reconcile_team(team=Team.objects.get(slug="acme"))  # what the refresh button does
+    sign_in(page, site.url, "alice")
+    expect(page.locator("#lines-attention")).to_contain_text("1 line needs attention")
+    expect(page.locator("#numbers .pill-line-flagged")).to_have_text("flagged")
+    screenshot(page, "dashboard-line-health")
+    page.get_by_role("link", name=CARD_NUMBER).click()
+    expect(page.locator("#line-health")).to_contain_text("Flagged")
+    expect(page.locator("#line-doc-link")).to_have_attribute("href", "https://docs.linqapp.com/reputation/at_risk")

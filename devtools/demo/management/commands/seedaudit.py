@@ -68,6 +68,7 @@ def _entry(rng: random.Random, team: Team, number: PhoneNumber, user, created_at
               else AuditEntry.Action.SUBSCRIPTION if roll < 0.025
               else AuditEntry.Action.OUTSIDE if roll < 0.06
               else rng.choice(TEAM_ADMIN_ACTIONS) if roll < 0.09
+              else rng.choice(LINE_ACTIONS) if roll < 0.10
               else AuditEntry.Action.CREATE if roll < 0.16 else AuditEntry.Action.UPDATE)
     # *_id rather than objects: the related-object descriptors are a measurable part of the cost
     entry = AuditEntry(team_id=team.pk, user_id=user.pk, username=user.get_username(), action=action,
@@ -83,6 +84,16 @@ def _entry(rng: random.Random, team: Team, number: PhoneNumber, user, created_at
         entry.changes = {"last_name": rng.sample(LAST_NAMES, 2)}
         entry.outcome = AuditEntry.Outcome.SUCCESS
         return entry
+    if action in LINE_ACTIONS:  # what Linq said about a line (sync/health.py), learned by its webhook
+        entry.number_id, entry.phone_number = number.pk, number.e164
+        entry.user_id, entry.username, entry.request_sent = None, "Linq", False
+        entry.actor_type, entry.found_by, entry.occurred_at = "system", "webhook", created_at
+        entry.outcome = AuditEntry.Outcome.SUCCESS
+        entry.changes = ({"released": [False, True]} if action == AuditEntry.Action.LINE_RELEASED
+                         else {"released": [True, False]} if action == AuditEntry.Action.LINE_ASSIGNED
+                         else rng.choice(({"status": ["ACTIVE", "FLAGGED"]}, {"reputation": ["HEALTHY", "AT_RISK"]},
+                                          {"reputation": ["AT_RISK", "CRITICAL"]})))
+        return entry
     if action in TEAM_ADMIN_ACTIONS:  # no Linq call
         entry.outcome, entry.request_sent = AuditEntry.Outcome.SUCCESS, False
         if action == AuditEntry.Action.NUMBER_LABELS:  # many numbers at once: no number of its own
@@ -92,6 +103,8 @@ def _entry(rng: random.Random, team: Team, number: PhoneNumber, user, created_at
             entry.number_id, entry.phone_number = number.pk, number.e164
         elif action == AuditEntry.Action.TWO_FACTOR_POLICY:
             entry.changes = {"require_two_factor": [False, True]}
+        elif action == AuditEntry.Action.LINE_AUTO_ADD:
+            entry.changes = {"auto_add_assigned": [False, True]}
         elif action.startswith("stream_"):  # the team's audit streams
             entry.subject = rng.choice(("SIEM", "Splunk", "syslog"))
             entry.changes = {"stream": [None, "https://siem.example.com/linqadmin"]}
@@ -132,7 +145,9 @@ TEAM_ADMIN_ACTIONS = [
     AuditEntry.Action.NUMBER_IMPORT, AuditEntry.Action.NUMBER_LABELS, AuditEntry.Action.TWO_FACTOR_POLICY,
     AuditEntry.Action.STREAM_ADD, AuditEntry.Action.STREAM_CHANGE, AuditEntry.Action.STREAM_PAUSE,
     AuditEntry.Action.STREAM_RESUME, AuditEntry.Action.STREAM_SECRET, AuditEntry.Action.STREAM_DELETE,
+    AuditEntry.Action.LINE_AUTO_ADD,
 ]
+LINE_ACTIONS = [AuditEntry.Action.LINE_HEALTH, AuditEntry.Action.LINE_ASSIGNED, AuditEntry.Action.LINE_RELEASED]
 
 
 class Command(BaseCommand):
