@@ -252,3 +252,27 @@ def test_403_2027_on_a_write_says_the_line_is_temporarily_ineligible(client, bob
     assert "temporarily ineligible" in html and "This is about the line, not your token" in html
     assert "token may not cover" not in html
     assert response.context["error"].reason == "line_ineligible" and not response.context["error"].fix_token
+
+
+@pytest.mark.parametrize(("persona", "status"), [("owner", 302), ("editor", 403), ("viewer", 403),
+                                                 ("outsider", 404)])
+def test_only_owners_choose_how_assigned_lines_join_the_team(client, personas, team, persona, status):
+    sign_in_as(client, personas[persona])
+    url = reverse("settings_assigned_lines", args=["acme"])
+    assert client.post(url, {"auto_add_assigned": "on"}).status_code == status
+    team.refresh_from_db()
+    assert team.auto_add_assigned is (persona == "owner")
+    if persona == "owner":
+        assert client.get(url).status_code == 405
+        page = client.get(reverse("team_settings", args=["acme"])).content.decode()
+        assert "They are added to the team at once." in page
+        client.post(url, {})
+        team.refresh_from_db()
+        assert team.auto_add_assigned is False
+        assert AuditEntry.objects.filter(action="line_auto_add").count() == 2
+
+
+def test_the_line_settings_are_shown_to_every_member_but_only_owners_get_the_button(client, vera, team):
+    sign_in_as(client, vera)
+    page = client.get(reverse("team_settings", args=["acme"])).content.decode()
+    assert "They are offered for import here." in page and 'id="assigned-toggle"' not in page
