@@ -15,13 +15,19 @@ TABLE = "contactcards_linehealth"
 EVENTS = ("INSERT", "UPDATE", "DELETE")
 
 
+def _team_field():
+    """The new column (the migration state does not have it yet while the database operation runs)."""
+    field = models.BooleanField(default=False)
+    field.set_attributes_from_name("auto_add_assigned")
+    return field
+
+
 def add_team_column(apps, schema_editor):
     if schema_editor.connection.vendor == "sqlite":
         schema_editor.execute("ALTER TABLE contactcards_team ADD COLUMN auto_add_assigned bool NOT NULL DEFAULT 0",
                               params=None)
         return
-    team = apps.get_model("contactcards", "Team")
-    schema_editor.add_field(team, team._meta.get_field("auto_add_assigned"))
+    schema_editor.add_field(apps.get_model("contactcards", "Team"), _team_field())
 
 
 def remove_team_column(apps, schema_editor):
@@ -29,7 +35,7 @@ def remove_team_column(apps, schema_editor):
     if schema_editor.connection.vendor == "sqlite":
         schema_editor.execute("ALTER TABLE contactcards_team DROP COLUMN auto_add_assigned", params=None)
         return
-    schema_editor.remove_field(team, team._meta.get_field("auto_add_assigned"))
+    schema_editor.remove_field(team, _team_field())
 
 
 def _board():

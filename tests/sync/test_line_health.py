@@ -195,6 +195,7 @@ def test_a_team_that_opted_in_gets_an_assigned_line_at_once(client, alice, endpo
     assert line_entries("line_assigned")[0].number == number
 
 
+@pytest.mark.django_db(transaction=True)  # on PostgreSQL the board's triggers run at commit
 def test_a_health_change_replaces_the_board_version(team, sandbox):
     reconcile_team(team=team)
     before = BoardVersion.objects.get(team=team).version
