@@ -453,7 +453,7 @@ class SandboxState:
     DEMO_SPARE_NUMBERS = ("+15550100006", "+15550100007", "+15550100008")
 
     def load_demo(self, root_url: str = "https://cdn.sandbox.invalid") -> None:
-        """A small account: four numbers with cards (one pending), one without, three spare ones.
+        """A small account: four numbers with cards (one pending), one without (its line at risk), three spare ones.
 
         ``root_url`` is where the sandbox is served, so the demo photo (served by
         the sandbox's fake CDN) shows in the browser.
@@ -465,6 +465,7 @@ class SandboxState:
         self.set_card("+15550100003", first_name="Acme Billing", last_name=None)
         self.set_card("+15550100004", first_name="Acme", last_name="Onboarding", is_active=False)
         self.set_card("+15550100006", first_name="Acme", last_name="Returns")
+        self.set_line("+15550100005", reputation="AT_RISK")  # a line that needs attention (line health)
 
     # -- fault matching --------------------------------------------------
 
