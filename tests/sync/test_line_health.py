@@ -277,3 +277,16 @@ def test_the_line_settings_are_shown_to_every_member_but_only_owners_get_the_but
     sign_in_as(client, vera)
     page = client.get(reverse("team_settings", args=["acme"])).content.decode()
     assert "They are offered for import here." in page and 'id="assigned-toggle"' not in page
+
+
+def test_a_line_entry_reads_in_words_on_the_entry_page_and_the_numbers_timeline(client, vera, endpoint):
+    deliver(client, endpoint, flagged())
+    deliver(client, endpoint, line_event(CARD_NUMBER, "phone_number.released"))
+    process_all()
+    sign_in_as(client, vera)
+    flag, released = line_entries()
+    entry_page = client.get(reverse("audit_entry", args=["acme", flag.pk])).content.decode()
+    assert "Flagged" in entry_page and "At risk" in entry_page and "FLAGGED" not in entry_page
+    timeline = client.get(reverse("number_history", args=["acme", CARD_NUMBER])).content.decode()
+    assert "released" in client.get(reverse("audit_entry", args=["acme", released.pk])).content.decode()
+    assert "Flagged" in timeline and "Line released" in timeline
