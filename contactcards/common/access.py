@@ -48,7 +48,7 @@ def get_team_for_user(request: HttpRequest, slug: str) -> tuple[Team, Membership
 
 def get_number_for_user(request: HttpRequest, slug: str, e164: str) -> tuple[PhoneNumber, Membership]:
     team, membership = get_team_for_user(request, slug)
-    number = PhoneNumber.objects.filter(team=team, e164=e164).first()
+    number = PhoneNumber.objects.filter(team=team, e164=e164).select_related("health").first()  # its line's health
     if number is None:
         raise Http404("No such number.")
     number.team = team  # already loaded; saves a query

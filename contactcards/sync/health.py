@@ -218,5 +218,6 @@ def is_released(number: PhoneNumber) -> bool:
 
 
 def line_health_of(number: PhoneNumber) -> LineHealth | None:
-    """What we last knew of the line (None: never read)."""
-    return LineHealth.objects.filter(number_id=number.pk).first()
+    """What we last knew of the line (None: never read); no query when the number was loaded with it
+    (``select_related("health")``, as ``common.access.get_number_for_user`` does)."""
+    return getattr(number, "health", None)
