@@ -55,6 +55,22 @@ def control_url(base_url: str | None = None) -> str:
     return base + "/_sandbox/faults"
 
 
+def not_answered(url: str, base_url: str | None, exc: Exception) -> str:
+    """Why the sandbox could not be reached, naming the address and port tried and where they came from."""
+    port = urlsplit(url).port
+    if base_url:
+        source = "from --base-url"
+    elif (urlsplit(settings.LINQ_API_BASE_URL).hostname or "") in LOOPBACK:
+        source = "from LINQ_API_BASE_URL"
+    elif os.environ.get("SANDBOX_PORT"):
+        source = f"the demo's sandbox, SANDBOX_PORT={os.environ['SANDBOX_PORT']}"
+    else:
+        source = "the demo's sandbox on its default port: SANDBOX_PORT is not set"
+    return (f"The sandbox at {url} (port {port}, {source}) did not answer ({type(exc).__name__}). "
+            "Is bin/run running? If it serves the sandbox on another port, set SANDBOX_PORT to the port it "
+            "printed, or pass --base-url.")
+
+
 class Command(BaseCommand):
     help = "Add, list or clear fault injections on the built-in Linq sandbox (demo and testing only)."
 
@@ -106,7 +122,7 @@ class Command(BaseCommand):
                 return
             response = requests.post(url, json=self._fault(options), timeout=5)
         except requests.RequestException as exc:
-            raise CommandError(f"The sandbox at {url} did not answer ({type(exc).__name__}).") from None
+            raise CommandError(not_answered(url, options["base_url"], exc)) from None
         if response.status_code != 200:
             raise CommandError(f"The sandbox refused the fault: {response.text}")
         self.stdout.write(f"Fault added: {json.dumps(response.json())}")
