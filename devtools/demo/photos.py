@@ -1,8 +1,8 @@
 """The demo's photo hosting (``bin/run``): uploads on disk, published over https on 127.0.0.1.
 
 Linq (and the sandbox playing it) only fetch https links, and Linq's CDN links are https too. In the
-demo the ``FileSystemStorage`` folder (with the sandbox's fake CDN in ``linq-cdn/``) is served by :class:`~.localtls.StaticTLSServer` with a self-signed certificate made at
-start-up; the photo check and the sandbox trust exactly that certificate, and the check's
+demo the ``FileSystemStorage`` folder (with the sandbox's fake CDN in ``linq-cdn/``) is served by
+:class:`~.localtls.StaticTLSServer` with a self-signed certificate made at start-up; the photo check and the sandbox trust exactly that certificate, and the check's
 allow-list gets 127.0.0.1 - in this process only, never in production settings.
 """
 

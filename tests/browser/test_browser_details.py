@@ -4,11 +4,10 @@ filters at phone width, which numbers use each library photo, and the webhooks p
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from conftest import CARD_NUMBER, EMPTY_NUMBER
-from django.utils import timezone
-
 from contactcards.models import Photo, SentPhoto
 from tests.support.helpers import screenshot, sign_in
 
@@ -91,7 +90,8 @@ def test_the_photo_library_says_which_numbers_use_each_photo(site, alice, team, 
     second = tiles.filter(has_text="#b2b2b2b2")
     expect(first.locator(".photo-users")).to_have_text(f"On the card of {CARD_NUMBER}")
     expect(second.locator(".photo-users")).to_have_text("On no card now")
-    expect(first).to_contain_text("1024x1024 JPEG, 46.9 KB")  # size and when: two files both called logo.png are told apart
+    # size, hash and when: two files both called logo.png are told apart
+    expect(first).to_contain_text("1024x1024 JPEG, 46.9 KB")
     expect(second).to_contain_text("1024x1024 JPEG, 49.8 KB")
     expect(first.locator(".photo-added")).to_contain_text("uploaded")
     expect(first.locator(".photo-added")).to_contain_text("by alice")

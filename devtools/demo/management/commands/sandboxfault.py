@@ -32,11 +32,12 @@ from django.core.management.base import BaseCommand, CommandError
 from devtools.sandbox.app import FAULT_KINDS, ODD_ANSWERS
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+DEFAULT_SANDBOX_PORT = 8765  # bin/run's (manage.py demo)
 
 
 def demo_sandbox_url() -> str:
     """Where ``manage.py demo`` (``bin/run``) serves its sandbox."""
-    return f"http://127.0.0.1:{int(os.environ.get('SANDBOX_PORT') or 8765)}/api/partner"
+    return f"http://127.0.0.1:{int(os.environ.get('SANDBOX_PORT') or DEFAULT_SANDBOX_PORT)}/api/partner"
 
 
 def control_url(base_url: str | None = None) -> str:
