@@ -2,8 +2,9 @@
 
 Linq (and the sandbox playing it) only fetch https links, and Linq's CDN links are https too. In the
 demo the ``FileSystemStorage`` folder (with the sandbox's fake CDN in ``linq-cdn/``) is served by
-:class:`~.localtls.StaticTLSServer` with a self-signed certificate made at start-up; the photo check and the sandbox trust exactly that certificate, and the check's
-allow-list gets 127.0.0.1 - in this process only, never in production settings.
+:class:`~.localtls.StaticTLSServer` with a self-signed certificate made at start-up; the photo check
+and the sandbox trust exactly that certificate, and the check's allow-list gets 127.0.0.1 - in this
+process only, never in production settings.
 """
 
 from __future__ import annotations
