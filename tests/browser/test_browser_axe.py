@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from conftest import CARD_NUMBER, EMPTY_NUMBER, PASSWORD
+from contactcards.models import Photo
 from tests.support.helpers import add_totp_device, make_entry
 from tests.support.rollout_helpers import start_bulk
 
@@ -117,6 +118,20 @@ def _labels(page: Page, url: str, ctx) -> None:
     expect(page.locator("h1")).to_contain_text("1 number")
 
 
+def _webhooks_subscribed(page: Page, url: str, ctx) -> None:
+    _go(page, url, "/t/acme/settings/webhooks/")
+    page.locator("#subscribe").click()
+    expect(page.locator("#subscription-status")).to_contain_text("Subscribed")
+
+
+def _photos_with_items(page: Page, url: str, ctx) -> None:
+    for name in ("a1", "b2"):
+        Photo.objects.create(team=ctx["team"], source=Photo.Source.UPLOAD, url=f"https://photos.example/{name}.jpg",
+                             sha256=name * 32, width=1024, height=1024, format="JPEG", size_bytes=48_000,
+                             name="logo.png", created_by=ctx["alice"])
+    _go(page, url, "/t/acme/photos/")
+
+
 def _job(page: Page, url: str, ctx) -> None:
     job = start_bulk(ctx["team"], ctx["alice"], [CARD_NUMBER], {"first_name": "Acme Rollout"})
     _go(page, url, f"/t/acme/jobs/{job.pk}/")
@@ -170,6 +185,8 @@ PAGES: dict[str, Callable] = {
     "webhooks": _signed_in("/t/acme/settings/webhooks/"),
     "streams": _signed_in("/t/acme/settings/streams/"),
     "photos": _signed_in("/t/acme/photos/"),
+    "photos-two-logos": _photos_with_items,
+    "webhooks-subscribed": _webhooks_subscribed,
     "labels": _labels,
     "error-403": _forbidden,
     "error-404": _not_found,
