@@ -251,8 +251,31 @@ def photo_used(*, team: Team, url: str, user: AbstractBaseUser | None, check: Im
 
 def team_photos(*, team: Team, limit: int = 60) -> QuerySet[Photo]:
     """The team's library, most recently used first."""
-    return Photo.objects.filter(team=team).order_by(F("last_used_at").desc(nulls_last=True), "-created_at",
-                                                   "-id")[:limit]
+    return Photo.objects.filter(team=team).select_related("created_by").order_by(
+        F("last_used_at").desc(nulls_last=True), "-created_at", "-id")[:limit]
+
+
+def photo_users(*, team: Team, photos: Iterable[Photo]) -> dict[int, list[str]]:
+    """Which of the team's numbers show each photo now, by photo id (numbers in order).
+
+    A number shows a photo when its link was the one sent to the number last and Linq still shows what
+    it made of it (``SentPhoto`` against the card mirror: ``photos.sent.photo_unchanged``'s rule), or when
+    the card's image is the photo's link itself. Two queries, whatever the number of photos.
+    """
+    by_url = {photo.url: photo.pk for photo in photos}
+    users: dict[int, set[str]] = {pk: set() for pk in by_url.values()}
+    if not by_url:
+        return {}
+    sent = SentPhoto.objects.filter(number__team=team, url__in=list(by_url)).exclude(linq_url="").values_list(
+        "url", "linq_url", "number__e164", "number__mirror__image_url")
+    for url, linq_url, e164, shown in sent:
+        if shown == linq_url:
+            users[by_url[url]].add(e164)
+    shown_as_is = PhoneNumber.objects.filter(team=team, mirror__image_url__in=list(by_url)).values_list(
+        "mirror__image_url", "e164")
+    for url, e164 in shown_as_is:
+        users[by_url[url]].add(e164)
+    return {pk: sorted(numbers) for pk, numbers in users.items()}
 
 
 def library_photo(*, team: Team, photo_id: Any) -> Photo | None:

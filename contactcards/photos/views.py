@@ -50,9 +50,14 @@ def photo_library(request: HttpRequest, slug: str) -> HttpResponse:
             form.add_error("photo", outcome.error)
         elif upload is None:
             form.add_error("photo", _("Choose a JPEG or PNG file to upload."))
+    photos = list(services.team_photos(team=team))
+    users = services.photo_users(team=team, photos=photos)
+    for photo in photos:
+        photo.used_by = users.get(photo.pk, [])  # which numbers show it now, for the page
     context = {
         "team": team, "membership": membership, "form": form,
-        "photos": services.team_photos(team=team), "uploads_available": services.storage_is_public(),
+        "photos": photos,
+        "uploads_available": services.storage_is_public(),
         "min_side": MIN_SIDE, "output_side": OUTPUT_SIDE,
     }
     return render(request, "contactcards/photos/library.html", context, status=400 if form.errors else 200)

@@ -1,9 +1,10 @@
 """The demo's photo hosting (``bin/run``): uploads on disk, published over https on 127.0.0.1.
 
-Linq (and the sandbox playing it) only fetch https links. In the demo the ``FileSystemStorage``
-folder is served by :class:`~.localtls.StaticTLSServer` with a self-signed certificate made at
-start-up; the photo check and the sandbox trust exactly that certificate, and the check's
-allow-list gets 127.0.0.1 - in this process only, never in production settings.
+Linq (and the sandbox playing it) only fetch https links, and Linq's CDN links are https too. In the
+demo the ``FileSystemStorage`` folder (with the sandbox's fake CDN in ``linq-cdn/``) is served by
+:class:`~.localtls.StaticTLSServer` with a self-signed certificate made at start-up; the photo check
+and the sandbox trust exactly that certificate, and the check's allow-list gets 127.0.0.1 - in this
+process only, never in production settings.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from devtools.localtls import StaticTLSServer, self_signed_certificate
 from devtools.sandbox import SandboxState
 
 DEMO_PHOTOS_PORT = 8766
+CDN_FOLDER = "linq-cdn"  # the sandbox's fake CDN, inside the served folder
 
 
 def serve_demo_photos(state: SandboxState, port: int | None = None) -> StaticTLSServer | None:
@@ -37,6 +39,8 @@ def serve_demo_photos(state: SandboxState, port: int | None = None) -> StaticTLS
     settings.PHOTO_FETCH_ALLOWED_NETWORKS = [*settings.PHOTO_FETCH_ALLOWED_NETWORKS, "127.0.0.1/32"]
     settings.PHOTO_FETCH_CA_BUNDLE = str(cert)
     state.allow_fetch(server.url, str(cert))
+    # The sandbox's fake CDN is published by the same server, so cards show https image links, as at Linq.
+    state.publish_cdn(server.url + CDN_FOLDER + "/", folder / CDN_FOLDER)
     return server
 
 

@@ -247,6 +247,9 @@ class SandboxState:
         self.clock = clock
         # Where the demo keeps the sandbox between restarts (``save``/``load``); None: memory only.
         self.path = Path(path) if path is not None else None
+        # Where the fake CDN's images are published (``publish_cdn``): (https URL, folder); None: the
+        # sandbox serves them itself, over plain http.
+        self.cdn: tuple[str, Path] | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -384,6 +387,27 @@ class SandboxState:
         with self.lock:
             self.fetchable_origins[origin.rstrip("/")] = ca_file
 
+    def publish_cdn(self, url: str, folder: str | os.PathLike) -> None:
+        """Publish the fake CDN's images as files in ``folder``, served over https at ``url`` (the demo's
+        local https file server): the image_url of every card the sandbox re-hosts is then https, as
+        Linq's own are. Without it the sandbox serves its CDN itself, on its own plain-http port."""
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        self.cdn = (url.rstrip("/") + "/", Path(folder))
+
+    def cdn_link(self, name: str, data: bytes, fallback: str) -> str:
+        """The image_url of a CDN image called ``name`` (``<digest>.<ext>``): https when published
+        (``publish_cdn``, the file is written once), else ``fallback`` (the sandbox's own http CDN)."""
+        if self.cdn is None:
+            return fallback
+        url, folder = self.cdn
+        target = folder / "contact-card" / name
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(target.name + ".partial")
+            partial.write_bytes(data)
+            os.replace(partial, target)
+        return f"{url}contact-card/{name}"
+
     def add_fault(self, fault: Fault | dict[str, Any]) -> Fault:
         if isinstance(fault, dict):
             fault = Fault.from_dict(fault)
@@ -459,8 +483,9 @@ class SandboxState:
         the sandbox's fake CDN) shows in the browser.
         """
         self.add_account(self.DEMO_TOKEN, self.DEMO_NUMBERS + self.DEMO_SPARE_NUMBERS)
-        self.set_card("+15550100001", first_name="Acme", last_name="Support",
-                      image_url=f"{root_url}{API_PREFIX}/cdn/contact-card/acme.svg")
+        image_url = self.cdn_link("acme.svg", SandboxApp._avatar("/cdn/contact-card/acme.svg"),
+                                  f"{root_url}{API_PREFIX}/cdn/contact-card/acme.svg")
+        self.set_card("+15550100001", first_name="Acme", last_name="Support", image_url=image_url)
         self.set_card("+15550100002", first_name="Acme", last_name="Sales")
         self.set_card("+15550100003", first_name="Acme Billing", last_name=None)
         self.set_card("+15550100004", first_name="Acme", last_name="Onboarding", is_active=False)
@@ -828,10 +853,12 @@ class SandboxApp:
             content_type, data = SandboxApp._fetch_image(url, ca_file)
             state.images[digest] = (content_type, data)
             extension = "png" if content_type == "image/png" else "jpg"
-            return f"http://{server}{API_PREFIX}/cdn/contact-card/{digest}.{extension}"
+            return state.cdn_link(f"{digest}.{extension}", data,
+                                  f"http://{server}{API_PREFIX}/cdn/contact-card/{digest}.{extension}")
         if not host or host.endswith(".invalid") or host == "localhost" or "broken" in url or "notfound" in url:
             raise error(400, 5007)
-        return f"http://{server}{API_PREFIX}/cdn/contact-card/{digest}.svg"
+        path = f"/cdn/contact-card/{digest}.svg"
+        return state.cdn_link(f"{digest}.svg", SandboxApp._avatar(path), f"http://{server}{API_PREFIX}{path}")
 
     @staticmethod
     def _fetch_image(url: str, ca_file: str, max_bytes: int = 10_000_000) -> tuple[str, bytes]:

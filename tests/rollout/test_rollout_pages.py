@@ -425,3 +425,12 @@ def test_a_poll_of_a_5000_item_job_reads_only_what_changed(client, alice, team, 
         data = client.get(url("job_progress", job.pk), {"since": since}).json()
     assert [item["id"] for item in data["items"]] == [changed.pk]
     assert data["boxes"]["queued"] == 4999 and data["boxes"]["failed"] == 1 and data["total"] == 5000
+
+
+@pytest.mark.parametrize("data", [{"step": "select"}, {"step": "select", "n": ["", "+1", "+19999999999"]}, {},
+                                  {"step": "select", "all": "1", "q": "nothing matches this"}])
+def test_an_empty_selection_is_sent_back_to_the_dashboard_with_a_word(client, bob, team, data):
+    sign_in_as(client, bob)
+    response = client.post(reverse("bulk_edit", args=["acme"]), data, follow=True)
+    assert response.redirect_chain == [("/t/acme/", 302)]
+    assert "Select at least one number on the dashboard first." in response.content.decode()

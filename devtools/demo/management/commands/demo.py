@@ -20,9 +20,9 @@ from django.db import connections
 from contactcards.common import taskqueue
 from contactcards.models import AuditEntry, Membership, PhoneNumber, Role, Team
 from contactcards.sync.reconcile import reconcile_team, schedule_reconcile
-from devtools.demo.photos import demo_photo_env, serve_demo_photos
+from devtools.demo.photos import CDN_FOLDER, demo_photo_env, serve_demo_photos
 from devtools.sandbox import SandboxServer, SandboxState
-from devtools.sandbox.app import API_PREFIX
+from devtools.sandbox.app import API_PREFIX, SandboxApp
 
 DEMO_LABELS = ("Support", "Sales", "Billing", "Onboarding", "New line")
 DEMO_USERS = (("demo", Role.OWNER), ("editor", Role.EDITOR), ("viewer", Role.VIEWER))
@@ -78,6 +78,8 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Cannot start the Linq sandbox on port {sandbox_port} ({exc.strerror}). "
                                "Set SANDBOX_PORT to a free port.") from None
+        # Uploads and the sandbox's CDN published over https (before anything uses storages["photos"]).
+        photos = serve_demo_photos(state)
         if state.load():
             move_demo_photos(state, sandbox.root_url)
             self.stdout.write(f"Linq sandbox: kept its cards from the last run ({state_path.name}).")
@@ -94,8 +96,8 @@ class Command(BaseCommand):
         settings.PUBLIC_URL = settings.PUBLIC_URL or f"http://{addrport}"
         state.webhooks.start_delivery()
         schedule_reconcile()  # the periodic reconcile, run by the worker below
-        photos = serve_demo_photos(state)  # uploads published over https, fetchable by the sandbox
-        photos_line = f"Photos:       {photos.url} (self-signed https, for the sandbox)\n" if photos else ""
+        photos_line = (f"Photos:       {photos.url} (self-signed https: open it once in the browser and accept "
+                       "the certificate to see the cards' photos)\n" if photos else "")
         # Rollouts and webhooks run on the task queue: one worker per queue beside the web server (a slow
         # rollout never delays webhooks), talking to the same sandbox (and, for bulk photo changes, to the
         # same photo server).
@@ -129,13 +131,19 @@ class Command(BaseCommand):
 
 
 def move_demo_photos(state: SandboxState, root_url: str) -> None:
-    """Photos on the sandbox's fake CDN follow the sandbox when it moves to another port."""
-    marker = API_PREFIX + "/cdn/"
+    """Photos on the sandbox's fake CDN follow it to another port, and to https once it is published there
+    (``SandboxState.publish_cdn``: a file the CDN no longer has becomes the avatar it served)."""
+    markers = (API_PREFIX + "/cdn/contact-card/", f"/{CDN_FOLDER}/contact-card/")
     with state.lock:
         for card in state.cards.values():
             url = card.get("image_url") or ""
-            if url.startswith("http://") and marker in url:
-                card["image_url"] = root_url + url[url.index(marker):]
+            marker = next((m for m in markers if m in url and url.startswith(("http://127.0.0.1", "https://127.0.0.1"))),
+                          None)
+            if marker is None:
+                continue
+            name = url[url.index(marker) + len(marker):]
+            fallback = f"{root_url}{API_PREFIX}/cdn/contact-card/{name}"
+            card["image_url"] = state.cdn_link(name, SandboxApp._avatar(f"/cdn/contact-card/{name}"), fallback)
 
 
 def seed_demo(stdout=None) -> str:

@@ -35,11 +35,12 @@ from django.core.management.base import BaseCommand, CommandError
 from devtools.sandbox.app import FAULT_KINDS, ODD_ANSWERS
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+DEFAULT_SANDBOX_PORT = 8765  # bin/run's (manage.py demo)
 
 
 def demo_sandbox_url() -> str:
     """Where ``manage.py demo`` (``bin/run``) serves its sandbox."""
-    return f"http://127.0.0.1:{int(os.environ.get('SANDBOX_PORT') or 8765)}/api/partner"
+    return f"http://127.0.0.1:{int(os.environ.get('SANDBOX_PORT') or DEFAULT_SANDBOX_PORT)}/api/partner"
 
 
 def control_url(base_url: str | None = None) -> str:
@@ -56,6 +57,22 @@ def control_url(base_url: str | None = None) -> str:
     if host not in LOOPBACK:
         raise CommandError(f"{base} is not the local sandbox (only loopback hosts are allowed).")
     return base + "/_sandbox/faults"
+
+
+def not_answered(url: str, base_url: str | None, exc: Exception) -> str:
+    """Why the sandbox could not be reached, naming the address and port tried and where they came from."""
+    port = urlsplit(url).port
+    if base_url:
+        source = "from --base-url"
+    elif (urlsplit(settings.LINQ_API_BASE_URL).hostname or "") in LOOPBACK:
+        source = "from LINQ_API_BASE_URL"
+    elif os.environ.get("SANDBOX_PORT"):
+        source = f"the demo's sandbox, SANDBOX_PORT={os.environ['SANDBOX_PORT']}"
+    else:
+        source = "the demo's sandbox on its default port: SANDBOX_PORT is not set"
+    return (f"The sandbox at {url} (port {port}, {source}) did not answer ({type(exc).__name__}). "
+            "Is bin/run running? If it serves the sandbox on another port, set SANDBOX_PORT to the port it "
+            "printed, or pass --base-url.")
 
 
 class Command(BaseCommand):
@@ -121,7 +138,7 @@ class Command(BaseCommand):
                 return
             response = requests.post(url, json=self._fault(options), timeout=5)
         except requests.RequestException as exc:
-            raise CommandError(f"The sandbox at {url} did not answer ({type(exc).__name__}).") from None
+            raise CommandError(not_answered(url, options["base_url"], exc)) from None
         if response.status_code != 200:
             raise CommandError(f"The sandbox refused the fault: {response.text}")
         self.stdout.write(f"Fault added: {json.dumps(response.json())}")
