@@ -89,6 +89,13 @@ class ApiView(APIView):
     renderer_classes = [renderers.JSONRenderer, ProblemRenderer]
     parser_classes = [JSONParser]
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        """Refusals are problem details whatever media type the endpoint serves (the CSV's too)."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response, Response) and response.status_code >= 400:
+            response.accepted_renderer, response.accepted_media_type = ProblemRenderer(), PROBLEM_TYPE
+        return response
+
     def team(self, request, slug: str):
         """The token's team (404 for any other slug: a token reaches one team, as outsiders get 404)."""
         membership = request._request.api_membership
