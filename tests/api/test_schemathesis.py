@@ -17,7 +17,6 @@ from schemathesis.specs.openapi.checks import (
 from conftest import CARD_NUMBER
 from tests.api.conftest import make_token
 
-
 EXAMPLES = 6  # per operation: the whole schema in well under a minute per database
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
