@@ -414,12 +414,17 @@ class JobCreate(ApiView):
         return Response({**answer, "job": _job(job)}, status=201)
 
 
+def _job_id(text: str) -> int:
+    """A job id from the path (any other text: no such job, 0)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else 0
+
+
 class JobDetail(ApiView):
     @extend_schema(operation_id="jobs_read", parameters=[SLUG, JOB_ID], responses={200: s.JobSerializer, **PROBLEMS})
-    def get(self, request, slug: str, pk: int):
+    def get(self, request, slug: str, pk: str):
         """A job's progress: counts per state, done, percent, finished."""
         team, _membership = self.team(request, slug)
-        job = team_job(team=team, pk=pk)
+        job = team_job(team=team, pk=_job_id(pk))
         if job is None:
             raise exceptions.NotFound()
         return Response(_job(job))
@@ -428,10 +433,10 @@ class JobDetail(ApiView):
 class JobCancel(ApiView):
     @extend_schema(operation_id="jobs_cancel", parameters=[SLUG, JOB_ID], request=None,
                    responses={200: s.CancelSerializer, **PROBLEMS})
-    def post(self, request, slug: str, pk: int):
+    def post(self, request, slug: str, pk: str):
         """Cancel the items not yet sent (an item being sent finishes)."""
         team, _membership = self.team(request, slug)
-        job = team_job(team=team, pk=pk)
+        job = team_job(team=team, pk=_job_id(pk))
         if job is None:
             raise exceptions.NotFound()
         stopped = jobs.job_cancel(job=job, username=request.user.get_username())
