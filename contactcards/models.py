@@ -11,8 +11,10 @@ imported here, and code and migrations import them from here. Where each is defi
     photos/models.py    Photo, SentPhoto
     streams/models.py   AuditStream, StreamMessage (audit streaming and its outbox)
     common/models.py    UserPreference
+    api/models.py       ApiToken, Scope (the REST API's personal tokens)
 """
 
+from contactcards.api.models import ApiToken, Scope
 from contactcards.cards.models import FormToken
 from contactcards.common.models import UserPreference
 from contactcards.common.phones import E164_RE
@@ -55,7 +57,7 @@ from contactcards.teams.models import (
 )
 
 __all__ = [
-    "E164_RE", "FINAL_OUTCOMES", "OUTCOME_FIELDS", "TAG_RE", "UNKNOWN_OUTCOME_KINDS", "AuditEntry",
+    "ApiToken", "Scope", "E164_RE", "FINAL_OUTCOMES", "OUTCOME_FIELDS", "TAG_RE", "UNKNOWN_OUTCOME_KINDS", "AuditEntry",
     "AuditImmutableError", "AuditQuerySet", "AuditStream", "BoardVersion", "CardMirror", "FormToken", "Job",
     "JobItem", "LineHealth", "Membership", "OutsideChangeAlert", "PhoneNumber", "Photo", "Role", "SentPhoto",
     "StreamMessage", "Tag", "Team", "TeamSync",

@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("contactcards.photos.urls")),  # photo check, library, stored photos
     path("", include("contactcards.rollout.urls")),  # bulk edit, CSV, jobs
     path("", include("contactcards.streams.urls")),  # audit streams: settings page
+    path("", include("contactcards.api.urls")),  # /api/v1/ (REST, tokens), and the token pages
 ]

@@ -88,6 +88,9 @@ INSTALLED_APPS = [
     "two_factor",
     "axes",
     "contactcards.accounts",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 if DEBUG:  # demo data, sandbox faults, history seeding: never installed in production (devtools/demo)
     INSTALLED_APPS.append("devtools.demo")
@@ -239,6 +242,32 @@ ADMIN_REQUIRE_TWO_FACTOR = env.bool("ADMIN_REQUIRE_TWO_FACTOR", default=not DEBU
 # Staff never see a person's authenticator secret or its QR code in the admin (django-otp's config
 # and QR pages answer 403; they also answered 500 for a device that does not exist).
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# -- REST API (contactcards/api; README "API") ------------------------------------
+# Django REST framework with drf-spectacular: bearer tokens of our own (api/auth.py), errors as problem
+# details (api/problems.py), a rate limit per token counted in Django's cache ("default").
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="120/min")
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["contactcards.api.auth.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["contactcards.api.auth.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["contactcards.api.auth.TokenRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "contactcards.api.problems.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "linqadmin API",
+    "DESCRIPTION": "Contact cards of a team's numbers at Linq: read, change (with the version read, "
+                   "exactly once per Idempotency-Key), history, jobs. Errors are RFC 9457 problem details.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1/",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+}
 
 # -- Sessions -----------------------------------------------------------------
 # Idle timeout: a session ends after this long without a request (default: a working day).

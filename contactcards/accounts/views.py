@@ -28,6 +28,7 @@ from contactcards.accounts.forms import InvitedSignUpForm, InviteForm, SignInFor
 from contactcards.accounts.models import AccountSecurity, Invitation
 from contactcards.accounts.selectors import has_second_factor, sign_in_activity
 from contactcards.accounts.sessions import keep_current, sign_out_everywhere
+from contactcards.api.selectors import tokens_of_user
 from contactcards.common import csrfslot
 from contactcards.common.access import get_team_for_user, require_owner
 from contactcards.common.http import client_ip
@@ -160,6 +161,7 @@ def account(request: HttpRequest) -> HttpResponse:
         "activity": sign_in_activity(user),
         "required_by": [m.team for m in Membership.objects.filter(user=user, team__require_two_factor=True)
                         .select_related("team")],
+        "api_tokens": tokens_of_user(user_id=user.pk),  # revocable here (contactcards/api)
     }
     return render(request, "accounts/account.html", context)
 

@@ -43,7 +43,7 @@ from contactcards.common.clients import linq_client_for
 from contactcards.history.audit import Attempt, record_not_sent, write_ahead
 from contactcards.lib.metrics import record_budget_refusal, record_save
 from contactcards.linq import LinqClient
-from contactcards.models import AuditEntry, Job, PhoneNumber
+from contactcards.models import ApiToken, AuditEntry, Job, PhoneNumber
 from contactcards.photos.services import ImageCheck, check_new_image, photo_sent, photo_used, sent_link
 from contactcards.sync.health import is_released
 from contactcards.sync.reads import card_fetch
@@ -76,9 +76,11 @@ def card_update(
     client_ip: str | None = None,
     restored_from: int | None = None,
     job: Job | None = None,
+    api_token: ApiToken | None = None,
 ) -> SaveOutcome:
     """PATCH the person's changes, at most once per form, never over someone else's change.
-    (``restored_from``: the history entry whose version this save restores, recorded on its row.)
+    (``restored_from``: the history entry whose version this save restores, recorded on its row; ``api_token``:
+    the API token the save came through, named in the history.)
 
     Under the number's lock: skip a form whose token was already used, refuse a spent budget,
     re-read the card, stop with a conflict if a field the person changed was also changed at
@@ -105,7 +107,8 @@ def card_update(
         if current.error is not None:
             body = {name: new for name, (_old, new) in changes.items()}
             attempt = Attempt(number=number, user=user, action=AuditEntry.Action.UPDATE, changes=changes,
-                              restored_from=restored_from, body=body, client_ip=client_ip, job=job)
+                              restored_from=restored_from, body=body, client_ip=client_ip, job=job,
+                              api_token=api_token)
             return NotChecked(error=current.error, entry=record_not_sent(attempt, current.error))
         # (the re-read settled earlier attempts whose outcome was unknown: reads.card_fetch)
         if current.card is None:  # deleted at Linq since the form was loaded
@@ -120,7 +123,8 @@ def card_update(
             return Unchanged(card=current.card)
         body = {name: new for name, (_old, new) in seen.to_send.items()}
         attempt = Attempt(number=number, user=user, action=AuditEntry.Action.UPDATE, changes=seen.to_send,
-                          restored_from=restored_from, body=body, client_ip=client_ip, job=job)
+                          restored_from=restored_from, body=body, client_ip=client_ip, job=job,
+                              api_token=api_token)
         entry = _write_ahead(attempt, token)
         if not isinstance(entry, AuditEntry):
             return entry  # the form's token was used by a write that got in first
@@ -140,6 +144,7 @@ def card_create(
     token: str = "",
     client_ip: str | None = None,
     job: Job | None = None,
+    api_token: ApiToken | None = None,
 ) -> SaveOutcome:
     """POST a first card, at most once per form.
 
@@ -157,7 +162,8 @@ def card_create(
     if image is not None and not image.ok:
         return ImageRefused(check=image)
     attempt = Attempt(number=number, user=user, action=AuditEntry.Action.CREATE, changes=changes,
-                      body=LinqClient.create_body(number.e164, **fields), client_ip=client_ip, job=job)
+                      body=LinqClient.create_body(number.e164, **fields), client_ip=client_ip, job=job,
+                      api_token=api_token)
     client = linq_client_for(number.team)  # one client (one connection) for the re-read and the write
 
     # 1. Under the number's lock: re-read, store the attempt ahead of the write.

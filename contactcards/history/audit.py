@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from contactcards.cards.diff import Changes
 from contactcards.linq import CardResult, LinqError
-from contactcards.models import AuditEntry, Job, PhoneNumber, Team
+from contactcards.models import ApiToken, AuditEntry, Job, PhoneNumber, Team
 from contactcards.streams.outbox import entry_changed, stream_ids_of
 
 
@@ -73,6 +73,7 @@ class Attempt:
     client_ip: str | None = None
     restored_from: int | None = None  # "restore this version": the entry whose version is restored
     job: Job | None = None  # the rollout this write belongs to
+    api_token: ApiToken | None = None  # the API token the write came through (the history names it)
 
 
 def record_attempt(attempt: Attempt) -> AuditEntry:
@@ -82,7 +83,7 @@ def record_attempt(attempt: Attempt) -> AuditEntry:
         team=number.team, number=number, phone_number=number.e164, user=user,
         username=user.get_username(), action=attempt.action, changes=attempt.changes,
         request_body=attempt.body, client_ip=attempt.client_ip, restored_from=attempt.restored_from,
-        job=attempt.job,
+        job=attempt.job, api_token=attempt.api_token,
     )
 
 
@@ -207,6 +208,20 @@ def record_labels_change(*, team: Team, user: AbstractBaseUser | None, numbers: 
 def record_token_change(*, team: Team, user: AbstractBaseUser | None, client_ip: str | None = None) -> AuditEntry:
     """Who changed the team's token and when - never the value."""
     return record_team_change(team=team, user=user, action=AuditEntry.Action.TOKEN_CHANGE, client_ip=client_ip)
+
+
+def record_api_token_change(*, token: ApiToken, user: AbstractBaseUser | None, action: str,
+                            client_ip: str | None = None) -> AuditEntry:
+    """An API token made or revoked (``api_token_create`` / ``api_token_revoke``): its name, scopes and expiry,
+    never the secret nor its digest. The row points at the token; ``subject`` keeps its name as text."""
+    changes = {"scopes": [None, list(token.scopes)], "expires_at": [None, token.expires_at.isoformat()]}
+    signed_in = user is not None and user.is_authenticated
+    return _stored(AuditEntry(
+        team=token.team, user=user if signed_in else None,
+        username=user.get_username() if signed_in else COMMAND_LINE, action=action, subject=token.name[:254],
+        changes=changes, outcome=AuditEntry.Outcome.SUCCESS, request_sent=False, client_ip=client_ip,
+        api_token=token,
+    ))
 
 
 def record_outside_entry(*, number: PhoneNumber, changes: dict[str, list[str]], found_by: str, who: str,

@@ -149,6 +149,9 @@ class AuditEntry(models.Model):
         LINE_ASSIGNED = "line_assigned", _("Line assigned")
         LINE_RELEASED = "line_released", _("Line released")
         LINE_AUTO_ADD = "line_auto_add", _("Change adding of assigned lines")  # an owner's team setting
+        # API tokens (contactcards/api): `subject` names the token, `changes` its scopes and expiry.
+        API_TOKEN_CREATE = "api_token_create", _("Create API token")
+        API_TOKEN_REVOKE = "api_token_revoke", _("Revoke API token")
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", _("Success")
@@ -210,6 +213,11 @@ class AuditEntry(models.Model):
     restored_from = models.BigIntegerField(null=True, blank=True)
     # The rollout (bulk edit or CSV import) this write belongs to, if any.
     job = models.ForeignKey("Job", models.SET_NULL, null=True, blank=True, related_name="audit_entries")
+    # The API token a write came through ("api: ci-deploy, by alice"). No database constraint and nothing
+    # done on delete: this row may not be updated, and tokens are revoked, not deleted (a person's removal
+    # leaves the id, which then names no token).
+    api_token = models.ForeignKey("ApiToken", models.DO_NOTHING, null=True, blank=True, related_name="+",
+                                  db_constraint=False)
 
     objects = AuditQuerySet.as_manager()
 

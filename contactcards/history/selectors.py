@@ -245,12 +245,12 @@ def _fetch(
     """
     scan = _after_cursor(base, cursor, direction)
     if not q:
-        rows = list(scan.defer(*LIST_DEFERRED)[: PAGE_SIZE + 1])
+        rows = list(scan.defer(*LIST_DEFERRED).select_related("api_token")[: PAGE_SIZE + 1])
         return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE, None
     last = scan.values_list("created_at", "pk")[SEARCH_WINDOW - 1 : SEARCH_WINDOW]
     boundary = next((Cursor(created_at, pk) for created_at, pk in last), None)
     window = _up_to(scan, boundary, direction) if boundary is not None else scan
-    rows = list(_text_filter(window, team=team, q=q).defer(*LIST_DEFERRED)[: PAGE_SIZE + 1])
+    rows = list(_text_filter(window, team=team, q=q).defer(*LIST_DEFERRED).select_related("api_token")[: PAGE_SIZE + 1])
     if len(rows) > PAGE_SIZE:
         return rows[:PAGE_SIZE], True, None
     return rows, False, boundary

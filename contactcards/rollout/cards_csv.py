@@ -127,6 +127,22 @@ def parse_cards_csv(raw: bytes) -> ParsedCsv:
     return ParsedCsv(targets=targets)
 
 
+def parse_rows(rows: list[dict[str, str]]) -> ParsedCsv:
+    """Rows given as objects (the API's JSON import): each read exactly as a CSV line with those columns,
+    the same checks and problems; ``row`` is the position in the list, from 1."""
+    if not rows:
+        return ParsedCsv(problems=[_("The file has a header but no rows.")])
+    if len(rows) > MAX_ROWS:
+        return ParsedCsv(problems=[_("The file has more than %(rows)s rows; split it.") % {"rows": f"{MAX_ROWS:,}"}])
+    header = list(dict.fromkeys(name.strip().lower() for row in rows for name in row))
+    problem = _check_header(header)
+    if problem:
+        return ParsedCsv(problems=[problem])
+    return ParsedCsv(targets=[_target(header, [row.get(name, "") for name in header], index)
+                              for index, row in enumerate(({k.strip().lower(): v for k, v in row.items()}
+                                                           for row in rows), start=1)])
+
+
 def _check_header(header: list[str]) -> str | None:
     unknown = [name or _("(empty)") for name in header if name not in COLUMNS]
     if unknown:

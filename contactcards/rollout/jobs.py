@@ -84,7 +84,7 @@ MAX_SERVER_ERRORS = 3  # 500/2022 (and other retryable failures) before an item 
 
 
 def job_create(*, team: Team, user, plan: Plan, source: str, description: str = "",
-               skip_refused: bool = False) -> Job:
+               skip_refused: bool = False, api_token=None) -> Job:
     """Record the job (items to send, items skipped), apply label/tag changes, enqueue the items.
 
     ``skip_refused``: the person chose to send the rows that can be done and skip the refused ones; those
@@ -94,7 +94,7 @@ def job_create(*, team: Team, user, plan: Plan, source: str, description: str = 
         raise ValueError(_("This plan cannot be confirmed."))
     with transaction.atomic():
         job = Job.objects.create(team=team, created_by=user, username=user.get_username(), source=source,
-                                 description=description[:200])
+                                 description=description[:200], api_token=api_token)
         _apply_local_changes(team, plan.rows)
         items = [_item(job, row) for row in plan.rows]
         JobItem.objects.bulk_create(items, batch_size=500)
@@ -239,7 +239,7 @@ def _save(item: JobItem) -> SaveOutcome:
     """
     item.number.team = item.job.team
     token = item.token_for(item.attempts)
-    common = {"number": item.number, "user": item.job.created_by, "job": item.job}
+    common = {"number": item.number, "user": item.job.created_by, "job": item.job, "api_token": item.job.api_token}
     if item.action == AuditEntry.Action.CREATE:
         outcome = cards.card_create(submitted=item.desired, token=token, **common)
         if isinstance(outcome, SwitchToEdit) and item.loaded:  # was pending, is active now: edit it

@@ -23,10 +23,13 @@ class Job(models.Model):
     class Source(models.TextChoices):
         BULK = "bulk", _("Bulk edit")
         CSV = "csv", _("CSV import")
+        API = "api", _("API")
 
     team = models.ForeignKey(Team, models.CASCADE, related_name="jobs")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
     username = models.CharField(max_length=150, blank=True)
+    # Made through the API: its token, which each item's history entry names too.
+    api_token = models.ForeignKey("ApiToken", models.SET_NULL, null=True, blank=True, related_name="+")
     source = models.CharField(max_length=10, choices=Source.choices)
     description = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -220,6 +220,19 @@ def _plan_row(target: Target, number: PhoneNumber, card: Card | None, waits: dat
     return PlanRow(kind=kind, loaded=loaded, desired=desired, changes=changes, waits_until=waits, **common)
 
 
+def owner_only_rows(plan: Plan, *, owner: bool) -> Plan:
+    """Labels and tags are changed by owners: a row of anyone else that would change them cannot go ahead."""
+    if owner:
+        return plan
+    rows = [
+        PlanRow(e164=r.e164, kind="cannot", row=r.row, number=r.number, loaded=r.loaded,
+                reasons=(_("Only owners change labels and tags; leave those cells as they are."),))
+        if r.local_change and r.kind != "cannot" else r
+        for r in plan.rows
+    ]
+    return Plan(rows=rows, error=plan.error, problems=plan.problems)
+
+
 def _label_change(number: PhoneNumber, label: str | None) -> list[str] | None:
     if label is None or label.strip() == number.label:
         return None

@@ -33,7 +33,7 @@ from contactcards.linq.client import CARD_FIELDS, clean_text
 from contactcards.models import Job, JobItem, Membership, PhoneNumber
 from contactcards.rollout import jobs
 from contactcards.rollout.cards_csv import MAX_BYTES, export_rows, parse_cards_csv, write_csv
-from contactcards.rollout.plan import FIELD_LABELS, Plan, PlanRow, Target, build_plan
+from contactcards.rollout.plan import FIELD_LABELS, Plan, PlanRow, Target, build_plan, owner_only_rows
 from contactcards.teams.dashboard import STATUS_FILTERS, Selection, parse_selection, selected_numbers
 
 _CSV_SALT = "contactcards.rollout.csv"
@@ -57,16 +57,8 @@ def _same_plan(plan: Plan, signed: str) -> bool:
 
 
 def _owner_only_rows(plan: Plan, membership: Membership) -> Plan:
-    """Labels and tags are changed by owners: an editor's row that would change them cannot go ahead."""
-    if membership.is_owner:
-        return plan
-    rows = [
-        PlanRow(e164=r.e164, kind="cannot", row=r.row, number=r.number, loaded=r.loaded,
-                reasons=(_("Only owners change labels and tags; leave those cells as they are."),))
-        if r.local_change and r.kind != "cannot" else r
-        for r in plan.rows
-    ]
-    return Plan(rows=rows, error=plan.error, problems=plan.problems)
+    """Labels and tags are changed by owners (``plan.owner_only_rows``)."""
+    return owner_only_rows(plan, owner=membership.is_owner)
 
 
 # A preview lists at most this many rows of each sort (thousands of rows made pages of megabytes); the
