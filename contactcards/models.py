@@ -6,13 +6,15 @@ imported here, and code and migrations import them from here. Where each is defi
     teams/models.py     Team, Role, Membership, PhoneNumber, Tag, BoardVersion
     history/models.py   AuditEntry (append-only) and what decides its states
     cards/models.py     FormToken
-    sync/models.py      CardMirror, TeamSync, WebhookEndpoint, WebhookEvent, OutsideChangeAlert
+    sync/models.py      CardMirror, TeamSync, WebhookEndpoint, WebhookEvent
     rollout/models.py   Job, JobItem
     photos/models.py    Photo, SentPhoto
     streams/models.py   AuditStream, StreamMessage (audit streaming and its outbox)
+    alerts/models.py    AlertKind, AlertSubscription, AlertEvent, AlertDelivery
     common/models.py    UserPreference
 """
 
+from contactcards.alerts.models import AlertDelivery, AlertEvent, AlertKind, AlertSubscription
 from contactcards.cards.models import FormToken
 from contactcards.common.models import UserPreference
 from contactcards.common.phones import E164_RE
@@ -32,7 +34,7 @@ from contactcards.history.models import (
 from contactcards.photos.models import Photo, SentPhoto
 from contactcards.rollout.models import Job, JobItem
 from contactcards.streams.models import AuditStream, StreamMessage
-from contactcards.sync.models import CardMirror, OutsideChangeAlert, TeamSync, WebhookEndpoint, WebhookEvent
+from contactcards.sync.models import CardMirror, TeamSync, WebhookEndpoint, WebhookEvent
 from contactcards.teams.models import (
     TAG_RE,
     BoardVersion,
@@ -46,10 +48,10 @@ from contactcards.teams.models import (
 )
 
 __all__ = [
-    "E164_RE", "FINAL_OUTCOMES", "OUTCOME_FIELDS", "TAG_RE", "UNKNOWN_OUTCOME_KINDS", "AuditEntry",
-    "AuditImmutableError", "AuditQuerySet", "AuditStream", "BoardVersion", "CardMirror", "FormToken", "Job",
-    "JobItem", "Membership", "OutsideChangeAlert", "PhoneNumber", "Photo", "Role", "SentPhoto", "StreamMessage", "Tag",
-    "Team", "TeamSync",
-    "UserPreference", "WebhookEndpoint", "WebhookEvent", "attempt_stale_before", "point_numbers_at_newest_entries",
-    "unanswered_q", "unknown_window", "unsettled_q", "validate_e164", "validate_tag",
+    "E164_RE", "FINAL_OUTCOMES", "OUTCOME_FIELDS", "TAG_RE", "UNKNOWN_OUTCOME_KINDS", "AlertDelivery", "AlertEvent",
+    "AlertKind", "AlertSubscription", "AuditEntry", "AuditImmutableError", "AuditQuerySet", "AuditStream",
+    "BoardVersion", "CardMirror", "FormToken", "Job", "JobItem", "Membership", "PhoneNumber", "Photo", "Role",
+    "SentPhoto", "StreamMessage", "Tag", "Team", "TeamSync", "UserPreference", "WebhookEndpoint", "WebhookEvent",
+    "attempt_stale_before", "point_numbers_at_newest_entries", "unanswered_q", "unknown_window", "unsettled_q",
+    "validate_e164", "validate_tag",
 ]

@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("contactcards.photos.urls")),  # photo check, library, stored photos
     path("", include("contactcards.rollout.urls")),  # bulk edit, CSV, jobs
     path("", include("contactcards.streams.urls")),  # audit streams: settings page
+    path("", include("contactcards.alerts.urls")),  # alerts: subscriptions, deliveries
 ]
