@@ -91,7 +91,7 @@ class AlertEvent(models.Model):
     """One thing a team may be told of: its kind, its facts, the number and history entry it is about.
 
     ``dedupe_key`` (empty for most) makes an alert that must not repeat a row that exists once: the token
-    refused and webhooks refused alerts carry their kind and hour, so a team hears of each at most once an hour.
+    refused and webhooks refused alerts carry their kind and period (``raise_alert(once_per=)``).
     """
 
     team = models.ForeignKey(Team, models.CASCADE, related_name="alert_events")

@@ -47,6 +47,8 @@ Channel = AlertSubscription.Channel
 # Webhook deliveries refused for a while: this many refusals within REFUSED_WINDOW of the first one.
 REFUSED_THRESHOLD = 5
 REFUSED_WINDOW = timedelta(minutes=15)
+# The token refused, webhooks refused: a team hears of each at most once in this long.
+ONCE_PER = timedelta(hours=1)
 # A delivery whose task has not run this long after it was due (its task row lost, its worker killed).
 LOST_AFTER = timedelta(minutes=10)
 
@@ -55,21 +57,24 @@ LOST_AFTER = timedelta(minutes=10)
 
 
 def raise_alert(team: Team, kind: str, *, number: PhoneNumber | None = None, entry: AuditEntry | None = None,
-                facts: dict | None = None, dedupe_key: str = "") -> AlertEvent | None:
+                facts: dict | None = None, once_per: timedelta | None = None) -> AlertEvent | None:
     """Record that ``kind`` happened to ``team`` and tell whoever asked, after commit.
 
     ``facts``: JSON-able facts the templates word (``templates/alerts/event.txt``), never a secret.
-    ``dedupe_key``: an alert that exists once per key (e.g. kind and hour); a second is not raised
-    (returns None). Safe inside a transaction or a lock: it writes rows, and sends nothing.
+    ``once_per``: not raised (returns None) when the team had an alert of this kind less than that long
+    ago; a row keyed by the kind and the period (``dedupe_key``, unique per team) stops two raised at
+    the same moment. Safe inside a transaction or a lock: it writes rows, and sends nothing.
     """
     if kind not in AlertKind.values:
         raise ValueError(f"unknown alert kind {kind!r}")  # no-i18n - a programming error
+    now = timezone.now()
+    dedupe_key = f"{kind}:{int(now.timestamp() // once_per.total_seconds())}" if once_per else ""
     event = AlertEvent(team=team, kind=kind, number=number, phone_number=number.e164 if number else "",
                        entry_id=entry.pk if entry is not None else None, facts=facts or {}, dedupe_key=dedupe_key,
-                       created_at=timezone.now())
+                       created_at=now)
     with transaction.atomic():
-        if dedupe_key:
-            if AlertEvent.objects.filter(team=team, dedupe_key=dedupe_key).exists():
+        if once_per:
+            if AlertEvent.objects.filter(team=team, kind=kind, created_at__gt=now - once_per).exists():
                 return None
             try:
                 with transaction.atomic():  # a savepoint: a concurrent twin loses, the caller goes on
@@ -125,14 +130,9 @@ def _enqueue(delivery_ids: list[int]) -> None:
 # -- the triggers that are facts of other domains ------------------------------------------------------------------
 
 
-def hour_key(kind: str, at: datetime | None = None) -> str:
-    """``kind:YYYY-mm-ddTHH`` (UTC): an alert raised at most once per team per clock hour."""
-    return f"{kind}:{(at or timezone.now()).astimezone(zoneinfo.ZoneInfo('UTC')).strftime('%Y-%m-%dT%H')}"
-
-
 def note_linq_error(team_id: int, error: LinqError) -> None:
     """A call to Linq failed: when Linq refused the team's token (401, or code 2004), raise ``token_refused``
-    once this hour - after the caller's commit, outside its lock."""
+    (at most once an hour) - after the caller's commit, outside its lock."""
     if reason_of(error) != "token_rejected":
         return
     facts = {"status": error.status, "code": error.code, "trace_id": error.trace_id or ""}
@@ -140,7 +140,7 @@ def note_linq_error(team_id: int, error: LinqError) -> None:
     def raise_it() -> None:
         team = Team.objects.filter(pk=team_id).first()
         if team is not None:
-            raise_alert(team, AlertKind.TOKEN_REFUSED, facts=facts, dedupe_key=hour_key(AlertKind.TOKEN_REFUSED))
+            raise_alert(team, AlertKind.TOKEN_REFUSED, facts=facts, once_per=ONCE_PER)
 
     transaction.on_commit(raise_it, robust=True)
 
@@ -152,7 +152,7 @@ def note_webhook_refused(team_id: int, *, streak: int, since: datetime, reason: 
         return
     team = Team.objects.filter(pk=team_id).first()
     if team is not None:
-        raise_alert(team, AlertKind.WEBHOOKS_REFUSED, dedupe_key=hour_key(AlertKind.WEBHOOKS_REFUSED),
+        raise_alert(team, AlertKind.WEBHOOKS_REFUSED, once_per=ONCE_PER,
                     facts={"refused": streak, "since": since.isoformat(), "reason": reason,
                            "window_minutes": int(REFUSED_WINDOW.total_seconds() // 60)})
 

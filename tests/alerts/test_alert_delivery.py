@@ -46,7 +46,8 @@ def test_an_alert_reaches_the_persons_mailbox_and_the_team_chat_at_once(
     assert f"https://linqadmin.example.com/t/acme/numbers/{CARD_NUMBER}/" in body
     (posted,) = chat.taken
     assert posted.headers["content-type"] == "application/json"
-    assert posted.payload["text"].startswith("*Acme*: ") and f"Linq flagged the line {CARD_NUMBER}." in posted.payload["text"]
+    said = posted.payload["text"]
+    assert said.startswith("*Acme*: ") and f"Linq flagged the line {CARD_NUMBER}." in said
     deliveries = AlertDelivery.objects.order_by("channel")
     assert [(d.channel, d.target, d.status, d.attempts, d.kind) for d in deliveries] == [
         ("chat", f"127.0.0.1:{chat.port}", "sent", 1, "line_flagged"),
