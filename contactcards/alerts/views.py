@@ -7,7 +7,7 @@ webhook's URL is never rendered: only its host.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
@@ -54,8 +54,6 @@ def alerts_page(request: HttpRequest, slug: str) -> HttpResponse:
 def alerts_add(request: HttpRequest, slug: str, scope: str) -> HttpResponse:
     """Add one of my alerts (``scope`` "mine", any member) or a team channel ("team", owners)."""
     team, membership = get_team_for_user(request, slug)
-    if scope not in ("mine", "team"):
-        raise Http404("No such page.")
     personal = scope == "mine"
     if not personal:
         require_owner(membership)
@@ -73,9 +71,9 @@ def alerts_add(request: HttpRequest, slug: str, scope: str) -> HttpResponse:
     return redirect("alerts", slug=team.slug)
 
 
-def alerts_change(request: HttpRequest, slug: str, subscription_id: int) -> HttpResponse:
+def alerts_change(request: HttpRequest, slug: str, alert_id: int) -> HttpResponse:
     """Change the kinds and the cadence of one alert, or delete it (``action=delete``)."""
-    subscription, membership = get_alert_subscription_for_user(request, slug, subscription_id)
+    subscription, membership = get_alert_subscription_for_user(request, slug, alert_id)
     if not subscription.is_personal:
         require_owner(membership)
     if request.method != "POST":

@@ -55,6 +55,7 @@ def test_every_member_sees_the_page_and_sets_their_own_alerts(client, personas, 
     assert AlertSubscription.objects.filter(user__isnull=False, cadence="digest").count() == 3
     assert client.post(ALERTS).status_code == 405
     assert client.post(ALERTS + "add/nobody/", {}).status_code == 404
+    assert client.post(ALERTS + "12345/", {"action": "delete"}).status_code == 404
 
 
 @pytest.mark.parametrize("role", ["editor", "viewer"])
@@ -146,8 +147,9 @@ def test_a_team_email_channel_needs_an_address(client, alice, team):
     response = client.post(ALERTS + "add/team/", {"team-kinds": ["job_failed"], "team-cadence": "immediate",
                                                   "team-channel": "email", "team-email": ""})
     assert response.status_code == 400 and "Give the email address" in text(response)
-    assert client.post(ALERTS + "add/team/", {"team-kinds": ["job_failed"], "team-cadence": "immediate",
-                                              "team-channel": "email", "team-email": "ops@example.com"}).status_code == 302
+    added = client.post(ALERTS + "add/team/", {"team-kinds": ["job_failed"], "team-cadence": "immediate",
+                                               "team-channel": "email", "team-email": "ops@example.com"})
+    assert added.status_code == 302
     assert AlertSubscription.objects.get().target == "ops@example.com"
 
 
