@@ -331,7 +331,7 @@ def test_a_read_while_our_own_write_is_in_flight_is_not_an_outside_change(client
     assert outside_entries() == []
 
 
-# -- owners who asked get an email -------------------------------------------------------
+# -- people who asked get an email ------------------------------------------------------
 
 
 def test_people_who_asked_are_emailed_about_outside_changes(client, alice, bob, endpoint, mailoutbox,
