@@ -32,11 +32,11 @@ class Failed(Exception):
         self.code, self.status = code, status
 
 
-def zone_of(delivery: AlertDelivery) -> zoneinfo.ZoneInfo:
+def zone_for(user_id: int | None) -> zoneinfo.ZoneInfo:
     """A person's chosen time zone; a team channel's (or a person without one): ``TIME_ZONE``."""
     name = ""
-    if delivery.user_id is not None:
-        name = UserPreference.objects.filter(user_id=delivery.user_id).values_list("time_zone", flat=True).first() or ""
+    if user_id is not None:
+        name = UserPreference.objects.filter(user_id=user_id).values_list("time_zone", flat=True).first() or ""
     try:
         return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -51,7 +51,7 @@ def context_of(delivery: AlertDelivery, events: list[AlertEvent]) -> dict:
 def render(delivery: AlertDelivery, events: list[AlertEvent]) -> tuple[str, str, str]:
     """(email subject, email body, chat text), in the product's language and the subscriber's time zone."""
     context = context_of(delivery, events)
-    with translation.override(settings.LANGUAGE_CODE), timezone.override(zone_of(delivery)):
+    with translation.override(settings.LANGUAGE_CODE), timezone.override(zone_for(delivery.user_id)):
         subject = " ".join(render_to_string("alerts/email_subject.txt", context).split())
         body = render_to_string("alerts/email.txt", context)
         chat = render_to_string("alerts/chat.txt", context).strip()

@@ -37,7 +37,6 @@ from contactcards.models import (
     Membership,
     PhoneNumber,
     Team,
-    UserPreference,
 )
 
 Status = AlertDelivery.Status
@@ -219,17 +218,6 @@ def give_back_lost(now: datetime | None = None) -> int:
 # -- digests -----------------------------------------------------------------------------------------------------
 
 
-def subscription_zone(subscription: AlertSubscription) -> zoneinfo.ZoneInfo:
-    name = ""
-    if subscription.user_id is not None:
-        name = UserPreference.objects.filter(user_id=subscription.user_id).values_list(
-            "time_zone", flat=True).first() or ""
-    try:
-        return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
-
-
 def last_digest_moment(now: datetime, zone: zoneinfo.ZoneInfo) -> datetime:
     """The latest ``ALERT_DIGEST_HOUR``:00 in ``zone`` at or before ``now``."""
     local = now.astimezone(zone)
@@ -245,7 +233,7 @@ def send_digests(now: datetime | None = None) -> int:
     now = now or timezone.now()
     made: list[int] = []
     for subscription in AlertSubscription.objects.filter(cadence=Cadence.DIGEST).select_related("user"):
-        due = last_digest_moment(now, subscription_zone(subscription))
+        due = last_digest_moment(now, channels.zone_for(subscription.user_id))
         since = subscription.digest_until or subscription.created_at
         if due <= since:
             continue
