@@ -6,15 +6,17 @@ imported here, and code and migrations import them from here. Where each is defi
     teams/models.py     Team, Role, Membership, PhoneNumber, Tag, BoardVersion
     history/models.py   AuditEntry (append-only) and what decides its states
     cards/models.py     FormToken
-    sync/models.py      CardMirror, LineHealth, TeamSync, WebhookEndpoint, WebhookEvent, OutsideChangeAlert
+    sync/models.py      CardMirror, LineHealth, TeamSync, WebhookEndpoint, WebhookEvent
     rollout/models.py   Job, JobItem
     photos/models.py    Photo, SentPhoto
     streams/models.py   AuditStream, StreamMessage (audit streaming and its outbox)
+    alerts/models.py    AlertKind, AlertSubscription, AlertEvent, AlertDelivery
     common/models.py    UserPreference
     api/models.py       ApiToken, Scope (the REST API's personal tokens)
 """
 
 from contactcards.api.models import ApiToken, Scope
+from contactcards.alerts.models import AlertDelivery, AlertEvent, AlertKind, AlertSubscription
 from contactcards.cards.models import FormToken
 from contactcards.common.models import UserPreference
 from contactcards.common.phones import E164_RE
@@ -37,7 +39,6 @@ from contactcards.streams.models import AuditStream, StreamMessage
 from contactcards.sync.models import (
     CardMirror,
     LineHealth,
-    OutsideChangeAlert,
     TeamSync,
     WebhookEndpoint,
     WebhookEvent,
@@ -57,9 +58,10 @@ from contactcards.teams.models import (
 )
 
 __all__ = [
-    "ApiToken", "Scope", "E164_RE", "FINAL_OUTCOMES", "OUTCOME_FIELDS", "TAG_RE", "UNKNOWN_OUTCOME_KINDS", "AuditEntry",
+    "ApiToken", "Scope", "E164_RE", "FINAL_OUTCOMES", "OUTCOME_FIELDS", "TAG_RE", "UNKNOWN_OUTCOME_KINDS",
+    "AlertDelivery", "AlertEvent", "AlertKind", "AlertSubscription", "AuditEntry",
     "AuditImmutableError", "AuditQuerySet", "AuditStream", "BoardVersion", "CardMirror", "FormToken", "Job",
-    "JobItem", "LineHealth", "Membership", "OutsideChangeAlert", "PhoneNumber", "Photo", "Role", "SentPhoto",
+    "JobItem", "LineHealth", "Membership", "PhoneNumber", "Photo", "Role", "SentPhoto",
     "StreamMessage", "Tag", "Team", "TeamSync",
     "UserPreference", "WebhookEndpoint", "WebhookEvent", "attempt_stale_before", "point_numbers_at_newest_entries",
     "attention_q", "needs_attention", "unanswered_q", "unknown_window", "unsettled_q", "validate_e164", "validate_tag",

@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("contactcards.rollout.urls")),  # bulk edit, CSV, jobs
     path("", include("contactcards.streams.urls")),  # audit streams: settings page
     path("", include("contactcards.api.urls")),  # /api/v1/ (REST, tokens), and the token pages
+    path("", include("contactcards.alerts.urls")),  # alerts: subscriptions, deliveries
 ]

@@ -371,6 +371,17 @@ AUDIT_STREAM_RETRY_MAX = env.float("AUDIT_STREAM_RETRY_MAX", default=600.0)
 # The settings page says a stream is behind when its oldest waiting message is older than this (seconds).
 AUDIT_STREAM_BEHIND_AFTER = env.float("AUDIT_STREAM_BEHIND_AFTER", default=60.0)
 
+# -- Alerts (contactcards/alerts) ---------------------------------------------
+# A chat webhook is sent to under the audit streams' outbound rules (AUDIT_STREAM_ALLOWED_NETWORKS and
+# AUDIT_STREAM_CA_BUNDLE: public https addresses only unless the operator allows a network).
+# A failed delivery is tried again after ALERT_RETRY_FIRST seconds, doubled per failure, at most
+# ALERT_RETRY_MAX, ALERT_MAX_ATTEMPTS tries in all.
+ALERT_RETRY_FIRST = env.float("ALERT_RETRY_FIRST", default=30.0)
+ALERT_RETRY_MAX = env.float("ALERT_RETRY_MAX", default=3600.0)
+ALERT_MAX_ATTEMPTS = env.int("ALERT_MAX_ATTEMPTS", default=6)
+# The daily digest goes at this hour of the subscriber's time zone (a person's chosen zone; TIME_ZONE for a team).
+ALERT_DIGEST_HOUR = env.int("ALERT_DIGEST_HOUR", default=8)
+
 # -- Security -----------------------------------------------------------------
 # HTTPS-only settings default on in production. SECURE_SSL_REDIRECT and HSTS
 # belong to whoever terminates TLS; see README "Production".

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from contactcards.alerts.services import note_linq_error
 from contactcards.cards.diff import took_effect
 from contactcards.common.clients import log_linq_failure
 from contactcards.history.audit import Attempt, record_outcome
@@ -49,6 +50,7 @@ def send_write(entry: AuditEntry, attempt: Attempt, *, client: LinqClient,
         result = call(client)
     except LinqError as error:
         log_linq_failure(attempt.action, attempt.number.e164, error)
+        note_linq_error(attempt.number.team_id, error)
         card, applied = _recheck(client, attempt, error)
         record_outcome(entry, error=error, applied=applied)
         return WriteRecord(entry=entry, card=card, error=error, applied=applied)

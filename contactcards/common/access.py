@@ -9,10 +9,11 @@ sign-in is out of reach (``TwoFactorRequired``) until the session is verified wi
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 
-from contactcards.models import AuditStream, Membership, PhoneNumber, Team
+from contactcards.models import AlertSubscription, AuditStream, Membership, PhoneNumber, Team
 
 
 def user_memberships(request: HttpRequest) -> list[Membership]:
@@ -73,3 +74,16 @@ def require_write(membership: Membership) -> None:
 def require_owner(membership: Membership) -> None:
     if not membership.is_owner:
         raise PermissionDenied(_("Only the team's owners can do this."))
+
+
+def get_alert_subscription_for_user(request: HttpRequest, slug: str,
+                                    subscription_id: int) -> tuple[AlertSubscription, Membership]:
+    """One alert subscription of the team: the person's own, or a team channel (404 for outsiders, for
+    another team's and for another person's). Changing a team channel is for owners (``require_owner``)."""
+    team, membership = get_team_for_user(request, slug)
+    subscription = AlertSubscription.objects.filter(team=team, pk=subscription_id).filter(
+        Q(user__isnull=True) | Q(user_id=request.user.pk)).first()
+    if subscription is None:
+        raise Http404("No such alert.")
+    subscription.team = team  # already loaded; saves a query
+    return subscription, membership

@@ -123,7 +123,9 @@ def record_outside_change(found_by: str) -> None:
 
 
 ALERT_CHANNELS = frozenset({"email", "webhook", "slack", "syslog"})
-ALERT_KINDS = frozenset({"outside_change", "invitation", "password_reset", "stream"})
+ALERT_KINDS = frozenset({"outside_change", "invitation", "password_reset", "stream", "line_flagged", "line_at_risk",
+                         "line_critical", "line_assigned", "line_released", "job_failed", "schedule_failed",
+                         "token_refused", "webhooks_refused", "digest"})
 
 
 def record_alert(channel: str, ok: bool, *, kind: str = "other") -> None:

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contactcards', '0023_line_health'),
+        ('contactcards', '0024_alerts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

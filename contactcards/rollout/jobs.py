@@ -35,6 +35,7 @@ from django.db.models import Count, F, Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from contactcards.alerts.services import raise_alert
 from contactcards.cards import services as cards
 from contactcards.cards.outcomes import (
     Blocked,
@@ -58,7 +59,7 @@ from contactcards.common.clients import linq_time_budget
 from contactcards.common.errors import wait_asked
 from contactcards.lib.paging import PageLinks, page_window
 from contactcards.linq import LinqError
-from contactcards.models import AuditEntry, FormToken, Job, JobItem, Team
+from contactcards.models import AlertKind, AuditEntry, FormToken, Job, JobItem, Team
 from contactcards.rollout.plan import Plan, PlanRow
 from contactcards.teams.services import number_label_tags
 
@@ -400,8 +401,20 @@ def _finish(item: JobItem, state: str, reason: Fact | str, *, entry: AuditEntry 
 
 
 def _finish_if_done(job_id: int) -> None:
-    if not JobItem.objects.filter(job_id=job_id, state__in=JobItem.OPEN_STATES).exists():
-        Job.objects.filter(pk=job_id, finished_at__isnull=True).update(finished_at=timezone.now())
+    """Mark the job finished once no item is open; the one call that marks it raises the ``job_failed``
+    alert when items failed."""
+    if JobItem.objects.filter(job_id=job_id, state__in=JobItem.OPEN_STATES).exists():
+        return
+    if not Job.objects.filter(pk=job_id, finished_at__isnull=True).update(finished_at=timezone.now()):
+        return  # finished already (another worker, the watchdog)
+    counts = dict(JobItem.objects.filter(job_id=job_id).values_list("state").annotate(n=Count("pk")))
+    failed = counts.get(State.FAILED, 0)
+    if failed:
+        job = Job.objects.select_related("team").get(pk=job_id)
+        raise_alert(job.team, AlertKind.JOB_FAILED,
+                    facts={"job_id": job_id, "failed": failed, "items": sum(counts.values()),
+                           "sent": counts.get(State.SENT, 0), "source": job.source, "description": job.description,
+                           "by": job.username})
 
 
 # -- the watchdog: items whose worker died ----------------------------------------------

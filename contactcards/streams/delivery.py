@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-import requests
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
@@ -33,7 +32,6 @@ from standardwebhooks.webhooks import Webhook
 from contactcards.common import taskqueue
 from contactcards.common.crypto import TokenDecryptionError
 from contactcards.models import AuditStream, StreamMessage
-from contactcards.photos.fetch import PinnedHostAdapter, deadline_context
 from contactcards.streams import messages, targets
 
 LEASE = timedelta(minutes=2)
@@ -43,10 +41,7 @@ BATCH = 100
 Failure = AuditStream.Failure
 
 
-class Failed(Exception):
-    def __init__(self, code: str, status: int | None = None) -> None:
-        super().__init__(code)
-        self.code, self.status = code, status
+Failed = targets.Failed  # a delivery that did not get through, as a fact (code, HTTP status)
 
 
 def backoff(failures: int) -> timedelta:
@@ -117,48 +112,16 @@ class WebhookSender:
         except (TokenDecryptionError, ValueError):
             raise Failed(Failure.SECRET) from None
         self.url = stream.url
-        self.policy = targets.policy()
 
     def send(self, message: StreamMessage) -> None:
-        try:
-            target = targets.webhook_target(self.url)
-        except targets.Refused:
-            raise Failed(Failure.ADDRESS) from None
         text = messages.body(message.payload, sequence=message.sequence)
         signed_at = datetime.fromtimestamp(int(timezone.now().timestamp()), tz=UTC)
         headers = {
-            "Content-Type": "application/json", "User-Agent": self.policy.user_agent, "Host": target.host_header,
+            "Content-Type": "application/json",
             "webhook-id": message.message_id, "webhook-timestamp": str(int(signed_at.timestamp())),
             "webhook-signature": self.webhook.sign(message.message_id, signed_at, text),
         }
-        deadline = time.monotonic() + self.policy.total_timeout
-        last: Failed | None = None
-        for address in target.addresses:
-            literal = f"[{address}]" if address.version == 6 else str(address)
-            session = requests.Session()
-            session.trust_env = False
-            session.mount("https://", PinnedHostAdapter(target.host, ssl_context=deadline_context(deadline)))
-            try:
-                # stream=True and close(): the status is all we need; the answer's body is never read.
-                answer = session.post(f"https://{literal}:{target.port}{target.path}", data=text.encode(),
-                                      headers=headers, allow_redirects=False, verify=self.policy.ca_bundle or True,
-                                      timeout=(self.policy.connect_timeout, self.policy.read_timeout), stream=True)
-                answer.close()
-            except requests.exceptions.SSLError:
-                raise Failed(Failure.TLS) from None
-            except requests.exceptions.Timeout:
-                raise Failed(Failure.TIMEOUT) from None
-            except (requests.exceptions.RequestException, OSError, ValueError):
-                last = Failed(Failure.CONNECTION)
-                if time.monotonic() >= deadline:
-                    break
-                continue
-            finally:
-                session.close()
-            if 200 <= answer.status_code < 300:
-                return
-            raise Failed(Failure.STATUS, answer.status_code)
-        raise last or Failed(Failure.CONNECTION)
+        targets.post(self.url, text.encode(), headers)
 
     def close(self) -> None:
         pass

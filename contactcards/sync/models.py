@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import secrets
 
-from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -46,6 +45,9 @@ class WebhookEndpoint(models.Model):
     refused = models.PositiveIntegerField(default=0)
     last_refused_at = models.DateTimeField(null=True, blank=True)
     last_refused_reason = models.CharField(max_length=20, blank=True, choices=Refusal.choices)
+    # Refusals since the first of the current window (``sync.webhooks``: the "webhooks refused" alert).
+    refused_streak = models.PositiveIntegerField(default=0)
+    refused_streak_since = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"webhook endpoint of team {self.team_id}"  # no-i18n
@@ -100,17 +102,6 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type or 'event'} {self.webhook_id} ({self.status})"
-
-
-class OutsideChangeAlert(models.Model):
-    """An owner who asked to be emailed when a card of the team is changed outside linqadmin."""
-
-    team = models.ForeignKey("contactcards.Team", models.CASCADE, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["team", "user"], name="unique_outside_alert")]
 
 
 class CardMirror(models.Model):

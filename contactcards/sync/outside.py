@@ -5,7 +5,7 @@ that finds a card differing from what we last knew) and the card page's read. Ea
 history entry of action "outside"; a later webhook for a change already found by a read or
 reconcile, or caused by one of our own writes, is matched to that entry instead of recorded again
 (see ``sync.webhooks``). The number is marked on the dashboard until someone here opens it,
-and owners who asked are emailed - from the task queue, after the entry is committed.
+and an ``outside_change`` alert tells whoever asked (``alerts``: from the task queue, after commit).
 
 A read settles our own writes first (``settle.settle_attempts``): a write of ours whose answer did not
 say may be applied by Linq after we stopped waiting, and the difference it makes is ours, not
@@ -16,27 +16,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
-from django.db import transaction
 from django.db.models import Q
-from django.template.loader import render_to_string
 
+from contactcards.alerts.services import raise_alert
 from contactcards.cards.diff import took_effect
-from contactcards.common import taskqueue
 from contactcards.history.audit import record_outside_entry
 from contactcards.lib import metrics
 from contactcards.linq import Card
-from contactcards.models import (
-    AuditEntry,
-    CardMirror,
-    Membership,
-    OutsideChangeAlert,
-    PhoneNumber,
-    Role,
-    unknown_window,
-)
+from contactcards.models import AlertKind, AuditEntry, CardMirror, PhoneNumber, unknown_window
 from contactcards.sync import mirror
 from contactcards.sync.settle import settle_attempts
 
@@ -54,14 +41,16 @@ def card_diff(before: dict[str, object] | None, after: dict[str, object] | None)
 def record_outside_change(*, number: PhoneNumber, changes: dict[str, list[str]], found_by: str,
                           actor_type: str = "unknown", actor_label: str = "", origin: str = "",
                           occurred_at: datetime | None = None, trace_id: str = "") -> AuditEntry:
-    """One history entry for a change made outside linqadmin; marks the number and emails owners who asked."""
+    """One history entry for a change made outside linqadmin; marks the number and raises the alert."""
     entry = record_outside_entry(number=number, changes=changes, found_by=found_by,
                                  who=actor_label or ACTOR_LABELS.get(actor_type, "someone at Linq"),
                                  actor_type=actor_type, origin=origin, occurred_at=occurred_at, trace_id=trace_id)
     when = occurred_at or entry.created_at
     CardMirror.objects.filter(number_id=number.pk).filter(
         Q(outside_changed_at__isnull=True) | Q(outside_changed_at__lt=when)).update(outside_changed_at=when)
-    _email_owners_later(entry)
+    raise_alert(number.team, AlertKind.OUTSIDE_CHANGE, number=number, entry=entry,
+                facts={"changes": changes, "found_by": found_by, "who": entry.username,
+                       "actor_type": actor_type, "origin": origin})
     metrics.record_outside_change(found_by)
     return entry
 
@@ -111,35 +100,3 @@ def unexplained(*, number: PhoneNumber, changes: dict[str, list[str]], card: Car
     explained = {name for change in ours if isinstance(change, dict) and change and took_effect(card, change)
                  for name in change}
     return {name: pair for name, pair in changes.items() if name not in explained}
-
-
-def _email_owners_later(entry: AuditEntry) -> None:
-    """Queue the owners' email once the entry is committed: never inside the caller's transaction or lock,
-    and never in the request that found the change (a page view, a save, a webhook delivery). No task
-    when nobody in the team asked for these emails."""
-    from contactcards.sync.tasks import email_outside_change  # (tasks imports this module)
-
-    if OutsideChangeAlert.objects.filter(team_id=entry.team_id).exists():
-        transaction.on_commit(lambda: taskqueue.enqueue(email_outside_change, entry.pk))
-
-
-def email_owners(entry_id: int) -> str:
-    """Owners of the team who opted in get one email per change (never the secrets; facts only)."""
-    entry = AuditEntry.objects.select_related("team").filter(pk=entry_id).first()
-    if entry is None:
-        return "no entry"
-    owners = Membership.objects.filter(team_id=entry.team_id, role=Role.OWNER).values("user_id")
-    user_ids = OutsideChangeAlert.objects.filter(team_id=entry.team_id, user_id__in=owners).values("user_id")
-    emails = [email for email in get_user_model().objects.filter(pk__in=user_ids).exclude(email="")
-              .values_list("email", flat=True)]
-    if not emails:
-        return "nobody to tell"
-    context = {"entry": entry, "team": entry.team, "public_url": settings.PUBLIC_URL.rstrip("/")}
-    subject = " ".join(render_to_string("emails/outside_change_subject.txt", context).split())
-    try:
-        send_mail(subject, render_to_string("emails/outside_change.txt", context), None, emails)
-    except Exception:
-        metrics.record_alert("email", False, kind="outside_change")
-        raise  # the task fails, and says why
-    metrics.record_alert("email", True, kind="outside_change")
-    return f"emailed {len(emails)}"

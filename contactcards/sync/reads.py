@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from contactcards.alerts.services import note_linq_error
 from contactcards.common.clients import linq_client_for, log_linq_failure
 from contactcards.linq import Card, LinqClient, LinqError
 from contactcards.models import AuditEntry, PhoneNumber
@@ -38,6 +39,7 @@ def card_fetch(*, number: PhoneNumber, client: LinqClient | None = None, seen: b
         card = (client or linq_client_for(number.team)).get_card(number.e164)
     except LinqError as error:
         log_linq_failure("GET card", number.e164, error)
+        note_linq_error(number.team_id, error)
         if seen:
             mark_seen(number=number)
         return CardLoad(card=None, error=error)

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
+from contactcards.alerts.services import note_linq_error, schedule_digests
 from contactcards.common.clients import linq_client_for, log_linq_failure
 from contactcards.linq import LinqClient, LinqError
 from contactcards.models import AuditEntry, PhoneNumber, Team, TeamSync
@@ -48,6 +49,7 @@ def reconcile_team(*, team: Team, username: str = "", client: LinqClient | None 
     except LinqError as error:
         if error.kind != "token":
             log_linq_failure("GET all cards", team.slug, error)
+        note_linq_error(team.pk, error)
         TeamSync.objects.update_or_create(team=team, defaults={"error_at": started, "error_message": error.message})
         return ReconcileResult(error=error)
     entries = []
@@ -82,6 +84,7 @@ def reconcile_all_teams(reschedule: bool = True) -> dict[str, int]:
         result = reconcile_team(team=team, username="reconcile (periodic)")
         found[team.slug] = len(result.entries) if result.ok else -1
     _wake_audit_streams()
+    schedule_digests()  # the alerts' hourly chain: started again if it was lost
     if reschedule:
         schedule_reconcile()
     return found

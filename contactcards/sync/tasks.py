@@ -2,13 +2,7 @@
 
 from django_tasks import task
 
-from contactcards.sync import outside, recheck
-
-
-@task()
-def email_outside_change(entry_id: int) -> str:
-    """Email the owners who asked about one change made outside linqadmin (queued after its commit)."""
-    return outside.email_owners(entry_id)
+from contactcards.sync import recheck
 
 
 @task()

@@ -15,7 +15,7 @@ from contactcards.common.access import get_team_for_user, require_owner
 from contactcards.common.errors import meaning
 from contactcards.common.http import client_ip
 from contactcards.lib.metrics import record_webhook
-from contactcards.models import OutsideChangeAlert, WebhookEndpoint, WebhookEvent
+from contactcards.models import WebhookEndpoint, WebhookEvent
 from contactcards.sync import subscriptions
 from contactcards.sync.webhooks import MAX_BODY, receive
 
@@ -65,7 +65,6 @@ def _render(request, team, membership, *, status: int = 200, **extra) -> HttpRes
         "public_url": settings.PUBLIC_URL,
         "subscriptions": listed, "list_error": meaning(list_error) if list_error else None,
         "events": WebhookEvent.objects.filter(team=team).select_related("entry")[:20],
-        "alert_on": OutsideChangeAlert.objects.filter(team=team, user_id=request.user.pk).exists(),
         **extra,
     }
     return render(request, "contactcards/webhooks.html", context, status=status)
@@ -115,20 +114,6 @@ def webhooks_test(request: HttpRequest, slug: str) -> HttpResponse:
         return refused
     done = subscriptions.delivery_test(team=team)
     return _render(request, team, membership, test_result=done)
-
-
-def webhooks_alerts(request: HttpRequest, slug: str) -> HttpResponse:
-    """An owner turns the email about outside changes on or off, for themselves."""
-    team, membership, refused = _owner_post(request, slug)
-    if refused:
-        return refused
-    if request.POST.get("alert") == "on":
-        OutsideChangeAlert.objects.get_or_create(team=team, user=request.user)
-        messages.success(request, _("You will get an email when a card is changed outside linqadmin."))
-    else:
-        OutsideChangeAlert.objects.filter(team=team, user=request.user).delete()
-        messages.success(request, _("No more emails about outside changes."))
-    return redirect("webhooks", slug=team.slug)
 
 
 def _after(request, team, membership, done, success: str) -> HttpResponse:

@@ -9,6 +9,10 @@ its own (``taskqueue.webhooks_queue_name``) so that no rollout can delay it.
 A refused delivery is unauthenticated: anyone who knows the path can send one. It only counts
 (``refused``, ``last_refused_at``) and records which check failed, as a code from a fixed list
 (:class:`WebhookEndpoint.Refusal`); nothing it sent is stored or shown to the team's owners.
+Refusals also count in a window (``refused_streak`` since ``refused_streak_since``): the
+``REFUSED_THRESHOLD``-th refusal (5) within ``REFUSED_WINDOW`` (15 minutes) of the window's first raises the
+"webhook deliveries refused" alert (at most once an hour per team) - one stray request is no alarm,
+a secret out of step with Linq's is.
 
 An event's time (``data.occurred_at``) is parsed at the boundary and must be plausible: not
 before :data:`EARLIEST_EVENT_TIME`, not later than its arrival plus :data:`EVENT_CLOCK_SKEW`.
@@ -33,12 +37,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_tasks import task
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from contactcards.alerts.services import REFUSED_THRESHOLD, REFUSED_WINDOW, note_webhook_refused
 from contactcards.common.crypto import TokenDecryptionError
 from contactcards.common.phones import PhoneNumberError, parse_e164
 from contactcards.lib.metrics import record_webhook
@@ -150,8 +155,16 @@ def _refuse(endpoint: WebhookEndpoint, refusal: str, kind: str) -> Receipt:
     """Count a refused delivery. The sender is unauthenticated: what the owners see (and the log) is
     which of our checks failed, a code from a fixed list, never any of the sender's text."""
     logger.warning("Refused a webhook delivery for team %s: %s (%s)", endpoint.team_id, refusal, kind)
+    now = timezone.now()
+    fresh = Q(refused_streak_since__isnull=True) | Q(refused_streak_since__lt=now - REFUSED_WINDOW)
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-        refused=F("refused") + 1, last_refused_at=timezone.now(), last_refused_reason=refusal)
+        refused=F("refused") + 1, last_refused_at=now, last_refused_reason=refusal,
+        refused_streak=Case(When(fresh, then=Value(1)), default=F("refused_streak") + 1),
+        refused_streak_since=Case(When(fresh, then=Value(now)), default=F("refused_streak_since")))
+    streak = WebhookEndpoint.objects.filter(pk=endpoint.pk).values("refused_streak", "refused_streak_since").first()
+    if streak and streak["refused_streak"] == REFUSED_THRESHOLD:  # once per window: the alert says "for a while"
+        note_webhook_refused(endpoint.team_id, streak=streak["refused_streak"], since=streak["refused_streak_since"],
+                             reason=refusal)
     return Receipt(400, "refused")
 
 

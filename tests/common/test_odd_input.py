@@ -439,6 +439,7 @@ def world(personas, team, sandbox, settings, photo_settings):
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from contactcards.accounts import services as account_services
+    from contactcards.alerts import services as alert_services
     from contactcards.models import AuditEntry, Job, Membership, PhoneNumber
     from contactcards.photos.models import Photo
     from contactcards.rollout import jobs
@@ -468,6 +469,9 @@ def world(personas, team, sandbox, settings, photo_settings):
     stream = stream_services.stream_create(team=team, user=alice, name="SIEM", kind="webhook",
                                            url="https://127.0.0.1:9/audit").stream
     membership = Membership.objects.get(team=team, user=personas["editor"])
+    alert = alert_services.subscription_create(team=team, user=alice, personal=False, channel="chat",
+                                               kinds=["line_flagged"], cadence="immediate",
+                                               webhook_url="https://127.0.0.1:9/hook", webhook_host="127.0.0.1:9")
     by_route = {"audit_entry": entry.pk, "restore_version": entry.pk, "team_invitation_revoke": sent.invitation.pk,
                 "otp_totp_totpdevice_config": device.pk, "otp_totp_totpdevice_qrcode": device.pk,
                 "webhook_receiver": endpoint.path_token, "invitation_accept": sent.link.split("/")[-2],
@@ -479,7 +483,7 @@ def world(personas, team, sandbox, settings, photo_settings):
         model = (route.pattern.split("/") + ["", ""])[2]  # admin/<app>/<model>/...; admin/r/... is a team
         filled = {"slug": team.slug, "e164": CARD_NUMBER, "membership_id": membership.pk,
                   "subscription_id": endpoint.subscription_id, "photo_id": photo.pk, "id": alice.pk,
-                  "stream_id": stream.pk,
+                  "stream_id": stream.pk, "alert_id": alert.pk,
                   "uidb64": urlsafe_base64_encode(force_bytes(alice.pk)),
                   "content_type_id": ContentType.objects.get_for_model(type(team)).pk,
                   "pk": by_route.get(route.name, job.pk), "token": by_route.get(route.name, ""),

@@ -16,8 +16,9 @@ from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
 from conftest import CARD_NUMBER
-from contactcards.models import AuditEntry, OutsideChangeAlert
-from contactcards.sync.tasks import email_outside_change
+from contactcards.alerts.tasks import deliver_alert
+from contactcards.models import AuditEntry
+from tests.support.alerts import subscribe
 from tests.support.helpers import card_form, sign_in_as
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,7 +56,7 @@ def effects(monkeypatch) -> SideEffects:
 def test_no_mail_or_write_happens_inside_a_transaction_or_on_a_get(client, alice, sandbox, effects, mailoutbox):
     alice.email = "alice@example.com"
     alice.save()
-    OutsideChangeAlert.objects.create(team_id=alice.memberships.get().team_id, user=alice)
+    subscribe(alice.memberships.get().team, alice, "outside_change")
     sign_in_as(client, alice)
     card_form(client.get(URL))  # what we know of the card
     sandbox.set_card(CARD_NUMBER, first_name="Acme", last_name="Changed elsewhere")
@@ -65,10 +66,10 @@ def test_no_mail_or_write_happens_inside_a_transaction_or_on_a_get(client, alice
     assert page.status_code == 200
     assert AuditEntry.objects.filter(action=AuditEntry.Action.OUTSIDE).count() == 1
     assert effects.seen == [] and mailoutbox == []
-    (queued,) = DBTaskResult.objects.filter(task_path="contactcards.sync.tasks.email_outside_change")
+    (queued,) = DBTaskResult.objects.filter(task_path="contactcards.alerts.tasks.deliver_alert")
 
     # The queue sends it, outside any transaction.
-    email_outside_change.call(*queued.args_kwargs["args"])
+    assert deliver_alert.call(*queued.args_kwargs["args"]) == "sent"
     assert [kind for kind, _what, _inside in effects.seen] == ["mail"] and len(mailoutbox) == 1
 
     # A save: the number's lock is let go before the PATCH leaves.

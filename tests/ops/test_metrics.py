@@ -15,11 +15,13 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import CARD_NUMBER, TOKEN
+from contactcards.alerts import services as alerts
 from contactcards.common import taskqueue
-from contactcards.models import AuditEntry, OutsideChangeAlert, PhoneNumber
-from contactcards.sync.outside import email_owners, record_outside_change
+from contactcards.models import AlertDelivery, AuditEntry, PhoneNumber
+from contactcards.sync.outside import record_outside_change
 from contactcards.sync.reconcile import reconcile_all_teams, reconcile_team
 from tests.support import sample_tasks
+from tests.support.alerts import subscribe
 from tests.support.helpers import URL, card_form, load, make_entry, sign_in_as
 from tests.support.webhook_helpers import card_event, deliver, endpoint_for
 from tests.support.worker import free_port
@@ -129,15 +131,18 @@ def test_outside_changes_found_by_reconcile_are_counted(team, sandbox, scrape):
 def test_alert_mail_sent_and_failed_is_counted(alice, team, settings, mailoutbox, scrape):
     alice.email = "alice@example.com"
     alice.save()
-    OutsideChangeAlert.objects.create(team=team, user=alice)
+    subscribe(team, alice, "outside_change")
     number = PhoneNumber.objects.get(e164=CARD_NUMBER)
-    entry = record_outside_change(number=number, changes={"last_name": ["Support", "Night"]}, found_by="webhook")
+    record_outside_change(number=number, changes={"last_name": ["Support", "Night"]}, found_by="webhook")
     before = scrape()
-    assert email_owners(entry.pk) == "emailed 1" and len(mailoutbox) == 1
+    assert alerts.deliver(AlertDelivery.objects.get().pk) == "sent" and len(mailoutbox) == 1
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2  # nobody listens
-    with pytest.raises(OSError):
-        email_owners(entry.pk)  # the task fails (and says why)
+    record_outside_change(number=number, changes={"last_name": ["Night", "Day"]}, found_by="webhook")
+    failing = AlertDelivery.objects.exclude(status=AlertDelivery.Status.SENT).get()
+    assert alerts.deliver(failing.pk) == "failed: mail"  # recorded, and tried again later
+    failing.refresh_from_db()
+    assert (failing.status, failing.error, failing.attempts) == ("failed", "mail", 1)
     after = scrape()
 
     def delta(result):

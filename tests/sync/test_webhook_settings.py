@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 
 from conftest import TOKEN
-from contactcards.models import AuditEntry, OutsideChangeAlert, WebhookEndpoint
+from contactcards.models import AuditEntry, WebhookEndpoint
 from tests.support.helpers import sign_in_as
 
 PAGE = "/t/acme/settings/webhooks/"
 SUBSCRIBE = PAGE + "subscribe/"
 TEST = PAGE + "test/"
-ALERTS = PAGE + "alerts/"
 
 
 @pytest.fixture
@@ -107,12 +106,9 @@ def test_test_delivery_reports_what_the_receiver_answered(client, alice, sandbox
     assert 'id="test-result"' in html and "did not arrive" in html
 
 
-def test_an_owner_opts_in_and_out_of_the_email(client, alice):
+def test_the_page_links_to_the_alerts_page(client, alice):
     sign_in_as(client, alice)
-    client.post(ALERTS, {"alert": "on"})
-    assert OutsideChangeAlert.objects.filter(user=alice).exists()
-    client.post(ALERTS, {"alert": "off"})
-    assert not OutsideChangeAlert.objects.filter(user=alice).exists()
+    assert 'href="/t/acme/alerts/"' in client.get(PAGE).content.decode()
 
 
 # -- personas: it checks team membership and the owner role -------------------------------
@@ -127,12 +123,12 @@ def test_every_member_sees_the_page_only_owners_see_the_controls(client, alice, 
     assert client.post(PAGE).status_code == 405
 
 
-@pytest.mark.parametrize("url", [SUBSCRIBE, TEST, ALERTS])
+@pytest.mark.parametrize("url", [SUBSCRIBE, TEST])
 def test_editors_and_viewers_may_not_change_anything(client, bob, vera, url, public_url, sandbox):
     for user in (bob, vera):
         sign_in_as(client, user)
         assert client.post(url, {"alert": "on"}).status_code == 403
-    assert sandbox.webhooks.of(TOKEN) == [] and not OutsideChangeAlert.objects.exists()
+    assert sandbox.webhooks.of(TOKEN) == []
 
 
 def test_editors_may_not_pause_or_delete_and_outsiders_learn_nothing(client, alice, bob, charlie, public_url,
@@ -142,7 +138,7 @@ def test_editors_may_not_pause_or_delete_and_outsiders_learn_nothing(client, ali
     sign_in_as(client, bob)
     assert client.post(f"{PAGE}{subscription.id}/", {"action": "delete"}).status_code == 403
     sign_in_as(client, charlie)
-    for url in (PAGE, SUBSCRIBE, TEST, ALERTS, f"{PAGE}{subscription.id}/"):
+    for url in (PAGE, SUBSCRIBE, TEST, f"{PAGE}{subscription.id}/"):
         assert client.get(url).status_code == 404
         assert client.post(url, {"action": "delete"}).status_code == 404
     assert sandbox.webhooks.of(TOKEN) == [subscription]

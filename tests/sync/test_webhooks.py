@@ -11,10 +11,11 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from conftest import CARD_NUMBER, EMPTY_NUMBER
-from contactcards.models import AuditEntry, CardMirror, OutsideChangeAlert, WebhookEndpoint, WebhookEvent
+from contactcards.alerts.tasks import deliver_alert
+from contactcards.models import AuditEntry, CardMirror, WebhookEndpoint, WebhookEvent
 from contactcards.sync.reconcile import reconcile_team
-from contactcards.sync.tasks import email_outside_change
 from contactcards.sync.webhooks import process_event
+from tests.support.alerts import subscribe
 from tests.support.helpers import sign_in_as
 from tests.support.webhook_helpers import DANA, card_event, deliver, endpoint_for, last_name_changed, minutes_ago
 
@@ -330,22 +331,22 @@ def test_a_read_while_our_own_write_is_in_flight_is_not_an_outside_change(client
     assert outside_entries() == []
 
 
-# -- owners who asked get an email -------------------------------------------------------
+# -- people who asked get an email ------------------------------------------------------
 
 
-def test_owners_who_opted_in_are_emailed_about_outside_changes(client, alice, bob, endpoint, mailoutbox,
+def test_people_who_asked_are_emailed_about_outside_changes(client, alice, bob, endpoint, mailoutbox,
                                                                  django_capture_on_commit_callbacks):
     alice.email, bob.email = "alice@example.com", "bob@example.com"
     alice.save()
     bob.save()
-    OutsideChangeAlert.objects.create(team=endpoint.team, user=alice)
-    OutsideChangeAlert.objects.create(team=endpoint.team, user=bob)  # an editor: not an owner, no email
+    subscribe(endpoint.team, alice, "outside_change")
+    subscribe(endpoint.team, bob, "job_failed")  # asked for something else: no email
     with django_capture_on_commit_callbacks(execute=True):
         deliver(client, endpoint, last_name_changed(CARD_NUMBER, "Support", "Mailed"))
         process_all()
     assert mailoutbox == []  # recording the change sends nothing: the email is queued after the commit
-    (queued,) = DBTaskResult.objects.filter(task_path="contactcards.sync.tasks.email_outside_change")
-    assert email_outside_change.call(*queued.args_kwargs["args"]) == "emailed 1"
+    (queued,) = DBTaskResult.objects.filter(task_path="contactcards.alerts.tasks.deliver_alert")
+    assert deliver_alert.call(*queued.args_kwargs["args"]) == "sent"
     assert len(mailoutbox) == 1
     (mail,) = mailoutbox
     assert mail.to == ["alice@example.com"]
