@@ -15,8 +15,8 @@ imported here, and code and migrations import them from here. Where each is defi
     api/models.py       ApiToken, Scope (the REST API's personal tokens)
 """
 
-from contactcards.api.models import ApiToken, Scope
 from contactcards.alerts.models import AlertDelivery, AlertEvent, AlertKind, AlertSubscription
+from contactcards.api.models import ApiToken, Scope
 from contactcards.cards.models import FormToken
 from contactcards.common.models import UserPreference
 from contactcards.common.phones import E164_RE

@@ -28,11 +28,12 @@ from datetime import UTC, datetime
 from django.db import transaction
 from django.utils import timezone
 
+from contactcards.alerts.services import raise_alert
 from contactcards.common.clients import linq_client_for, log_linq_failure
 from contactcards.common.phones import PhoneNumberError, parse_e164
 from contactcards.history.audit import record_line_event
 from contactcards.linq import LinqClient, LinqError, PhoneNumberInfo
-from contactcards.models import AuditEntry, LineHealth, PhoneNumber, Team
+from contactcards.models import AlertKind, AuditEntry, LineHealth, PhoneNumber, Team
 from contactcards.sync.mirror import CLOCK_SKEW
 
 logger = logging.getLogger(__name__)
@@ -99,8 +100,25 @@ def health_changed(*, team: Team, e164: str, number: PhoneNumber | None, changes
         action = AuditEntry.Action.LINE_RELEASED if changes["released"][1] else AuditEntry.Action.LINE_ASSIGNED
     else:
         action = AuditEntry.Action.LINE_HEALTH
-    return record_line_event(team=team, action=action, e164=e164, number=number, changes=changes,
-                             found_by=found_by, occurred_at=as_of, trace_id=trace_id)
+    entry = record_line_event(team=team, action=action, e164=e164, number=number, changes=changes,
+                              found_by=found_by, occurred_at=as_of, trace_id=trace_id)
+    kind = alert_kind_of(changes)
+    if kind:
+        doc_url = LineHealth.objects.filter(number=number).values_list("doc_url", flat=True).first() if number else ""
+        raise_alert(team, kind, number=number, entry=entry, facts={"doc_url": doc_url} if doc_url else {})
+    return entry
+
+
+def alert_kind_of(changes: dict[str, list]) -> str | None:
+    """Which alert a change of a line's health raises: the worst news it brings, or None (a line that got
+    better). Released / assigned first, then flagged, critical, at risk."""
+    if "released" in changes:
+        return AlertKind.LINE_RELEASED if changes["released"][1] else AlertKind.LINE_ASSIGNED
+    status = (changes.get("status") or [None, None])[1]
+    reputation = (changes.get("reputation") or [None, None])[1]
+    if status == "FLAGGED":
+        return AlertKind.LINE_FLAGGED
+    return {"CRITICAL": AlertKind.LINE_CRITICAL, "AT_RISK": AlertKind.LINE_AT_RISK}.get(reputation)
 
 
 def line_assigned_to_team(*, team: Team, e164: str, as_of: datetime, trace_id: str = "") -> AuditEntry:
