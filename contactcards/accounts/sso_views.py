@@ -101,7 +101,7 @@ class SSOCallbackView(oidc_views.OIDCAuthenticationCallbackView):
     def _second_step(self, user) -> HttpResponse:
         """The account has its own second factor and the provider did not ask for one: the sign-in page's code
         step, as after a password, with this account waiting in the wizard's storage (not signed in yet)."""
-        storage = LoginStorage(LoginView.get_prefix(self.request), self.request, None)
+        storage = LoginStorage(LoginView().get_prefix(self.request), self.request, None)
         storage.reset()
         storage.authenticated_user = user  # its pk and backend (sso.SSOBackend), as the password step stores them
         storage.data["authentication_time"] = int(time.time())

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.decorators import method_decorator
 from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -153,6 +154,7 @@ class PasswordChangeView(SSOOnlyPasswordsOff, auth_views.PasswordChangeView):
     pass
 
 
+@method_decorator(login_not_required, name="dispatch")  # as Django's own (the mixin's dispatch hides its mark)
 class PasswordResetView(SSOOnlyPasswordsOff, auth_views.PasswordResetView):
     """Django's reset form; the page only counts the request and queues the email (``services``).
 
@@ -175,6 +177,7 @@ class PasswordResetView(SSOOnlyPasswordsOff, auth_views.PasswordResetView):
         return redirect(self.get_success_url())
 
 
+@method_decorator(login_not_required, name="dispatch")
 class PasswordResetConfirmView(SSOOnlyPasswordsOff, auth_views.PasswordResetConfirmView):
     """Django's reset; a new password also lifts a sign-in pause on the account (django-axes)."""
 
