@@ -200,7 +200,7 @@ def sync_memberships(user: AbstractBaseUser, groups: list[str], *, client_ip: st
         teams = {team.slug: team for team in Team.objects.filter(slug__in=wanted)}
         for slug in sorted(set(wanted) - set(teams)):
             log.warning("OIDC_GROUP_MAP names team %r, which does not exist: skipped", slug)
-        current = {m.team_id: m for m in Membership.objects.select_for_update().filter(user=user)
+        current = {m.team_id: m for m in Membership.objects.select_for_update(of=("self",)).filter(user=user)
                    .select_related("team", "sso")}
         for slug, role in wanted.items():
             team = teams.get(slug)
