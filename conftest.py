@@ -83,6 +83,25 @@ def mailbox(smtp_server, settings):
     return smtp_server.handler
 
 
+@pytest.fixture(scope="session")
+def oidc_provider():
+    """A real OpenID Connect provider (oidc-provider-mock) on loopback for the whole run (tests/support/oidc.py)."""
+    from tests.support.oidc import OIDCProvider
+
+    provider = OIDCProvider().start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def sso(oidc_provider, settings):
+    """Single sign-on through ``oidc_provider``, named "Acme Login"; a test sets OIDC_GROUP_MAP and more."""
+    from tests.support.oidc import configure
+
+    configure(settings, oidc_provider)
+    return oidc_provider
+
+
 @pytest.fixture
 def team(db, sandbox):
     from contactcards.models import PhoneNumber, Team

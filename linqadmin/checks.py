@@ -46,6 +46,8 @@ def metrics_processes(app_configs=None, **kwargs) -> list[Warning]:
 
 
 def require_configured() -> None:
-    problems = getattr(settings, "CONFIG_PROBLEMS", [])
+    from contactcards.accounts.checks import sso_problems
+
+    problems = [*getattr(settings, "CONFIG_PROBLEMS", []), *sso_problems()]
     if problems:
         raise ImproperlyConfigured(" ".join(problems))

@@ -213,6 +213,8 @@ LOGOUT_REDIRECT_URL = "login"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "contactcards.accounts.backends.ModelBackend",
+    # Single sign-on (OpenID Connect): answers only the provider's callback, and only when SSO is configured.
+    "contactcards.accounts.sso.SSOBackend",
 ]
 # Failures are counted per (username, client address) pair: guessing alice's password from the
 # office locks out only "alice from the office" - bob at the same address still signs in, and
@@ -233,6 +235,43 @@ AXES_CLIENT_IP_CALLABLE = "contactcards.common.http.client_ip"  # the same addre
 # The two-factor sign-in form posts "auth-username"/"auth-password": never store those in clear.
 AXES_SENSITIVE_PARAMETERS = ["username", "auth-username", "auth-password", "token-otp_token", "backup-otp_token"]
 AXES_VERBOSE = False
+
+# -- Single sign-on: OpenID Connect (mozilla-django-oidc; contactcards/accounts/sso.py, README) ----------
+# Off unless a client id and the provider (its issuer, for discovery, or its endpoints) are set.
+OIDC_RP_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+# The issuer (https://login.example.com/realms/acme): its endpoints are read once per process from
+# ISSUER/.well-known/openid-configuration at the first sign-in; any endpoint set below wins over discovery.
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="").strip().rstrip("/")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_USERINFO_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_JWKS_ENDPOINT", default="")
+OIDC_RP_SCOPES = env.str("OIDC_SCOPES", default="openid email profile")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_SIGN_ALGO", default="RS256")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="single sign-on")  # "Sign in with <name>"
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10.0)
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = env.bool("OIDC_USE_PKCE", default=True)
+OIDC_STORE_ID_TOKEN = False
+OIDC_STORE_ACCESS_TOKEN = False
+# The claim that lists a person's groups, and which group makes whom what in which team
+# ("acme-owners=acme:owner,acme-editors=acme:editor"; contactcards/lib/groupmap.py).
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_GROUP_MAP = env.str("OIDC_GROUP_MAP", default="")
+# A team's two-factor requirement is met by the provider when the ID token's `amr` holds one of these
+# (RFC 8176), or its `acr` one of OIDC_MFA_ACR; otherwise the person's own second factor is asked for.
+OIDC_MFA_AMR = [v.strip() for v in env.list("OIDC_MFA_AMR", default=["mfa", "otp", "hwk", "swk", "sc", "sms", "tel"])
+                if v.strip()]
+OIDC_MFA_ACR = [v.strip() for v in env.list("OIDC_MFA_ACR", default=[]) if v.strip()]
+# First sign-in of someone unknown: create their account (else only accounts already linked may sign in).
+OIDC_CREATE_USERS = env.bool("OIDC_CREATE_USERS", default=True)
+# Link a first sign-in to an existing account with the same address, when the provider says it is verified.
+OIDC_LINK_VERIFIED_EMAIL = env.bool("OIDC_LINK_VERIFIED_EMAIL", default=False)
+# Single sign-on is the only way in: no password sign-in, change or reset, except for superusers (break-glass).
+SSO_ONLY = env.bool("SSO_ONLY", default=False)
+
+# All of this is checked at start (contactcards/accounts/checks.py: a system check; wsgi refuses to serve).
 
 # -- Two-factor (django-otp + django-two-factor-auth) ----------------------------
 TWO_FACTOR_LOGIN_TIMEOUT = 600

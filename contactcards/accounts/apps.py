@@ -11,7 +11,8 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from contactcards.accounts import signals  # stamps each new session with the account's session epoch
+        from contactcards.accounts import checks, signals  # noqa: F401 - signals stamp each new session with the
+        # account's session epoch; checks registers single sign-on's configuration check
 
         signals.connect_device_signals()
 

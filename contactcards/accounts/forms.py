@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +19,13 @@ class SignInForm(AuthenticationForm):
         if len(self.cleaned_data.get("username") or "") > self.fields["username"].max_length:
             raise self.get_invalid_login_error()
         return super().clean()
+
+    def get_invalid_login_error(self):
+        if settings.SSO_ONLY:  # only the break-glass superuser signs in with a password (backends.ModelBackend)
+            return forms.ValidationError(
+                _("Only administrators sign in with a password here; everyone else signs in with %(provider)s.")
+                % {"provider": settings.OIDC_PROVIDER_NAME}, code="sso_only")
+        return super().get_invalid_login_error()
 
 
 class InviteForm(forms.Form):

@@ -7,8 +7,9 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django_otp.models import Device
 
-from contactcards.models import Role, Team
+from contactcards.models import Membership, Role, Team
 
 
 def _nonce() -> str:
@@ -79,3 +80,54 @@ class ResetRequest(models.Model):
 
     def __str__(self) -> str:
         return f"reset request at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class SSOIdentity(models.Model):
+    """A person at the identity provider (its issuer and ``sub``, which never change) and their account here.
+
+    Single sign-on finds the account by this pair, never by the email address alone: an address can
+    be reused or changed at the provider, the subject cannot. The address links a first sign-in to an
+    existing account only when the provider says it is verified and OIDC_LINK_VERIFIED_EMAIL is on.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="sso_identities")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    email = models.EmailField(blank=True)  # as the provider said at the last sign-in
+    created_at = models.DateTimeField(default=timezone.now)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="sso_identity_unique")]
+        verbose_name = "single sign-on identity"
+        verbose_name_plural = "single sign-on identities"
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"
+
+
+class SSOMembership(models.Model):
+    """Marks a team membership as made by single sign-on's group map: each sign-in may change its role or
+    remove it. Memberships without this mark (invitations, the settings page, the command line) are
+    never touched by single sign-on."""
+
+    membership = models.OneToOneField(Membership, models.CASCADE, primary_key=True, related_name="sso")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "membership managed by single sign-on"
+
+    def __str__(self) -> str:
+        return f"single sign-on manages {self.membership_id}"
+
+
+class SSODevice(Device):
+    """The identity provider's second factor, as a django-otp device: a sign-in whose ID token says a second
+    factor was used (``amr``/``acr``) is verified with it, so a team's two-factor requirement is met. It
+    never accepts a code (nothing can be typed into it), and sign-in never asks it for one."""
+
+    class Meta(Device.Meta):
+        verbose_name = "identity provider's second factor"
+
+    def verify_token(self, token) -> bool:
+        return False

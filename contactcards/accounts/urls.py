@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from two_factor import views as tf
 
-from contactcards.accounts import views
+from contactcards.accounts import sso_views, views
 
 # django-two-factor-auth's own pages, in its "two_factor" namespace (its templates link to these
 # names); "profile" is our account page. Setup and its QR code are ours: refused once a device exists.
@@ -17,12 +17,15 @@ two_factor_patterns = ([
 
 urlpatterns = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
+    # Single sign-on (OpenID Connect): off to the provider and back; 404 when it is not configured
+    path("accounts/sso/start/", sso_views.SSOStartView.as_view(), name="oidc_authentication_init"),
+    path("accounts/sso/callback/", sso_views.SSOCallbackView.as_view(), name="oidc_authentication_callback"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", views.account, name="account"),
     path("accounts/sign-out-everywhere/", views.sign_out_everywhere_view, name="sign_out_everywhere"),
     path("accounts/two-factor/required/", views.two_factor_required, name="two_factor_required"),
     path("accounts/two-factor/", include(two_factor_patterns)),
-    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/changed/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("accounts/password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("accounts/password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib import messages
@@ -14,6 +16,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.decorators import method_decorator
 from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -23,7 +26,7 @@ from django_otp.plugins.otp_static.models import StaticToken
 from two_factor import views as two_factor_views
 from two_factor.utils import default_device
 
-from contactcards.accounts import services
+from contactcards.accounts import services, sso
 from contactcards.accounts.forms import InvitedSignUpForm, InviteForm, SignInForm, TwoFactorPolicyForm
 from contactcards.accounts.models import AccountSecurity, Invitation
 from contactcards.accounts.selectors import has_second_factor, sign_in_activity
@@ -34,9 +37,16 @@ from contactcards.common.access import get_team_for_user, require_owner
 from contactcards.common.http import client_ip
 from contactcards.models import Membership
 
+SSO_SECOND_STEP = "sso_second_step"  # the wizard's storage holds an account single sign-on handed over (sso_views)
+
 
 class LoginView(two_factor_views.LoginView):
-    """Username and password, then (for accounts that have one) the code from the authenticator app."""
+    """Username and password, then (for accounts that have one) the code from the authenticator app.
+
+    With single sign-on configured the first step also offers "Sign in with <provider>"; an account
+    signed in there whose ID token shows no second factor comes back to the code step here
+    (``sso_views.SSOCallbackView._second_step``).
+    """
 
     template_name = "two_factor/core/login.html"
     redirect_authenticated_user = True
@@ -50,9 +60,11 @@ class LoginView(two_factor_views.LoginView):
         CSRF token), so it is rendered once per language and process and reused with the request's
         own token. Anything else - a ``?next=``, messages to show once, a sign-in under way (the
         session holds the wizard's state) - is rendered as the library does."""
+        if self.storage.data.get(SSO_SECOND_STEP) and self.steps.current == self.TOKEN_STEP and not self.expired:
+            return self.render(self.get_form())  # the code step after single sign-on (not a new sign-in)
         if not self.storage.detached or request.GET or get_messages(request):
             return super().get(request, *args, **kwargs)
-        key = f"sign-in:{get_language()}"
+        key = f"sign-in:{get_language()}:{sso.enabled()}:{settings.SSO_ONLY}"
         html = caches["pages"].get(key)
         if html is None:
             self._csrf_slot = True
@@ -66,6 +78,11 @@ class LoginView(two_factor_views.LoginView):
         context = super().get_context_data(form, **kwargs)
         if getattr(self, "_csrf_slot", False):
             context["csrf_token"] = csrfslot.SLOT  # the cached page's slot (get above)
+        if sso.enabled():
+            next_url = self.get_redirect_url()
+            context["sso"] = {"name": sso.provider_name(), "only": settings.SSO_ONLY,
+                              "url": reverse("oidc_authentication_init")
+                              + (f"?{urlencode({'next': next_url})}" if next_url else "")}
         return context
 
     def get_form(self, step=None, **kwargs):
@@ -118,7 +135,28 @@ class QRGeneratorView(two_factor_views.QRGeneratorView):
         return super().dispatch(request, *args, **kwargs)
 
 
-class PasswordResetView(auth_views.PasswordResetView):
+def _passwords_off(request: HttpRequest) -> HttpResponse:
+    """SSO_ONLY: passwords are not this app's to set or reset (a break-glass superuser uses ``manage.py
+    changepassword``)."""
+    return render(request, "accounts/sso_only.html", {"provider": sso.provider_name()}, status=404)
+
+
+class SSOOnlyPasswordsOff:
+    """With SSO_ONLY, the password pages answer that passwords are managed by the provider (superusers may
+    still change their own: the break-glass account)."""
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if settings.SSO_ONLY and not request.user.is_superuser:
+            return _passwords_off(request)
+        return super().dispatch(request, *args, **kwargs)
+
+
+class PasswordChangeView(SSOOnlyPasswordsOff, auth_views.PasswordChangeView):
+    pass
+
+
+@method_decorator(login_not_required, name="dispatch")  # as Django's own (the mixin's dispatch hides its mark)
+class PasswordResetView(SSOOnlyPasswordsOff, auth_views.PasswordResetView):
     """Django's reset form; the page only counts the request and queues the email (``services``).
 
     The answer is the same, and takes the same work, whether or not an account uses the address;
@@ -140,7 +178,8 @@ class PasswordResetView(auth_views.PasswordResetView):
         return redirect(self.get_success_url())
 
 
-class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+@method_decorator(login_not_required, name="dispatch")
+class PasswordResetConfirmView(SSOOnlyPasswordsOff, auth_views.PasswordResetConfirmView):
     """Django's reset; a new password also lifts a sign-in pause on the account (django-axes)."""
 
     success_url = reverse_lazy("password_reset_complete")

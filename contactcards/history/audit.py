@@ -176,6 +176,20 @@ def record_team_change(*, team: Team, user: AbstractBaseUser | None, action: str
     ))
 
 
+SSO = "sso"  # the "who" (and ``actor_type``) of a membership single sign-on's group map made, changed or ended
+
+
+def record_sso_membership(*, team: Team, member: AbstractBaseUser, action: str, changes: dict,
+                          client_ip: str | None = None) -> AuditEntry:
+    """A membership changed by single sign-on at ``member``'s sign-in (``accounts.sso``): the provider's
+    groups, through OIDC_GROUP_MAP, made the change, so the actor is "sso" and ``subject`` the member.
+    ``action`` is MEMBER_ADD, MEMBER_ROLE or MEMBER_REMOVE; ``changes`` {"role": [before, after]}."""
+    return _stored(AuditEntry(
+        team=team, user=None, username=SSO, actor_type=SSO, action=action, subject=member.get_username()[:254],
+        changes=changes, outcome=AuditEntry.Outcome.SUCCESS, request_sent=False, client_ip=client_ip,
+    ))
+
+
 def record_labels_change(*, team: Team, user: AbstractBaseUser | None, numbers: list[str], label: str | None,
                          added: list[str], removed: list[str], client_ip: str | None = None) -> AuditEntry:
     """One row for labels and tags set on many numbers at once (``teams.services.numbers_label_tags``).
