@@ -122,7 +122,8 @@ def record_outside_change(found_by: str) -> None:
 
 
 ALERT_CHANNELS = frozenset({"email", "webhook", "slack", "syslog"})
-ALERT_KINDS = frozenset({"outside_change", "invitation", "password_reset", "stream"})
+ALERT_KINDS = frozenset({"outside_change", "invitation", "password_reset", "stream", "change_request",
+                         "change_outcome"})
 
 
 def record_alert(channel: str, ok: bool, *, kind: str = "other") -> None:

@@ -32,6 +32,7 @@ from contactcards.linq import LinqError
 from contactcards.linq.client import CARD_FIELDS, clean_text
 from contactcards.models import Job, JobItem, Membership, PhoneNumber
 from contactcards.rollout import jobs
+from contactcards.rollout.forms import DecisionForm, RescheduleForm
 from contactcards.rollout.cards_csv import MAX_BYTES, export_rows, parse_cards_csv, write_csv
 from contactcards.rollout.plan import FIELD_LABELS, Plan, PlanRow, Target, build_plan
 from contactcards.teams.dashboard import STATUS_FILTERS, Selection, parse_selection, selected_numbers
@@ -307,7 +308,10 @@ def job_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     context = {"team": job.team, "membership": membership, "job": job, "progress": progress, "shown": shown,
                "items": _item_rows(job, shown.items), "cursor": cursor.isoformat(),
                "csv": job.source == Job.Source.CSV, "retry": job.retries.order_by("pk").first(),
-               "states": JobItem.State.choices, "shown_states": {state for state, n in progress.counts.items() if n}}
+               "states": JobItem.State.choices, "shown_states": {state for state, n in progress.counts.items() if n},
+               # issue 24: a request's decision, a schedule's times, the job that ends it
+               "decision_form": DecisionForm(), "endings": list(job.endings.order_by("pk")),
+               "reschedule_form": RescheduleForm(initial={"start_at": job.start_at, "end_at": job.end_at})}
     return render(request, "contactcards/rollout_job.html", context)
 
 
