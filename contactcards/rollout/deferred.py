@@ -289,7 +289,8 @@ def _end_job(job: Job) -> Job:
     for item in job.items.filter(action=Action.UPDATE).exclude(loaded={}):
         wanted = dict(item.desired)
         back = {**wanted, **{name: item.loaded.get(name) for name in item.changes if item.loaded.get(name)}}
-        changes = {name: [wanted.get(name), back.get(name)] for name in item.changes if back.get(name) != wanted.get(name)}
+        changes = {name: [wanted.get(name), back.get(name)] for name in item.changes
+                   if back.get(name) != wanted.get(name)}
         if changes:
             items.append(JobItem(job=end, number=item.number, phone_number=item.phone_number, row=item.row,
                                  action=Action.UPDATE, loaded=wanted, desired=back, changes=changes))

@@ -32,8 +32,8 @@ from contactcards.linq import LinqError
 from contactcards.linq.client import CARD_FIELDS, clean_text
 from contactcards.models import Job, JobItem, Membership, PhoneNumber
 from contactcards.rollout import jobs
-from contactcards.rollout.forms import DecisionForm, RescheduleForm
 from contactcards.rollout.cards_csv import MAX_BYTES, export_rows, parse_cards_csv, write_csv
+from contactcards.rollout.forms import DecisionForm, RescheduleForm
 from contactcards.rollout.plan import FIELD_LABELS, Plan, PlanRow, Target, build_plan
 from contactcards.teams.dashboard import STATUS_FILTERS, Selection, parse_selection, selected_numbers
 
