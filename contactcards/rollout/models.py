@@ -77,6 +77,12 @@ class Job(models.Model):
         return self.approval == self.Approval.AWAITING and self.cancelled_at is None
 
     @property
+    def held(self) -> bool:
+        """Waiting for a decision or for its start time: nothing moves on its page until then."""
+        return (self.started_at is None and self.cancelled_at is None
+                and (self.awaiting or (self.start_at is not None and self.upcoming)))
+
+    @property
     def upcoming(self) -> bool:
         """Not started and still going to: editable or cancellable (an open request, or a schedule)."""
         return (self.started_at is None and self.cancelled_at is None
