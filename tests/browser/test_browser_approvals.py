@@ -13,12 +13,11 @@ from tests.support.helpers import card_url, screenshot, sign_in
 pytestmark = pytest.mark.browser
 
 
-def test_an_editor_requests_an_owner_approves_and_the_history_shows_the_chain(site, live_worker, team, alice, bob,
+def test_an_editor_requests_an_owner_approves_and_the_history_shows_the_chain(live_worker, site, team, alice, bob,
                                                                              sandbox, page: Page):
+    sign_in(page, site.url, "bob")
     team.changes_need_approval = True
     team.save()
-
-    sign_in(page, site.url, "bob")
     page.goto(card_url(site.url))
     expect(page.locator("#needs-approval")).to_be_visible()
     page.locator("#id_last_name").fill("Helpdesk")
@@ -44,7 +43,7 @@ def test_an_editor_requests_an_owner_approves_and_the_history_shows_the_chain(si
     assert [w.method for w in sandbox.writes_for(CARD_NUMBER)] == ["PATCH"]
 
     page.get_by_role("link", name="Its history entries").click()
-    rows = page.locator("table.history tbody tr")
+    rows = page.locator("table.history > tbody > tr")
     expect(rows).to_have_count(3)
     expect(rows.nth(2)).to_contain_text("Change requested")  # newest first
     expect(rows.nth(2)).to_contain_text("bob")
