@@ -100,3 +100,16 @@ def budget_of(recent: list[tuple[datetime, int | None, int | None]], *, now: dat
     if next_at is None or next_at <= now:
         return Budget(used=len(recent), limit=WRITE_LIMIT, next_write_at=None)
     return Budget(used=len(recent), limit=WRITE_LIMIT, next_write_at=next_at, blocked_by=blocked_by)
+
+
+# A schedule (issue 24) books at most one of a number's writes per window: a scheduled change may need a
+# retry of its own, and people still edit the card by hand in between, so two scheduled changes to one
+# number (a change and its end, or two changes) less than WRITE_WINDOW apart are refused when they are made.
+SCHEDULED_PER_WINDOW = 1
+
+
+def schedule_clash(planned: Iterable[datetime], at: datetime) -> datetime | None:
+    """The first of a number's ``planned`` write times that leaves no room for a write at ``at``
+    (closer than WRITE_WINDOW), or None when ``at`` fits."""
+    near = sorted(when for when in planned if abs(when - at) < WRITE_WINDOW)
+    return near[0] if len(near) >= SCHEDULED_PER_WINDOW else None

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from contactcards.cards import outcomes as o
 from contactcards.cards.budget import write_budget
+from contactcards.cards.diff import changed_fields
 from contactcards.cards.forms import CardForm
 from contactcards.cards.selectors import recent_entries
 from contactcards.cards.services import card_create, card_update
@@ -30,6 +31,9 @@ from contactcards.models import Membership, PhoneNumber
 from contactcards.photos.forms import CardPhotoForm
 from contactcards.photos.services import team_photos
 from contactcards.photos.views import card_photo
+from contactcards.rollout import deferred
+from contactcards.rollout.forms import WhenForm
+from contactcards.rollout.selectors import waiting_for_number
 from contactcards.sync.health import line_health_of
 from contactcards.sync.reads import card_fetch
 
@@ -41,6 +45,7 @@ def card_detail(request: HttpRequest, slug: str, e164: str) -> HttpResponse:
     if request.method == "GET":
         return page.current(seen=True)  # someone here looked: the dashboard's "changed outside" mark goes
     require_write(membership)
+    page.when_form = WhenForm(request.POST, prefix="when")
     # Issue 14: an uploaded (stored now) or picked photo is sent as its link, and checked like a typed one.
     photo = card_photo(team=number.team, user=request.user, data=request.POST, files=request.FILES)
     page.photo_form = photo.form
@@ -51,8 +56,11 @@ def card_detail(request: HttpRequest, slug: str, e164: str) -> HttpResponse:
         messages.warning(request, note)
     if request.POST.get("action") == "create":
         form = CardForm(data)
-        if not form.is_valid() or photo.error:
+        if not form.is_valid() or photo.error or not page.when_form.is_valid():
             return page.render(form=_with_photo_error(form, photo.error))
+        when = page.when_form.deferral(approval=membership.needs_approval)
+        if when.defers:
+            return page.deferred(form, when, create=True)
         outcome = card_create(number=number, user=request.user, submitted=form.submitted(),
                               token=form.cleaned_data["token"], client_ip=client_ip(request))
         return page.after_save(form, outcome)
@@ -63,6 +71,11 @@ def card_detail(request: HttpRequest, slug: str, e164: str) -> HttpResponse:
             posted = {name: data.get(name, "") for name in CARD_FIELDS}
             return page.current(initial=posted)
         return page.render(form=_with_photo_error(form, photo.error))
+    if not page.when_form.is_valid():
+        return page.render(form=form, status=400)
+    when = page.when_form.deferral(approval=membership.needs_approval)
+    if when.defers:  # a request for an approver, or a change for later: held as a job of one item
+        return page.deferred(form, when)
     outcome = card_update(number=number, user=request.user, loaded=form.loaded_values, submitted=form.submitted(),
                           token=form.cleaned_data["token"], client_ip=client_ip(request))
     return page.after_save(form, outcome)
@@ -74,6 +87,7 @@ class _Page:
     def __init__(self, request: HttpRequest, number: PhoneNumber, membership: Membership) -> None:
         self.request, self.number, self.membership = request, number, membership
         self.photo_form = CardPhotoForm()  # the upload / library controls (kept with their errors on a POST)
+        self.when_form = WhenForm(prefix="when")  # a note and a schedule (issue 24)
 
     def render(self, *, form: CardForm | None, card: Card | None = None, status: int = 200, **extra) -> HttpResponse:
         error = extra.get("error")
@@ -95,6 +109,8 @@ class _Page:
             "line": line_health_of(self.number),  # what Linq last said about the line (sync.health)
             "photo_form": self.photo_form,
             "library": team_photos(team=self.number.team, limit=12) if self.membership.can_write else (),
+            "when_form": self.when_form,
+            "waiting": waiting_for_number(number=self.number),
             **extra,
         }
         return render(self.request, "contactcards/card.html", context, status=status)
@@ -116,6 +132,22 @@ class _Page:
                                **extra)
         loaded = load.card.fields() if load.card else ({} if initial is not None else None)
         return self.render(card=load.card, form=CardForm(initial=initial, loaded=loaded), **extra)
+
+    def deferred(self, form: CardForm, when: deferred.Deferral, *, create: bool = False) -> HttpResponse:
+        """The change is held (for an approver, or its time) as a job of one item, checked when it is sent
+        against the card as this form loaded it. Nothing changed: nothing held. A schedule the write
+        budget cannot meet is refused here, with the reason, input kept."""
+        loaded = {} if create else form.loaded_values
+        changes = changed_fields(loaded, form.submitted())
+        if not changes:
+            return self.render(form=form, unchanged=o.Unchanged())
+        try:
+            job = deferred.card_change(number=self.number, user=self.request.user, loaded=loaded,
+                                       desired=form.submitted(), changes=changes, when=when, create=create)
+        except deferred.Refused as refusal:
+            self.when_form.add_error(None, str(refusal))
+            return self.render(form=form, status=400)
+        return redirect("job_detail", slug=self.number.team.slug, pk=job.pk)
 
     def after_save(self, form: CardForm, outcome: o.SaveOutcome) -> HttpResponse:
         """One page per outcome. The form keeps the person's input whenever nothing took effect."""

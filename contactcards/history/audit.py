@@ -283,3 +283,34 @@ def record_line_event(*, team: Team, action: str, e164: str, number: PhoneNumber
         request_sent=False, actor_type="system", found_by=found_by[:20], occurred_at=occurred_at,
         trace_id=trace_id[:64],
     ))
+
+
+SCHEDULE = "(schedule)"  # the "who" of what the clock did: a schedule started or ended, a request expired
+
+# The history of a deferred change (issue 24): each row carries its job, so the request, the decision and
+# the writes it caused (whose rows carry the same job) link to each other.
+CHANGE_EVENTS = (AuditEntry.Action.CHANGE_REQUESTED, AuditEntry.Action.CHANGE_APPROVED,
+                 AuditEntry.Action.CHANGE_REJECTED, AuditEntry.Action.CHANGE_EXPIRED,
+                 AuditEntry.Action.CHANGE_SCHEDULED, AuditEntry.Action.SCHEDULE_STARTED,
+                 AuditEntry.Action.SCHEDULE_RESTORED)
+
+
+def record_change_event(*, job: Job, action: str, user: AbstractBaseUser | None = None, phone_number: str = "",
+                        changes: dict | None = None, subject: str = "",
+                        client_ip: str | None = None) -> AuditEntry:
+    """One step of a requested or scheduled change: requested, approved, rejected, expired, scheduled,
+    started, restored. No call to Linq (``request_sent`` False). ``user`` None: the clock did it.
+
+    ``phone_number``: the number of a one-number job (kept as text: the number's own timeline and the
+    dashboard's "last change" stay about its card's writes); ``changes``: what was asked for or when
+    ({field: [old, new]}); ``subject``: the person's note or comment (their words, cut to fit).
+    """
+    if action not in CHANGE_EVENTS:
+        raise ValueError(f"not a change event: {action}")  # no-i18n
+    signed_in = user is not None and user.is_authenticated
+    return _stored(AuditEntry(
+        team_id=job.team_id, user=user if signed_in else None,
+        username=user.get_username() if signed_in else SCHEDULE, action=action, subject=subject[:254],
+        changes=changes or {}, phone_number=phone_number[:16], outcome=AuditEntry.Outcome.SUCCESS,
+        request_sent=False, client_ip=client_ip, job=job,
+    ))

@@ -152,6 +152,14 @@ class AuditEntry(models.Model):
         # API tokens (contactcards/api): `subject` names the token, `changes` its scopes and expiry.
         API_TOKEN_CREATE = "api_token_create", _("Create API token")
         API_TOKEN_REVOKE = "api_token_revoke", _("Revoke API token")
+        # Approvals and schedules (issue 24): `job` links the request, the decision and the writes it caused.
+        CHANGE_REQUESTED = "change_requested", _("Change requested")
+        CHANGE_APPROVED = "change_approved", _("Change approved")
+        CHANGE_REJECTED = "change_rejected", _("Change rejected")
+        CHANGE_EXPIRED = "change_expired", _("Change request expired")
+        CHANGE_SCHEDULED = "change_scheduled", _("Change scheduled")
+        SCHEDULE_STARTED = "schedule_started", _("Scheduled change started")
+        SCHEDULE_RESTORED = "schedule_restored", _("Scheduled change ended: restoring")
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", _("Success")

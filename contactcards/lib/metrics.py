@@ -125,7 +125,8 @@ def record_outside_change(found_by: str) -> None:
 ALERT_CHANNELS = frozenset({"email", "webhook", "slack", "syslog"})
 ALERT_KINDS = frozenset({"outside_change", "invitation", "password_reset", "stream", "line_flagged", "line_at_risk",
                          "line_critical", "line_assigned", "line_released", "job_failed", "schedule_failed",
-                         "token_refused", "webhooks_refused", "digest"})
+                         "token_refused", "webhooks_refused", "digest", "change_request",
+                         "change_outcome"})
 
 
 def record_alert(channel: str, ok: bool, *, kind: str = "other") -> None:

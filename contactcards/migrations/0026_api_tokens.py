@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contactcards', '0024_alerts'),
+        ('contactcards', '0025_approvals_schedules'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

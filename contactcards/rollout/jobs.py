@@ -85,24 +85,30 @@ MAX_SERVER_ERRORS = 3  # 500/2022 (and other retryable failures) before an item 
 
 
 def job_create(*, team: Team, user, plan: Plan, source: str, description: str = "",
-               skip_refused: bool = False, api_token=None) -> Job:
+               skip_refused: bool = False, api_token=None, when=None) -> Job:
     """Record the job (items to send, items skipped), apply label/tag changes, enqueue the items.
 
     ``skip_refused``: the person chose to send the rows that can be done and skip the refused ones; those
     are recorded as skipped items with their reasons, so the job says what was left out and why.
+    ``when`` (a ``deferred.Deferral``): the job waits for an approver, or its time, instead of starting
+    (``deferred.hold``; its schedule was checked against the write budget before, ``deferred.check``).
     """
     if not plan.confirmable(skip_refused=skip_refused):
         raise ValueError(_("This plan cannot be confirmed."))
     with transaction.atomic():
         job = Job.objects.create(team=team, created_by=user, username=user.get_username(), source=source,
                                  description=description[:200], api_token=api_token)
-        _apply_local_changes(team, plan.rows)
+        _apply_local_changes(team, plan.rows)  # labels and tags are ours, not the card's: set now, as ever
         items = [_item(job, row) for row in plan.rows]
         JobItem.objects.bulk_create(items, batch_size=500)
-        if any(row.sends for row in plan.rows):
-            _enqueue_job(job)  # two task rows, committed with the job: nothing else holds the request
-        else:
+        if not any(row.sends for row in plan.rows):
             Job.objects.filter(pk=job.pk).update(finished_at=timezone.now())
+        elif when is not None and when.defers:
+            from contactcards.rollout import deferred
+
+            deferred.hold(job, user=user, when=when)
+        else:
+            _enqueue_job(job)  # two task rows, committed with the job: nothing else holds the request
     return job
 
 
@@ -246,7 +252,8 @@ def _save(item: JobItem) -> SaveOutcome:
         if isinstance(outcome, SwitchToEdit) and item.loaded:  # was pending, is active now: edit it
             return cards.card_update(loaded=item.loaded, submitted=item.desired, token=f"{token}-edit", **common)
         return outcome
-    outcome = cards.card_update(loaded=item.loaded, submitted=item.desired, token=token, **common)
+    outcome = cards.card_update(loaded=item.loaded, submitted=item.desired, token=token,
+                                restored_from=item.restored_from, **common)
     if isinstance(outcome, SwitchToCreate) and outcome.pending:  # pending now: set it up again
         return cards.card_create(submitted=item.desired, token=f"{token}-setup", **common)
     return outcome
@@ -314,9 +321,9 @@ def _fact_for(item: JobItem, outcome: SaveOutcome) -> Fact:
             return Fact(Why.BUDGET)
         case Busy():
             return Fact(Why.BUSY)
-        case Conflict(conflicts=conflicts):
-            return Fact(Why.CONFLICT, {"fields": [{"field": c.name, "loaded": c.loaded, "remote": c.remote}
-                                                  for c in conflicts]})
+        case Conflict(conflicts=conflicts):  # both versions: what it was asked against, Linq's now, and the ask
+            return Fact(Why.CONFLICT, {"fields": [{"field": c.name, "loaded": c.loaded, "remote": c.remote,
+                                                   "wanted": item.desired.get(c.name)} for c in conflicts]})
         case ImageRefused(check=check):  # nothing sent, nothing spent: Linq could not have used the link
             return Fact(Why.IMAGE_REFUSED, {"reason": check.reason, "message": check.message})
         case SwitchToEdit():
@@ -409,12 +416,16 @@ def _finish_if_done(job_id: int) -> None:
         return  # finished already (another worker, the watchdog)
     counts = dict(JobItem.objects.filter(job_id=job_id).values_list("state").annotate(n=Count("pk")))
     failed = counts.get(State.FAILED, 0)
-    if failed:
-        job = Job.objects.select_related("team").get(pk=job_id)
+    job = Job.objects.select_related("team").get(pk=job_id)
+    scheduled = job.start_at is not None or job.source == Job.Source.END  # told as schedule_failed (deferred)
+    if failed and not scheduled:
         raise_alert(job.team, AlertKind.JOB_FAILED,
                     facts={"job_id": job_id, "failed": failed, "items": sum(counts.values()),
                            "sent": counts.get(State.SENT, 0), "source": job.source, "description": job.description,
                            "by": job.username})
+    from contactcards.rollout import deferred  # (deferred builds on this module)
+
+    deferred.job_finished(job_id)
 
 
 # -- the watchdog: items whose worker died ----------------------------------------------

@@ -24,6 +24,18 @@ class Job(models.Model):
         BULK = "bulk", _("Bulk edit")
         CSV = "csv", _("CSV import")
         API = "api", _("API")
+        CARD = "card", _("Card edit")  # one number's change, requested or scheduled (issue 24)
+        RESTORE = "restore", _("Restore a version")
+        END = "end", _("End of a scheduled change")  # puts back what a scheduled job replaced
+
+    class Approval(models.TextChoices):
+        """A change request's state (issue 24); blank: no approval was needed."""
+
+        NONE = "", _("Not needed")
+        AWAITING = "awaiting", _("Awaiting approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        EXPIRED = "expired", _("Expired")
 
     team = models.ForeignKey(Team, models.CASCADE, related_name="jobs")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
@@ -39,13 +51,45 @@ class Job(models.Model):
     enqueued_at = models.DateTimeField(null=True, blank=True)  # every item's task enqueued (jobs.start_job)
     # "Retry the failed items": the job this one retries (its failed items, sent again through the same path)
     retry_of = models.ForeignKey("self", models.SET_NULL, null=True, blank=True, related_name="retries")
+    # Approvals (issue 24): who asked and why, who decided and what they said, when an undecided request expires.
+    approval = models.CharField(max_length=10, choices=Approval.choices, blank=True, default=Approval.NONE)
+    note = models.TextField(blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
+    decided_username = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # Schedules: not sent before start_at; at end_at an END job (``ends``) puts back what it replaced.
+    start_at = models.DateTimeField(null=True, blank=True)
+    end_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)  # sending began (at start_at, or when approved)
+    ends = models.ForeignKey("self", models.SET_NULL, null=True, blank=True, related_name="endings")
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["team", "-created_at"], name="job_team_newest")]
+        indexes = [models.Index(fields=["team", "-created_at"], name="job_team_newest"),
+                   # upcoming changes and open requests: only the jobs that have not started
+                   models.Index(fields=["team", "start_at"], name="job_team_upcoming",
+                                condition=models.Q(started_at__isnull=True, cancelled_at__isnull=True))]
 
     def __str__(self) -> str:
         return f"Job {self.pk} ({self.get_source_display()}) for {self.team}"
+
+    @property
+    def awaiting(self) -> bool:
+        return self.approval == self.Approval.AWAITING and self.cancelled_at is None
+
+    @property
+    def held(self) -> bool:
+        """Waiting for a decision or for its start time: nothing moves on its page until then."""
+        return (self.started_at is None and self.cancelled_at is None
+                and (self.awaiting or (self.start_at is not None and self.upcoming)))
+
+    @property
+    def upcoming(self) -> bool:
+        """Not started and still going to: editable or cancellable (an open request, or a schedule)."""
+        return (self.started_at is None and self.cancelled_at is None
+                and self.approval in (self.Approval.NONE, self.Approval.AWAITING, self.Approval.APPROVED))
 
 
 class JobItemQuerySet(models.QuerySet):
@@ -97,6 +141,7 @@ class JobItem(models.Model):
         WORKER_STOPPED = "worker_stopped", _("Its worker stopped mid-save")  # {}
         INTERNAL = "internal", _("Internal error")  # {error: exception class name}
         RELEASED = "released", _("Linq released this line from the team's token")  # {}
+        NOT_SENT_BEFORE = "not_sent_before", _("The change it would undo was not sent")  # {}
         # a bounded retry adds {"attempt": n, "attempts": m} to any of these ("gave_up": true when it stops)
 
     OPEN_STATES = (State.QUEUED, State.WAITING, State.RUNNING)
@@ -122,6 +167,8 @@ class JobItem(models.Model):
     reason = models.TextField(blank=True)  # legacy prose (rows from before facts), shown as is
     linq_code = models.PositiveIntegerField(null=True, blank=True)
     entry = models.ForeignKey(AuditEntry, models.SET_NULL, null=True, blank=True, related_name="+")
+    # "Restore this version" as a request or a schedule: the history entry whose version it restores
+    restored_from = models.BigIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)  # stamped by every UPDATE (JobItemQuerySet)
 
     objects = JobItemQuerySet.as_manager()

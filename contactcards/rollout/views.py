@@ -31,8 +31,9 @@ from contactcards.common.errors import meaning
 from contactcards.linq import LinqError
 from contactcards.linq.client import CARD_FIELDS, clean_text
 from contactcards.models import Job, JobItem, Membership, PhoneNumber
-from contactcards.rollout import jobs
+from contactcards.rollout import deferred, jobs
 from contactcards.rollout.cards_csv import MAX_BYTES, export_rows, parse_cards_csv, write_csv
+from contactcards.rollout.forms import DecisionForm, RescheduleForm, WhenForm
 from contactcards.rollout.plan import FIELD_LABELS, Plan, PlanRow, Target, build_plan, owner_only_rows
 from contactcards.teams.dashboard import STATUS_FILTERS, Selection, parse_selection, selected_numbers
 
@@ -83,6 +84,22 @@ def _plan_context(plan: Plan, membership: Membership) -> dict:
     shown, more = _shown_rows(plan)
     return {"plan": plan, "plan_error": error, "counts": plan.counts, "fingerprint": fingerprint(plan),
             "shown_rows": shown, "more_rows": more}
+
+
+def _when(form: WhenForm, membership: Membership, plan: Plan) -> deferred.Deferral | None:
+    """How a confirmed plan waits (issue 24): for an approver when the person needs one, and/or for the time
+    they chose. None: the times are invalid, or the write budget cannot meet them (the form says why)."""
+    if not form.is_valid():
+        return None
+    when = form.deferral(approval=membership.needs_approval)
+    if when.start_at is not None or when.end_at is not None:
+        try:
+            deferred.check(numbers=[row.number for row in plan.rows if row.sends and row.number is not None],
+                           when=when)
+        except deferred.Refused as refusal:
+            form.add_error(None, str(refusal))
+            return None
+    return when
 
 
 # -- bulk edit -----------------------------------------------------------------------------------
@@ -151,15 +168,18 @@ def bulk_edit(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "contactcards/rollout_bulk.html", context, status=400)
     plan = build_plan(team, [Target(e164=e164, values=form.values()) for e164 in e164s])
     skip_refused = request.POST.get("skip_refused") == "1"
-    if request.POST.get("action") == "confirm" and plan.ok:
-        if _same_plan(plan, request.POST.get("fingerprint", "")) and plan.confirmable(skip_refused=skip_refused):
+    confirming = request.POST.get("action") == "confirm"
+    context["when_form"] = when_form = WhenForm(request.POST if confirming else None, prefix="when")
+    if confirming and plan.ok:
+        if not (_same_plan(plan, request.POST.get("fingerprint", "")) and plan.confirmable(skip_refused=skip_refused)):
+            context["changed_since"] = True
+        elif (when := _when(when_form, membership, plan)) is not None:
             changed = ", ".join(str(FIELD_LABELS[name]).lower() for name in form.values())
             job = jobs.job_create(team=team, user=request.user, plan=plan, source=Job.Source.BULK,
-                                  skip_refused=skip_refused,
+                                  skip_refused=skip_refused, when=when,
                                   description=_("Set %(fields)s on %(count)d numbers") % {
                                       "fields": changed, "count": len(e164s)})
             return redirect("job_detail", slug=team.slug, pk=job.pk)
-        context["changed_since"] = True
     carry = context["selection"] + [(name, value) for name, value in form.cleaned_data.items()
                                     if value and name in form.fields]
     carry = [(name, "on" if value is True else value) for name, value in carry]
@@ -221,14 +241,17 @@ def cards_import(request: HttpRequest, slug: str) -> HttpResponse:
                       status=400)
     plan = _owner_only_rows(build_plan(team, parsed.targets), membership)
     skip_refused = request.POST.get("skip_refused") == "1"
-    if request.POST.get("action") == "confirm" and plan.ok:
-        if _same_plan(plan, request.POST.get("fingerprint", "")) and plan.confirmable(skip_refused=skip_refused):
+    confirming = request.POST.get("action") == "confirm"
+    context["when_form"] = when_form = WhenForm(request.POST if confirming else None, prefix="when")
+    if confirming and plan.ok:
+        if not (_same_plan(plan, request.POST.get("fingerprint", "")) and plan.confirmable(skip_refused=skip_refused)):
+            context["changed_since"] = True
+        elif (when := _when(when_form, membership, plan)) is not None:
             job = jobs.job_create(team=team, user=request.user, plan=plan, source=Job.Source.CSV,
-                                  skip_refused=skip_refused,
+                                  skip_refused=skip_refused, when=when,
                                   description=_("Import of %(file)s (%(rows)d rows)") % {
                                       "file": name or _("a CSV file"), "rows": len(parsed.targets)})
             return redirect("job_detail", slug=team.slug, pk=job.pk)
-        context["changed_since"] = True
     payload = signing.dumps(raw.decode("utf-8-sig"), salt=_CSV_SALT, compress=True)
     carry = [("payload", payload), ("filename", name)]
     return render(request, "contactcards/rollout_import.html",
@@ -299,7 +322,10 @@ def job_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     context = {"team": job.team, "membership": membership, "job": job, "progress": progress, "shown": shown,
                "items": _item_rows(job, shown.items), "cursor": cursor.isoformat(),
                "csv": job.source == Job.Source.CSV, "retry": job.retries.order_by("pk").first(),
-               "states": JobItem.State.choices, "shown_states": {state for state, n in progress.counts.items() if n}}
+               "states": JobItem.State.choices, "shown_states": {state for state, n in progress.counts.items() if n},
+               # issue 24: a request's decision, a schedule's times, the job that ends it
+               "decision_form": DecisionForm(), "endings": list(job.endings.order_by("pk")),
+               "reschedule_form": RescheduleForm(initial={"start_at": job.start_at, "end_at": job.end_at})}
     return render(request, "contactcards/rollout_job.html", context)
 
 

@@ -44,6 +44,9 @@ class Team(models.Model):
     auto_add_assigned = models.BooleanField(
         default=False, help_text=_("Add lines Linq newly assigns to the team's token without asking."))
     created = models.DateTimeField(auto_now_add=True)
+    # Four eyes (issue 24): card changes by members who may not approve become requests an approver decides.
+    changes_need_approval = models.BooleanField(default=False)
+    approval_hours = models.PositiveSmallIntegerField(default=72)  # a request not decided by then expires
 
     class Meta:
         ordering = ["name"]
@@ -78,6 +81,8 @@ class Membership(models.Model):
     team = models.ForeignKey(Team, models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.EDITOR)
+    # An editor an owner made an approver: decides change requests like an owner (owners always may).
+    can_approve = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -93,6 +98,16 @@ class Membership(models.Model):
     @property
     def is_owner(self) -> bool:
         return self.role == Role.OWNER
+
+    @property
+    def may_approve(self) -> bool:
+        """Decides change requests: owners, and editors given the approver flag."""
+        return self.is_owner or (self.role == Role.EDITOR and self.can_approve)
+
+    @property
+    def needs_approval(self) -> bool:
+        """This member's card changes become requests (the team asks for approval; they may not approve)."""
+        return self.can_write and self.team.changes_need_approval and not self.may_approve
 
 
 class PhoneNumber(models.Model):

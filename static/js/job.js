@@ -7,8 +7,8 @@
   "use strict";
 
   var section = document.getElementById("job");
-  if (!section || !window.fetch) {
-    return;
+  if (!section || !window.fetch || section.hasAttribute("data-waiting")) {
+    return;  // a change waiting for an approver or its time: nothing moves until it starts
   }
   var url = section.getAttribute("data-progress-url");
   var cursor = section.getAttribute("data-cursor") || "";
