@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
+from two_factor.forms import TOTPDeviceForm
 
 from contactcards.accounts.models import Invitation
 from contactcards.models import Role
@@ -51,3 +52,20 @@ class InvitedSignUpForm(UserCreationForm):
 class TwoFactorPolicyForm(forms.Form):
     require_two_factor = forms.BooleanField(
         label=_("Require two-factor sign-in for every member"), required=False)
+
+
+class SetupCodeForm(TOTPDeviceForm):
+    """The setup wizard's code step, worded and typed as at sign-in: a text box for digits (no number box
+    with spinner arrows), the same label, the phone's one-time-code autofill; spaces are allowed."""
+
+    token = forms.CharField(label=_("Code from your authenticator app"), max_length=20,
+                            widget=forms.TextInput(attrs={"autofocus": "autofocus", "inputmode": "numeric",
+                                                          "autocomplete": "one-time-code", "pattern": "[0-9 ]*"}))
+
+    def clean_token(self):
+        digits = "".join(self.cleaned_data.get("token", "").split())
+        if not (digits.isdigit() and len(digits) == self.digits):
+            raise forms.ValidationError(_("Enter the 6-digit code your authenticator app shows."))
+        self.cleaned_data["token"] = int(digits)
+        return super().clean_token()
+

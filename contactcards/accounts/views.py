@@ -27,7 +27,13 @@ from two_factor import views as two_factor_views
 from two_factor.utils import default_device
 
 from contactcards.accounts import services, sso
-from contactcards.accounts.forms import InvitedSignUpForm, InviteForm, SignInForm, TwoFactorPolicyForm
+from contactcards.accounts.forms import (
+    InvitedSignUpForm,
+    InviteForm,
+    SetupCodeForm,
+    SignInForm,
+    TwoFactorPolicyForm,
+)
 from contactcards.accounts.models import AccountSecurity, Invitation
 from contactcards.accounts.selectors import has_second_factor, sign_in_activity
 from contactcards.accounts.sessions import keep_current, sign_out_everywhere
@@ -115,6 +121,18 @@ class SetupView(two_factor_views.SetupView):
         if request.user.is_authenticated and has_second_factor(request.user):
             return _already_set_up(request)
         return super().dispatch(request, *args, **kwargs)
+
+    def get_form_list(self):
+        form_list = super().get_form_list()
+        if "generator" in form_list:
+            form_list["generator"] = SetupCodeForm  # the code box as at sign-in
+        return form_list
+
+    def get_context_data(self, form, **kwargs):
+        context = super().get_context_data(form, **kwargs)
+        key = context.get("secret_key") or ""
+        context["secret_key_groups"] = [key[i:i + 4] for i in range(0, len(key), 4)]  # typed in fours
+        return context
 
     def done(self, form_list, **kwargs) -> HttpResponse:
         with transaction.atomic():

@@ -20,7 +20,7 @@ from contactcards.cards import outcomes as o
 from contactcards.cards.budget import write_budget
 from contactcards.cards.diff import changed_fields
 from contactcards.cards.forms import CardForm
-from contactcards.cards.selectors import recent_entries
+from contactcards.cards.selectors import known_card, recent_entries
 from contactcards.cards.services import card_create, card_update
 from contactcards.common.access import get_number_for_user, require_write
 from contactcards.common.errors import meaning
@@ -91,12 +91,21 @@ class _Page:
 
     def render(self, *, form: CardForm | None, card: Card | None = None, status: int = 200, **extra) -> HttpResponse:
         error = extra.get("error")
+        if card is None and form is not None and (error is not None or form.errors or extra.get("refused")):
+            card = known_card(number=self.number)  # a refused save: the box still shows what Linq has
         if error is not None and error.field and form is not None:
             words = render_to_string("includes/error_field.txt", {"error": error, "membership": self.membership})
             form.add_error(error.field, words.strip())
             if not error.code and not error.trace_id:
                 extra["error"] = None
+        error = extra.get("error")
+        budget = extra.pop("budget", None) or write_budget(number=self.number)
+        # A wait Linq asked for is said once, under Save (with its countdown): not in the error banner too.
+        waiting = error is not None and budget.exhausted and error.reason in ("budget_spent", "upstream_limited")
         context = {
+            "error_banner": error is not None and not (waiting and error.reason == "budget_spent"),
+            "error_advice": not waiting,
+            "wait_error": error if waiting else None,
             "team": self.number.team,
             "number": self.number,
             "membership": self.membership,
@@ -104,7 +113,7 @@ class _Page:
             "pending": card is not None and not card.is_active,  # set up again (POST), not edited
             "form": form,
             "mode": "unavailable" if form is None else ("edit" if form.editing else "create"),
-            "budget": extra.pop("budget", None) or write_budget(number=self.number),
+            "budget": budget,
             "recent": recent_entries(number=self.number),
             "line": line_health_of(self.number),  # what Linq last said about the line (sync.health)
             "photo_form": self.photo_form,
@@ -170,11 +179,11 @@ class _Page:
                 form.add_error("image_url", render_to_string("includes/image_refused.txt", {"check": check}).strip())
                 return self.render(form=form)
             case o.Blocked(budget=budget):
-                return self.render(form=form, budget=budget, budget_refused=True)
+                return self.render(form=form, budget=budget, budget_refused=True, refused=True)
             case o.LineReleased():
-                return self.render(form=form, line_released=True, status=409)
+                return self.render(form=form, line_released=True, status=409, refused=True)
             case o.Busy():
-                return self.render(form=form, busy=outcome)
+                return self.render(form=form, busy=outcome, refused=True)
             case o.Duplicate() if outcome.took_effect:
                 return self.current(duplicate=outcome)
             case o.Duplicate(previous=None):

@@ -9,4 +9,12 @@ def teams(request: HttpRequest) -> dict:
     if user is None or not user.is_authenticated:
         return {}
 
-    return {"my_memberships": lambda: user_memberships(request)}
+    def nav_team():
+        """The team whose navigation the header shows on pages of no team (the account, two-factor, time
+        zone): the one used last (the dashboard remembers it), else the first."""
+        memberships = user_memberships(request)
+        last = request.session.get("team")
+        chosen = next((m for m in memberships if m.team.slug == last), memberships[0] if memberships else None)
+        return chosen.team if chosen else None
+
+    return {"my_memberships": lambda: user_memberships(request), "nav_team": nav_team}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from contactcards.cards import outcomes as o
@@ -48,8 +49,8 @@ def restore_version(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                                   submitted=_restoring(version, form.loaded_values), token=form.cleaned_data["token"],
                                   client_ip=client_ip(request), restored_from=entry.pk)
             if isinstance(outcome, o.Saved):
-                messages.success(request, _("Version of entry %(entry)s restored: Linq updated %(fields)s.") % {
-                    "entry": entry.pk, "fields": ", ".join(name.replace("_", " ") for name in outcome.changed)})
+                messages.success(request, render_to_string("includes/restored_message.txt", {
+                    "entry": entry, "changed": outcome.changed}).strip())
                 return redirect("card", slug=team.slug, e164=number.e164)
             return _page(request, team, membership, entry, version, outcome=outcome, status=409
                          if isinstance(outcome, o.Conflict) else 200)
@@ -93,8 +94,10 @@ def _page(request, team, membership, entry: AuditEntry, version, *, outcome=None
         changed = changed_fields(current, target, sent=sent_link(entry.number))
         differences = [(name, current[name], target[name]) for name in CARD_FIELDS if name in changed]
         form = CardForm(initial=target, loaded=current)
+    unknown = [name for name in CARD_FIELDS if version[name] is None]  # the history never said: left as they are
     context = {"team": team, "membership": membership, "entry": entry, "number": entry.number,
-               "differences": differences, "form": form, "outcome": outcome,
+               "differences": differences, "form": form, "unknown": unknown,
+               "known": [name for name in CARD_FIELDS if version[name] is not None], "outcome": outcome,
                "outcome_kind": type(outcome).__name__ if outcome is not None else "",
                "load_error": meaning(load.error) if load.error else None, "no_card": load.error is None and not current,
                "when_form": when_form or WhenForm(prefix="when")}

@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, CharField, F, Func, Q, QuerySet, Subquery, TextField, Value, When
+from django.db.models import Case, CharField, F, Func, OuterRef, Q, QuerySet, Subquery, TextField, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -264,7 +264,9 @@ def history_page(
     after: Cursor | None = None,
 ) -> HistoryPage:
     """One page of the filtered history, newest first, positioned by ``before`` or ``after``."""
-    base = history_filtered(team=team, filters=filters, with_text=False)
+    base = history_filtered(team=team, filters=filters, with_text=False).annotate(
+        # a restore's row says which version it restored, by that entry's time ("Restore of <date>")
+        restored_at=Subquery(AuditEntry.objects.filter(pk=OuterRef("restored_from")).values("created_at")[:1]))
     if after is not None:
         rows, more, boundary = _fetch(base, team=team, q=filters.q, cursor=after, direction="newer")
         rows.reverse()

@@ -2,7 +2,8 @@
 
 Rebuilt by replaying the number's entries that changed the card (our successful writes, and
 changes made outside linqadmin) in order, up to and including the chosen one. Fields no entry
-ever set are unknown (None) and are not restored.
+ever set are unknown (None) and are not restored; a set-up through linqadmin (a create) sends the whole card,
+so a field it did not set was empty then (a photo added later goes when restoring a version before it).
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ def version_after(entry: AuditEntry) -> dict[str, str | None]:
     card: dict[str, str | None] = dict.fromkeys(CARD_FIELDS)
     replay = AuditEntry.objects.filter(CHANGED_CARD, number_id=entry.number_id).filter(
         Q(created_at__lt=entry.created_at) | Q(created_at=entry.created_at, id__lte=entry.pk)
-    ).order_by("created_at", "id").values_list("changes", flat=True)
-    for changes in [*replay.iterator(), entry.changes]:
+    ).order_by("created_at", "id").values_list("action", "changes")
+    for action, changes in [*replay.iterator(), (entry.action, entry.changes)]:
+        if action == AuditEntry.Action.CREATE:
+            card = dict.fromkeys(CARD_FIELDS, "")  # the whole card was sent: what it did not set was empty
         if isinstance(changes, dict):
             for name, pair in changes.items():
                 if name in card and isinstance(pair, list) and len(pair) == 2:

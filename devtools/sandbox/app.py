@@ -644,7 +644,11 @@ class SandboxApp:
             elif fault.kind == "hold":  # wait until a test says go (at most ``seconds``), then go on
                 self.state.released.wait(fault.seconds or 60)
             elif fault.kind == "error":
-                raise error(fault.status or 500, fault.code or 3006, retry_after=fault.retry_after,
+                # A fault without a code gets the one Linq sends with its status (a 429 is 1007, "Rate limit
+                # exceeded."), not "Internal server error".
+                status = fault.status or 500
+                code = fault.code or {429: 1007, 503: 4004}.get(status, 3006)
+                raise error(status, code, retry_after=fault.retry_after,
                             retry_after_in=fault.retry_after_in, retry_after_format=fault.retry_after_format)
             elif fault.kind == "non_json":
                 raise Answer(fault.status or 502, b"<html><body><h1>502 Bad Gateway</h1></body></html>")

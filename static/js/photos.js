@@ -225,7 +225,8 @@
       clearTimeout(timer);
       timer = setTimeout(check, CHECK_DELAY_MS);
     });
-    if (input.value.trim() && input.value.trim() !== loaded) {
+    // A link the server refused on save is explained under the field already: say it once.
+    if (input.value.trim() && input.value.trim() !== loaded && input.getAttribute("aria-invalid") !== "true") {
       check();
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import importlib
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -61,7 +62,8 @@ def test_setting_it_up_from_the_account_page(client, alice):
     assert "Off: your password alone" in client.get("/accounts/").content.decode()
     page = client.post("/accounts/two-factor/setup/", {"setup_view-current_step": "welcome"})
     key = client.session["django_two_factor-qr_secret_key"]
-    assert key in page.content.decode()  # shown for typing into the app
+    grouped = " ".join(key[i:i + 4] for i in range(0, len(key), 4))
+    assert grouped in page.content.decode()  # shown for typing into the app, in groups of four
     assert client.get("/accounts/two-factor/qrcode/").status_code == 200
     code = totp(base64.b32decode(key))
     response = client.post("/accounts/two-factor/setup/", {"setup_view-current_step": "generator",
@@ -73,6 +75,22 @@ def test_setting_it_up_from_the_account_page(client, alice):
     page = client.get("/accounts/two-factor/recovery-codes/").content.decode()
     assert page.count("<li><code>") == 10
     assert "On: you sign in with your password and a code" in client.get("/accounts/").content.decode()
+
+
+def test_the_code_step_reads_as_at_sign_in_and_takes_spaces(client, alice):
+    sign_in_as(client, alice)
+    page = client.post(SETUP_URL, {"setup_view-current_step": "welcome"}).content.decode()
+    field = re.search(r'<input[^>]*name="generator-token"[^>]*>', page).group(0)
+    assert 'type="text"' in field and 'inputmode="numeric"' in field and 'autocomplete="one-time-code"' in field
+    assert "Code from your authenticator app" in page and ">Token<" not in page
+    assert page.index('class="primary"') < page.index('name="wizard_goto_step"')  # Enter submits, not Back
+    wrong = client.post(SETUP_URL, {"setup_view-current_step": "generator", "generator-token": "12ab56"})
+    assert "Enter the 6-digit code your authenticator app shows." in wrong.content.decode()
+    key = client.session["django_two_factor-qr_secret_key"]
+    code = f"{totp(base64.b32decode(key)):06d}"
+    response = client.post(SETUP_URL, {"setup_view-current_step": "generator",
+                                       "generator-token": f"{code[:3]} {code[3:]}"})
+    assert response.status_code == 302 and TOTPDevice.objects.filter(user=alice, confirmed=True).exists()
 
 
 def set_up_with_the_wizard(client) -> None:

@@ -6,7 +6,11 @@ task worker; the tests open the links in the messages it received, as a person w
 
 from __future__ import annotations
 
+import base64
+
 import pytest
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Browser, Page, expect
 
 from conftest import PASSWORD
@@ -74,3 +78,28 @@ def test_reset_a_forgotten_password_from_the_email(site, alice, page: Page, mail
     page.get_by_label("Password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Acme: numbers")).to_be_visible()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_set_up_two_factor_with_enter_on_the_code(site, alice, page: Page, width):
+    """The code step completes on Enter (not "Back"); the box reads as at sign-in; the key is in fours; the
+    account and two-factor pages keep the team's navigation."""
+    page.set_viewport_size({"width": width, "height": 860})
+    sign_in(page, site.url, "alice", next_path="/t/acme/")
+    page.goto(f"{site.url}/accounts/")
+    expect(page.get_by_role("navigation", name="Team").get_by_role("link", name="History")).to_be_visible()
+    page.get_by_role("link", name="Set up two-factor sign-in").click()
+    page.get_by_role("button", name="Next").click()
+    code = page.get_by_label("Code from your authenticator app")
+    expect(code).to_have_attribute("type", "text")  # no spinner arrows
+    expect(code).to_have_attribute("inputmode", "numeric")
+    expect(code).to_have_attribute("autocomplete", "one-time-code")
+    expect(page.get_by_role("navigation", name="Team")).to_be_visible()
+    shown = page.locator("#totp-secret").inner_text()
+    groups = shown.split(" ")
+    assert len("".join(groups)) == 32 and all(len(group) == 4 for group in groups), shown
+    screenshot(page, f"two-factor-setup-{width}")
+    code.fill(f"{totp(base64.b32decode(''.join(groups))):06d}")
+    code.press("Enter")
+    expect(page.get_by_role("heading", name="Two-factor sign-in is on")).to_be_visible()
+    assert TOTPDevice.objects.filter(user=alice, confirmed=True).exists()

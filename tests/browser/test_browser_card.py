@@ -139,7 +139,8 @@ def test_an_image_linq_cannot_fetch_is_marked_on_its_field(site, alice, sandbox,
 
     summary = page.locator("#error-summary")
     expect(summary).to_be_focused()
-    expect(summary).to_contain_text("Linq could not use this image.")
+    expect(summary).to_contain_text("Photo link")  # the words stand once, under the field
+    expect(summary).not_to_contain_text("Linq could not use this image.")
     field_error = page.locator("#id_image_url_error")
     expect(field_error).to_contain_text("Linq could not use this image.")
     image = page.get_by_label("Photo link")

@@ -78,3 +78,26 @@ def test_a_number_that_is_not_the_teams_is_refused_inline(site, history, page: P
     expect(field).to_have_attribute("aria-invalid", "true")
     expect(field).to_have_value("+15550009999")
     expect(page.get_by_label("Outcome")).to_have_value("success")  # the other filters are kept
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_restore_reads_as_a_card_page_and_the_history_marks_it(site, bob, sandbox, page: Page, width):
+    number = PhoneNumber.objects.get(e164=CARD_NUMBER)
+    version = make_entry(number.team, number=number, user=bob, at=BASE_TIME,
+                         changes={"last_name": ["Support", "Sales EMEA"]})
+    page.set_viewport_size({"width": width, "height": 860})
+    sign_in(page, site.url, "bob")
+    page.goto(f"{site.url}/t/acme/history/{version.pk}/restore/")
+    box = page.locator("section.card-box")
+    expect(box.locator("#restore-what")).to_contain_text("The whole card comes back as it was after the change of")
+    expect(box.locator("#restore-what time")).to_have_attribute("datetime", re.compile(r"^2026-06-01T"))
+    expect(page.locator("#restore-diff")).to_contain_text("Last name")
+    expect(page.locator("main")).not_to_contain_text("last_name")
+    expect(page.locator("main")).not_to_contain_text("entry 1")
+    screenshot(page, f"restore-{width}")
+    page.get_by_role("button", name="Restore this version").click()
+    expect(page.get_by_text("The card is back as it was on")).to_be_visible()
+    assert sandbox.cards[CARD_NUMBER]["last_name"] == "Sales EMEA"
+    page.goto(f"{site.url}/t/acme/history/")
+    newest = page.locator("table.history > tbody > tr").first
+    expect(newest.locator(".restored")).to_contain_text("Restore of 2026-06-01")

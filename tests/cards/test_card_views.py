@@ -154,7 +154,7 @@ LINQ_ERRORS = [
      "could not complete the change to this card"),
     ({"kind": "error", "status": 503, "code": 4004}, "api_error", 503, 4004, "not active"),
     ({"kind": "error", "status": 429, "code": 1007, "retry_after": 120}, "api_error", 429, 1007,
-     "Try again in 2 min."),
+     "Linq asked to wait before the next change"),
     ({"kind": "error", "status": 500, "code": 3006}, "api_error", 500, 3006, "internal problem"),
     ({"kind": "error", "status": 403, "code": 2006}, "api_error", 403, 2006, "refused access"),
     # 404/2012 on a PATCH switches to the set-up form instead: test_pending_cards.py.

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from conftest import CARD_NUMBER
 from contactcards.models import AuditEntry
-from tests.support.helpers import sign_in_as
+from tests.support.helpers import make_entry, sign_in_as, text
 
 CARD = f"/t/acme/numbers/{CARD_NUMBER}/"
 
@@ -98,3 +99,30 @@ def test_the_number_timeline_offers_restore_to_writers_only(client, vera, versio
     assert f'href="/t/acme/history/{desk.pk}/restore/"' in timeline
     sign_in_as(client, vera)
     assert "/restore/" not in client.get(f"/t/acme/numbers/{CARD_NUMBER}/history/").content.decode()
+
+
+def test_the_page_says_plainly_what_comes_back_and_the_history_marks_the_restore(client, versions, sandbox):
+    desk, _ = versions
+    page = text(client.get(restore_url(desk)))
+    assert "The whole card comes back as it was after the change of" in page and "by bob" in page
+    assert "Last name" in page and "last_name" not in page and ": last name as they were then." in page
+    assert "stay as they are: first name, photo" in page  # never set through the history: said, not guessed
+    form = client.get(restore_url(desk)).context["form"]
+    response = client.post(restore_url(desk), {f.html_name: f.value() or "" for f in form}, follow=True)
+    assert "The card is back as it was on" in text(response) and "Linq updated last name." in text(response)
+    history = text(client.get("/t/acme/history/"))
+    assert history.count("Restore of") == 1
+    assert f"Restore of {timezone.localtime(desk.created_at):%Y-%m-%d %H:%M}" in history
+    number_history = text(client.get(f"/t/acme/numbers/{CARD_NUMBER}/history/"))
+    assert number_history.count("Restore of") == 1
+
+
+def test_a_version_after_a_set_up_is_the_whole_card_photo_included(team, bob):
+    from contactcards.history.versions import version_after
+    from contactcards.models import PhoneNumber
+
+    number = PhoneNumber.objects.get(e164=CARD_NUMBER)
+    created = make_entry(team, number=number, user=bob, action=AuditEntry.Action.CREATE,
+                         changes={"first_name": ["", "Acme"], "last_name": ["", "Support"]})
+    make_entry(team, number=number, user=bob, changes={"image_url": ["", "https://cdn.example.com/a.png"]})
+    assert version_after(created) == {"first_name": "Acme", "last_name": "Support", "image_url": ""}
