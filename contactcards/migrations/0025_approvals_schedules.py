@@ -11,17 +11,25 @@ def _board():
     return importlib.import_module("contactcards.migrations.0013_board_version")
 
 
+def _line_health():
+    return importlib.import_module("contactcards.migrations.0023_line_health")
+
+
 def drop_board_triggers(apps, schema_editor):
     """SQLite rebuilds contactcards_team to add its columns, and a rename of it fails while other tables'
-    triggers (0013's board triggers) name it: they go for the rebuild, and come back after it."""
+    triggers (0013's board triggers, and 0023's on the line health) name it: they go for the rebuild, and
+    come back after it."""
     if schema_editor.connection.vendor == "sqlite":
         _board().remove(apps, schema_editor)
+        _line_health().remove(apps, schema_editor)
 
 
 def install_board_triggers(apps, schema_editor):
     if schema_editor.connection.vendor == "sqlite":
         _board().remove(apps, schema_editor)
         _board().install(apps, schema_editor)
+        _line_health().remove(apps, schema_editor)
+        _line_health().install(apps, schema_editor)
 
 
 class Migration(migrations.Migration):
