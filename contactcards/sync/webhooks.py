@@ -283,8 +283,7 @@ def process_event(*, event_pk: int) -> str:
         parsed = parse_card_event(event)
         if isinstance(parsed, str):
             return _done(event, WebhookEvent.Status.IGNORED, parsed)
-        if parsed.event_id and WebhookEvent.objects.filter(team_id=event.team_id, event_id=parsed.event_id).exclude(
-                pk=event.pk).exclude(status=WebhookEvent.Status.PENDING).exists():
+        if _processed_before(event, parsed.event_id):
             return _done(event, WebhookEvent.Status.IGNORED, "the same event_id was processed already")  # no-i18n
         number = PhoneNumber.objects.select_related("team").filter(team_id=event.team_id,
                                                                    e164=parsed.phone_number).first()
@@ -412,14 +411,19 @@ def parse_line_event(event: WebhookEvent) -> LineEvent | str:
                      trace_id=_text(payload.get("trace_id"), 64))
 
 
+def _processed_before(event: WebhookEvent, event_id: str) -> bool:
+    """Linq delivers at least once: another delivery of this event (same ``event_id``) was processed."""
+    return bool(event_id) and WebhookEvent.objects.filter(team_id=event.team_id, event_id=event_id).exclude(
+        pk=event.pk).exclude(status=WebhookEvent.Status.PENDING).exists()
+
+
 def _apply_line_event(event: WebhookEvent) -> str:
     """A line's status or reputation changed, or it was assigned to / released from the token: recorded in
     the line's health (newest knowledge wins), through ``sync.health`` (its history entry, once)."""
     parsed = parse_line_event(event)
     if isinstance(parsed, str):
         return _done(event, WebhookEvent.Status.IGNORED, parsed)
-    if parsed.event_id and WebhookEvent.objects.filter(team_id=event.team_id, event_id=parsed.event_id).exclude(
-            pk=event.pk).exclude(status=WebhookEvent.Status.PENDING).exists():
+    if _processed_before(event, parsed.event_id):
         return _done(event, WebhookEvent.Status.IGNORED, "the same event_id was processed already")  # no-i18n
     number = PhoneNumber.objects.select_related("team").filter(team_id=event.team_id,
                                                                e164=parsed.phone_number).first()
