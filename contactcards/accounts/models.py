@@ -7,6 +7,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device
 
 from contactcards.models import Membership, Role, Team
@@ -99,8 +100,8 @@ class SSOIdentity(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="sso_identity_unique")]
-        verbose_name = "single sign-on identity"
-        verbose_name_plural = "single sign-on identities"
+        verbose_name = _("single sign-on identity")
+        verbose_name_plural = _("single sign-on identities")
 
     def __str__(self) -> str:
         return f"{self.subject} at {self.issuer}"
@@ -115,10 +116,10 @@ class SSOMembership(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = "membership managed by single sign-on"
+        verbose_name = _("membership managed by single sign-on")
 
     def __str__(self) -> str:
-        return f"single sign-on manages {self.membership_id}"
+        return f"single sign-on manages {self.membership_id}"  # no-i18n
 
 
 class SSODevice(Device):
@@ -127,7 +128,7 @@ class SSODevice(Device):
     never accepts a code (nothing can be typed into it), and sign-in never asks it for one."""
 
     class Meta(Device.Meta):
-        verbose_name = "identity provider's second factor"
+        verbose_name = _("identity provider's second factor")
 
     def verify_token(self, token) -> bool:
         return False

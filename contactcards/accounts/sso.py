@@ -84,7 +84,7 @@ def provider() -> Provider:
     values = {key: value or _text(document.get(key)) for key, value in configured.items()}
     missing = [key for key in ("authorization_endpoint", "token_endpoint", "jwks_uri") if not values[key]]
     if missing:
-        raise ProviderUnavailable(f"the provider names no {', '.join(missing)}")
+        raise ProviderUnavailable(f"the provider names no {', '.join(missing)}")  # no-i18n
     return Provider(issuer=issuer, **values)
 
 
@@ -104,7 +104,7 @@ def _discovery(issuer: str) -> dict:
         raise ProviderUnavailable(f"discovery failed: {type(error).__name__}") from None
     if not isinstance(document, dict) or _text(document.get("issuer")).rstrip("/") != issuer:
         # OpenID Connect Discovery 1.0, 4.3: the document's issuer must be the one asked for
-        raise ProviderUnavailable("the discovery document is not the configured issuer's")
+        raise ProviderUnavailable("the discovery document is not the configured issuer's")  # no-i18n
     _discovered[issuer] = document
     return document
 
@@ -317,14 +317,14 @@ class SSOBackend(ModelBackend, OIDCAuthenticationBackend):
         """The library checks the signature, the expiry and the nonce; the issuer and audience are checked here."""
         payload = OIDCAuthenticationBackend.verify_token(self, token, **kwargs)
         if not isinstance(payload, dict) or not _text(payload.get("sub")) or len(payload["sub"]) > 255:
-            raise SuspiciousOperation("ID token without a usable sub")
+            raise SuspiciousOperation("ID token without a usable sub")  # no-i18n
         issuer = self._endpoints().issuer
         if issuer and _text(payload.get("iss")).rstrip("/") != issuer:
-            raise SuspiciousOperation("ID token from another issuer")
+            raise SuspiciousOperation("ID token from another issuer")  # no-i18n
         audience = payload.get("aud")
         audiences = [audience] if isinstance(audience, str) else audience if isinstance(audience, list) else []
         if settings.OIDC_RP_CLIENT_ID not in audiences:
-            raise SuspiciousOperation("ID token for another client")
+            raise SuspiciousOperation("ID token for another client")  # no-i18n
         self.id_token_claims = payload
         return payload
 
@@ -340,7 +340,7 @@ class SSOBackend(ModelBackend, OIDCAuthenticationBackend):
         candidates = [key for key in keys if isinstance(key, dict) and key.get("use", "sig") == "sig"
                       and key.get("alg", header.get("alg")) == header.get("alg")] if isinstance(keys, list) else []
         if len(candidates) != 1:
-            raise SuspiciousOperation("no single key for an ID token without kid")
+            raise SuspiciousOperation("no single key for an ID token without kid")  # no-i18n
         return jwt.PyJWK(candidates[0])
 
     def get_userinfo(self, access_token, id_token, payload):
@@ -349,7 +349,7 @@ class SSOBackend(ModelBackend, OIDCAuthenticationBackend):
         if self.OIDC_OP_USER_ENDPOINT:
             info = OIDCAuthenticationBackend.get_userinfo(self, access_token, id_token, payload)
             if not isinstance(info, dict) or info.get("sub") != payload["sub"]:
-                raise SuspiciousOperation("userinfo is about another subject")
+                raise SuspiciousOperation("userinfo is about another subject")  # no-i18n
             claims.update(info)
         return claims
 

@@ -51,7 +51,7 @@ class SSOStartView(oidc_views.OIDCAuthenticationRequestView):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if not sso.enabled():
-            raise Http404("Single sign-on is not configured.")
+            raise Http404("Single sign-on is not configured.")  # no-i18n
         try:
             self.OIDC_OP_AUTH_ENDPOINT = sso.provider().authorization_endpoint
         except sso.ProviderUnavailable as error:
@@ -67,7 +67,7 @@ class SSOCallbackView(oidc_views.OIDCAuthenticationCallbackView):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if not sso.enabled():
-            raise Http404("Single sign-on is not configured.")
+            raise Http404("Single sign-on is not configured.")  # no-i18n
         try:
             return super().get(request)
         except sso.ProviderUnavailable as error:

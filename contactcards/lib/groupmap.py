@@ -35,24 +35,24 @@ def parse_group_map(text: str) -> tuple[Grant, ...]:
         item = raw.strip()
         if not item:
             if raw or text.strip():
-                raise GroupMapError(f"OIDC_GROUP_MAP item {index} is empty (a doubled or trailing comma?).")
+                raise GroupMapError(f"OIDC_GROUP_MAP item {index} is empty (a doubled or trailing comma?).")  # no-i18n
             continue
         group, equals, target = item.rpartition("=")
         group, target = group.strip(), target.strip()
         if not equals or not group:
-            raise GroupMapError(f"OIDC_GROUP_MAP item {index} ({item!r}) must read group=team:role.")
+            raise GroupMapError(f"OIDC_GROUP_MAP item {index} ({item!r}) must read group=team:role.")  # no-i18n
         team, colon, role = target.partition(":")
         team, role = team.strip(), role.strip().lower()
         if not colon or not team or not role:
-            raise GroupMapError(f"OIDC_GROUP_MAP item {index} ({item!r}) must read group=team:role.")
+            raise GroupMapError(f"OIDC_GROUP_MAP item {index} ({item!r}) must read group=team:role.")  # no-i18n
         if not _SLUG.match(team):
-            raise GroupMapError(f"OIDC_GROUP_MAP item {index} ({item!r}): {team!r} is not a team slug "
+            raise GroupMapError(f"OIDC_GROUP_MAP item {index} ({item!r}): {team!r} is not a team slug "  # no-i18n
                                 "(letters, digits, - and _).")
         if role not in ROLE_RANK:
-            raise GroupMapError(f"OIDC_GROUP_MAP item {index} ({item!r}): the role must be one of "
+            raise GroupMapError(f"OIDC_GROUP_MAP item {index} ({item!r}): the role must be one of "  # no-i18n
                                 f"{', '.join(sorted(ROLE_RANK))}, not {role!r}.")
         if (group, team) in seen:
-            raise GroupMapError(f"OIDC_GROUP_MAP item {index} ({item!r}): group {group!r} is mapped to team "
+            raise GroupMapError(f"OIDC_GROUP_MAP item {index} ({item!r}): group {group!r} is mapped to team "  # no-i18n
                                 f"{team!r} twice.")
         seen.add((group, team))
         grants.append(Grant(group=group, team=team, role=role))
