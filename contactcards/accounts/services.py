@@ -114,7 +114,10 @@ def invitation_link(invitation: Invitation) -> str:
 
 def invitation_resend(*, invitation: Invitation, actor: AbstractBaseUser, client_ip: str | None = None
                       ) -> InvitationSent:
-    """Mail the same link again (same token, same expiry), recorded like the invitation with a ``resent`` fact."""
+    """Mail the invitation again: same invitation and expiry, a freshly signed link (the old one keeps working).
+
+    Recorded like the invitation, with a ``resent`` fact.
+    """
     with transaction.atomic():
         record_team_change(team=invitation.team, user=actor, action=AuditEntry.Action.MEMBER_INVITE,
                            subject=invitation.email, changes={"role": [None, invitation.role], "resent": True},

