@@ -102,12 +102,36 @@ def invitation_create(*, team: Team, invited_by: AbstractBaseUser, email: str, r
         )
         record_team_change(team=team, user=invited_by, action=AuditEntry.Action.MEMBER_INVITE, subject=email,
                            changes={"role": [None, role]}, client_ip=client_ip)
+    return _invitation_mail(invitation, invited_by)
+
+
+def invitation_link(invitation: Invitation) -> str:
+    """The invitation's link: absolute when PUBLIC_URL is set, otherwise only the path."""
     path = reverse("invitation_accept", args=[invitation_token(invitation)])
     base = public_url()
-    if base is None:
+    return path if base is None else base + path
+
+
+def invitation_resend(*, invitation: Invitation, actor: AbstractBaseUser, client_ip: str | None = None
+                      ) -> InvitationSent:
+    """Mail the invitation again: same invitation and expiry, a freshly signed link (the old one keeps working).
+
+    Recorded like the invitation, with a ``resent`` fact.
+    """
+    with transaction.atomic():
+        record_team_change(team=invitation.team, user=actor, action=AuditEntry.Action.MEMBER_INVITE,
+                           subject=invitation.email, changes={"role": [None, invitation.role], "resent": True},
+                           client_ip=client_ip)
+    return _invitation_mail(invitation, actor)
+
+
+def _invitation_mail(invitation: Invitation, invited_by: AbstractBaseUser) -> InvitationSent:
+    """Email the link (called after the invitation's transaction committed)."""
+    team, email = invitation.team, invitation.email
+    link = invitation_link(invitation)
+    if public_url() is None:
         log.warning("Invitation email to team %s not sent: PUBLIC_URL is not set", team.slug)
-        return InvitationSent(invitation=invitation, emailed=False, link=path, problem="no_public_url")
-    link = base + path
+        return InvitationSent(invitation=invitation, emailed=False, link=link, problem="no_public_url")
     context = {"invitation": invitation, "link": link, "inviter": invited_by.get_username(),
                "days": settings.INVITATION_MAX_AGE_DAYS}
     try:

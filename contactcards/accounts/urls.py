@@ -37,5 +37,7 @@ urlpatterns = [
     path("t/<slug:slug>/settings/invitations/", views.team_invite, name="team_invite"),
     path("t/<slug:slug>/settings/invitations/<int:pk>/withdraw/", views.team_invitation_revoke,
          name="team_invitation_revoke"),
+    path("t/<slug:slug>/settings/invitations/<int:pk>/resend/", views.team_invitation_resend,
+         name="team_invitation_resend"),
     path("t/<slug:slug>/settings/two-factor/", views.team_two_factor, name="team_two_factor"),
 ]

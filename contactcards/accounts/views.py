@@ -16,6 +16,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
@@ -275,6 +276,25 @@ def team_invitation_revoke(request: HttpRequest, slug: str, pk: int) -> HttpResp
     messages.success(request, _("The invitation to %(email)s was withdrawn; its link no longer works.")
                      % {"email": invitation.email})
     return redirect(f"{reverse('team_settings', args=[team.slug])}#members")
+
+
+def team_invitation_resend(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    team, membership = get_team_for_user(request, slug)
+    require_owner(membership)
+    invitation = Invitation.objects.filter(team=team, pk=pk, accepted_at=None, revoked_at=None,
+                                           expires_at__gt=timezone.now()).select_related("team").first()
+    if invitation is None:
+        raise Http404("No such invitation.")
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    sent = services.invitation_resend(invitation=invitation, actor=request.user, client_ip=client_ip(request))
+    if sent.emailed:
+        messages.success(request, _("The invitation was sent again to %(email)s. Its earlier link keeps working.")
+                         % {"email": invitation.email})
+    else:
+        messages.error(request, _("The invitation to %(email)s could not be emailed. Copy its link and send it "
+                                  "another way.") % {"email": invitation.email})
+    return redirect(f"{reverse('team_settings', args=[team.slug])}#invitations")
 
 
 @login_not_required

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from contactcards.accounts.forms import InviteForm, TwoFactorPolicyForm
 from contactcards.accounts.models import Invitation
+from contactcards.accounts.services import invitation_link
 
 register = template.Library()
 
@@ -19,6 +20,8 @@ def invitations_panel(context) -> dict:
     if membership.is_owner:
         pending = list(Invitation.objects.filter(team=team, accepted_at=None, revoked_at=None,
                                                  expires_at__gt=timezone.now()).select_related("invited_by"))
+        for invitation in pending:
+            invitation.link = invitation_link(invitation)
     return {"team": team, "membership": membership, "pending": pending, "form": InviteForm(),
             "invitation_days": settings.INVITATION_MAX_AGE_DAYS, "csrf_token": context.get("csrf_token")}
 
