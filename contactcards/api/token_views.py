@@ -9,7 +9,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
 
 from contactcards.api.forms import TokenForm
 from contactcards.api.selectors import token_of_team, tokens_of_team, tokens_of_user
@@ -41,13 +40,14 @@ def team_tokens(request: HttpRequest, slug: str) -> HttpResponse:
     }, status=status)
 
 
-@require_POST
 def token_revoke_view(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Revoke a token: its own person may, and the team's owners may revoke anyone's."""
     team, membership = get_team_for_user(request, slug)
     token = token_of_team(team=team, pk=pk)
     if token is None or (token.user_id != request.user.pk and not membership.is_owner):
         raise Http404("No such token.")
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     if token_revoke(token=token, user=request.user, client_ip=client_ip(request)):
         messages.success(request, _("The token %(name)s is revoked: it no longer works.") % {"name": token.name})
     if request.POST.get("back") == "account":

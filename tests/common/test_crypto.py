@@ -102,6 +102,7 @@ def test_a_value_no_key_decrypts_is_named_and_the_rest_rotated(team, settings):
 NOT_ENCRYPTED = {"Team.token_last4", "Team.token_set_at", "FormToken.token", "Photo.storage_key",
                  "WebhookEndpoint.path_token", "AuditStream.secret_set_at",
                  "AlertEvent.dedupe_key",  # an alert kind and a period number: nothing secret
+                 "AuditEntry.api_token", "Job.api_token",  # which API token acted (a link): nothing secret
                  "ResetRequest.key"}  # a keyed hash of an address, for rate limits: nothing to decrypt
 
 

@@ -55,7 +55,8 @@ def scenario(command: str) -> str:
         return "tests"
     if "bin/bench" in command:
         return "bench"
-    if re.search(r"(^|\s)bin/run\b", command) or "sandboxfault" in command or "devtools.sandbox" in command:
+    if re.search(r"(^|\s)bin/run\b", command) or "sandboxfault" in command or "outsidechange" in command \
+            or "devtools.sandbox" in command:
         return "demo"
     if command.startswith(("python manage.py", "export ", "gunicorn ")) or " python manage.py " in command:
         return "production"

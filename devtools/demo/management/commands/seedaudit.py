@@ -145,7 +145,11 @@ TEAM_ADMIN_ACTIONS = [
     AuditEntry.Action.NUMBER_IMPORT, AuditEntry.Action.NUMBER_LABELS, AuditEntry.Action.TWO_FACTOR_POLICY,
     AuditEntry.Action.STREAM_ADD, AuditEntry.Action.STREAM_CHANGE, AuditEntry.Action.STREAM_PAUSE,
     AuditEntry.Action.STREAM_RESUME, AuditEntry.Action.STREAM_SECRET, AuditEntry.Action.STREAM_DELETE,
-    AuditEntry.Action.LINE_AUTO_ADD,
+    AuditEntry.Action.LINE_AUTO_ADD, AuditEntry.Action.API_TOKEN_CREATE, AuditEntry.Action.API_TOKEN_REVOKE,
+    # a deferred change's steps (rollout/deferred.py): without their job here, as an old job's rows are
+    AuditEntry.Action.CHANGE_REQUESTED, AuditEntry.Action.CHANGE_APPROVED, AuditEntry.Action.CHANGE_REJECTED,
+    AuditEntry.Action.CHANGE_EXPIRED, AuditEntry.Action.CHANGE_SCHEDULED, AuditEntry.Action.SCHEDULE_STARTED,
+    AuditEntry.Action.SCHEDULE_RESTORED,
 ]
 LINE_ACTIONS = [AuditEntry.Action.LINE_HEALTH, AuditEntry.Action.LINE_ASSIGNED, AuditEntry.Action.LINE_RELEASED]
 
