@@ -44,7 +44,8 @@ def test_a_view_that_finds_the_card_unchanged_writes_nothing(client, alice):
     assert writes_in(queries) == []
     assert mirror_row() == before
     assert AuditEntry.objects.count() == entries
-    # session, user, memberships, number, mirror, unsettled writes, the photo link's check, budget, library, recent, the changes waiting (approvals and schedules)
+    # session, user, memberships, number, mirror, unsettled writes, the photo link's check, budget, library, recent,
+    # the changes waiting (approvals and schedules)
     assert len(queries) <= 11
 
 
