@@ -322,6 +322,9 @@ PERMISSIONS_POLICY = (
 # -- Invitations and password reset -------------------------------------------------
 INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_MINUTES", default=60) * 60
+# Changing one's own email address: the confirmation link to the new address works this long; links per hour.
+EMAIL_CHANGE_MAX_AGE_HOURS = env.int("EMAIL_CHANGE_MAX_AGE_HOURS", default=48)
+EMAIL_CHANGE_MAX_PER_HOUR = env.int("EMAIL_CHANGE_MAX_PER_HOUR", default=5)
 # Reset emails asked for within the window, per typed address and per client IP (the office's
 # network shares one); past either limit the page says how long to wait and nothing is sent.
 PASSWORD_RESET_MAX_PER_ADDRESS = env.int("PASSWORD_RESET_MAX_PER_ADDRESS", default=3)

@@ -29,6 +29,32 @@ class SignInForm(AuthenticationForm):
         return super().get_invalid_login_error()
 
 
+class NameForm(forms.Form):
+    """One's own name, as teammates see it beside the user name."""
+
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False,
+                                 widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False,
+                                widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
+
+
+class EmailChangeForm(forms.Form):
+    """A new address for one's own account: confirmed by a link mailed to it."""
+
+    email = forms.EmailField(label=_("New email address"), max_length=254,
+                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip()
+        if email.casefold() == (self.user.email or "").casefold():
+            raise forms.ValidationError(_("That is already your address."), code="same")
+        return email
+
+
 class InviteForm(forms.Form):
     email = forms.EmailField(label=_("Email address"), max_length=254,
                              widget=forms.EmailInput(attrs={"autocomplete": "off"}))

@@ -1,4 +1,4 @@
-"""Invitations and password resets: the emailed links, who may use them, how often they are sent.
+"""Invitations, password resets and one's own email address: the emailed links, who may use them, how often.
 
 Invitations: the link is ``signing.dumps({"i": id, "n": nonce})`` with a timestamp: it cannot be
 forged or altered, it expires (INVITATION_MAX_AGE_DAYS), and the row it names makes it one-time
@@ -9,6 +9,11 @@ another address cannot accept it (the link may have been forwarded, or seen by s
 Password resets: the page only counts the request (per address and per client IP) and queues
 the email; the worker looks the address up and sends (``tasks.send_password_reset``). So the
 page does the same work, in the same time, whether or not an account uses the address.
+
+Own name and email: the name is saved at once. A new email address is a signed, expiring link mailed
+(by the worker) to that address; the address changes only when its owner opens the link signed in as
+the same account. The link names the address it replaces, so it works once, and the old address is
+told of the change.
 
 Links in emails start with PUBLIC_URL, never with the Host the request came with.
 """
@@ -134,17 +139,8 @@ def _invitation_mail(invitation: Invitation, invited_by: AbstractBaseUser) -> In
         return InvitationSent(invitation=invitation, emailed=False, link=link, problem="no_public_url")
     context = {"invitation": invitation, "link": link, "inviter": invited_by.get_username(),
                "days": settings.INVITATION_MAX_AGE_DAYS}
-    try:
-        send_mail(
-            subject=render_to_string("accounts/email/invitation_subject.txt", context).strip(),
-            message=render_to_string("accounts/email/invitation.txt", context),
-            from_email=None, recipient_list=[email],
-        )
-    except (smtplib.SMTPException, OSError) as error:
-        log.warning("Invitation email to team %s could not be sent: %s", team.slug, type(error).__name__)
-        record_alert("email", False, kind="invitation")
+    if not _send(kind="invitation", to=email, template="accounts/email/invitation", context=context):
         return InvitationSent(invitation=invitation, emailed=False, link=link, problem="mail_failed")
-    record_alert("email", True, kind="invitation")
     return InvitationSent(invitation=invitation, emailed=True, link=link)
 
 
@@ -252,30 +248,40 @@ def _limit_key(kind: str, value: str) -> str:
     return salted_hmac("linqadmin.reset-limit", f"{kind}:{value}", algorithm="sha256").hexdigest()
 
 
-def password_reset_request(*, email: str, client_ip: str | None) -> TooManyResets | None:
-    """Count a reset request against the typed address and the client IP; within the limits, queue the email.
+def _over_limit(limits: dict[str, int], window: timedelta) -> int | None:
+    """Count one request against each key of ``limits`` (key -> most in ``window``); None when within every limit,
+    else the minutes until the busiest key is free again (and this request is not counted).
 
-    The same statements run whether or not an account uses the address: only the worker looks it
-    up. A refused request leaves no rows behind, so asking on and on does not extend the wait.
     Each request inserts its rows before counting, so concurrent requests cannot all slip under a
-    limit: the one that makes a count exceed it is refused.
+    limit: the one that makes a count exceed it is refused. A refused request leaves no rows behind,
+    so asking on and on does not extend the wait.
     """
-    from contactcards.accounts import tasks  # the task module imports these services
-
     now = timezone.now()
-    window = timedelta(minutes=settings.PASSWORD_RESET_LIMIT_WINDOW_MINUTES)
-    limits = {_limit_key("address", email.strip().casefold()): settings.PASSWORD_RESET_MAX_PER_ADDRESS}
-    if client_ip:
-        limits[_limit_key("ip", client_ip)] = settings.PASSWORD_RESET_MAX_PER_IP
     ResetRequest.objects.filter(at__lte=now - window).delete()
     rows = [ResetRequest.objects.create(key=key, at=now) for key in limits]
     counts = (ResetRequest.objects.filter(key__in=limits, at__gt=now - window)
               .values("key").annotate(n=Count("id"), oldest=Min("at")))
     over = [row for row in counts if row["n"] > limits[row["key"]]]
-    if over:
-        ResetRequest.objects.filter(pk__in=[row.pk for row in rows]).delete()
-        free_at = max(row["oldest"] for row in over) + window
-        return TooManyResets(minutes=max(1, math.ceil((free_at - now).total_seconds() / 60)))
+    if not over:
+        return None
+    ResetRequest.objects.filter(pk__in=[row.pk for row in rows]).delete()
+    free_at = max(row["oldest"] for row in over) + window
+    return max(1, math.ceil((free_at - now).total_seconds() / 60))
+
+
+def password_reset_request(*, email: str, client_ip: str | None) -> TooManyResets | None:
+    """Count a reset request against the typed address and the client IP; within the limits, queue the email.
+
+    The same statements run whether or not an account uses the address: only the worker looks it up.
+    """
+    from contactcards.accounts import tasks  # the task module imports these services
+
+    limits = {_limit_key("address", email.strip().casefold()): settings.PASSWORD_RESET_MAX_PER_ADDRESS}
+    if client_ip:
+        limits[_limit_key("ip", client_ip)] = settings.PASSWORD_RESET_MAX_PER_IP
+    minutes = _over_limit(limits, timedelta(minutes=settings.PASSWORD_RESET_LIMIT_WINDOW_MINUTES))
+    if minutes is not None:
+        return TooManyResets(minutes=minutes)
     transaction.on_commit(lambda: taskqueue.enqueue(tasks.send_password_reset, email))
     return None
 
@@ -319,3 +325,125 @@ class _ResetForm(PasswordResetForm):
             record_alert("email", False, kind="password_reset")
             return
         record_alert("email", True, kind="password_reset")
+
+
+# -- One's own name and email address -------------------------------------------------------------------
+
+_EMAIL_SALT = "linqadmin.email-change"
+
+
+class EmailLinkRefused(Exception):
+    """The confirmation link cannot change the address; ``reason``: expired | invalid | other_account | used | taken."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def profile_update(*, user: AbstractBaseUser, first_name: str, last_name: str) -> None:
+    """Save one's own name (shown to teammates beside the user name)."""
+    user.first_name, user.last_name = first_name.strip(), last_name.strip()
+    user.save(update_fields=["first_name", "last_name"])
+
+
+def _address_tag(email: str) -> str:
+    """A keyed digest of the address a link replaces: the link works only while that is still the address."""
+    return salted_hmac(_EMAIL_SALT, email.casefold(), algorithm="sha256").hexdigest()[:32]
+
+
+def email_change_request(*, user: AbstractBaseUser, email: str) -> TooManyResets | None:
+    """Queue a confirmation link to ``email`` (at most EMAIL_CHANGE_MAX_PER_HOUR an hour per account).
+
+    Nothing changes until the link is opened (``email_change_confirm``).
+    """
+    from contactcards.accounts import tasks  # the task module imports these services
+
+    minutes = _over_limit({_limit_key("email-change", str(user.pk)): settings.EMAIL_CHANGE_MAX_PER_HOUR},
+                          timedelta(hours=1))
+    if minutes is not None:
+        return TooManyResets(minutes=minutes)
+    token = signing.dumps({"u": user.pk, "e": email.strip(), "o": _address_tag(user.email)}, salt=_EMAIL_SALT,
+                          compress=True)
+    transaction.on_commit(lambda: taskqueue.enqueue(tasks.send_email_change, user.pk, token))
+    return None
+
+
+def email_change_send(*, user_id: int, token: str) -> bool:
+    """Mail the confirmation link to the new address (run by the worker); whether it was sent."""
+    base = public_url()
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if base is None or user is None:
+        log.warning("Email confirmation not sent: %s", "PUBLIC_URL is not set" if base is None else "no such account")
+        return False
+    email = signing.loads(token, salt=_EMAIL_SALT)["e"]
+    context = {"username": user.get_username(), "link": base + reverse("email_confirm", args=[token]),
+               "hours": settings.EMAIL_CHANGE_MAX_AGE_HOURS}
+    return _send(kind="email_change", to=email, template="accounts/email/email_change", context=context)
+
+
+def _email_claim(token: str) -> dict:
+    """The link's claim (account, new address, the address it replaces); raises EmailLinkRefused."""
+    try:
+        claim = signing.loads(token, salt=_EMAIL_SALT, max_age=timedelta(hours=settings.EMAIL_CHANGE_MAX_AGE_HOURS))
+    except signing.SignatureExpired:
+        raise EmailLinkRefused("expired") from None
+    except signing.BadSignature:
+        raise EmailLinkRefused("invalid") from None
+    if not (isinstance(claim, dict) and isinstance(claim.get("u"), int) and isinstance(claim.get("e"), str)
+            and isinstance(claim.get("o"), str)):
+        raise EmailLinkRefused("invalid")
+    return claim
+
+
+def email_change_pending(token: str) -> str:
+    """The address a whole, unexpired link would set (for the confirmation page); raises EmailLinkRefused."""
+    return _email_claim(token)["e"]
+
+
+def email_change_confirm(*, user: AbstractBaseUser, token: str) -> str:
+    """Set the address the link names, for the signed-in ``user``; the new address. The old one is told.
+
+    Raises EmailLinkRefused: expired or altered, meant for another account, already used (the address
+    it replaces is no longer the account's), or the address is now another account's.
+    """
+    from contactcards.accounts import tasks  # the task module imports these services
+
+    claim = _email_claim(token)
+    user_id, email, tag = claim["u"], claim["e"], claim["o"]
+    if user_id != user.pk:
+        raise EmailLinkRefused("other_account")
+    User = get_user_model()
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if tag != _address_tag(user.email):
+            raise EmailLinkRefused("used")
+        if User.objects.filter(email__iexact=email, is_active=True).exclude(pk=user.pk).exists():
+            raise EmailLinkRefused("taken")
+        old = user.email
+        user.email = email
+        user.save(update_fields=["email"])
+        if old:
+            transaction.on_commit(lambda: taskqueue.enqueue(tasks.send_email_changed_notice, user.pk, old))
+    return email
+
+
+def email_changed_notice_send(*, user_id: int, old_email: str) -> bool:
+    """Tell the address an account no longer uses that it was replaced (run by the worker)."""
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:
+        return False
+    context = {"username": user.get_username(), "email": user.email, "base": public_url() or ""}
+    return _send(kind="email_changed", to=old_email, template="accounts/email/email_changed", context=context)
+
+
+def _send(*, kind: str, to: str, template: str, context: dict) -> bool:
+    """One plain-text mail from ``template``.txt and ``template``_subject.txt; counted for /metrics."""
+    try:
+        send_mail(subject=render_to_string(f"{template}_subject.txt", context).strip(),
+                  message=render_to_string(f"{template}.txt", context), from_email=None, recipient_list=[to])
+    except (smtplib.SMTPException, OSError) as error:
+        log.warning("The %s email could not be sent: %s", kind, type(error).__name__)
+        record_alert("email", False, kind=kind)
+        return False
+    record_alert("email", True, kind=kind)
+    return True

@@ -29,8 +29,10 @@ from two_factor.utils import default_device
 
 from contactcards.accounts import services, sso
 from contactcards.accounts.forms import (
+    EmailChangeForm,
     InvitedSignUpForm,
     InviteForm,
+    NameForm,
     SetupCodeForm,
     SignInForm,
     TwoFactorPolicyForm,
@@ -209,7 +211,8 @@ class PasswordResetConfirmView(SSOOnlyPasswordsOff, auth_views.PasswordResetConf
         return response
 
 
-def account(request: HttpRequest) -> HttpResponse:
+def account(request: HttpRequest, *, name_form: NameForm | None = None, email_form: EmailChangeForm | None = None,
+            status: int = 200) -> HttpResponse:
     user = request.user
     device = default_device(user)
     context = {
@@ -220,8 +223,64 @@ def account(request: HttpRequest) -> HttpResponse:
         "required_by": [m.team for m in Membership.objects.filter(user=user, team__require_two_factor=True)
                         .select_related("team")],
         "api_tokens": tokens_of_user(user_id=user.pk),  # revocable here (contactcards/api)
+        "name_form": name_form or NameForm(initial={"first_name": user.first_name, "last_name": user.last_name}),
+        "email_form": email_form or EmailChangeForm(user=user),
     }
-    return render(request, "accounts/account.html", context)
+    return render(request, "accounts/account.html", context, status=status)
+
+
+@require_POST
+def account_name(request: HttpRequest) -> HttpResponse:
+    form = NameForm(request.POST)
+    if not form.is_valid():
+        return account(request, name_form=form, status=400)
+    services.profile_update(user=request.user, **form.cleaned_data)
+    messages.success(request, _("Your name is saved."))
+    return redirect(reverse("account") + "#profile")
+
+
+@require_POST
+def account_email(request: HttpRequest) -> HttpResponse:
+    form = EmailChangeForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return account(request, email_form=form, status=400)
+    refused = services.email_change_request(user=request.user, email=form.cleaned_data["email"])
+    if refused:
+        form.add_error("email", ngettext("Too many links asked for: try again in %(n)d minute.",
+                                         "Too many links asked for: try again in %(n)d minutes.",
+                                         refused.minutes) % {"n": refused.minutes})
+        return account(request, email_form=form, status=429)
+    messages.success(request, _("We sent a link to %(email)s. Your address changes when you open it, signed in "
+                                "as now.") % {"email": form.cleaned_data["email"]})
+    return redirect(reverse("account") + "#profile")
+
+
+_EMAIL_LINK_REFUSED = {
+    "expired": gettext_lazy("This link has expired. Ask for a new one on your account page."),
+    "invalid": gettext_lazy("This link is not whole: copy all of it from the email, or ask for a new one."),
+    "other_account": gettext_lazy("This link is for another account. Sign out and sign in as the account that "
+                                  "asked for it."),
+    "used": gettext_lazy("This link was used already, or your address changed since it was sent."),
+    "taken": gettext_lazy("Another account uses this address now, so yours cannot."),
+}
+
+
+@never_cache
+def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed link: a page with a button (a mail scanner that opens links changes nothing); the POST confirms."""
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    try:
+        email = services.email_change_pending(token)
+        if request.method == "POST":
+            services.email_change_confirm(user=request.user, token=token)
+    except services.EmailLinkRefused as refused:
+        return render(request, "accounts/email_confirm.html", {"problem": _EMAIL_LINK_REFUSED[refused.reason]},
+                      status=409 if refused.reason in ("used", "taken") else 400)
+    if request.method == "GET":
+        return render(request, "accounts/email_confirm.html", {"email": email, "token": token})
+    messages.success(request, _("Your email address is now %(email)s.") % {"email": email})
+    return redirect(reverse("account") + "#profile")
 
 
 @require_POST

@@ -264,9 +264,7 @@ def history_page(
     after: Cursor | None = None,
 ) -> HistoryPage:
     """One page of the filtered history, newest first, positioned by ``before`` or ``after``."""
-    base = history_filtered(team=team, filters=filters, with_text=False).annotate(
-        # a restore's row says which version it restored, by that entry's time ("Restore of <date>")
-        restored_at=Subquery(AuditEntry.objects.filter(pk=OuterRef("restored_from")).values("created_at")[:1]))
+    base = _with_restored_at(history_filtered(team=team, filters=filters, with_text=False))
     if after is not None:
         rows, more, boundary = _fetch(base, team=team, q=filters.q, cursor=after, direction="newer")
         rows.reverse()
@@ -294,9 +292,15 @@ def number_page(*, number: PhoneNumber, before: Cursor | None = None, after: Cur
 # -- one entry, and the export ---------------------------------------------------
 
 
+def _with_restored_at(entries):
+    """A restore's row says which version it restored by that entry's time ("Restore of <date>")."""
+    return entries.annotate(
+        restored_at=Subquery(AuditEntry.objects.filter(pk=OuterRef("restored_from")).values("created_at")[:1]))
+
+
 def audit_entry_get(*, team: Team, pk: int) -> AuditEntry | None:
     """An entry of ``team`` (None for another team's entry, so the view can answer 404)."""
-    return AuditEntry.objects.filter(team=team, pk=pk).first()
+    return _with_restored_at(AuditEntry.objects.filter(team=team, pk=pk)).first()
 
 
 EXPORT_CHUNK = 5000

@@ -59,7 +59,9 @@ def test_the_photo_stays_and_filter_labels_sit_with_their_boxes(site, alice, pag
     box, row_box = photo.bounding_box(), row.bounding_box()
     assert box and row_box and box["width"] >= 30 and box["x"] + box["width"] <= width
     assert row_box["x"] <= box["x"] and box["x"] + box["width"] <= row_box["x"] + row_box["width"] + 0.5
-    assert page.evaluate("() => document.querySelector('#numbers td.thumb img').naturalWidth") > 0  # it loaded
+    # it loaded (waited for: the image arrives after the page's load event when the machine is busy)
+    page.wait_for_function("() => { const img = document.querySelector('#numbers td.thumb img');"
+                           " return img.complete && img.naturalWidth > 0; }")
     filters = page.evaluate(_FILTERS)
     assert [f["label"] for f in filters] == ["Status", "Sort by"]
     assert all(f["sameLine"] and 0 <= f["gap"] <= 10 for f in filters), filters
