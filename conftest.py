@@ -40,6 +40,24 @@ class Client(DjangoClient):
         return super().login(**credentials)
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """When bin/test runs both databases (``TEST_BOTH_DATABASES=1``), a test marked ``once`` runs in one of the two
+    runs only: its subject does not depend on the database. ``once(on="postgres")`` picks the PostgreSQL run (so
+    the two runs take about as long), plain ``once`` the SQLite run."""
+    if os.environ.get("TEST_BOTH_DATABASES") != "1":
+        return
+    here = os.environ.get("TEST_DB_LABEL", "sqlite")
+
+    def elsewhere(item) -> bool:
+        marker = item.get_closest_marker("once")
+        return marker is not None and marker.kwargs.get("on", "sqlite") != here
+
+    skipped = [item for item in items if elsewhere(item)]
+    if skipped:
+        config.hook.pytest_deselected(items=skipped)
+        items[:] = [item for item in items if not elsewhere(item)]
+
+
 @pytest.fixture
 def client() -> Client:
     return Client()
@@ -194,12 +212,24 @@ def live_worker(_live_worker_processes, transactional_db, sandbox, settings):
     return _live_worker_processes[0]
 
 
+@pytest.fixture(scope="session")
+def _batch_server(django_db_setup, sandbox_server):
+    """The fork server that ``workers.run_batch()`` runs its batches from (tests/support/batch_server.py),
+    stopped before the test DB is dropped."""
+    from tests.support.worker import BatchServer
+
+    server = BatchServer(sandbox_server.url)
+    yield server
+    server.process.stdin.close()
+    server.stop()
+
+
 @pytest.fixture
-def workers(transactional_db, sandbox_server, sandbox):
+def workers(transactional_db, sandbox_server, sandbox, _batch_server):
     """Real `db_worker` processes on demand: ``workers.run_batch()`` runs what is due and returns."""
     from tests.support.worker import Workers
 
-    started = Workers(sandbox_server.url)
+    started = Workers(sandbox_server.url, _batch_server)
     yield started
     started.stop_all()
 

@@ -30,6 +30,7 @@ from tests.support.fresh_shell import (
     wait_for_output,
 )
 
+pytestmark = pytest.mark.once(on="postgres")  # fresh checkouts with SQLite files of their own: once (pyproject)
 SCENARIOS = ("production", "demo", "tests", "bench")
 NOT_RUN = {
     "bin/bench": "seeds a million rows for minutes; its quick form (--rows) runs in test_bench_commands",

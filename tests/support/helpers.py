@@ -18,7 +18,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page
 
-from conftest import CARD_NUMBER, EMPTY_NUMBER, PASSWORD
+from conftest import CARD_NUMBER, EMPTY_NUMBER, PASSWORD, Client
 from contactcards.models import AuditEntry, PhoneNumber, Team
 from devtools.demo.seeding import keep_created_at
 from devtools.htmlforms import card_form, forms_on
@@ -166,11 +166,16 @@ PHOTO = (
 
 
 def sign_in(page: Page, base_url: str, username: str, *, next_path: str = "/") -> None:
-    """Sign in through the real login page."""
-    page.goto(f"{base_url}/accounts/login/?next={next_path}")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    """Start the browser signed in as ``username`` on ``next_path``: a session made as ``sign_in_as`` makes it
+    (Django's ``login``), its cookie handed to the browser. The sign-in page itself, typed into, is the subject of
+    tests/browser/test_browser_accounts.py and test_browser_axe.py."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
+    client = sign_in_as(Client(), get_user_model().objects.get(username=username))
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": base_url,
+                               "value": client.cookies[settings.SESSION_COOKIE_NAME].value}])
+    page.goto(base_url + next_path)
     page.get_by_role("button", name="Sign out").wait_for()
 
 

@@ -4,7 +4,8 @@ Two ways to run tasks, both real worker processes, neither depending on timing:
 
 * :meth:`Workers.run_batch` runs ``db_worker --batch`` on our queues (the work queue ``default``
   and ``webhooks``, or the ones a test names): it processes every task that is due, then exits.
-  A test enqueues, runs one batch, and asserts.
+  A test enqueues, runs one batch, and asserts. The process is forked from the session's batch server
+  (``batch_server.py``: Django already set up), or started afresh when the test changed how a worker starts.
 * the session's live workers (``live_worker`` fixture), one per queue as ``bin/run`` starts them,
   poll the ``live`` and ``live-webhooks`` queues continuously, for tests that watch work happen
   (the browser's progress bar); such tests wait for a condition (the job finished), never for a
@@ -16,12 +17,15 @@ a worker is another process and only sees committed rows.
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +35,7 @@ import requests
 from django.test import Client
 
 from contactcards.common import taskqueue
+from devtools.demo.apps import CLOCK_OFFSET_ENV
 from devtools.processes import worker_env
 from tests.support.helpers import sign_in_as
 
@@ -40,11 +45,44 @@ LIVE_QUEUE, LIVE_WEBHOOKS_QUEUE = "live", "live-webhooks"
 
 
 
+class BatchServer:
+    """The session's fork server for batches (``batch_server.py``), started on the test database."""
+
+    def __init__(self, sandbox_url: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.batch_server"], cwd=taskqueue.BASE_DIR,
+            env={**os.environ, **worker_env(sandbox_url)}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            start_new_session=True)  # its own process group: a batch that hangs is killed with it
+        self.busy = threading.Lock()
+
+    def run(self, command: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
+        """Run ``command`` (a ``manage.py`` command line) in a child forked from the server; as subprocess.run."""
+        with tempfile.NamedTemporaryFile("r", prefix="db_worker-batch-", suffix=".log") as log:
+            self.process.stdin.write(json.dumps({"env": env, "argv": command[2:], "log": log.name}) + "\n")
+            self.process.stdin.flush()
+            ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+            if not ready:
+                self.stop()
+                raise subprocess.TimeoutExpired(command, timeout)
+            answer = self.process.stdout.readline()
+            assert answer, f"the batch server exited with status {self.process.poll()}"
+            return subprocess.CompletedProcess(command, json.loads(answer)["returncode"], log.read(), "")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.wait()
+
+
 class Workers:
     """Starts real `db_worker` processes on the test database; stops whatever it started."""
 
-    def __init__(self, sandbox_url: str) -> None:
+    def __init__(self, sandbox_url: str, batch_server: BatchServer | None = None) -> None:
         self.sandbox_url = sandbox_url
+        self.batch_server = batch_server
         self.started: list[subprocess.Popen] = []
         self.extra_env: dict[str, str] = {}  # e.g. the test clock's offset
 
@@ -57,8 +95,19 @@ class Workers:
         """Run every task that is due on ``queues`` (by default both of ours) in a fresh worker process,
         then return."""
         command = taskqueue.worker_command(batch=True, queue=",".join(queues))
-        done = subprocess.run(command, env={**os.environ, **self.env()}, cwd=taskqueue.BASE_DIR,
-                              capture_output=True, text=True, timeout=timeout)
+        env = {**os.environ, **self.env()}
+        server = self.batch_server
+        # Forked when only what the settings read changed (the clock's offset is applied as at start-up); a
+        # fresh process when the test changed how a worker starts (tracing, database options), or when another
+        # thread's batch is running (two at once stay two processes).
+        if server is not None and set(self.extra_env) <= {CLOCK_OFFSET_ENV} and server.busy.acquire(blocking=False):
+            try:
+                done = server.run(command, env, timeout)
+            finally:
+                server.busy.release()
+        else:
+            done = subprocess.run(command, env=env, cwd=taskqueue.BASE_DIR, capture_output=True, text=True,
+                                  timeout=timeout)
         assert done.returncode == 0, f"db_worker --batch failed:\n{done.stdout}\n{done.stderr}"
         return done
 
