@@ -42,14 +42,18 @@ class Client(DjangoClient):
 
 def pytest_collection_modifyitems(config, items) -> None:
     """When bin/test runs both databases (``TEST_BOTH_DATABASES=1``), a test marked ``once`` runs in one of the two
-    runs only: its subject does not depend on the database. ``once(on="postgres")`` picks the PostgreSQL run (so
-    the two runs take about as long), plain ``once`` the SQLite run."""
+    runs only: its subject does not depend on the database. ``once(on="postgres")`` picks the PostgreSQL run, plain
+    ``once`` the SQLite run. Browser tests are ``once``: what they add to the server-side tests (which run on
+    both) is the page in Chromium, the same on either database; the README's commands run in the PostgreSQL run,
+    so the two runs take about as long."""
     if os.environ.get("TEST_BOTH_DATABASES") != "1":
         return
     here = os.environ.get("TEST_DB_LABEL", "sqlite")
 
     def elsewhere(item) -> bool:
         marker = item.get_closest_marker("once")
+        if marker is None and item.get_closest_marker("browser"):
+            return here != "sqlite"
         return marker is not None and marker.kwargs.get("on", "sqlite") != here
 
     skipped = [item for item in items if elsewhere(item)]

@@ -38,6 +38,10 @@ CSP_EXTRA_IMG_SRC = ["http://127.0.0.1:*", "http://localhost:*"]
 # file next to the configured one, never the default in-memory test database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}-test"}  # noqa: F405
+# On PostgreSQL a commit need not wait for the disk in the tests (nothing here must outlive a crash of the machine,
+# and the suite commits tens of thousands of times); every process a test starts reads this file too.
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"  # noqa: F405
 # The session's live workers have queues of their own (tests/support/worker.py).
 TASKS["default"]["QUEUES"] = sorted({*TASKS["default"]["QUEUES"], "live", "live-webhooks"})  # noqa: F405
 # Links in emails start with PUBLIC_URL (never the request's Host); tests that serve the app for real

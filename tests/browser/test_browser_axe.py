@@ -20,7 +20,7 @@ from contactcards.models import Photo
 from tests.support.helpers import add_totp_device, make_entry
 from tests.support.rollout_helpers import start_bulk
 
-pytestmark = [pytest.mark.browser, pytest.mark.once]  # how pages are laid out and read: once (pyproject)
+pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).resolve().parents[1] / "support" / "axe" / "axe.min.js"
 AXE_VERSION = "4.14.1"

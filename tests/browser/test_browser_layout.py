@@ -17,7 +17,7 @@ from conftest import CARD_NUMBER, EMPTY_NUMBER
 from contactcards.models import AuditEntry, PhoneNumber
 from tests.support.helpers import make_entry, screenshot, sign_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.once]  # how pages are laid out and read: once (pyproject)
+pytestmark = pytest.mark.browser
 
 WIDTHS = (390, 1280)
 PAGES = {

@@ -18,7 +18,7 @@ from contactcards.models import AuditEntry, PhoneNumber
 from tests.support.helpers import BASE_TIME, make_entry, screenshot, sign_in
 from tests.support.rollout_helpers import many_numbers, numbers, start_bulk
 
-pytestmark = [pytest.mark.browser, pytest.mark.once]  # how pages are laid out and read: once (pyproject)
+pytestmark = pytest.mark.browser
 
 WIDTHS = (390, 1280)
 
