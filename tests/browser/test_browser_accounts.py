@@ -80,6 +80,28 @@ def test_reset_a_forgotten_password_from_the_email(site, alice, page: Page, mail
     expect(page.get_by_role("heading", name="Acme: numbers")).to_be_visible()
 
 
+def test_set_and_confirm_my_own_name_and_email_address(site, alice, page: Page, mailbox, workers):
+    sign_in(page, site.url, "alice", next_path="/accounts/")
+    page.get_by_label("First name").fill("Alice")
+    page.get_by_label("Last name").fill("Archer")
+    page.get_by_role("button", name="Save your name").click()
+    expect(page.get_by_text("Your name is saved.")).to_be_visible()
+    expect(page.get_by_label("First name")).to_have_value("Alice")
+
+    page.get_by_label("New email address").fill("alice@example.com")
+    page.get_by_role("button", name="Set your email address").click()
+    expect(page.get_by_text("We sent a link to alice@example.com")).to_be_visible()
+    workers.run_batch()  # the task queue sends the email, not the page
+    [link] = mailbox.links("alice@example.com")
+    assert link.startswith(site.url)
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Confirm your email address")).to_be_visible()
+    page.get_by_role("button", name="Use this address").click()
+    expect(page.get_by_text("Your email address is now alice@example.com.")).to_be_visible()
+    expect(page.locator("#current-email")).to_contain_text("alice@example.com")
+    screenshot(page, "account")
+
+
 @pytest.mark.parametrize("width", [390, 1280])
 def test_set_up_two_factor_with_enter_on_the_code(site, alice, page: Page, width):
     """The code step completes on Enter (not "Back"); the box reads as at sign-in; the key is in fours; the

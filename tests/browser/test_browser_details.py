@@ -99,6 +99,7 @@ def test_the_photo_library_says_which_numbers_use_each_photo(site, alice, team, 
     expect(first.locator(".photo-added")).to_contain_text("by alice")
     first.get_by_role("link", name=CARD_NUMBER).click()
     expect(page.get_by_role("heading", name="Edit card")).to_be_visible()
+    page.wait_for_load_state("load")  # measured with its stylesheets
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width
 
 

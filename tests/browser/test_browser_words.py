@@ -50,6 +50,9 @@ _BROKEN = """(selector) => {
 
 
 def words_in(page: Page, selector: str) -> dict:
+    # Laid out with its stylesheets: text can be on the page before they arrive (a busy machine), and unstyled it is
+    # wider than a phone.
+    page.wait_for_load_state("load")
     found = page.evaluate(_BROKEN, selector)
     assert found["page"] <= found["screen"], found  # and nothing made the page wider than the screen
     return found

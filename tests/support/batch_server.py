@@ -7,8 +7,9 @@ own database connection, as a freshly started worker is; what it saves is the se
 spends importing Django and the app, which a test suite paid about a hundred times per database.
 
 The settings are read again in the child (the settings modules are re-executed with the child's environment),
-so a setting taken from the environment means what it would in a new process. Workers whose environment
-changes how the process starts (tracing, database options) are started as new processes instead (worker.py).
+so a setting taken from the environment means what it would in a new process (database options included: the
+child opens its connection with them). The system checks, which a worker runs as it starts, ran when the server
+started; a worker whose environment changes how the process starts (tracing) is started as a new process instead.
 
 Protocol, one JSON object per line: stdin ``{"env": {...}, "argv": [...], "log": "<path>"}``, stdout
 ``{"returncode": <n>}``; what the child prints goes to ``log``. It ends when stdin closes.
@@ -25,7 +26,9 @@ import traceback
 
 def _read_settings_again() -> None:
     """Re-execute the settings modules with this process's environment, as a new process would read them."""
+    from asgiref.local import Local
     from django.conf import settings
+    from django.db import connections
     from django.utils.functional import empty
     from django_tasks import task_backends
 
@@ -36,7 +39,9 @@ def _read_settings_again() -> None:
     importlib.reload(linqadmin.settings)
     importlib.reload(linqadmin.settings_test)
     settings._wrapped = empty  # the next access builds them from the reloaded module
-    task_backends.__dict__.pop("settings", None)  # the queues come from the settings
+    for handler in (task_backends, connections):  # the queues and the database options come from the settings
+        handler.__dict__.pop("settings", None)
+        handler._connections = Local(handler.thread_critical)
     if os.environ.get(CLOCK_OFFSET_ENV):
         shift_django_now(float(os.environ[CLOCK_OFFSET_ENV]))
 
@@ -56,7 +61,7 @@ def _child(request: dict) -> None:
         from django.core.management import execute_from_command_line
 
         try:
-            execute_from_command_line(["manage.py", *request["argv"]])
+            execute_from_command_line(["manage.py", *request["argv"], "--skip-checks"])
             code = 0
         except SystemExit as stop:
             code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
@@ -69,12 +74,16 @@ def _child(request: dict) -> None:
 
 
 def main() -> None:
+    # The answers have stdout to themselves: anything else this process prints goes to stderr.
+    out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
     import django
 
     django.setup()
+    from django.core import management
     from django.db import connections
 
-    out = sys.stdout
+    management.call_command("check")  # what each worker would run as it starts, once
     for line in sys.stdin:
         request = json.loads(line)
         connections.close_all()  # a child must open its own

@@ -176,7 +176,7 @@ def sign_in(page: Page, base_url: str, username: str, *, next_path: str = "/") -
     page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": base_url,
                                "value": client.cookies[settings.SESSION_COOKIE_NAME].value}])
     page.goto(base_url + next_path)
-    page.get_by_role("button", name="Sign out").wait_for()
+    page.get_by_role("button", name="Sign out", exact=True).wait_for()
 
 
 def card_url(base_url: str, number: str = CARD_NUMBER, slug: str = "acme") -> str:

@@ -35,7 +35,6 @@ import requests
 from django.test import Client
 
 from contactcards.common import taskqueue
-from devtools.demo.apps import CLOCK_OFFSET_ENV
 from devtools.processes import worker_env
 from tests.support.helpers import sign_in_as
 
@@ -97,10 +96,11 @@ class Workers:
         command = taskqueue.worker_command(batch=True, queue=",".join(queues))
         env = {**os.environ, **self.env()}
         server = self.batch_server
-        # Forked when only what the settings read changed (the clock's offset is applied as at start-up); a
-        # fresh process when the test changed how a worker starts (tracing, database options), or when another
-        # thread's batch is running (two at once stay two processes).
-        if server is not None and set(self.extra_env) <= {CLOCK_OFFSET_ENV} and server.busy.acquire(blocking=False):
+        # Forked (the settings read again from this environment, the clock's offset applied as at start-up); a fresh
+        # process when the test turned tracing on (set up as a process starts), or when another thread's batch is
+        # running (two at once stay two processes).
+        tracing = any(name.startswith("OTEL_") for name in self.extra_env)
+        if server is not None and not tracing and server.busy.acquire(blocking=False):
             try:
                 done = server.run(command, env, timeout)
             finally:
@@ -111,7 +111,7 @@ class Workers:
         assert done.returncode == 0, f"db_worker --batch failed:\n{done.stdout}\n{done.stderr}"
         return done
 
-    def start(self, queue: str = LIVE_QUEUE, *, webhooks_queue: str = LIVE_WEBHOOKS_QUEUE, interval: float = 0.05,
+    def start(self, queue: str = LIVE_QUEUE, *, webhooks_queue: str = LIVE_WEBHOOKS_QUEUE, interval: float = 0.1,
               own_group: bool = False, **options) -> subprocess.Popen:
         """Start a long-running worker polling ``queue`` (its tasks enqueue webhooks on ``webhooks_queue``).
         What it prints goes to a file (``process.log``), read back if it dies (``died``).
