@@ -149,6 +149,7 @@ class AuditEntry(models.Model):
         LINE_ASSIGNED = "line_assigned", _("Line assigned")
         LINE_RELEASED = "line_released", _("Line released")
         LINE_AUTO_ADD = "line_auto_add", _("Change adding of assigned lines")  # an owner's team setting
+        APPROVAL_RULE = "approval_rule", _("Change approval rule")  # an owner's team setting
         # API tokens (contactcards/api): `subject` names the token, `changes` its scopes and expiry.
         API_TOKEN_CREATE = "api_token_create", _("Create API token")
         API_TOKEN_REVOKE = "api_token_revoke", _("Revoke API token")

@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from contactcards.alerts.services import raise_alert
 from contactcards.cards.budget import WRITE_WINDOW, schedule_clash
 from contactcards.common import taskqueue
-from contactcards.history.audit import record_change_event
+from contactcards.history.audit import record_change_event, record_team_change
 from contactcards.lib import metrics
 from contactcards.models import AlertKind, AuditEntry, Job, JobItem, Membership, PhoneNumber, Role
 from contactcards.rollout import jobs
@@ -358,14 +358,28 @@ def _schedule_failed(job: Job) -> None:
 # -- the team's rule ------------------------------------------------------------------------------
 
 
-def approval_rule_set(*, team, editors: list[Membership], required: bool, hours: int, approvers: set[int]) -> None:
+def approval_rule_set(*, team, editors: list[Membership], required: bool, hours: int, approvers: set[int],
+                      actor=None, client_ip: str | None = None) -> bool:
     """Owners: whether card changes need approval, how long a request waits, which editors (membership
-    ids in ``approvers``) may approve. Requests already made keep their expiry."""
+    ids in ``approvers``) may approve. Requests already made keep their expiry. One history row says what
+    changed (approvers by name); False, and no row, when nothing did."""
+    def names(ids: set[int]) -> str:
+        return ", ".join(sorted(m.user.get_username() for m in editors if m.pk in ids))
+
+    before = {"changes_need_approval": team.changes_need_approval, "approval_hours": team.approval_hours,
+              "approvers": names({m.pk for m in editors if m.can_approve})}
+    after = {"changes_need_approval": required, "approval_hours": hours, "approvers": names(approvers)}
+    changes = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
     with transaction.atomic():
         type(team).objects.filter(pk=team.pk).update(changes_need_approval=required, approval_hours=hours)
         for member in editors:
             if member.can_approve != (member.pk in approvers):
                 Membership.objects.filter(pk=member.pk).update(can_approve=member.pk in approvers)
+        if changes:
+            record_team_change(team=team, user=actor, action=AuditEntry.Action.APPROVAL_RULE, changes=changes,
+                               client_ip=client_ip)
+    team.changes_need_approval, team.approval_hours = required, hours
+    return bool(changes)
 
 
 # -- telling people ------------------------------------------------------------------------------

@@ -91,9 +91,10 @@ def approval_settings(request: HttpRequest, slug: str) -> HttpResponse:
     form = ApprovalSettingsForm(request.POST if request.method == "POST" else None, initial=initial, editors=editors)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        deferred.approval_rule_set(team=team, editors=editors, required=data["changes_need_approval"],
-                                   hours=data["approval_hours"], approvers={int(pk) for pk in data["approvers"]})
-        messages.success(request, _("The approval rule is saved."))
+        changed = deferred.approval_rule_set(
+            team=team, editors=editors, required=data["changes_need_approval"], hours=data["approval_hours"],
+            approvers={int(pk) for pk in data["approvers"]}, actor=request.user, client_ip=client_ip(request))
+        messages.success(request, _("The approval rule is saved.") if changed else _("Nothing changed."))
         return redirect("approval_settings", slug=team.slug)
     return render(request, "contactcards/approval_settings.html",
                   {"team": team, "membership": membership, "form": form},

@@ -313,3 +313,25 @@ def test_approval_settings_for_every_persona(client, personas):
     editor.refresh_from_db()
     assert editor.can_approve and editor.team.changes_need_approval and editor.team.approval_hours == 24
     assert client.post(url, {"approval_hours": "-3"}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_change_of_the_approval_rule_is_one_history_entry_in_words(client, alice, bob):
+    url = reverse("approval_settings", args=["acme"])
+    sign_in_as(client, alice)
+    editor = Membership.objects.get(user=bob)
+    hours = editor.team.approval_hours
+    client.post(url, {"changes_need_approval": "on", "approval_hours": str(hours), "approvers": [str(editor.pk)]})
+    [entry] = AuditEntry.objects.filter(action=Action.APPROVAL_RULE)
+    assert (entry.username, entry.request_sent) == ("alice", False)
+    assert entry.changes == {"changes_need_approval": [False, True], "approvers": ["", "bob"]}  # only what changed
+
+    response = client.post(url, {"changes_need_approval": "on", "approval_hours": str(hours),
+                                 "approvers": [str(editor.pk)]}, follow=True)
+    assert "Nothing changed." in text(response)
+    assert AuditEntry.objects.filter(action=Action.APPROVAL_RULE).count() == 1  # the same again: no entry
+
+    page = text(client.get(reverse("audit_entry", args=["acme", entry.pk])))
+    assert "Change approval rule" in page
+    assert "Changes need approval" in page and "Editors who approve" in page and "bob" in page
+    assert "changes_need_approval" not in page and "True" not in page

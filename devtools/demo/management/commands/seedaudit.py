@@ -105,6 +105,8 @@ def _entry(rng: random.Random, team: Team, number: PhoneNumber, user, created_at
             entry.changes = {"require_two_factor": [False, True]}
         elif action == AuditEntry.Action.LINE_AUTO_ADD:
             entry.changes = {"auto_add_assigned": [False, True]}
+        elif action == AuditEntry.Action.APPROVAL_RULE:
+            entry.changes = {"changes_need_approval": [False, True], "approvers": ["", "bob"]}
         elif action.startswith("stream_"):  # the team's audit streams
             entry.subject = rng.choice(("SIEM", "Splunk", "syslog"))
             entry.changes = {"stream": [None, "https://siem.example.com/linqadmin"]}
@@ -145,7 +147,8 @@ TEAM_ADMIN_ACTIONS = [
     AuditEntry.Action.NUMBER_IMPORT, AuditEntry.Action.NUMBER_LABELS, AuditEntry.Action.TWO_FACTOR_POLICY,
     AuditEntry.Action.STREAM_ADD, AuditEntry.Action.STREAM_CHANGE, AuditEntry.Action.STREAM_PAUSE,
     AuditEntry.Action.STREAM_RESUME, AuditEntry.Action.STREAM_SECRET, AuditEntry.Action.STREAM_DELETE,
-    AuditEntry.Action.LINE_AUTO_ADD, AuditEntry.Action.API_TOKEN_CREATE, AuditEntry.Action.API_TOKEN_REVOKE,
+    AuditEntry.Action.LINE_AUTO_ADD, AuditEntry.Action.APPROVAL_RULE, AuditEntry.Action.API_TOKEN_CREATE,
+    AuditEntry.Action.API_TOKEN_REVOKE,
     # a deferred change's steps (rollout/deferred.py): without their job here, as an old job's rows are
     AuditEntry.Action.CHANGE_REQUESTED, AuditEntry.Action.CHANGE_APPROVED, AuditEntry.Action.CHANGE_REJECTED,
     AuditEntry.Action.CHANGE_EXPIRED, AuditEntry.Action.CHANGE_SCHEDULED, AuditEntry.Action.SCHEDULE_STARTED,
