@@ -439,7 +439,7 @@ class JobCancel(ApiView):
         job = team_job(team=team, pk=_job_id(pk))
         if job is None:
             raise exceptions.NotFound()
-        stopped = jobs.job_cancel(job=job, username=request.user.get_username())
+        stopped = jobs.job_cancel(job=job, user=request.user)
         return Response({"stopped": stopped, "job": _job(job)})
 
 

@@ -292,14 +292,14 @@ SCHEDULE = "(schedule)"  # the "who" of what the clock did: a schedule started o
 CHANGE_EVENTS = (AuditEntry.Action.CHANGE_REQUESTED, AuditEntry.Action.CHANGE_APPROVED,
                  AuditEntry.Action.CHANGE_REJECTED, AuditEntry.Action.CHANGE_EXPIRED,
                  AuditEntry.Action.CHANGE_SCHEDULED, AuditEntry.Action.SCHEDULE_STARTED,
-                 AuditEntry.Action.SCHEDULE_RESTORED)
+                 AuditEntry.Action.SCHEDULE_RESTORED, AuditEntry.Action.CHANGE_CANCELLED)
 
 
 def record_change_event(*, job: Job, action: str, user: AbstractBaseUser | None = None, phone_number: str = "",
                         changes: dict | None = None, subject: str = "",
                         client_ip: str | None = None) -> AuditEntry:
     """One step of a requested or scheduled change: requested, approved, rejected, expired, scheduled,
-    started, restored. No call to Linq (``request_sent`` False). ``user`` None: the clock did it.
+    started, restored, cancelled. No call to Linq (``request_sent`` False). ``user`` None: the clock did it.
 
     ``phone_number``: the number of a one-number job (kept as text: the number's own timeline and the
     dashboard's "last change" stay about its card's writes); ``changes``: what was asked for or when

@@ -366,7 +366,7 @@ def job_cancel(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     require_write(membership)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    stopped = jobs.job_cancel(job=job, username=request.user.get_username())
+    stopped = jobs.job_cancel(job=job, user=request.user)
     messages.success(request, ngettext("Cancelled: %(count)d item will not be sent. Items already being sent finish.",
                                        "Cancelled: %(count)d items will not be sent. Items already being sent finish.",
                                        stopped) % {"count": stopped})

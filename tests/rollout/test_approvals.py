@@ -142,6 +142,12 @@ def test_a_schedule_can_be_moved_or_cancelled_until_it_starts(client, workers, c
     assert writes(sandbox, CARD_NUMBER) == 0
     job.refresh_from_db()
     assert job.cancelled_at is not None and job.items.get().state == State.CANCELLED
+    # the history's chain ends with who cancelled it, linked to the job like its schedule
+    assert events(job)[-1] == Action.CHANGE_CANCELLED
+    cancelled = AuditEntry.objects.get(job=job, action=Action.CHANGE_CANCELLED)
+    assert (cancelled.username, cancelled.phone_number, cancelled.request_sent) == ("alice", CARD_NUMBER, False)
+    client.post(reverse("job_cancel", args=["acme", job.pk]))  # again: nothing more to say
+    assert AuditEntry.objects.filter(job=job, action=Action.CHANGE_CANCELLED).count() == 1
 
 
 # -- approvals -----------------------------------------------------------------------------------

@@ -200,7 +200,7 @@ def test_500_2022_is_retried_a_bounded_number_of_times_then_fails(workers, clock
 def test_cancel_stops_items_not_yet_sent(workers, team, alice, sandbox):
     many_numbers(team, sandbox, 5)
     job = start_bulk(team, alice, [numbers(i) for i in range(5)], {"first_name": "Never"})
-    stopped = jobs.job_cancel(job=job, username="alice")
+    stopped = jobs.job_cancel(job=job, user=alice)
     workers.run_batch()
     assert stopped == 5 and all(writes(sandbox, numbers(i)) == 0 for i in range(5))
     progress = jobs.job_progress(Job.objects.get(pk=job.pk))

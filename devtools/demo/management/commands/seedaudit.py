@@ -152,7 +152,7 @@ TEAM_ADMIN_ACTIONS = [
     # a deferred change's steps (rollout/deferred.py): without their job here, as an old job's rows are
     AuditEntry.Action.CHANGE_REQUESTED, AuditEntry.Action.CHANGE_APPROVED, AuditEntry.Action.CHANGE_REJECTED,
     AuditEntry.Action.CHANGE_EXPIRED, AuditEntry.Action.CHANGE_SCHEDULED, AuditEntry.Action.SCHEDULE_STARTED,
-    AuditEntry.Action.SCHEDULE_RESTORED,
+    AuditEntry.Action.SCHEDULE_RESTORED, AuditEntry.Action.CHANGE_CANCELLED,
 ]
 LINE_ACTIONS = [AuditEntry.Action.LINE_HEALTH, AuditEntry.Action.LINE_ASSIGNED, AuditEntry.Action.LINE_RELEASED]
 
