@@ -91,7 +91,7 @@ class Workers:
 
     def run_batch(self, queues: tuple[str, ...] = (WORK_QUEUE, WEBHOOKS_QUEUE),
                   timeout: float = 180) -> subprocess.CompletedProcess:
-        """Run every task that is due on ``queues`` (by default both of ours) in a fresh worker process,
+        """Run every task that is due on ``queues`` (by default both of ours) in a worker process of its own,
         then return."""
         command = taskqueue.worker_command(batch=True, queue=",".join(queues))
         env = {**os.environ, **self.env()}
