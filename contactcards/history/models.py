@@ -161,7 +161,7 @@ class AuditEntry(models.Model):
         CHANGE_SCHEDULED = "change_scheduled", _("Change scheduled")
         SCHEDULE_STARTED = "schedule_started", _("Scheduled change started")
         SCHEDULE_RESTORED = "schedule_restored", _("Scheduled change ended: restoring")
-        CHANGE_CANCELLED = "change_cancelled", _("Change cancelled")  # a request or a schedule, before it started
+        CHANGE_CANCELLED = "change_cancelled", _("Change cancelled")  # a requested or scheduled change
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", _("Success")

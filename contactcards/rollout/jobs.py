@@ -172,22 +172,21 @@ def start_job(job_id: int) -> str:
 def job_cancel(*, job: Job, user) -> int:
     """Cancel every item not yet being sent; an item already sending finishes. Returns how many stopped.
 
-    A change that had not started yet (an open request, or a schedule) gets a history row of its own, linked
-    to its job as its request and its schedule are: who cancelled it, and when.
+    A requested or scheduled change gets a history row of its own when it is cancelled, linked to its job as
+    its request and its schedule are: who cancelled it, and when (once: the job's ``cancelled_at`` is set once).
     """
     now = timezone.now()
     username = user.get_username()
+    deferred = (job.approval != Job.Approval.NONE or job.start_at is not None or job.source == Job.Source.END)
     with transaction.atomic():
-        current = Job.objects.select_for_update().get(pk=job.pk)
-        deferred = current.upcoming and (current.approval != Job.Approval.NONE or current.start_at is not None)
         stopped = job.items.filter(state__in=(State.QUEUED, State.WAITING)).update(
             state=State.CANCELLED, why=Why.CANCELLED, detail={"by": username}, reason="", finished_at=now,
             not_before=None)
         cancelled = Job.objects.filter(pk=job.pk, cancelled_at__isnull=True).update(cancelled_at=now,
                                                                                    cancelled_by=username)
         if cancelled and deferred:
-            numbers = list(current.items.values_list("phone_number", flat=True)[:2])
-            record_change_event(job=current, action=AuditEntry.Action.CHANGE_CANCELLED, user=user,
+            numbers = list(job.items.values_list("phone_number", flat=True)[:2])
+            record_change_event(job=job, action=AuditEntry.Action.CHANGE_CANCELLED, user=user,
                                 phone_number=numbers[0] if len(numbers) == 1 else "")
     _finish_if_done(job.pk)
     return stopped
