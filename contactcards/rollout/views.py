@@ -86,6 +86,26 @@ def _plan_context(plan: Plan, membership: Membership) -> dict:
             "shown_rows": shown, "more_rows": more}
 
 
+def _confirmed(request: HttpRequest, plan: Plan, membership: Membership, context: dict, *, source: str,
+               description: str) -> Job | None:
+    """The preview's confirm step, for a bulk edit and a CSV import alike: the plan must be the one previewed and
+    sendable (refused rows skipped only when asked), its time and approval valid; then the job. None: the preview
+    is shown again, ``context`` saying why (``changed_since``, or the errors of ``when_form``)."""
+    skip_refused = request.POST.get("skip_refused") == "1"
+    confirming = request.POST.get("action") == "confirm"
+    context["when_form"] = when_form = WhenForm(request.POST if confirming else None, prefix="when")
+    if not (confirming and plan.ok):
+        return None
+    if not (_same_plan(plan, request.POST.get("fingerprint", "")) and plan.confirmable(skip_refused=skip_refused)):
+        context["changed_since"] = True
+        return None
+    when = _when(when_form, membership, plan)
+    if when is None:
+        return None
+    return jobs.job_create(team=membership.team, user=request.user, plan=plan, source=source,
+                           skip_refused=skip_refused, when=when, description=description)
+
+
 def _when(form: WhenForm, membership: Membership, plan: Plan) -> deferred.Deferral | None:
     """How a confirmed plan waits (issue 24): for an approver when the person needs one, and/or for the time
     they chose. None: the times are invalid, or the write budget cannot meet them (the form says why)."""
@@ -167,19 +187,11 @@ def bulk_edit(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return render(request, "contactcards/rollout_bulk.html", context, status=400)
     plan = build_plan(team, [Target(e164=e164, values=form.values()) for e164 in e164s])
-    skip_refused = request.POST.get("skip_refused") == "1"
-    confirming = request.POST.get("action") == "confirm"
-    context["when_form"] = when_form = WhenForm(request.POST if confirming else None, prefix="when")
-    if confirming and plan.ok:
-        if not (_same_plan(plan, request.POST.get("fingerprint", "")) and plan.confirmable(skip_refused=skip_refused)):
-            context["changed_since"] = True
-        elif (when := _when(when_form, membership, plan)) is not None:
-            changed = ", ".join(str(FIELD_LABELS[name]).lower() for name in form.values())
-            job = jobs.job_create(team=team, user=request.user, plan=plan, source=Job.Source.BULK,
-                                  skip_refused=skip_refused, when=when,
-                                  description=_("Set %(fields)s on %(count)d numbers") % {
-                                      "fields": changed, "count": len(e164s)})
-            return redirect("job_detail", slug=team.slug, pk=job.pk)
+    changed = ", ".join(str(FIELD_LABELS[name]).lower() for name in form.values())
+    job = _confirmed(request, plan, membership, context, source=Job.Source.BULK,
+                     description=_("Set %(fields)s on %(count)d numbers") % {"fields": changed, "count": len(e164s)})
+    if job is not None:
+        return redirect("job_detail", slug=team.slug, pk=job.pk)
     carry = context["selection"] + [(name, value) for name, value in form.cleaned_data.items()
                                     if value and name in form.fields]
     carry = [(name, "on" if value is True else value) for name, value in carry]
@@ -240,18 +252,11 @@ def cards_import(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "contactcards/rollout_import.html", {**context, "problems": parsed.problems},
                       status=400)
     plan = _owner_only_rows(build_plan(team, parsed.targets), membership)
-    skip_refused = request.POST.get("skip_refused") == "1"
-    confirming = request.POST.get("action") == "confirm"
-    context["when_form"] = when_form = WhenForm(request.POST if confirming else None, prefix="when")
-    if confirming and plan.ok:
-        if not (_same_plan(plan, request.POST.get("fingerprint", "")) and plan.confirmable(skip_refused=skip_refused)):
-            context["changed_since"] = True
-        elif (when := _when(when_form, membership, plan)) is not None:
-            job = jobs.job_create(team=team, user=request.user, plan=plan, source=Job.Source.CSV,
-                                  skip_refused=skip_refused, when=when,
-                                  description=_("Import of %(file)s (%(rows)d rows)") % {
-                                      "file": name or _("a CSV file"), "rows": len(parsed.targets)})
-            return redirect("job_detail", slug=team.slug, pk=job.pk)
+    job = _confirmed(request, plan, membership, context, source=Job.Source.CSV,
+                     description=_("Import of %(file)s (%(rows)d rows)") % {
+                         "file": name or _("a CSV file"), "rows": len(parsed.targets)})
+    if job is not None:
+        return redirect("job_detail", slug=team.slug, pk=job.pk)
     payload = signing.dumps(raw.decode("utf-8-sig"), salt=_CSV_SALT, compress=True)
     carry = [("payload", payload), ("filename", name)]
     return render(request, "contactcards/rollout_import.html",
